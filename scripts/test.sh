@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of sqlpact. Installs and starts what the tests need:
+#   - PostgreSQL 15 (Debian packages), run as a throwaway cluster by pg_virtualenv;
+#   - the Rust toolchain's components (rustfmt, clippy) and the crates.
+# Usage: scripts/test.sh            (from anywhere inside the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n== %s\n' "$*"; }
+
+need_root() {
+  if [ "$(id -u)" -ne 0 ]; then echo "installing $1 needs root (or install it yourself)"; exit 2; fi
+}
+
+if ! command -v pg_virtualenv >/dev/null 2>&1 || [ ! -x /usr/lib/postgresql/15/bin/postgres ]; then
+  log "installing PostgreSQL 15"
+  need_root postgresql-15
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-common >/dev/null
+fi
+
+for comp in rustfmt clippy; do
+  if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
+    log "installing the Rust component $comp"
+    rustup component add "$comp"
+  fi
+done
+
+log "format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+
+log "build"
+cargo build --release --locked
+
+log "tests (against a throwaway PostgreSQL 15)"
+# pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and
+# removes the cluster again. The server refuses to run as root; pg_virtualenv runs it
+# as the postgres user.
+pg_virtualenv -v 15 bash -c '
+  set -euo pipefail
+  export DATABASE_URL="postgresql://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"
+  export INSTA_UPDATE=no
+  cargo test --locked --all-targets
+  echo
+  echo "== sqlpact verify on the shipped example"
+  ./target/release/sqlpact -c contracts/sqlpact.yaml verify
+'

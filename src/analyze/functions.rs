@@ -1,0 +1,191 @@
+//! Signatures of built-in functions: what each returns and when it returns NULL.
+
+/// How a function's result type follows from its arguments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Ret {
+    Fixed(&'static str),
+    /// The type of argument `n`.
+    Arg(usize),
+    /// An array of argument `n`'s type.
+    ArrayOf(usize),
+    /// The element type of argument `n`, an array.
+    ElemOf(usize),
+    /// The first argument whose type is known (COALESCE, GREATEST, LEAST).
+    FirstKnown,
+    /// `sum`: int2/int4 -> int8, int8 -> numeric, others unchanged.
+    Sum,
+    /// `avg`: integers and numeric -> numeric, floats -> float8.
+    Avg,
+}
+
+/// When a function's result is NULL.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Nulls {
+    /// NULL when any argument is NULL.
+    Strict,
+    /// Never NULL.
+    Never,
+    /// May be NULL whatever the arguments.
+    Always,
+    /// NULL only when every argument is NULL (COALESCE, GREATEST, LEAST, concat).
+    AllArgs,
+    /// An aggregate: NULL over an empty set or when every input is NULL.
+    Aggregate,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Signature {
+    pub ret: Ret,
+    pub nulls: Nulls,
+    pub aggregate: bool,
+    /// Types for parameters passed as these arguments, by position.
+    pub arg_types: &'static [&'static str],
+}
+
+const fn sig(ret: Ret, nulls: Nulls) -> Signature {
+    Signature {
+        ret,
+        nulls,
+        aggregate: false,
+        arg_types: &[],
+    }
+}
+
+const fn agg(ret: Ret, nulls: Nulls) -> Signature {
+    Signature {
+        ret,
+        nulls,
+        aggregate: true,
+        arg_types: &[],
+    }
+}
+
+const fn typed(ret: Ret, nulls: Nulls, arg_types: &'static [&'static str]) -> Signature {
+    Signature {
+        ret,
+        nulls,
+        aggregate: false,
+        arg_types,
+    }
+}
+
+/// The signature of a built-in function, by lowercase unqualified name.
+pub fn lookup(name: &str) -> Option<Signature> {
+    use Nulls::*;
+    use Ret::*;
+    Some(match name {
+        // Aggregates.
+        "count" => agg(Fixed("int8"), Never),
+        "sum" => agg(Sum, Aggregate),
+        "avg" => agg(Avg, Aggregate),
+        "min" | "max" => agg(Arg(0), Aggregate),
+        "array_agg" => agg(ArrayOf(0), Aggregate),
+        "string_agg" => agg(Fixed("text"), Aggregate),
+        "bool_and" | "bool_or" | "every" => agg(Fixed("bool"), Aggregate),
+        "json_agg" | "json_object_agg" => agg(Fixed("json"), Aggregate),
+        "jsonb_agg" | "jsonb_object_agg" => agg(Fixed("jsonb"), Aggregate),
+        "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
+            agg(Avg, Always)
+        }
+        // Window functions.
+        "row_number" | "rank" | "dense_rank" => sig(Fixed("int8"), Never),
+        "percent_rank" | "cume_dist" => sig(Fixed("float8"), Never),
+        "ntile" => sig(Fixed("int4"), Never),
+        "lag" | "lead" | "nth_value" => sig(Arg(0), Always),
+        "first_value" | "last_value" => sig(Arg(0), Strict),
+        // Null handling and comparison.
+        "coalesce" | "greatest" | "least" => sig(FirstKnown, AllArgs),
+        "nullif" => sig(Arg(0), Always),
+        // Time.
+        "now"
+        | "current_timestamp"
+        | "statement_timestamp"
+        | "clock_timestamp"
+        | "transaction_timestamp" => sig(Fixed("timestamptz"), Never),
+        "current_date" => sig(Fixed("date"), Never),
+        "localtimestamp" => sig(Fixed("timestamp"), Never),
+        "current_time" => sig(Fixed("timetz"), Never),
+        "localtime" => sig(Fixed("time"), Never),
+        "date_trunc" => typed(Arg(1), Strict, &["text", "timestamptz"]),
+        "date_part" => typed(Fixed("float8"), Strict, &["text", "timestamptz"]),
+        "age" => sig(Fixed("interval"), Strict),
+        "to_timestamp" => typed(Fixed("timestamptz"), Strict, &["float8"]),
+        "make_interval" => sig(Fixed("interval"), Strict),
+        "justify_interval" | "justify_days" | "justify_hours" => sig(Arg(0), Strict),
+        "to_char" => sig(Fixed("text"), Strict),
+        "to_date" => typed(Fixed("date"), Strict, &["text", "text"]),
+        "to_number" => typed(Fixed("numeric"), Strict, &["text", "text"]),
+        // Text.
+        "lower" | "upper" | "initcap" | "btrim" | "ltrim" | "rtrim" | "md5" | "reverse"
+        | "quote_ident" | "quote_literal" => typed(Fixed("text"), Strict, &["text"]),
+        "replace" | "translate" => typed(Fixed("text"), Strict, &["text", "text", "text"]),
+        "substr" | "left" | "right" => typed(Fixed("text"), Strict, &["text", "int4", "int4"]),
+        "lpad" | "rpad" => typed(Fixed("text"), Strict, &["text", "int4", "text"]),
+        "repeat" => typed(Fixed("text"), Strict, &["text", "int4"]),
+        "split_part" => typed(Fixed("text"), Strict, &["text", "text", "int4"]),
+        "regexp_replace" => typed(Fixed("text"), Strict, &["text", "text", "text", "text"]),
+        "concat" | "concat_ws" => typed(Fixed("text"), Never, &["text", "text", "text", "text"]),
+        "format" => typed(Fixed("text"), Strict, &["text"]),
+        "length" | "char_length" | "character_length" | "octet_length" | "bit_length" => {
+            typed(Fixed("int4"), Strict, &["text"])
+        }
+        "strpos" => typed(Fixed("int4"), Strict, &["text", "text"]),
+        "starts_with" => typed(Fixed("bool"), Strict, &["text", "text"]),
+        "encode" => typed(Fixed("text"), Strict, &["bytea", "text"]),
+        "decode" => typed(Fixed("bytea"), Strict, &["text", "text"]),
+        "string_to_array" => typed(Fixed("text[]"), Strict, &["text", "text"]),
+        "array_to_string" => sig(Fixed("text"), Strict),
+        // Numbers.
+        "abs" | "ceil" | "ceiling" | "floor" | "sign" | "trunc" | "round" | "mod" => {
+            sig(Arg(0), Strict)
+        }
+        "sqrt" | "cbrt" | "exp" | "ln" | "log" | "log10" | "power" | "pow" | "degrees"
+        | "radians" => sig(Arg(0), Strict),
+        "random" => sig(Fixed("float8"), Never),
+        "pi" => sig(Fixed("float8"), Never),
+        // Identifiers.
+        "gen_random_uuid" | "uuid_generate_v4" => sig(Fixed("uuid"), Never),
+        // JSON.
+        "json_build_object" | "json_build_array" => sig(Fixed("json"), Never),
+        "jsonb_build_object" | "jsonb_build_array" => sig(Fixed("jsonb"), Never),
+        "to_json" | "row_to_json" | "array_to_json" => sig(Fixed("json"), Strict),
+        "to_jsonb" => sig(Fixed("jsonb"), Strict),
+        "jsonb_set" | "jsonb_insert" => {
+            typed(Fixed("jsonb"), Strict, &["jsonb", "text[]", "jsonb"])
+        }
+        "jsonb_strip_nulls" | "jsonb_pretty" => sig(Arg(0), Strict),
+        "json_array_length" | "jsonb_array_length" => sig(Fixed("int4"), Strict),
+        "json_typeof" | "jsonb_typeof" => sig(Fixed("text"), Strict),
+        "json_extract_path_text" | "jsonb_extract_path_text" => sig(Fixed("text"), Always),
+        "json_extract_path" => sig(Fixed("json"), Always),
+        "jsonb_extract_path" => sig(Fixed("jsonb"), Always),
+        // Arrays.
+        "array_length" | "array_upper" | "array_lower" | "array_position" => {
+            sig(Fixed("int4"), Always)
+        }
+        "cardinality" | "array_ndims" => sig(Fixed("int4"), Strict),
+        "array_append" | "array_remove" | "array_cat" => sig(Arg(0), Strict),
+        "array_prepend" => sig(Arg(1), Strict),
+        "unnest" => sig(ElemOf(0), Strict),
+        // Session.
+        "current_user" | "session_user" | "current_schema" | "current_database" | "version" => {
+            sig(Fixed("text"), Never)
+        }
+        "pg_advisory_lock" | "pg_advisory_xact_lock" => sig(Fixed("void"), Never),
+        "pg_try_advisory_lock" | "pg_try_advisory_xact_lock" => sig(Fixed("bool"), Never),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregates_are_marked() {
+        assert!(lookup("sum").unwrap().aggregate);
+        assert!(lookup("count").unwrap().aggregate);
+        assert!(!lookup("lower").unwrap().aggregate);
+        assert!(lookup("no_such_function").is_none());
+    }
+}

@@ -1,0 +1,2603 @@
+//! Types and nullability of a statement's parameters and result columns.
+//!
+//! Scopes are a stack of frames: a subquery pushes a frame, sees the frames below it
+//! (correlation) and pops it when done, so nothing it binds leaks into the outer query.
+//! Every decision records a [`Reason`] that `sqlpact explain` shows.
+
+use std::collections::{BTreeSet, HashSet};
+use std::ops::Range;
+
+use sqlparser::ast::{
+    BinaryOperator, CastKind, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Insert, JoinConstraint, JoinOperator, ObjectName,
+    OnConflictAction, OnInsert, Query, Select, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, SetOperator, Spanned, Statement, TableFactor, TableObject, TableWithJoins,
+    UnaryOperator, UpdateTableFromKind, Value,
+};
+
+use super::functions::{self, Nulls, Ret};
+use super::prep::Prepared;
+use crate::catalog::{ident, qualify, Catalog, RelKind};
+use crate::diag::{did_you_mean, Code, Diagnostic};
+use crate::model::{Reason, ReasonSource as R};
+use crate::source::{FileId, Span};
+use crate::types::{numeric_rank, PgType};
+
+/// A typed value: a column, an expression, a parameter.
+#[derive(Clone, Debug)]
+pub struct Typed {
+    pub ty: PgType,
+    pub nullable: bool,
+    pub ty_why: Reason,
+    pub null_why: Reason,
+    /// The table column this value reads directly: `public.accounts.id`.
+    pub table_column: Option<String>,
+    /// An untyped string literal, whose type yields to context.
+    pub literal: bool,
+}
+
+impl Typed {
+    fn new(ty: PgType, nullable: bool, ty_why: Reason, null_why: Reason) -> Self {
+        Typed {
+            ty,
+            nullable,
+            ty_why,
+            null_why,
+            table_column: None,
+            literal: false,
+        }
+    }
+
+    fn fixed(ty: &str, nullable: bool, source: R, detail: &str) -> Self {
+        Typed::new(
+            PgType::named(ty),
+            nullable,
+            Reason::new(source, detail),
+            Reason::new(source, detail),
+        )
+    }
+
+    fn unknown() -> Self {
+        Typed::new(
+            PgType::Unknown,
+            true,
+            Reason::new(R::Expression, "could not be typed"),
+            Reason::new(R::Expression, "could not be typed"),
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct OutCol {
+    pub name: String,
+    pub t: Typed,
+    pub embed: Option<usize>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EmbedOut {
+    pub alias: String,
+    pub table: String,
+    pub nullable: Option<Reason>,
+    pub first: usize,
+    pub count: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Rel {
+    alias: String,
+    /// The catalog relation behind it, when it is one.
+    table: Option<String>,
+    cols: Vec<(String, Typed)>,
+    /// Set when the relation is on the nullable side of an outer join.
+    null_ext: Option<Reason>,
+    /// Columns hidden from `*` and unqualified lookup (merged by USING / NATURAL).
+    hidden: HashSet<String>,
+    /// The relation could not be resolved; lookups against it stay quiet.
+    poisoned: bool,
+}
+
+#[derive(Default)]
+struct Frame {
+    rels: Vec<Rel>,
+    ctes: Vec<(String, Vec<OutCol>)>,
+    grouped: bool,
+    /// Columns a WHERE predicate proves non-null: (relation index, column).
+    nonnull: HashSet<(usize, String)>,
+}
+
+/// A context type flowing into an expression, used to type parameters.
+#[derive(Clone, Debug)]
+pub struct Hint {
+    pub ty: PgType,
+    pub nullable: bool,
+    pub column: Option<String>,
+    pub why: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct ParamSlot {
+    pub position: u32,
+    pub ty: PgType,
+    pub ty_why: Option<Reason>,
+    pub context_nullable: Option<Reason>,
+    pub column: Option<String>,
+    /// Rewritten-SQL ranges of the WHERE conjuncts that compare this parameter.
+    pub filter_conjuncts: Vec<Range<usize>>,
+}
+
+pub struct Cx<'a> {
+    pub cat: &'a Catalog,
+    /// The text the statement was parsed from.
+    text: &'a str,
+    prep: Option<&'a Prepared>,
+    file: FileId,
+    base: usize,
+    frames: Vec<Frame>,
+    pub params: Vec<ParamSlot>,
+    pub diags: Vec<Diagnostic>,
+    pub embeds: Vec<EmbedOut>,
+    pub tables: BTreeSet<String>,
+    pub writes: bool,
+    /// The conjunct of the top-level WHERE being analyzed, for optional filters.
+    current_conjunct: Option<Range<usize>>,
+    line_starts: Vec<usize>,
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+    )
+}
+
+fn unwrap_nested(e: &Expr) -> &Expr {
+    match e {
+        Expr::Nested(inner) => unwrap_nested(inner),
+        _ => e,
+    }
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(
+        cat: &'a Catalog,
+        text: &'a str,
+        prep: Option<&'a Prepared>,
+        file: FileId,
+        base: usize,
+    ) -> Self {
+        let params = prep
+            .map(|p| {
+                p.params
+                    .iter()
+                    .map(|q| ParamSlot {
+                        position: q.position,
+                        ty: PgType::Unknown,
+                        ty_why: None,
+                        context_nullable: None,
+                        column: None,
+                        filter_conjuncts: Vec::new(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Cx {
+            cat,
+            text,
+            prep,
+            file,
+            base,
+            frames: Vec::new(),
+            params,
+            diags: Vec::new(),
+            embeds: Vec::new(),
+            tables: BTreeSet::new(),
+            writes: false,
+            current_conjunct: None,
+            line_starts,
+        }
+    }
+
+    /// Offset in the parsed text of a parser location.
+    fn text_offset(&self, line: u64, column: u64) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+            return self.text.len();
+        };
+        let rest = &self.text[start..];
+        let col = column.saturating_sub(1) as usize;
+        start + rest.char_indices().nth(col).map_or(rest.len(), |(b, _)| b)
+    }
+
+    fn to_file(&self, text_offset: usize) -> usize {
+        self.base + self.prep.map_or(text_offset, |p| p.original(text_offset))
+    }
+
+    /// File span of a parser span; the statement's start when the parser recorded none.
+    pub fn span(&self, s: sqlparser::tokenizer::Span) -> Span {
+        if s.start.line == 0 {
+            return Span::point(self.file, self.base);
+        }
+        let a = self.to_file(self.text_offset(s.start.line, s.start.column));
+        let b = if s.end.line == 0 {
+            a
+        } else {
+            self.to_file(self.text_offset(s.end.line, s.end.column))
+                .max(a)
+        };
+        Span::new(self.file, a..b)
+    }
+
+    /// Range in the parsed text of a parser span.
+    fn text_range(&self, s: sqlparser::tokenizer::Span) -> Option<Range<usize>> {
+        (s.start.line > 0 && s.end.line > 0).then(|| {
+            self.text_offset(s.start.line, s.start.column)
+                ..self.text_offset(s.end.line, s.end.column)
+        })
+    }
+
+    fn err(&mut self, code: Code, span: sqlparser::tokenizer::Span, msg: String, help: String) {
+        let sp = self.span(span);
+        self.diags
+            .push(Diagnostic::error(code, msg).at(sp).help(help));
+    }
+
+    fn top(&mut self) -> &mut Frame {
+        if self.frames.is_empty() {
+            self.frames.push(Frame::default());
+        }
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+
+    // ----- statements -------------------------------------------------------------
+
+    /// Analyzes one statement; its result columns, or `None` for a statement kind that
+    /// is not supported.
+    pub fn statement(&mut self, s: &Statement) -> Option<Vec<OutCol>> {
+        match s {
+            Statement::Query(q) => Some(self.query(q, None)),
+            Statement::Insert(i) => Some(self.insert(i)),
+            Statement::Update(u) => Some(self.update(u)),
+            Statement::Delete(d) => Some(self.delete(d)),
+            _ => None,
+        }
+    }
+
+    pub fn query(&mut self, q: &Query, hints: Option<&[Hint]>) -> Vec<OutCol> {
+        self.frames.push(Frame::default());
+        if let Some(with) = &q.with {
+            for cte in &with.cte_tables {
+                let name = ident(&cte.alias.name);
+                if with.recursive {
+                    // The non-recursive term types the CTE before its recursive term runs.
+                    if let SetExpr::SetOperation { left, .. } = cte.query.body.as_ref() {
+                        let seed = self.set_expr(left, None, None);
+                        let seed = rename(seed, &cte.alias.columns);
+                        self.top().ctes.push((name.clone(), seed));
+                    }
+                }
+                let cols = self.query(&cte.query, None);
+                let cols = rename(cols, &cte.alias.columns);
+                let top = self.top();
+                top.ctes.retain(|(n, _)| *n != name);
+                top.ctes.push((name, cols));
+            }
+        }
+        let cols = self.set_expr(&q.body, hints, q.order_by.as_ref());
+        if let Some(limit) = &q.limit_clause {
+            let h = Hint {
+                ty: PgType::named("int8"),
+                nullable: false,
+                column: None,
+                why: "LIMIT/OFFSET take a bigint".into(),
+            };
+            match limit {
+                sqlparser::ast::LimitClause::LimitOffset { limit, offset, .. } => {
+                    if let Some(l) = limit {
+                        self.expr(l, Some(&h));
+                    }
+                    if let Some(o) = offset {
+                        self.expr(&o.value, Some(&h));
+                    }
+                }
+                sqlparser::ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                    self.expr(offset, Some(&h));
+                    self.expr(limit, Some(&h));
+                }
+            }
+        }
+        self.frames.pop();
+        cols
+    }
+
+    fn set_expr(
+        &mut self,
+        body: &SetExpr,
+        hints: Option<&[Hint]>,
+        order_by: Option<&sqlparser::ast::OrderBy>,
+    ) -> Vec<OutCol> {
+        match body {
+            SetExpr::Select(s) => self.select(s, hints, order_by),
+            SetExpr::Query(q) => self.query(q, hints),
+            SetExpr::SetOperation {
+                left, op, right, ..
+            } => {
+                let l = self.set_expr(left, hints, None);
+                let r = self.set_expr(right, hints, None);
+                self.set_operation(l, r, op, body.span())
+            }
+            SetExpr::Values(v) => {
+                let mut out: Vec<OutCol> = Vec::new();
+                for (ri, row) in v.rows.iter().enumerate() {
+                    let row_cols: Vec<OutCol> = row
+                        .content
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| {
+                            let h = hints.and_then(|h| h.get(i)).cloned().or_else(|| {
+                                out.get(i).filter(|c| !c.t.ty.is_unknown()).map(|c| Hint {
+                                    ty: c.t.ty.clone(),
+                                    nullable: false,
+                                    column: None,
+                                    why: "the same column of the first VALUES row".into(),
+                                })
+                            });
+                            OutCol {
+                                name: format!("column{}", i + 1),
+                                t: self.expr(e, h.as_ref()),
+                                embed: None,
+                            }
+                        })
+                        .collect();
+                    if ri == 0 {
+                        out = row_cols;
+                    } else {
+                        out = self.set_operation(out, row_cols, &SetOperator::Union, v.span());
+                    }
+                }
+                out
+            }
+            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) => {
+                self.statement(s).unwrap_or_default()
+            }
+            SetExpr::Table(t) => {
+                let name = t.table_name.clone().unwrap_or_default();
+                let rel = self.relation_by_name(
+                    &ObjectName::from(vec![sqlparser::ast::Ident::new(name)]),
+                    None,
+                    body.span(),
+                );
+                rel.cols
+                    .into_iter()
+                    .map(|(name, t)| OutCol {
+                        name,
+                        t,
+                        embed: None,
+                    })
+                    .collect()
+            }
+            other => {
+                self.err(
+                    Code::UnsupportedStatement,
+                    other.span(),
+                    "this form of query is not supported".into(),
+                    "rewrite it as SELECT, VALUES, INSERT, UPDATE or DELETE".into(),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn set_operation(
+        &mut self,
+        l: Vec<OutCol>,
+        r: Vec<OutCol>,
+        op: &SetOperator,
+        span: sqlparser::tokenizer::Span,
+    ) -> Vec<OutCol> {
+        if l.len() != r.len() {
+            self.err(
+                Code::ArityMismatch,
+                span,
+                format!(
+                    "each side of {op} must return the same number of columns ({} and {})",
+                    l.len(),
+                    r.len()
+                ),
+                "add or remove columns so both sides match".into(),
+            );
+            return l;
+        }
+        let opname = op.to_string();
+        l.into_iter()
+            .zip(r)
+            .map(|(mut a, b)| {
+                if a.t.ty.is_unknown() || (a.t.literal && !b.t.literal && !b.t.ty.is_unknown()) {
+                    a.t.ty = b.t.ty.clone();
+                    a.t.ty_why = b.t.ty_why.clone();
+                    a.t.literal = b.t.literal;
+                } else if !b.t.ty.is_unknown() && a.t.ty != b.t.ty {
+                    let (ta, tb) = (self.cat.base_type(&a.t.ty), self.cat.base_type(&b.t.ty));
+                    if ta == tb {
+                        a.t.ty = ta;
+                    } else if let (Some(x), Some(y)) = (numeric_rank(&ta), numeric_rank(&tb)) {
+                        a.t.ty = if x >= y { ta } else { tb };
+                    } else if ta.is_text() && tb.is_text() {
+                        a.t.ty = PgType::named("text");
+                    }
+                    a.t.ty_why = Reason::new(
+                        R::SetOperation,
+                        format!("the common type of both sides of {opname}"),
+                    );
+                }
+                let nullable = match op {
+                    SetOperator::Intersect => a.t.nullable && b.t.nullable,
+                    SetOperator::Except | SetOperator::Minus => a.t.nullable,
+                    _ => a.t.nullable || b.t.nullable,
+                };
+                if nullable != a.t.nullable || (nullable && b.t.nullable && !a.t.nullable) {
+                    a.t.null_why = Reason::new(
+                        R::SetOperation,
+                        format!("a branch of {opname} may yield NULL here"),
+                    );
+                } else if !nullable {
+                    a.t.null_why = Reason::new(
+                        R::SetOperation,
+                        format!("no branch of {opname} yields NULL here"),
+                    );
+                }
+                a.t.nullable = nullable;
+                a.t.table_column = None;
+                a.embed = None;
+                a
+            })
+            .collect()
+    }
+
+    fn select(
+        &mut self,
+        s: &Select,
+        hints: Option<&[Hint]>,
+        order_by: Option<&sqlparser::ast::OrderBy>,
+    ) -> Vec<OutCol> {
+        self.frames.push(Frame::default());
+        for twj in &s.from {
+            self.add_from_item(twj);
+        }
+        if let Some(w) = &s.selection {
+            self.filter(w);
+        }
+        if let GroupByExpr::Expressions(exprs, _) = &s.group_by {
+            for e in exprs {
+                self.expr(e, None);
+            }
+            self.top().grouped = !exprs.is_empty();
+        }
+        if let Some(h) = &s.having {
+            self.expr(h, None);
+        }
+        let cols = self.projection(&s.projection, hints);
+        if let Some(ob) = order_by {
+            if let sqlparser::ast::OrderByKind::Expressions(exprs) = &ob.kind {
+                for o in exprs {
+                    let is_output = match &o.expr {
+                        Expr::Identifier(i) => cols.iter().any(|c| c.name == ident(i)),
+                        Expr::Value(v) => matches!(v.value, Value::Number(..)),
+                        _ => false,
+                    };
+                    if !is_output {
+                        self.expr(&o.expr, None);
+                    }
+                }
+            }
+        }
+        self.frames.pop();
+        cols
+    }
+
+    fn projection(&mut self, items: &[SelectItem], hints: Option<&[Hint]>) -> Vec<OutCol> {
+        let mut out = Vec::new();
+        for item in items {
+            match item {
+                SelectItem::UnnamedExpr(e) => {
+                    let h = hints.and_then(|h| h.get(out.len())).cloned();
+                    let t = self.expr(e, h.as_ref());
+                    let name = self
+                        .expr_name(e)
+                        .unwrap_or_else(|| format!("column_{}", out.len() + 1));
+                    out.push(OutCol {
+                        name,
+                        t,
+                        embed: None,
+                    });
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    let h = hints.and_then(|h| h.get(out.len())).cloned();
+                    let t = self.expr(expr, h.as_ref());
+                    out.push(OutCol {
+                        name: ident(alias),
+                        t,
+                        embed: None,
+                    });
+                }
+                SelectItem::Wildcard(_) => {
+                    let frame = self.frames.last();
+                    let cols: Vec<OutCol> = frame
+                        .map(|f| {
+                            f.rels
+                                .iter()
+                                .enumerate()
+                                .flat_map(|(ri, r)| {
+                                    r.cols
+                                        .iter()
+                                        .filter(|(n, _)| !r.hidden.contains(n))
+                                        .map(move |(n, t)| (ri, n.clone(), t.clone()))
+                                })
+                                .map(|(ri, n, t)| OutCol {
+                                    t: self.apply_rel(ri, &n, t),
+                                    name: n,
+                                    embed: None,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    out.extend(cols);
+                }
+                SelectItem::QualifiedWildcard(kind, _) => {
+                    let (alias, span) = match kind {
+                        SelectItemQualifiedWildcardKind::ObjectName(n) => {
+                            (crate::catalog::last_part(n), n.span())
+                        }
+                        SelectItemQualifiedWildcardKind::Expr(e) => (String::new(), e.span()),
+                    };
+                    let text_at = self.text_range(span).map(|r| r.start);
+                    let embed = self
+                        .prep
+                        .and_then(|p| {
+                            p.embeds
+                                .iter()
+                                .find(|e| Some(e.at) == text_at && e.alias == alias)
+                        })
+                        .is_some();
+                    let found = self
+                        .frames
+                        .last()
+                        .and_then(|f| f.rels.iter().position(|r| r.alias == alias));
+                    match found {
+                        Some(ri) => {
+                            let rel = self.frames.last().map(|f| f.rels[ri].clone());
+                            let Some(rel) = rel else { continue };
+                            let first = out.len();
+                            let embed_idx = embed.then(|| {
+                                self.embeds.push(EmbedOut {
+                                    alias: alias.clone(),
+                                    table: rel.table.clone().unwrap_or_else(|| alias.clone()),
+                                    nullable: rel.null_ext.clone(),
+                                    first,
+                                    count: rel.cols.len(),
+                                });
+                                self.embeds.len() - 1
+                            });
+                            for (n, t) in &rel.cols {
+                                let t = if embed_idx.is_some() {
+                                    t.clone()
+                                } else {
+                                    self.apply_rel(ri, n, t.clone())
+                                };
+                                out.push(OutCol {
+                                    name: n.clone(),
+                                    t,
+                                    embed: embed_idx,
+                                });
+                            }
+                        }
+                        None => {
+                            let names: Vec<String> = self
+                                .frames
+                                .last()
+                                .map(|f| f.rels.iter().map(|r| r.alias.clone()).collect())
+                                .unwrap_or_default();
+                            let hint = did_you_mean(&alias, names.iter().map(String::as_str))
+                                .map_or_else(
+                                    || format!("tables in scope: {}", names.join(", ")),
+                                    |s| format!("did you mean `{s}`?"),
+                                );
+                            let code = if embed {
+                                Code::BadEmbed
+                            } else {
+                                Code::UnknownTable
+                            };
+                            self.err(
+                                code,
+                                span,
+                                format!("`{alias}` is not a table of this query"),
+                                hint,
+                            );
+                        }
+                    }
+                }
+                SelectItem::ExprWithAliases { expr, .. } => {
+                    self.err(
+                        Code::UnsupportedStatement,
+                        expr.span(),
+                        "multiple aliases for one expression are not supported".into(),
+                        "alias the expression once".into(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// PostgreSQL's name for an unaliased select-list expression.
+    fn expr_name(&self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Identifier(i) => Some(ident(i)),
+            Expr::CompoundIdentifier(parts) => parts.last().map(ident),
+            Expr::Function(f) => Some(crate::catalog::last_part(&f.name)),
+            Expr::Cast {
+                expr, data_type, ..
+            } => self.expr_name(expr).or_else(|| {
+                let (b, _) = crate::types::split_spelling(&data_type.to_string());
+                crate::types::canonical_builtin(&b)
+                    .map(str::to_owned)
+                    .or(Some(b))
+            }),
+            Expr::Nested(inner) => self.expr_name(inner),
+            Expr::Case { .. } => Some("case".into()),
+            Expr::Exists { .. } => Some("exists".into()),
+            Expr::Subquery(q) => match q.body.as_ref() {
+                SetExpr::Select(s) => s.projection.first().and_then(|p| match p {
+                    SelectItem::ExprWithAlias { alias, .. } => Some(ident(alias)),
+                    SelectItem::UnnamedExpr(e) => self.expr_name(e),
+                    _ => None,
+                }),
+                _ => None,
+            },
+            Expr::Array(_) => Some("array".into()),
+            _ => None,
+        }
+    }
+
+    fn insert(&mut self, i: &Insert) -> Vec<OutCol> {
+        self.writes = true;
+        let TableObject::TableName(name) = &i.table else {
+            self.err(
+                Code::UnsupportedStatement,
+                i.table.span(),
+                "INSERT into a table function is not supported".into(),
+                "insert into a table".into(),
+            );
+            return Vec::new();
+        };
+        let alias = i.table_alias.as_ref().map(|a| ident(&a.alias));
+        let rel = self.relation_by_name(name, alias.as_deref(), name.span());
+        if rel.poisoned {
+            return Vec::new();
+        }
+        let table = rel.table.clone().unwrap_or_default();
+        let targets: Vec<(String, Typed)> = if i.columns.is_empty() {
+            rel.cols.clone()
+        } else {
+            i.columns
+                .iter()
+                .filter_map(|c| {
+                    let n = crate::catalog::last_part(c);
+                    match rel.cols.iter().find(|(cn, _)| *cn == n) {
+                        Some(x) => Some(x.clone()),
+                        None => {
+                            self.unknown_column_in(&rel, &n, c.span());
+                            None
+                        }
+                    }
+                })
+                .collect()
+        };
+        let hints: Vec<Hint> = targets
+            .iter()
+            .map(|(n, t)| Hint {
+                ty: t.ty.clone(),
+                nullable: t.nullable,
+                column: Some(format!("{table}.{n}")),
+                why: format!("inserted into `{table}.{n}`"),
+            })
+            .collect();
+        if let Some(src) = &i.source {
+            let produced = match src.body.as_ref() {
+                SetExpr::Values(v) => {
+                    for row in &v.rows {
+                        if row.content.len() != hints.len() && !hints.is_empty() {
+                            self.err(
+                                Code::ArityMismatch,
+                                row.span(),
+                                format!(
+                                    "INSERT names {} columns but this row has {} values",
+                                    hints.len(),
+                                    row.content.len()
+                                ),
+                                "give one value per column".into(),
+                            );
+                        }
+                        for (e, h) in row.content.iter().zip(hints.iter()) {
+                            self.expr(e, Some(h));
+                        }
+                    }
+                    None
+                }
+                _ => Some(self.query(src, Some(&hints))),
+            };
+            if let Some(cols) = produced {
+                if cols.len() != hints.len() {
+                    self.err(
+                        Code::ArityMismatch,
+                        src.span(),
+                        format!(
+                            "INSERT names {} columns but the query returns {}",
+                            hints.len(),
+                            cols.len()
+                        ),
+                        "return one value per inserted column".into(),
+                    );
+                }
+            }
+        }
+        self.frames.push(Frame::default());
+        self.top().rels.push(rel.clone());
+        if let Some(OnInsert::OnConflict(oc)) = &i.on {
+            if let OnConflictAction::DoUpdate(du) = &oc.action {
+                let mut excluded = rel.clone();
+                excluded.alias = "excluded".into();
+                self.top().rels.push(excluded);
+                for a in &du.assignments {
+                    self.assignment(&rel, a);
+                }
+                if let Some(w) = &du.selection {
+                    self.expr(w, None);
+                }
+                self.top().rels.pop();
+            }
+        }
+        let out = i
+            .returning
+            .as_ref()
+            .map(|r| self.projection(r, None))
+            .unwrap_or_default();
+        self.frames.pop();
+        out
+    }
+
+    fn assignment(&mut self, target: &Rel, a: &sqlparser::ast::Assignment) {
+        let names: Vec<&ObjectName> = match &a.target {
+            sqlparser::ast::AssignmentTarget::ColumnName(n) => vec![n],
+            sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+        };
+        let table = target.table.clone().unwrap_or_default();
+        let mut hints = Vec::new();
+        for n in names {
+            let col = crate::catalog::last_part(n);
+            match target.cols.iter().find(|(c, _)| *c == col) {
+                Some((c, t)) => hints.push(Hint {
+                    ty: t.ty.clone(),
+                    nullable: t.nullable,
+                    column: Some(format!("{table}.{c}")),
+                    why: format!("assigned to `{table}.{c}`"),
+                }),
+                None => self.unknown_column_in(target, &col, n.span()),
+            }
+        }
+        match (&a.value, hints.len()) {
+            (Expr::Tuple(values), n) if n > 1 => {
+                for (v, h) in values.iter().zip(hints.iter()) {
+                    self.expr(v, Some(h));
+                }
+            }
+            (v, _) => {
+                self.expr(v, hints.first());
+            }
+        }
+    }
+
+    fn update(&mut self, u: &sqlparser::ast::Update) -> Vec<OutCol> {
+        self.writes = true;
+        self.frames.push(Frame::default());
+        self.add_from_item(&u.table);
+        let target = self.top().rels.first().cloned();
+        if let Some(from) = &u.from {
+            let (UpdateTableFromKind::BeforeSet(items) | UpdateTableFromKind::AfterSet(items)) =
+                from;
+            for twj in items {
+                self.add_from_item(twj);
+            }
+        }
+        if let Some(target) = &target {
+            for a in &u.assignments {
+                self.assignment(target, a);
+            }
+        }
+        if let Some(w) = &u.selection {
+            self.filter(w);
+        }
+        let out = u
+            .returning
+            .as_ref()
+            .map(|r| self.projection(r, None))
+            .unwrap_or_default();
+        self.frames.pop();
+        out
+    }
+
+    fn delete(&mut self, d: &sqlparser::ast::Delete) -> Vec<OutCol> {
+        self.writes = true;
+        self.frames.push(Frame::default());
+        let (FromTable::WithFromKeyword(items) | FromTable::WithoutKeyword(items)) = &d.from;
+        for twj in items {
+            self.add_from_item(twj);
+        }
+        if let Some(using) = &d.using {
+            for twj in using {
+                self.add_from_item(twj);
+            }
+        }
+        if let Some(w) = &d.selection {
+            self.filter(w);
+        }
+        let out = d
+            .returning
+            .as_ref()
+            .map(|r| self.projection(r, None))
+            .unwrap_or_default();
+        self.frames.pop();
+        out
+    }
+
+    // ----- FROM -------------------------------------------------------------------
+
+    fn add_from_item(&mut self, twj: &TableWithJoins) {
+        let start = self.top().rels.len();
+        self.table_factor(&twj.relation);
+        for j in &twj.joins {
+            let right_start = self.top().rels.len();
+            self.table_factor(&j.relation);
+            let right_end = self.top().rels.len();
+            let (left_null, right_null, constraint, kind) = match &j.join_operator {
+                JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => {
+                    (false, true, Some(c), "LEFT JOIN")
+                }
+                JoinOperator::Right(c) | JoinOperator::RightOuter(c) => {
+                    (true, false, Some(c), "RIGHT JOIN")
+                }
+                JoinOperator::FullOuter(c) => (true, true, Some(c), "FULL JOIN"),
+                JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::CrossJoin(c) => {
+                    (false, false, Some(c), "JOIN")
+                }
+                JoinOperator::OuterApply => (false, true, None, "OUTER APPLY"),
+                _ => (false, false, None, "JOIN"),
+            };
+            let frame = self.top();
+            for (idx, r) in frame.rels.iter_mut().enumerate() {
+                let on_left = idx >= start && idx < right_start;
+                let on_right = idx >= right_start && idx < right_end;
+                if ((on_left && left_null) || (on_right && right_null)) && r.null_ext.is_none() {
+                    let side = if on_right { "right" } else { "left" };
+                    r.null_ext = Some(Reason::new(
+                        R::JoinSide,
+                        format!("`{}` is on the nullable ({side}) side of a {kind}", r.alias),
+                    ));
+                }
+            }
+            match constraint {
+                Some(JoinConstraint::On(e)) => {
+                    self.expr(e, None);
+                }
+                Some(JoinConstraint::Using(cols)) => {
+                    let names: Vec<String> = cols.iter().map(crate::catalog::last_part).collect();
+                    for r in &mut self.top().rels[right_start..right_end] {
+                        r.hidden.extend(names.iter().cloned());
+                    }
+                }
+                Some(JoinConstraint::Natural) => {
+                    let left: HashSet<String> = self.top().rels[start..right_start]
+                        .iter()
+                        .flat_map(|r| r.cols.iter().map(|c| c.0.clone()))
+                        .collect();
+                    for r in &mut self.top().rels[right_start..right_end] {
+                        let common: Vec<String> = r
+                            .cols
+                            .iter()
+                            .map(|c| c.0.clone())
+                            .filter(|c| left.contains(c))
+                            .collect();
+                        r.hidden.extend(common);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn table_factor(&mut self, tf: &TableFactor) {
+        match tf {
+            TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } => {
+                let a = alias.as_ref().map(|a| ident(&a.name));
+                let mut rel = self.relation_by_name(name, a.as_deref(), name.span());
+                if let Some(al) = alias {
+                    for (c, n) in rel.cols.iter_mut().zip(al.columns.iter()) {
+                        c.0 = ident(&n.name);
+                    }
+                }
+                self.top().rels.push(rel);
+            }
+            TableFactor::Table {
+                name,
+                alias,
+                args: Some(args),
+                ..
+            } => {
+                let fname = crate::catalog::last_part(name);
+                let exprs: Vec<&Expr> = args
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                let cols = self.table_function(&fname, &exprs, tf.span());
+                self.push_function_rel(&fname, cols, alias.as_ref());
+            }
+            TableFactor::Function {
+                name, args, alias, ..
+            } => {
+                let fname = crate::catalog::last_part(name);
+                let exprs: Vec<&Expr> = args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                let cols = self.table_function(&fname, &exprs, tf.span());
+                self.push_function_rel(&fname, cols, alias.as_ref());
+            }
+            TableFactor::UNNEST {
+                alias, array_exprs, ..
+            } => {
+                let exprs: Vec<&Expr> = array_exprs.iter().collect();
+                let cols = self.table_function("unnest", &exprs, tf.span());
+                self.push_function_rel("unnest", cols, alias.as_ref());
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let cols = self.query(subquery, None);
+                let alias_name = alias
+                    .as_ref()
+                    .map(|a| ident(&a.name))
+                    .unwrap_or_else(|| "subquery".into());
+                let cols = match alias {
+                    Some(a) => rename(cols, &a.columns),
+                    None => cols,
+                };
+                self.top().rels.push(Rel {
+                    alias: alias_name,
+                    table: None,
+                    cols: cols.into_iter().map(|c| (c.name, c.t)).collect(),
+                    null_ext: None,
+                    hidden: HashSet::new(),
+                    poisoned: false,
+                });
+            }
+            TableFactor::NestedJoin {
+                table_with_joins, ..
+            } => self.add_from_item(table_with_joins),
+            other => {
+                self.err(
+                    Code::UnsupportedStatement,
+                    other.span(),
+                    "this kind of FROM item is not supported".into(),
+                    "use a table, a subquery, or unnest(...)".into(),
+                );
+                self.top().rels.push(Rel {
+                    alias: String::new(),
+                    table: None,
+                    cols: Vec::new(),
+                    null_ext: None,
+                    hidden: HashSet::new(),
+                    poisoned: true,
+                });
+            }
+        }
+    }
+
+    fn push_function_rel(
+        &mut self,
+        fname: &str,
+        cols: Vec<(String, Typed)>,
+        alias: Option<&sqlparser::ast::TableAlias>,
+    ) {
+        let mut rel = Rel {
+            alias: alias
+                .map(|a| ident(&a.name))
+                .unwrap_or_else(|| fname.to_owned()),
+            table: None,
+            cols,
+            null_ext: None,
+            hidden: HashSet::new(),
+            poisoned: false,
+        };
+        if let Some(a) = alias {
+            if a.columns.is_empty() && rel.cols.len() == 1 {
+                // `unnest(x) AS t` names the single column `t`.
+                rel.cols[0].0 = ident(&a.name);
+            }
+            for (c, n) in rel.cols.iter_mut().zip(a.columns.iter()) {
+                c.0 = ident(&n.name);
+            }
+        }
+        self.top().rels.push(rel);
+    }
+
+    fn table_function(
+        &mut self,
+        fname: &str,
+        args: &[&Expr],
+        span: sqlparser::tokenizer::Span,
+    ) -> Vec<(String, Typed)> {
+        match fname {
+            "unnest" => args
+                .iter()
+                .map(|e| {
+                    let t = self.expr(e, None);
+                    let elem = t.ty.element().cloned().unwrap_or(PgType::Unknown);
+                    let why = Reason::new(R::Expression, "an element of the unnested array");
+                    (
+                        "unnest".to_owned(),
+                        Typed::new(
+                            elem,
+                            true,
+                            why.clone(),
+                            Reason::new(R::Expression, "array elements may be NULL"),
+                        ),
+                    )
+                })
+                .collect(),
+            "generate_series" => {
+                let first = args
+                    .first()
+                    .map(|e| self.expr(e, None))
+                    .unwrap_or_else(Typed::unknown);
+                for e in args.iter().skip(1) {
+                    self.expr(
+                        e,
+                        Some(&Hint {
+                            ty: first.ty.clone(),
+                            nullable: false,
+                            column: None,
+                            why: "generate_series bounds".into(),
+                        }),
+                    );
+                }
+                vec![(
+                    "generate_series".to_owned(),
+                    Typed::new(
+                        first.ty,
+                        false,
+                        Reason::new(R::Expression, "generate_series yields its bounds' type"),
+                        Reason::new(R::Expression, "generate_series yields no NULL"),
+                    ),
+                )]
+            }
+            "jsonb_array_elements" | "json_array_elements" => {
+                let t = if fname.starts_with("jsonb") {
+                    "jsonb"
+                } else {
+                    "json"
+                };
+                for e in args {
+                    self.expr(
+                        e,
+                        Some(&Hint {
+                            ty: PgType::named(t),
+                            nullable: false,
+                            column: None,
+                            why: format!("{fname} takes {t}"),
+                        }),
+                    );
+                }
+                vec![(
+                    "value".to_owned(),
+                    Typed::fixed(t, false, R::Expression, "a JSON array element"),
+                )]
+            }
+            "jsonb_array_elements_text" | "json_array_elements_text" => {
+                for e in args {
+                    self.expr(e, None);
+                }
+                vec![(
+                    "value".to_owned(),
+                    Typed::fixed("text", true, R::Expression, "a JSON array element as text"),
+                )]
+            }
+            _ => {
+                self.err(
+                    Code::UnknownFunction,
+                    span,
+                    format!("the table function `{fname}` is not known"),
+                    "use unnest, generate_series or jsonb_array_elements, or select from a subquery".into(),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn relation_by_name(
+        &mut self,
+        name: &ObjectName,
+        alias: Option<&str>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Rel {
+        let unq = crate::catalog::last_part(name);
+        if name.0.len() == 1 {
+            for f in self.frames.iter().rev() {
+                if let Some((_, cols)) = f.ctes.iter().find(|(n, _)| *n == unq) {
+                    return Rel {
+                        alias: alias.unwrap_or(&unq).to_owned(),
+                        table: None,
+                        cols: cols.iter().map(|c| (c.name.clone(), c.t.clone())).collect(),
+                        null_ext: None,
+                        hidden: HashSet::new(),
+                        poisoned: false,
+                    };
+                }
+            }
+        }
+        let q = qualify(name);
+        match self.cat.relation(&q) {
+            Some(r) => {
+                self.tables.insert(q.clone());
+                let kind = if r.kind == RelKind::View {
+                    "view"
+                } else {
+                    "table"
+                };
+                let cols = r
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let mut t = Typed::new(
+                            c.ty.clone(),
+                            !c.not_null,
+                            Reason::new(
+                                R::TableConstraint,
+                                format!("declared type of {kind} column `{q}.{}`", c.name),
+                            ),
+                            Reason::new(
+                                R::TableConstraint,
+                                if c.not_null {
+                                    format!("`{q}.{}` is NOT NULL", c.name)
+                                } else {
+                                    format!("`{q}.{}` allows NULL", c.name)
+                                },
+                            ),
+                        );
+                        t.table_column = Some(format!("{q}.{}", c.name));
+                        (c.name.clone(), t)
+                    })
+                    .collect();
+                Rel {
+                    alias: alias.unwrap_or(&unq).to_owned(),
+                    table: Some(q),
+                    cols,
+                    null_ext: None,
+                    hidden: HashSet::new(),
+                    poisoned: false,
+                }
+            }
+            None => {
+                let mut candidates: Vec<String> = self.cat.relations.keys().cloned().collect();
+                for f in &self.frames {
+                    candidates.extend(f.ctes.iter().map(|c| c.0.clone()));
+                }
+                let short: Vec<String> = candidates
+                    .iter()
+                    .map(|c| c.strip_prefix("public.").unwrap_or(c).to_owned())
+                    .collect();
+                let hint = did_you_mean(&unq, short.iter().map(String::as_str)).map_or_else(
+                    || {
+                        "create the table in the schema, or check the registry's `schema` paths"
+                            .to_owned()
+                    },
+                    |s| format!("did you mean `{s}`?"),
+                );
+                self.err(
+                    Code::UnknownTable,
+                    span,
+                    format!(
+                        "relation `{}` does not exist",
+                        q.strip_prefix("public.").unwrap_or(&q)
+                    ),
+                    hint,
+                );
+                Rel {
+                    alias: alias.unwrap_or(&unq).to_owned(),
+                    table: None,
+                    cols: Vec::new(),
+                    null_ext: None,
+                    hidden: HashSet::new(),
+                    poisoned: true,
+                }
+            }
+        }
+    }
+
+    /// A relation's column as seen through outer joins and WHERE proofs of the top frame.
+    fn apply_rel(&self, ri: usize, name: &str, t: Typed) -> Typed {
+        let Some(f) = self.frames.last() else {
+            return t;
+        };
+        self.apply_rel_in(f, ri, name, t)
+    }
+
+    fn apply_rel_in(&self, f: &Frame, ri: usize, name: &str, mut t: Typed) -> Typed {
+        let rel = &f.rels[ri];
+        if f.nonnull.contains(&(ri, name.to_owned())) {
+            if t.nullable {
+                t.nullable = false;
+                t.null_why = Reason::new(
+                    R::Filter,
+                    format!("the WHERE clause rules out NULL for `{}.{name}`", rel.alias),
+                );
+            }
+            return t;
+        }
+        if let Some(why) = &rel.null_ext {
+            if !t.nullable {
+                t.nullable = true;
+                t.null_why = why.clone();
+            }
+        }
+        t
+    }
+
+    fn unknown_column_in(&mut self, rel: &Rel, name: &str, span: sqlparser::tokenizer::Span) {
+        if rel.poisoned {
+            return;
+        }
+        let names: Vec<&str> = rel.cols.iter().map(|c| c.0.as_str()).collect();
+        let hint = did_you_mean(name, names.iter().copied()).map_or_else(
+            || format!("`{}` has: {}", rel.alias, names.join(", ")),
+            |s| format!("did you mean `{s}`?"),
+        );
+        self.err(
+            Code::UnknownColumn,
+            span,
+            format!("column `{name}` does not exist in `{}`", rel.alias),
+            hint,
+        );
+    }
+
+    /// Resolves a column reference, innermost frame first.
+    fn column(
+        &mut self,
+        qual: Option<&str>,
+        name: &str,
+        span: sqlparser::tokenizer::Span,
+    ) -> Typed {
+        let mut any_poisoned = false;
+        for fi in (0..self.frames.len()).rev() {
+            let f = &self.frames[fi];
+            any_poisoned |= f.rels.iter().any(|r| r.poisoned);
+            if let Some(q) = qual {
+                if let Some(ri) = f.rels.iter().rposition(|r| r.alias == q) {
+                    let rel = &f.rels[ri];
+                    return match rel.cols.iter().find(|c| c.0 == name) {
+                        Some((_, t)) => self.apply_rel_in(f, ri, name, t.clone()),
+                        None => {
+                            let rel = rel.clone();
+                            self.unknown_column_in(&rel, name, span);
+                            Typed::unknown()
+                        }
+                    };
+                }
+                continue;
+            }
+            let matches: Vec<usize> = f
+                .rels
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !r.hidden.contains(name) && r.cols.iter().any(|c| c.0 == name))
+                .map(|(i, _)| i)
+                .collect();
+            match matches.as_slice() {
+                [] => continue,
+                [ri] => {
+                    let t = f.rels[*ri]
+                        .cols
+                        .iter()
+                        .find(|c| c.0 == name)
+                        .map(|c| c.1.clone())
+                        .unwrap_or_else(Typed::unknown);
+                    return self.apply_rel_in(f, *ri, name, t);
+                }
+                many => {
+                    let aliases: Vec<String> = many
+                        .iter()
+                        .map(|i| format!("`{}.{name}`", f.rels[*i].alias))
+                        .collect();
+                    self.err(
+                        Code::AmbiguousColumn,
+                        span,
+                        format!("column `{name}` is ambiguous"),
+                        format!("qualify it: {}", aliases.join(" or ")),
+                    );
+                    return Typed::unknown();
+                }
+            }
+        }
+        if any_poisoned {
+            return Typed::unknown();
+        }
+        if let Some(q) = qual {
+            let aliases: Vec<String> = self
+                .frames
+                .iter()
+                .flat_map(|f| f.rels.iter().map(|r| r.alias.clone()))
+                .collect();
+            let hint = did_you_mean(q, aliases.iter().map(String::as_str)).map_or_else(
+                || format!("tables in scope: {}", aliases.join(", ")),
+                |s| format!("did you mean `{s}`?"),
+            );
+            self.err(
+                Code::UnknownColumn,
+                span,
+                format!("no table `{q}` in scope for `{q}.{name}`"),
+                hint,
+            );
+            return Typed::unknown();
+        }
+        let visible: Vec<String> = self
+            .frames
+            .iter()
+            .flat_map(|f| {
+                f.rels
+                    .iter()
+                    .flat_map(|r| r.cols.iter().map(|c| c.0.clone()))
+            })
+            .collect();
+        let hint = did_you_mean(name, visible.iter().map(String::as_str)).map_or_else(
+            || "check the column name against the schema".to_owned(),
+            |s| format!("did you mean `{s}`?"),
+        );
+        self.err(
+            Code::UnknownColumn,
+            span,
+            format!("column `{name}` does not exist"),
+            hint,
+        );
+        Typed::unknown()
+    }
+
+    // ----- WHERE ------------------------------------------------------------------
+
+    /// Types a WHERE clause and records what its top-level conjuncts prove non-null.
+    fn filter(&mut self, w: &Expr) {
+        let mut conjuncts = Vec::new();
+        collect_conjuncts(w, &mut conjuncts);
+        for c in &conjuncts {
+            self.current_conjunct = self.text_range(c.span());
+            self.expr(c, None);
+            self.current_conjunct = None;
+        }
+        for c in conjuncts {
+            self.refine(c);
+        }
+    }
+
+    fn refine(&mut self, c: &Expr) {
+        let mut cols = Vec::new();
+        match unwrap_nested(c) {
+            Expr::IsNotNull(e) => cols.push(unwrap_nested(e)),
+            Expr::BinaryOp { left, op, right } if is_comparison(op) => {
+                cols.push(unwrap_nested(left));
+                cols.push(unwrap_nested(right));
+            }
+            Expr::Between {
+                expr,
+                negated: false,
+                ..
+            }
+            | Expr::InList {
+                expr,
+                negated: false,
+                ..
+            }
+            | Expr::Like {
+                expr,
+                negated: false,
+                ..
+            }
+            | Expr::ILike {
+                expr,
+                negated: false,
+                ..
+            } => cols.push(unwrap_nested(expr)),
+            Expr::AnyOp { left, .. } => cols.push(unwrap_nested(left)),
+            _ => {}
+        }
+        for e in cols {
+            let (qual, name) = match e {
+                Expr::Identifier(i) => (None, ident(i)),
+                Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                    (Some(ident(&p[p.len() - 2])), ident(&p[p.len() - 1]))
+                }
+                _ => continue,
+            };
+            let Some(f) = self.frames.last_mut() else {
+                continue;
+            };
+            let found = f.rels.iter().position(|r| match &qual {
+                Some(q) => r.alias == *q,
+                None => !r.hidden.contains(&name) && r.cols.iter().any(|c| c.0 == name),
+            });
+            if let Some(ri) = found {
+                // A strict predicate on a column drops the rows where its relation was
+                // null-extended, and the rows where the column is NULL.
+                f.rels[ri].null_ext = None;
+                f.nonnull.insert((ri, name));
+            }
+        }
+    }
+
+    // ----- expressions ------------------------------------------------------------
+
+    fn param(&mut self, n: u32, hint: Option<&Hint>, span: sqlparser::tokenizer::Span) -> Typed {
+        let conj = self.current_conjunct.clone();
+        let Some(slot) = self.params.iter_mut().find(|p| p.position == n) else {
+            self.err(
+                Code::BadParameter,
+                span,
+                format!("`${n}` is out of range"),
+                "number positional parameters from $1 without gaps".into(),
+            );
+            return Typed::unknown();
+        };
+        if let Some(c) = conj {
+            if !slot.filter_conjuncts.contains(&c) {
+                slot.filter_conjuncts.push(c);
+            }
+        }
+        if let Some(h) = hint {
+            if slot.ty.is_unknown() && !h.ty.is_unknown() {
+                slot.ty = h.ty.clone();
+                slot.ty_why = Some(Reason::new(R::ParameterContext, h.why.clone()));
+                if slot.column.is_none() {
+                    slot.column = h.column.clone();
+                }
+            } else if !h.ty.is_unknown() && slot.ty != h.ty {
+                let (a, b) = (self.cat.base_type(&slot.ty), self.cat.base_type(&h.ty));
+                let compatible = a == b
+                    || (a.is_text() && b.is_text())
+                    || (numeric_rank(&a).is_some() && numeric_rank(&b).is_some());
+                if !compatible {
+                    let first = slot.ty.clone();
+                    let why = slot
+                        .ty_why
+                        .as_ref()
+                        .map(|r| r.detail.clone())
+                        .unwrap_or_default();
+                    self.err(
+                        Code::ParameterConflict,
+                        span,
+                        format!(
+                            "parameter ${n} is used as `{}` here but as `{first}` before ({why})",
+                            h.ty
+                        ),
+                        "cast one use so both agree, e.g. `@name::text`, or use two parameters"
+                            .into(),
+                    );
+                }
+            }
+            let slot = self.params.iter_mut().find(|p| p.position == n);
+            if let Some(slot) = slot {
+                if h.nullable && slot.context_nullable.is_none() {
+                    slot.context_nullable = Some(Reason::new(
+                        R::ParameterContext,
+                        format!("{}, which allows NULL", h.why),
+                    ));
+                }
+            }
+        }
+        let slot = self.params.iter().find(|p| p.position == n);
+        let ty = slot.map(|s| s.ty.clone()).unwrap_or(PgType::Unknown);
+        Typed::new(
+            ty,
+            false,
+            Reason::new(R::ParameterContext, "a parameter"),
+            Reason::new(R::ParameterContext, "a parameter"),
+        )
+    }
+
+    fn is_param(e: &Expr) -> bool {
+        matches!(unwrap_nested(e), Expr::Value(v) if matches!(v.value, Value::Placeholder(_)))
+    }
+
+    fn hint_from(t: &Typed, why: &str) -> Option<Hint> {
+        (!t.ty.is_unknown()).then(|| Hint {
+            ty: t.ty.clone(),
+            nullable: false,
+            column: t.table_column.clone(),
+            why: match &t.table_column {
+                Some(c) => format!("compared with `{c}`"),
+                None => why.to_owned(),
+            },
+        })
+    }
+
+    /// Types both sides of a binary comparison-like operator, the known side first.
+    fn pair(&mut self, l: &Expr, r: &Expr) -> (Typed, Typed) {
+        if Self::is_param(l) && !Self::is_param(r) {
+            let rt = self.expr(r, None);
+            let lt = self.expr(
+                l,
+                Self::hint_from(&rt, "compared with an expression").as_ref(),
+            );
+            (lt, rt)
+        } else {
+            let lt = self.expr(l, None);
+            let rt = self.expr(
+                r,
+                Self::hint_from(&lt, "compared with an expression").as_ref(),
+            );
+            if lt.ty.is_unknown() && !rt.ty.is_unknown() {
+                let lt = self.expr(
+                    l,
+                    Self::hint_from(&rt, "compared with an expression").as_ref(),
+                );
+                return (lt, rt);
+            }
+            (lt, rt)
+        }
+    }
+
+    fn bool_of(parts: &[&Typed], what: &str) -> Typed {
+        let nullable = parts.iter().any(|t| t.nullable);
+        let why = if nullable {
+            Reason::new(
+                R::Expression,
+                format!("{what} is NULL when an operand is NULL"),
+            )
+        } else {
+            Reason::new(R::Expression, format!("{what} of non-null operands"))
+        };
+        Typed::new(
+            PgType::named("bool"),
+            nullable,
+            Reason::new(R::Expression, format!("{what} yields boolean")),
+            why,
+        )
+    }
+
+    pub fn expr(&mut self, e: &Expr, hint: Option<&Hint>) -> Typed {
+        match e {
+            Expr::Identifier(i) => self.column(None, &ident(i), e.span()),
+            Expr::CompoundIdentifier(parts) => {
+                let n = parts.len();
+                if n < 2 {
+                    return Typed::unknown();
+                }
+                let qual = ident(&parts[n - 2]);
+                self.column(Some(&qual), &ident(&parts[n - 1]), e.span())
+            }
+            Expr::Value(v) => self.value(&v.value, hint, e.span()),
+            Expr::Nested(inner) => self.expr(inner, hint),
+            Expr::Cast {
+                expr,
+                data_type,
+                kind,
+                ..
+            } => {
+                let target = match self.cat.resolve_type(data_type) {
+                    Ok(t) => t,
+                    Err(bad) => {
+                        self.err(
+                            Code::UntypedColumn,
+                            e.span(),
+                            format!("unknown type `{bad}` in a cast"),
+                            "cast to a built-in type or one the schema declares".into(),
+                        );
+                        PgType::Unknown
+                    }
+                };
+                let h = Hint {
+                    ty: target.clone(),
+                    nullable: false,
+                    column: None,
+                    why: format!("cast to {target}"),
+                };
+                let inner = self.expr(expr, Some(&h));
+                let mut null_why = inner.null_why.clone();
+                let nullable =
+                    inner.nullable && !matches!(kind, CastKind::TryCast | CastKind::SafeCast);
+                if Self::is_param(expr) {
+                    null_why = Reason::new(R::Cast, "a cast parameter");
+                }
+                Typed {
+                    ty: target.clone(),
+                    nullable,
+                    ty_why: Reason::new(R::Cast, format!("explicit cast to {target}")),
+                    null_why,
+                    table_column: None,
+                    literal: false,
+                }
+            }
+            Expr::TypedString(ts) => {
+                let ty = self
+                    .cat
+                    .resolve_type(&ts.data_type)
+                    .unwrap_or(PgType::Unknown);
+                Typed::new(
+                    ty.clone(),
+                    false,
+                    Reason::new(R::Literal, format!("a {ty} literal")),
+                    Reason::new(R::Literal, "a literal is not NULL"),
+                )
+            }
+            Expr::Interval(_) => Typed::fixed("interval", false, R::Literal, "an interval literal"),
+            Expr::UnaryOp { op, expr } => {
+                let t = self.expr(expr, hint);
+                match op {
+                    UnaryOperator::Not => Self::bool_of(&[&t], "NOT"),
+                    _ => t,
+                }
+            }
+            Expr::BinaryOp { left, op, right } => self.binary(left, op, right, e),
+            Expr::IsNull(x)
+            | Expr::IsNotNull(x)
+            | Expr::IsTrue(x)
+            | Expr::IsFalse(x)
+            | Expr::IsNotTrue(x)
+            | Expr::IsNotFalse(x)
+            | Expr::IsUnknown(x)
+            | Expr::IsNotUnknown(x) => {
+                self.expr(x, None);
+                Typed::fixed(
+                    "bool",
+                    false,
+                    R::Expression,
+                    "IS [NOT] NULL/TRUE/FALSE is never NULL",
+                )
+            }
+            Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
+                self.pair(a, b);
+                Typed::fixed(
+                    "bool",
+                    false,
+                    R::Expression,
+                    "IS [NOT] DISTINCT FROM is never NULL",
+                )
+            }
+            Expr::InList { expr, list, .. } => {
+                let t = self.expr(expr, None);
+                let h = Self::hint_from(&t, "an IN list element");
+                let mut parts = vec![t];
+                for x in list {
+                    parts.push(self.expr(x, h.as_ref()));
+                }
+                let refs: Vec<&Typed> = parts.iter().collect();
+                Self::bool_of(&refs, "IN")
+            }
+            Expr::InSubquery { expr, subquery, .. } => {
+                let t = self.expr(expr, None);
+                let cols = self.query(
+                    subquery,
+                    Self::hint_from(&t, "compared with the subquery")
+                        .map(|h| vec![h])
+                        .as_deref(),
+                );
+                if t.ty.is_unknown() {
+                    if let Some(c) = cols.first() {
+                        self.expr(
+                            expr,
+                            Self::hint_from(&c.t, "compared with the subquery's column").as_ref(),
+                        );
+                    }
+                }
+                Typed::fixed("bool", t.nullable, R::Expression, "IN (subquery)")
+            }
+            Expr::InUnnest {
+                expr, array_expr, ..
+            } => {
+                let t = self.expr(expr, None);
+                let h = Self::hint_from(&t, "an unnested array").map(|h| Hint {
+                    ty: h.ty.array_of(),
+                    ..h
+                });
+                self.expr(array_expr, h.as_ref());
+                Typed::fixed("bool", t.nullable, R::Expression, "IN UNNEST")
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } => {
+                let t = self.expr(expr, None);
+                let h = Self::hint_from(&t, "a BETWEEN bound");
+                let lo = self.expr(low, h.as_ref());
+                let hi = self.expr(high, h.as_ref());
+                Self::bool_of(&[&t, &lo, &hi], "BETWEEN")
+            }
+            Expr::Like { expr, pattern, .. }
+            | Expr::ILike { expr, pattern, .. }
+            | Expr::SimilarTo { expr, pattern, .. } => {
+                let t = self.expr(expr, None);
+                let h = Hint {
+                    ty: PgType::named("text"),
+                    nullable: false,
+                    column: None,
+                    why: "a LIKE pattern".into(),
+                };
+                let p = self.expr(pattern, Some(&h));
+                Self::bool_of(&[&t, &p], "LIKE")
+            }
+            Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
+                let lt = self.expr(left, None);
+                let h = Self::hint_from(&lt, "compared with ANY/ALL").map(|h| Hint {
+                    ty: h.ty.clone().array_of(),
+                    why: format!("an array of the values {}", h.why),
+                    ..h
+                });
+                let rt = self.expr(right, h.as_ref());
+                if lt.ty.is_unknown() {
+                    if let Some(elem) = rt.ty.element() {
+                        let h = Hint {
+                            ty: elem.clone(),
+                            nullable: false,
+                            column: None,
+                            why: "compared with an array's elements".into(),
+                        };
+                        self.expr(left, Some(&h));
+                    }
+                }
+                Self::bool_of(&[&lt, &rt], "ANY/ALL")
+            }
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref(), hint),
+            Expr::Function(f) => self.function(f, hint, e.span()),
+            Expr::Exists { subquery, .. } => {
+                self.query(subquery, None);
+                Typed::fixed("bool", false, R::Expression, "EXISTS is never NULL")
+            }
+            Expr::Subquery(q) => {
+                let cols = self.query(q, hint.map(|h| vec![h.clone()]).as_deref());
+                match cols.first() {
+                    Some(c) => {
+                        if cols.len() > 1 {
+                            self.err(
+                                Code::ArityMismatch,
+                                e.span(),
+                                "a scalar subquery must return one column".into(),
+                                "select a single column in the subquery".into(),
+                            );
+                        }
+                        Typed {
+                            ty: c.t.ty.clone(),
+                            nullable: true,
+                            ty_why: Reason::new(
+                                R::Subquery,
+                                format!("the type of the scalar subquery's column `{}`", c.name),
+                            ),
+                            null_why: Reason::new(
+                                R::Subquery,
+                                "a scalar subquery is NULL when it returns no row",
+                            ),
+                            table_column: None,
+                            literal: false,
+                        }
+                    }
+                    None => Typed::unknown(),
+                }
+            }
+            Expr::Array(arr) => {
+                let elem_hint = hint.and_then(|h| h.ty.element().cloned()).map(|ty| Hint {
+                    ty,
+                    nullable: false,
+                    column: None,
+                    why: "an array element".into(),
+                });
+                let mut elem = PgType::Unknown;
+                for x in &arr.elem {
+                    let t = self.expr(x, elem_hint.as_ref());
+                    if elem.is_unknown() {
+                        elem = t.ty;
+                    }
+                }
+                Typed::new(
+                    elem.array_of(),
+                    false,
+                    Reason::new(R::Expression, "an ARRAY constructor"),
+                    Reason::new(R::Expression, "an ARRAY constructor is never NULL"),
+                )
+            }
+            Expr::Tuple(items) => {
+                for x in items {
+                    self.expr(x, None);
+                }
+                Typed::fixed("record", false, R::Expression, "a row constructor")
+            }
+            Expr::Extract { expr, .. } => {
+                let t = self.expr(expr, None);
+                Typed::new(
+                    PgType::named("numeric"),
+                    t.nullable,
+                    Reason::new(R::Expression, "EXTRACT returns numeric"),
+                    t.null_why,
+                )
+            }
+            Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => self.expr(expr, hint),
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let t = self.expr(
+                    expr,
+                    Some(&Hint {
+                        ty: PgType::named("text"),
+                        nullable: false,
+                        column: None,
+                        why: "SUBSTRING takes text".into(),
+                    }),
+                );
+                let ih = Hint {
+                    ty: PgType::named("int4"),
+                    nullable: false,
+                    column: None,
+                    why: "a SUBSTRING position".into(),
+                };
+                for x in [substring_from, substring_for].into_iter().flatten() {
+                    self.expr(x, Some(&ih));
+                }
+                Typed::new(
+                    PgType::named("text"),
+                    t.nullable,
+                    Reason::new(R::Expression, "SUBSTRING returns text"),
+                    t.null_why,
+                )
+            }
+            Expr::Trim { expr, .. } => {
+                let t = self.expr(
+                    expr,
+                    Some(&Hint {
+                        ty: PgType::named("text"),
+                        nullable: false,
+                        column: None,
+                        why: "TRIM takes text".into(),
+                    }),
+                );
+                Typed::new(
+                    PgType::named("text"),
+                    t.nullable,
+                    Reason::new(R::Expression, "TRIM returns text"),
+                    t.null_why,
+                )
+            }
+            Expr::Position { expr, r#in } => {
+                let a = self.expr(expr, None);
+                let b = self.expr(r#in, None);
+                let n = a.nullable || b.nullable;
+                Typed::fixed("int4", n, R::Expression, "POSITION returns integer")
+            }
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => {
+                let t = self.expr(timestamp, None);
+                self.expr(
+                    time_zone,
+                    Some(&Hint {
+                        ty: PgType::named("text"),
+                        nullable: false,
+                        column: None,
+                        why: "a time zone name".into(),
+                    }),
+                );
+                let ty = if t.ty.is("timestamptz") {
+                    "timestamp"
+                } else {
+                    "timestamptz"
+                };
+                Typed::new(
+                    PgType::named(ty),
+                    t.nullable,
+                    Reason::new(
+                        R::Expression,
+                        "AT TIME ZONE switches between timestamp and timestamptz",
+                    ),
+                    t.null_why,
+                )
+            }
+            Expr::Collate { expr, .. } => self.expr(expr, hint),
+            Expr::CompoundFieldAccess { root, access_chain } => {
+                let t = self.expr(root, None);
+                let mut ty = t.ty.clone();
+                for a in access_chain {
+                    if let sqlparser::ast::AccessExpr::Subscript(
+                        sqlparser::ast::Subscript::Index { index },
+                    ) = a
+                    {
+                        self.expr(
+                            index,
+                            Some(&Hint {
+                                ty: PgType::named("int4"),
+                                nullable: false,
+                                column: None,
+                                why: "an array subscript".into(),
+                            }),
+                        );
+                        ty = ty.element().cloned().unwrap_or(PgType::Unknown);
+                    } else {
+                        ty = PgType::Unknown;
+                    }
+                }
+                Typed::new(
+                    ty,
+                    true,
+                    Reason::new(R::Expression, "an array element"),
+                    Reason::new(R::Expression, "a subscript past the array's end is NULL"),
+                )
+            }
+            other => {
+                self.err(
+                    Code::UntypedColumn,
+                    other.span(),
+                    "sqlpact cannot type this expression".into(),
+                    "add a cast, e.g. `(expr)::text`, or a type override for the column in sqlpact.yaml".into(),
+                );
+                Typed::unknown()
+            }
+        }
+    }
+
+    fn value(&mut self, v: &Value, hint: Option<&Hint>, span: sqlparser::tokenizer::Span) -> Typed {
+        let lit = |ty: &str, what: &str| {
+            Typed::new(
+                PgType::named(ty),
+                false,
+                Reason::new(R::Literal, what.to_owned()),
+                Reason::new(R::Literal, "a literal is not NULL"),
+            )
+        };
+        match v {
+            Value::Placeholder(p) => {
+                match p.strip_prefix('$').and_then(|n| n.parse::<u32>().ok()) {
+                    Some(n) => self.param(n, hint, span),
+                    None => {
+                        self.err(
+                            Code::BadParameter,
+                            span,
+                            format!("`{p}` is not a parameter sqlpact understands"),
+                            "write parameters as `@name`, `sqlc.arg(name)` or `$1`".into(),
+                        );
+                        Typed::unknown()
+                    }
+                }
+            }
+            Value::Number(s, _) => {
+                if s.contains(['.', 'e', 'E']) {
+                    lit("numeric", "a decimal literal is numeric")
+                } else if s.parse::<i32>().is_ok() {
+                    lit("int4", "an integer literal that fits int4")
+                } else if s.parse::<i64>().is_ok() {
+                    lit("int8", "an integer literal that fits int8")
+                } else {
+                    lit("numeric", "an integer literal too large for int8")
+                }
+            }
+            Value::Boolean(_) => lit("bool", "a boolean literal"),
+            Value::Null => {
+                let ty = hint.map(|h| h.ty.clone()).unwrap_or(PgType::Unknown);
+                Typed::new(
+                    ty,
+                    true,
+                    Reason::new(R::Literal, "NULL takes its type from context"),
+                    Reason::new(R::Literal, "a NULL literal"),
+                )
+            }
+            Value::SingleQuotedString(_)
+            | Value::EscapedStringLiteral(_)
+            | Value::DollarQuotedString(_)
+            | Value::NationalStringLiteral(_) => {
+                let mut t = match hint {
+                    Some(h) if !h.ty.is_unknown() => Typed::new(
+                        h.ty.clone(),
+                        false,
+                        Reason::new(R::Literal, format!("a string literal read as {}", h.ty)),
+                        Reason::new(R::Literal, "a literal is not NULL"),
+                    ),
+                    _ => lit("text", "a string literal is text"),
+                };
+                t.literal = true;
+                t
+            }
+            _ => lit("text", "a literal"),
+        }
+    }
+
+    fn binary(&mut self, l: &Expr, op: &BinaryOperator, r: &Expr, whole: &Expr) -> Typed {
+        use BinaryOperator as B;
+        match op {
+            B::And | B::Or => {
+                let a = self.expr(l, None);
+                let b = self.expr(r, None);
+                Self::bool_of(&[&a, &b], if matches!(op, B::And) { "AND" } else { "OR" })
+            }
+            _ if is_comparison(op) => {
+                if let (Expr::Tuple(ls), Expr::Tuple(rs)) = (unwrap_nested(l), unwrap_nested(r)) {
+                    let mut parts = Vec::new();
+                    for (a, b) in ls.iter().zip(rs.iter()) {
+                        let (x, y) = self.pair(a, b);
+                        parts.push(x);
+                        parts.push(y);
+                    }
+                    let refs: Vec<&Typed> = parts.iter().collect();
+                    return Self::bool_of(&refs, "a row comparison");
+                }
+                let (a, b) = self.pair(l, r);
+                Self::bool_of(&[&a, &b], "a comparison")
+            }
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => {
+                let (a, b) = self.arith_pair(l, r, op);
+                let ty = arith_type(op, &self.cat.base_type(&a.ty), &self.cat.base_type(&b.ty));
+                let nullable = a.nullable || b.nullable;
+                let null_why = if nullable {
+                    Reason::new(
+                        R::Expression,
+                        format!("`{op}` is NULL when an operand is NULL"),
+                    )
+                } else {
+                    Reason::new(R::Expression, format!("`{op}` of non-null operands"))
+                };
+                match ty {
+                    Some(t) => Typed::new(
+                        t.clone(),
+                        nullable,
+                        Reason::new(R::Expression, format!("{} {op} {} yields {t}", a.ty, b.ty)),
+                        null_why,
+                    ),
+                    None => {
+                        if !a.ty.is_unknown() && !b.ty.is_unknown() {
+                            self.err(
+                                Code::UntypedColumn,
+                                whole.span(),
+                                format!("no operator `{} {op} {}` is known", a.ty, b.ty),
+                                "add casts so the operand types are clear".into(),
+                            );
+                        }
+                        Typed::unknown()
+                    }
+                }
+            }
+            B::StringConcat => {
+                let a = self.expr(l, None);
+                let hint = if a.ty.is_json() || a.ty.element().is_some() {
+                    Self::hint_from(&a, "concatenated")
+                } else {
+                    Some(Hint {
+                        ty: PgType::named("text"),
+                        nullable: false,
+                        column: None,
+                        why: "concatenated with ||".into(),
+                    })
+                };
+                let b = self.expr(r, hint.as_ref());
+                let ty = if a.ty.is("jsonb") || b.ty.is("jsonb") {
+                    PgType::named("jsonb")
+                } else if a.ty.element().is_some() {
+                    a.ty.clone()
+                } else if b.ty.element().is_some() {
+                    b.ty.clone()
+                } else {
+                    PgType::named("text")
+                };
+                let n = a.nullable || b.nullable;
+                Typed::new(
+                    ty.clone(),
+                    n,
+                    Reason::new(R::Expression, format!("`||` yields {ty}")),
+                    Reason::new(
+                        R::Expression,
+                        if n {
+                            "`||` is NULL when an operand is NULL"
+                        } else {
+                            "`||` of non-null operands"
+                        },
+                    ),
+                )
+            }
+            B::Arrow | B::HashArrow | B::LongArrow | B::HashLongArrow => {
+                let a = self.expr(l, None);
+                let key = if matches!(op, B::HashArrow | B::HashLongArrow) {
+                    "text[]"
+                } else {
+                    "text"
+                };
+                let kt = if matches!(unwrap_nested(r), Expr::Value(v) if matches!(v.value, Value::Number(..)))
+                {
+                    "int4"
+                } else {
+                    key
+                };
+                self.expr(
+                    r,
+                    Some(&Hint {
+                        ty: PgType::named(kt),
+                        nullable: false,
+                        column: None,
+                        why: format!("a JSON key for `{op}`"),
+                    }),
+                );
+                let ty = match op {
+                    B::LongArrow | B::HashLongArrow => PgType::named("text"),
+                    _ if a.ty.is("json") => PgType::named("json"),
+                    _ => PgType::named("jsonb"),
+                };
+                Typed::new(
+                    ty.clone(),
+                    true,
+                    Reason::new(R::Expression, format!("`{op}` yields {ty}")),
+                    Reason::new(
+                        R::Expression,
+                        format!("`{op}` is NULL when the key is missing"),
+                    ),
+                )
+            }
+            B::AtArrow | B::ArrowAt => {
+                let (a, b) = self.pair(l, r);
+                Self::bool_of(&[&a, &b], "containment")
+            }
+            B::Question | B::QuestionAnd | B::QuestionPipe => {
+                let a = self.expr(l, None);
+                let kt = if matches!(op, B::Question) {
+                    "text"
+                } else {
+                    "text[]"
+                };
+                let b = self.expr(
+                    r,
+                    Some(&Hint {
+                        ty: PgType::named(kt),
+                        nullable: false,
+                        column: None,
+                        why: "a JSON key".into(),
+                    }),
+                );
+                Self::bool_of(&[&a, &b], "key existence")
+            }
+            B::PGRegexMatch
+            | B::PGRegexIMatch
+            | B::PGRegexNotMatch
+            | B::PGRegexNotIMatch
+            | B::PGLikeMatch
+            | B::PGILikeMatch
+            | B::PGNotLikeMatch
+            | B::PGNotILikeMatch => {
+                let a = self.expr(l, None);
+                let b = self.expr(
+                    r,
+                    Some(&Hint {
+                        ty: PgType::named("text"),
+                        nullable: false,
+                        column: None,
+                        why: "a pattern".into(),
+                    }),
+                );
+                Self::bool_of(&[&a, &b], "a pattern match")
+            }
+            B::AtAt | B::PGOverlap => {
+                let (a, b) = self.pair(l, r);
+                Self::bool_of(&[&a, &b], "a match")
+            }
+            _ => {
+                let (a, b) = self.pair(l, r);
+                self.err(
+                    Code::UntypedColumn,
+                    whole.span(),
+                    format!("the operator `{op}` is not known to sqlpact"),
+                    "add a cast to the result, e.g. `(a OP b)::bool`".into(),
+                );
+                let _ = (a, b);
+                Typed::unknown()
+            }
+        }
+    }
+
+    /// Arithmetic operands: a parameter takes the other side's type, except where the
+    /// operator implies another (timestamp - $1 is an interval).
+    fn arith_pair(&mut self, l: &Expr, r: &Expr, op: &BinaryOperator) -> (Typed, Typed) {
+        let for_param = |t: &Typed| -> Option<Hint> {
+            let base = t.ty.name()?;
+            let ty = match (base, op) {
+                (
+                    "timestamptz" | "timestamp" | "date" | "time",
+                    BinaryOperator::Plus | BinaryOperator::Minus,
+                ) => "interval",
+                ("interval", BinaryOperator::Multiply | BinaryOperator::Divide) => "float8",
+                _ => base,
+            };
+            Some(Hint {
+                ty: PgType::named(ty),
+                nullable: false,
+                column: None,
+                why: format!("an operand of `{op}` with {}", t.ty),
+            })
+        };
+        if Self::is_param(l) && !Self::is_param(r) {
+            let b = self.expr(r, None);
+            let a = self.expr(l, for_param(&b).as_ref());
+            (a, b)
+        } else {
+            let a = self.expr(l, None);
+            let b = self.expr(r, for_param(&a).as_ref());
+            (a, b)
+        }
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&Expr>,
+        conditions: &[sqlparser::ast::CaseWhen],
+        else_result: Option<&Expr>,
+        hint: Option<&Hint>,
+    ) -> Typed {
+        let op_t = operand.map(|o| self.expr(o, None));
+        let cond_hint = op_t
+            .as_ref()
+            .and_then(|t| Self::hint_from(t, "compared with the CASE operand"));
+        let mut results = Vec::new();
+        for c in conditions {
+            self.expr(&c.condition, cond_hint.as_ref());
+        }
+        // Results that know their type first, then the rest (parameters, NULL) with it.
+        let mut known: Option<Typed> = None;
+        for c in conditions.iter().map(|c| &c.result).chain(else_result) {
+            if !Self::is_param(c) {
+                let t = self.expr(c, hint);
+                if known.as_ref().is_none_or(|k| {
+                    (k.ty.is_unknown() || k.literal) && !t.ty.is_unknown() && !t.literal
+                }) {
+                    known = Some(t.clone());
+                }
+                results.push(t);
+            }
+        }
+        let rh = known
+            .as_ref()
+            .and_then(|k| Self::hint_from(k, "a CASE result"))
+            .or_else(|| hint.cloned());
+        for c in conditions.iter().map(|c| &c.result).chain(else_result) {
+            if Self::is_param(c) {
+                results.push(self.expr(c, rh.as_ref()));
+            }
+        }
+        let ty = known.map(|k| k.ty).unwrap_or(PgType::Unknown);
+        let (nullable, why) = if else_result.is_none() {
+            (
+                true,
+                "CASE without ELSE is NULL when no branch matches".to_owned(),
+            )
+        } else if let Some(n) = results.iter().find(|t| t.nullable) {
+            (
+                true,
+                format!("a CASE branch may be NULL ({})", n.null_why.detail),
+            )
+        } else {
+            (
+                false,
+                "every CASE branch, ELSE included, is non-null".to_owned(),
+            )
+        };
+        Typed::new(
+            ty.clone(),
+            nullable,
+            Reason::new(
+                R::Expression,
+                format!("the common type of the CASE branches, {ty}"),
+            ),
+            Reason::new(R::Expression, why),
+        )
+    }
+
+    fn function(
+        &mut self,
+        f: &Function,
+        hint: Option<&Hint>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Typed {
+        let name = crate::catalog::last_part(&f.name);
+        let (args, star): (Vec<&Expr>, bool) = match &f.args {
+            FunctionArguments::List(l) => {
+                let mut star = false;
+                let args = l
+                    .args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+                        | FunctionArg::Named {
+                            arg: FunctionArgExpr::Expr(e),
+                            ..
+                        }
+                        | FunctionArg::ExprNamed {
+                            arg: FunctionArgExpr::Expr(e),
+                            ..
+                        } => Some(e),
+                        _ => {
+                            star = true;
+                            None
+                        }
+                    })
+                    .collect();
+                for c in &l.clauses {
+                    if let sqlparser::ast::FunctionArgumentClause::OrderBy(obs) = c {
+                        for o in obs {
+                            self.expr(&o.expr, None);
+                        }
+                    }
+                }
+                (args, star)
+            }
+            FunctionArguments::Subquery(q) => {
+                self.query(q, None);
+                (Vec::new(), false)
+            }
+            FunctionArguments::None => (Vec::new(), false),
+        };
+        if let Some(filter) = &f.filter {
+            self.expr(filter, None);
+        }
+        if let Some(sqlparser::ast::WindowType::WindowSpec(w)) = &f.over {
+            for p in &w.partition_by {
+                self.expr(p, None);
+            }
+            for o in &w.order_by {
+                self.expr(&o.expr, None);
+            }
+        }
+        let Some(sig) = functions::lookup(&name) else {
+            for a in &args {
+                self.expr(a, None);
+            }
+            self.err(
+                Code::UnknownFunction,
+                span,
+                format!("sqlpact has no signature for the function `{name}`"),
+                format!("cast the result so its type is explicit, e.g. `{name}(...)::text`"),
+            );
+            return Typed::unknown();
+        };
+        // Arguments with a known type first, so parameters can take it.
+        let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
+        for (i, a) in args.iter().enumerate() {
+            if !Self::is_param(a) {
+                let h = sig.arg_types.get(i).map(|t| Hint {
+                    ty: type_from_name(t),
+                    nullable: false,
+                    column: None,
+                    why: format!("argument {} of {name}", i + 1),
+                });
+                typed[i] = Some(self.expr(a, h.as_ref()));
+            }
+        }
+        let first_known = typed
+            .iter()
+            .flatten()
+            .find(|t| !t.ty.is_unknown() && !t.literal)
+            .or_else(|| typed.iter().flatten().find(|t| !t.ty.is_unknown()))
+            .cloned();
+        for (i, a) in args.iter().enumerate() {
+            if typed[i].is_none() {
+                let h = match (sig.arg_types.get(i), sig.ret) {
+                    (Some(t), _) => Some(Hint {
+                        ty: type_from_name(t),
+                        nullable: false,
+                        column: None,
+                        why: format!("argument {} of {name}", i + 1),
+                    }),
+                    (None, Ret::FirstKnown | Ret::Arg(_)) => first_known
+                        .as_ref()
+                        .and_then(|k| Self::hint_from(k, &format!("an argument of {name}")))
+                        .or_else(|| hint.cloned()),
+                    _ => None,
+                };
+                typed[i] = Some(self.expr(a, h.as_ref()));
+            }
+        }
+        let ts: Vec<Typed> = typed.into_iter().flatten().collect();
+        let arg = |i: usize| ts.get(i).map(|t| t.ty.clone()).unwrap_or(PgType::Unknown);
+        let ty = match sig.ret {
+            Ret::Fixed(t) => type_from_name(t),
+            Ret::Arg(i) => arg(i),
+            Ret::ArrayOf(i) => {
+                let a = arg(i);
+                if a.is_unknown() {
+                    a
+                } else {
+                    a.array_of()
+                }
+            }
+            Ret::ElemOf(i) => arg(i).element().cloned().unwrap_or(PgType::Unknown),
+            Ret::FirstKnown => first_known
+                .as_ref()
+                .map(|k| k.ty.clone())
+                .unwrap_or(PgType::Unknown),
+            Ret::Sum => {
+                let a = self.cat.base_type(&arg(0));
+                match a.name() {
+                    Some("int2" | "int4") => PgType::named("int8"),
+                    Some("int8") => PgType::named("numeric"),
+                    _ => a,
+                }
+            }
+            Ret::Avg => {
+                let a = self.cat.base_type(&arg(0));
+                match a.name() {
+                    Some("float4" | "float8") => PgType::named("float8"),
+                    Some("interval") => a,
+                    _ => PgType::named("numeric"),
+                }
+            }
+        };
+        let any_null = ts.iter().find(|t| t.nullable);
+        let windowed = f.over.is_some();
+        let default_frame = matches!(&f.over, Some(sqlparser::ast::WindowType::WindowSpec(w)) if w.window_frame.is_none())
+            || matches!(&f.over, Some(sqlparser::ast::WindowType::NamedWindow(_)));
+        let grouped = self.frames.last().is_some_and(|fr| fr.grouped);
+        let (nullable, why) = match sig.nulls {
+            Nulls::Never => (false, format!("{name}() is never NULL")),
+            Nulls::Always => (true, format!("{name}() may return NULL")),
+            Nulls::Strict => match any_null {
+                Some(t) => (
+                    true,
+                    format!(
+                        "{name}() is NULL when its argument is ({})",
+                        t.null_why.detail
+                    ),
+                ),
+                None => (false, format!("{name}() of non-null arguments")),
+            },
+            Nulls::AllArgs => {
+                if ts.is_empty() || ts.iter().all(|t| t.nullable) {
+                    (true, format!("every argument of {name}() may be NULL"))
+                } else {
+                    let nn = ts.iter().position(|t| !t.nullable).unwrap_or(0);
+                    (
+                        false,
+                        format!("argument {} of {name}() is never NULL", nn + 1),
+                    )
+                }
+            }
+            Nulls::Aggregate => {
+                let arg_nullable = star || ts.iter().any(|t| t.nullable);
+                if arg_nullable && !star {
+                    (true, format!("{name}() is NULL when every input is NULL"))
+                } else if f.filter.is_some() {
+                    (true, format!("{name}() with FILTER may aggregate no rows"))
+                } else if windowed && default_frame {
+                    (false, format!("{name}() over a window frame that holds the current row, of a non-null input"))
+                } else if grouped && !windowed {
+                    (
+                        false,
+                        format!(
+                            "{name}() within a GROUP BY group (never empty) of a non-null input"
+                        ),
+                    )
+                } else {
+                    (true, format!("{name}() over a possibly empty set is NULL"))
+                }
+            }
+        };
+        if ty.is_unknown() && !ts.iter().any(|t| t.ty.is_unknown()) && !ts.is_empty() {
+            self.err(
+                Code::UntypedColumn,
+                span,
+                format!("cannot tell what `{name}` returns for these arguments"),
+                format!("cast the result, e.g. `{name}(...)::text`"),
+            );
+        }
+        let source = if sig.aggregate || windowed {
+            R::Aggregate
+        } else {
+            R::Expression
+        };
+        Typed::new(
+            ty.clone(),
+            nullable,
+            Reason::new(source, format!("{name}() returns {ty}")),
+            Reason::new(source, why),
+        )
+    }
+}
+
+fn rename(mut cols: Vec<OutCol>, names: &[sqlparser::ast::TableAliasColumnDef]) -> Vec<OutCol> {
+    for (c, n) in cols.iter_mut().zip(names.iter()) {
+        c.name = ident(&n.name);
+    }
+    cols
+}
+
+fn collect_conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            collect_conjuncts(left, out);
+            collect_conjuncts(right, out);
+        }
+        _ => out.push(e),
+    }
+}
+
+/// A type spelled in the function table: `text`, `text[]`.
+fn type_from_name(n: &str) -> PgType {
+    match n.strip_suffix("[]") {
+        Some(e) => PgType::named(e).array_of(),
+        None => PgType::named(n),
+    }
+}
+
+/// The result type of arithmetic, following PostgreSQL's operator resolution.
+pub fn arith_type(op: &BinaryOperator, a: &PgType, b: &PgType) -> Option<PgType> {
+    use BinaryOperator as B;
+    let (an, bn) = (a.name().unwrap_or(""), b.name().unwrap_or(""));
+    let t = |s: &str| Some(PgType::named(s));
+    match (an, bn, op) {
+        ("timestamptz", "timestamptz", B::Minus) | ("timestamp", "timestamp", B::Minus) => {
+            t("interval")
+        }
+        ("date", "date", B::Minus) => t("int4"),
+        ("timestamptz", "interval", B::Plus | B::Minus) | ("interval", "timestamptz", B::Plus) => {
+            t("timestamptz")
+        }
+        ("timestamp", "interval", B::Plus | B::Minus) | ("interval", "timestamp", B::Plus) => {
+            t("timestamp")
+        }
+        ("date", "interval", B::Plus | B::Minus) | ("interval", "date", B::Plus) => t("timestamp"),
+        ("date", "int4" | "int2" | "int8", B::Plus | B::Minus) | ("int4", "date", B::Plus) => {
+            t("date")
+        }
+        ("time", "interval", B::Plus | B::Minus) => t("time"),
+        ("interval", "interval", B::Plus | B::Minus) => t("interval"),
+        ("interval", _, B::Multiply | B::Divide) | (_, "interval", B::Multiply)
+            if numeric_rank(a).or(numeric_rank(b)).is_some() =>
+        {
+            t("interval")
+        }
+        _ => {
+            let (ra, rb) = (numeric_rank(a)?, numeric_rank(b)?);
+            if an == "float4" && bn == "float4" {
+                return t("float4");
+            }
+            if ra >= 5 || rb >= 5 {
+                return t("float8");
+            }
+            Some(if ra >= rb { a.clone() } else { b.clone() })
+        }
+    }
+}

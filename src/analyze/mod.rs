@@ -1,0 +1,1024 @@
+//! The analyzer: registry + catalog -> the resolved contract ([`crate::model::Contract`]).
+//!
+//! Queries are analyzed independently; a query with errors is reported and left out
+//! of the model, and the others still resolve.
+
+pub mod functions;
+pub mod infer;
+pub mod prep;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::catalog::{self, CatColumn, Catalog};
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
+use crate::model::{self, Reason, ReasonSource as R};
+use crate::registry::{span_of, Located, RawQuery, Registry};
+use crate::source::{SourceMap, Span};
+use crate::sqltext;
+use crate::types::{canonical_builtin, pascal_case, split_spelling, LangTypes, Mapper, PgType};
+use infer::{Cx, OutCol};
+
+/// The analysis of a registry: the catalog it built and the resolved contract.
+pub struct Analysis {
+    pub catalog: Catalog,
+    pub contract: model::Contract,
+    /// The schema sources, in the order they were applied.
+    pub schema: Vec<crate::registry::SchemaSource>,
+}
+
+fn view_columns(
+    cat: &Catalog,
+    q: &sqlparser::ast::Query,
+    file: crate::source::FileId,
+    base: usize,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<Vec<CatColumn>> {
+    let mut cx = Cx::new(cat, text, None, file, base);
+    let cols = cx.query(q, None);
+    let failed = !cx.diags.is_empty();
+    diags.items.extend(cx.diags);
+    if failed {
+        return None;
+    }
+    Some(
+        cols.into_iter()
+            .map(|c| CatColumn {
+                name: c.name,
+                ty: c.t.ty,
+                not_null: !c.t.nullable,
+                has_default: false,
+            })
+            .collect(),
+    )
+}
+
+/// Analyzes a loaded registry.
+pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> Analysis {
+    let mut catalog = catalog::build(&reg.schema, sources, &view_columns, diags);
+    let cfg = &reg.config;
+    let f = reg.file;
+
+    // Table column nullability overrides change the catalog itself.
+    let mut query_null: HashMap<(String, String), (bool, Span)> = HashMap::new();
+    let mut param_null: HashMap<(String, String), (bool, Span)> = HashMap::new();
+    for n in &cfg.nullability {
+        let set = [
+            n.column.is_some(),
+            n.query_column.is_some(),
+            n.param.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        if set != 1 {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "a nullability override needs exactly one of `column`, `query_column`, `param`",
+                )
+                .at_opt(
+                    n.column
+                        .as_ref()
+                        .or(n.query_column.as_ref())
+                        .or(n.param.as_ref())
+                        .and_then(|l| span_of(f, sources, l)),
+                )
+                .help("write one override per target"),
+            );
+            continue;
+        }
+        if let Some(c) = &n.column {
+            if let Some((table, col)) = resolve_table_column(&catalog, c, f, sources, diags) {
+                if let Some(rel) = catalog.relations.get_mut(&table) {
+                    if let Some(cc) = rel.columns.iter_mut().find(|x| x.name == col) {
+                        cc.not_null = !n.nullable;
+                    }
+                }
+            }
+        }
+        for (l, map) in [
+            (&n.query_column, &mut query_null),
+            (&n.param, &mut param_null),
+        ] {
+            if let Some(l) = l {
+                if let Some((q, c)) = l.value.split_once('.') {
+                    map.insert(
+                        (q.to_owned(), c.to_owned()),
+                        (
+                            n.nullable,
+                            span_of(f, sources, l).unwrap_or(Span::point(f, 0)),
+                        ),
+                    );
+                } else {
+                    diags.push(
+                        Diagnostic::error(Code::InvalidValue, format!("`{}` is not `QueryName.name`", l.value))
+                            .at_opt(span_of(f, sources, l))
+                            .help("write the query's name and the column or parameter name: `GetAccount.balance`"),
+                    );
+                }
+            }
+        }
+    }
+
+    let mut mapper = Mapper {
+        go_pgtype: cfg
+            .outputs
+            .as_ref()
+            .and_then(|o| o.go.as_ref())
+            .and_then(|g| g.nullable.as_ref())
+            .is_some_and(|n| n.value == "pgtype"),
+        enums: catalog
+            .enums
+            .keys()
+            .map(|k| (k.clone(), pascal_case(k)))
+            .collect(),
+        domains: catalog
+            .domains
+            .iter()
+            .map(|(k, d)| (k.clone(), d.base.clone()))
+            .collect(),
+        by_db_type: HashMap::new(),
+    };
+    let mut by_column: HashMap<String, LangTypes> = HashMap::new();
+    let mut by_query_column: HashMap<(String, String), (LangTypes, Span)> = HashMap::new();
+    for t in &cfg.types {
+        let langs = LangTypes {
+            go: t.go.as_ref().map(|l| l.value.clone()),
+            go_nullable: t.go_nullable.as_ref().map(|l| l.value.clone()),
+            rust: t.rust.as_ref().map(|l| l.value.clone()),
+            proto: t.proto.as_ref().map(|l| l.value.clone()),
+        };
+        let targets = [
+            t.db_type.is_some(),
+            t.column.is_some(),
+            t.query_column.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
+        let any = t
+            .db_type
+            .as_ref()
+            .or(t.column.as_ref())
+            .or(t.query_column.as_ref());
+        if targets != 1 {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "a type override needs exactly one of `db_type`, `column`, `query_column`",
+                )
+                .at_opt(
+                    any.and_then(|l| span_of(f, sources, l))
+                        .or_else(|| t.go.as_ref().and_then(|l| span_of(f, sources, l))),
+                )
+                .help("split it into one override per target"),
+            );
+            continue;
+        }
+        if langs.go.is_none() && langs.rust.is_none() && langs.proto.is_none() {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    "a type override names no Go, Rust or proto type",
+                )
+                .at_opt(any.and_then(|l| span_of(f, sources, l)))
+                .help("add `go:`, `rust:` or `proto:`"),
+            );
+            continue;
+        }
+        if let Some(d) = &t.db_type {
+            let (base, dims) = split_spelling(&d.value);
+            let name = canonical_builtin(&base).map(str::to_owned).or_else(|| {
+                let q = if base.contains('.') {
+                    base.clone()
+                } else {
+                    format!("public.{base}")
+                };
+                (catalog.enums.contains_key(&q) || catalog.domains.contains_key(&q)).then_some(q)
+            });
+            match (name, dims) {
+                (Some(n), 0) => {
+                    mapper.by_db_type.insert(n, langs);
+                }
+                _ => diags.push(
+                    Diagnostic::error(Code::UnknownOverrideTarget, format!("`{}` is not a type of this schema", d.value))
+                        .at_opt(span_of(f, sources, d))
+                        .help(did_you_mean(&format!("public.{base}"), catalog.user_type_names()).map_or_else(
+                            || "name a built-in type as pg_type spells it (`numeric`, `timestamptz`) or an enum or domain of the schema; arrays follow their element type".to_owned(),
+                            |s| format!("did you mean `{s}`?"),
+                        )),
+                ),
+            }
+        } else if let Some(c) = &t.column {
+            if let Some((table, col)) = resolve_table_column(&catalog, c, f, sources, diags) {
+                by_column.insert(format!("{table}.{col}"), langs);
+            }
+        } else if let Some(qc) = &t.query_column {
+            match qc.value.split_once('.') {
+                Some((q, c)) => {
+                    by_query_column.insert(
+                        (q.to_owned(), c.to_owned()),
+                        (langs, span_of(f, sources, qc).unwrap_or(Span::point(f, 0))),
+                    );
+                }
+                None => diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{}` is not `QueryName.column`", qc.value),
+                    )
+                    .at_opt(span_of(f, sources, qc))
+                    .help("write the query's name and the column: `GetAccount.balance`"),
+                ),
+            }
+        }
+    }
+
+    let ctx = QueryCtx {
+        catalog: &catalog,
+        mapper: &mapper,
+        by_column: &by_column,
+        by_query_column: &by_query_column,
+        query_null: &query_null,
+        param_null: &param_null,
+        reg,
+        sources,
+    };
+    let mut queries = Vec::new();
+    let mut used_overrides: HashSet<(String, String)> = HashSet::new();
+    for raw in &reg.queries {
+        if let Some(q) = ctx.query(raw, &mut used_overrides, diags) {
+            queries.push(q);
+        }
+    }
+    let analyzed: HashSet<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+    for (key, span) in by_query_column
+        .iter()
+        .map(|(k, v)| (k, &v.1))
+        .chain(query_null.iter().map(|(k, v)| (k, &v.1)))
+        .chain(param_null.iter().map(|(k, v)| (k, &v.1)))
+    {
+        if analyzed.contains(key.0.as_str()) && !used_overrides.contains(key) {
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownOverrideTarget,
+                    format!("query `{}` has no column or parameter `{}`", key.0, key.1),
+                )
+                .at(span.clone())
+                .help("name a result column or parameter as `sqlpact explain` lists them"),
+            );
+        }
+    }
+
+    let row_types = check_row_types(reg, sources, &mut queries, diags);
+    let contract = model::Contract {
+        model_version: model::MODEL_VERSION,
+        name: cfg.contract.name.value.clone(),
+        version: cfg.contract.version.value.clone(),
+        description: cfg.contract.description.clone(),
+        engine: cfg.engine.value.clone(),
+        schema: schema_model(&catalog, sources),
+        queries,
+        row_types,
+        policies: reg.policies.table.clone(),
+        wire: cfg.wire.as_ref().map(|w| model::Wire {
+            version: w.version.value,
+            min_compatible: w
+                .min_compatible
+                .as_ref()
+                .map_or(w.version.value, |m| m.value),
+        }),
+        outputs: outputs_model(reg),
+    };
+    Analysis {
+        catalog,
+        contract,
+        schema: reg.schema.clone(),
+    }
+}
+
+fn resolve_table_column(
+    cat: &Catalog,
+    l: &Located<String>,
+    f: crate::source::FileId,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<(String, String)> {
+    let parts: Vec<&str> = l.value.split('.').collect();
+    let (table, col) = match parts.as_slice() {
+        [t, c] => (format!("public.{t}"), (*c).to_owned()),
+        [s, t, c] => (format!("{s}.{t}"), (*c).to_owned()),
+        _ => {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` is not `table.column`", l.value),
+                )
+                .at_opt(span_of(f, sources, l))
+                .help("write `table.column` or `schema.table.column`"),
+            );
+            return None;
+        }
+    };
+    let Some(rel) = cat.relation(&table) else {
+        diags.push(
+            Diagnostic::error(
+                Code::UnknownOverrideTarget,
+                format!("table `{table}` does not exist"),
+            )
+            .at_opt(span_of(f, sources, l))
+            .help(
+                did_you_mean(&table, cat.relations.keys().map(String::as_str)).map_or_else(
+                    || "check the table name against the schema".to_owned(),
+                    |s| format!("did you mean `{s}`?"),
+                ),
+            ),
+        );
+        return None;
+    };
+    if rel.column(&col).is_none() {
+        diags.push(
+            Diagnostic::error(
+                Code::UnknownOverrideTarget,
+                format!("table `{table}` has no column `{col}`"),
+            )
+            .at_opt(span_of(f, sources, l))
+            .help(
+                did_you_mean(&col, rel.columns.iter().map(|c| c.name.as_str())).map_or_else(
+                    || "check the column name against the schema".to_owned(),
+                    |s| format!("did you mean `{s}`?"),
+                ),
+            ),
+        );
+        return None;
+    }
+    Some((table, col))
+}
+
+struct QueryCtx<'a> {
+    catalog: &'a Catalog,
+    mapper: &'a Mapper,
+    by_column: &'a HashMap<String, LangTypes>,
+    by_query_column: &'a HashMap<(String, String), (LangTypes, Span)>,
+    query_null: &'a HashMap<(String, String), (bool, Span)>,
+    param_null: &'a HashMap<(String, String), (bool, Span)>,
+    reg: &'a Registry,
+    sources: &'a SourceMap,
+}
+
+fn source_of(sources: &SourceMap, span: &Span) -> model::Source {
+    let file = sources.get(span.file);
+    let lc = file.line_col(span.range.start);
+    model::Source {
+        file: file.name.clone(),
+        line: lc.line,
+        column: lc.column,
+    }
+}
+
+impl QueryCtx<'_> {
+    fn query(
+        &self,
+        raw: &RawQuery,
+        used: &mut HashSet<(String, String)>,
+        diags: &mut Diagnostics,
+    ) -> Option<model::Query> {
+        let file = raw.sql_span.file;
+        let base = raw.sql_span.range.start;
+        let at = |r: std::ops::Range<usize>| Span::new(file, base + r.start..base + r.end);
+        let prep = prep::prepare(&raw.sql);
+        let mut failed = false;
+        for (r, msg, help) in &prep.errors {
+            diags.push(
+                Diagnostic::error(Code::BadParameter, msg.clone())
+                    .at(at(r.clone()))
+                    .help(help.clone()),
+            );
+            failed = true;
+        }
+        let stmts = match Parser::parse_sql(&PostgreSqlDialect {}, &prep.sql) {
+            Ok(s) => s,
+            Err(e) => {
+                let (msg, loc) = sqltext::parser_error_location(&e.to_string());
+                let off = loc.map_or(0, |(l, c)| {
+                    prep.original(sqltext::offset_in(&prep.sql, l, c))
+                });
+                diags.push(
+                    Diagnostic::error(
+                        Code::SqlSyntax,
+                        format!(
+                            "{} in query `{}`",
+                            msg.trim_start_matches("sql parser error: "),
+                            raw.name
+                        ),
+                    )
+                    .at(Span::point(file, base + off))
+                    .help("fix the SQL at the caret; sqlpact parses PostgreSQL syntax"),
+                );
+                return None;
+            }
+        };
+        let stmt = match stmts.as_slice() {
+            [s] => s,
+            [] => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::EmptyQuery,
+                        format!("query `{}` has no statement", raw.name),
+                    )
+                    .at(raw.name_span.clone())
+                    .help("write the SQL below the header"),
+                );
+                return None;
+            }
+            [_, second, ..] => {
+                let sp = sqlparser::ast::Spanned::span(second);
+                let off = if sp.start.line > 0 {
+                    prep.original(sqltext::offset_in(
+                        &prep.sql,
+                        sp.start.line as u32,
+                        sp.start.column as u32,
+                    ))
+                } else {
+                    0
+                };
+                diags.push(
+                    Diagnostic::error(
+                        Code::MultipleStatements,
+                        format!("query `{}` holds {} statements", raw.name, stmts.len()),
+                    )
+                    .at(Span::point(file, base + off))
+                    .label("a second statement starts here")
+                    .help("give each statement its own `-- name:` header"),
+                );
+                return None;
+            }
+        };
+        let mut cx = Cx::new(self.catalog, &prep.sql, Some(&prep), file, base);
+        let Some(cols) = cx.statement(stmt) else {
+            diags.push(
+                Diagnostic::error(Code::UnsupportedStatement, format!("query `{}` is not a SELECT, INSERT, UPDATE or DELETE", raw.name))
+                    .at(raw.sql_span.clone())
+                    .help("sqlpact generates code for SELECT, INSERT, UPDATE and DELETE (with WITH and RETURNING); run other statements from migrations"),
+            );
+            return None;
+        };
+        if !cx.diags.is_empty() {
+            // Types that depend on an unresolved name would only repeat the error.
+            diags.items.extend(std::mem::take(&mut cx.diags));
+            return None;
+        }
+        let statement = match stmt {
+            sqlparser::ast::Statement::Insert(_) => "insert",
+            sqlparser::ast::Statement::Update(_) => "update",
+            sqlparser::ast::Statement::Delete(_) => "delete",
+            _ => "select",
+        };
+        if !self.check_command(raw, stmt, &cols, diags) {
+            failed = true;
+        }
+
+        // Optional filters: declared with `-- @optional`, or sqlc.narg in a comparison.
+        let mut optional: Vec<u32> = Vec::new();
+        for (name, span) in &raw.optional {
+            match prep.params.iter().find(|p| p.name == *name) {
+                Some(p) => {
+                    let slot = cx.params.iter().find(|s| s.position == p.position);
+                    if slot.is_none_or(|s| s.filter_conjuncts.is_empty()) {
+                        diags.push(
+                            Diagnostic::error(Code::BadOptional, format!("optional parameter `{name}` is not used in a WHERE filter"))
+                                .at(span.clone())
+                                .help("an optional parameter must appear in a WHERE condition, e.g. `WHERE status = @status`"),
+                        );
+                        failed = true;
+                    } else {
+                        optional.push(p.position);
+                    }
+                }
+                None => {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::BadOptional,
+                            format!("`@optional {name}` names no parameter of `{}`", raw.name),
+                        )
+                        .at(span.clone())
+                        .help(
+                            did_you_mean(name, prep.params.iter().map(|p| p.name.as_str()))
+                                .map_or_else(
+                                    || "list parameters the query uses".to_owned(),
+                                    |s| format!("did you mean `{s}`?"),
+                                ),
+                        ),
+                    );
+                    failed = true;
+                }
+            }
+        }
+        for p in prep.params.iter().filter(|p| p.narg) {
+            let Some(slot) = cx.params.iter().find(|s| s.position == p.position) else {
+                continue;
+            };
+            let self_guarded = slot
+                .filter_conjuncts
+                .iter()
+                .any(|r| prep.sql[r.clone()].to_ascii_uppercase().contains("IS NULL"));
+            if !slot.filter_conjuncts.is_empty() && !self_guarded && !optional.contains(&p.position)
+            {
+                optional.push(p.position);
+            }
+        }
+
+        let mut params = Vec::new();
+        let mut names_seen: HashSet<String> = HashSet::new();
+        for p in &prep.params {
+            let Some(slot) = cx.params.iter().find(|s| s.position == p.position) else {
+                continue;
+            };
+            let mut name = if p.positional {
+                slot.column
+                    .as_ref()
+                    .and_then(|c| c.rsplit('.').next())
+                    .map_or_else(|| format!("p{}", p.position), str::to_owned)
+            } else {
+                p.name.clone()
+            };
+            while !names_seen.insert(name.clone()) {
+                name = format!("{name}_{}", p.position);
+            }
+            if slot.ty.is_unknown() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::UntypedParameter,
+                        format!("cannot infer the type of parameter `{name}`"),
+                    )
+                    .at(at(p.span.clone()))
+                    .label("used here without a type")
+                    .help(format!(
+                        "cast it where it is used, e.g. `{}::text`, so its type is explicit",
+                        &raw.sql[p.span.clone()]
+                    )),
+                );
+                failed = true;
+                continue;
+            }
+            let is_optional = optional.contains(&p.position);
+            let key = (raw.name.clone(), name.clone());
+            let (nullable, null_why) = if let Some((n, _)) = self.param_null.get(&key) {
+                used.insert(key.clone());
+                (
+                    *n,
+                    Reason::new(R::Override, "a nullability override in sqlpact.yaml"),
+                )
+            } else if p.narg {
+                (true, Reason::new(R::ParameterContext, "written sqlc.narg"))
+            } else if is_optional {
+                (
+                    true,
+                    Reason::new(R::ParameterContext, "an optional filter: NULL skips it"),
+                )
+            } else if let Some(r) = &slot.context_nullable {
+                (true, r.clone())
+            } else {
+                (false, Reason::new(R::ParameterContext, "parameters are non-null unless written sqlc.narg, optional, or bound to a nullable column"))
+            };
+            let over = self.by_query_column.get(&key).map(|(l, _)| {
+                used.insert(key.clone());
+                l
+            });
+            let over = over.or_else(|| slot.column.as_ref().and_then(|c| self.by_column.get(c)));
+            let ty_why = if over.is_some() {
+                Reason::new(R::Override, "a type override in sqlpact.yaml")
+            } else {
+                slot.ty_why
+                    .clone()
+                    .unwrap_or(Reason::new(R::ParameterContext, "a parameter"))
+            };
+            let mapped = match self.mapper.map(&slot.ty, nullable, over) {
+                Ok(m) => m,
+                Err(t) => {
+                    self.unmapped(diags, at(p.span.clone()), &t);
+                    failed = true;
+                    continue;
+                }
+            };
+            params.push(model::Param {
+                name,
+                position: p.position,
+                ty: slot.ty.to_string(),
+                nullable,
+                optional: is_optional,
+                slice: p.slice,
+                go_type: mapped.go,
+                rust_type: mapped.rust,
+                proto_type: mapped.proto,
+                column: slot.column.clone(),
+                type_reason: ty_why,
+                nullable_reason: null_why,
+            });
+        }
+
+        let mut columns = Vec::new();
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (i, c) in cols.iter().enumerate() {
+            let embed_name = c
+                .embed
+                .and_then(|i| cx.embeds.get(i))
+                .map(|e| e.alias.clone());
+            if let Some(col) = self.column(raw, c, embed_name, used, diags) {
+                if c.embed.is_none() {
+                    if let Some(prev) = seen.insert(col.name.clone(), i) {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::DuplicateColumn,
+                                format!(
+                                    "query `{}` returns two columns named `{}` (columns {} and {})",
+                                    raw.name,
+                                    col.name,
+                                    prev + 1,
+                                    i + 1
+                                ),
+                            )
+                            .at(raw.sql_span.clone())
+                            .help("alias one of them: `... AS other_name`"),
+                        );
+                        failed = true;
+                    }
+                }
+                columns.push(col);
+            } else {
+                failed = true;
+            }
+        }
+        if failed {
+            return None;
+        }
+        let sql = rewrite_optional(&prep.sql, &optional, &cx.params);
+        let embeds = cx
+            .embeds
+            .iter()
+            .map(|e| model::Embed {
+                name: e.alias.clone(),
+                table: e.table.clone(),
+                nullable: e.nullable.is_some(),
+                nullable_reason: e.nullable.clone().unwrap_or(Reason::new(
+                    R::JoinSide,
+                    format!("`{}` is not on the nullable side of an outer join", e.alias),
+                )),
+                first_column: e.first as u32,
+                column_count: e.count as u32,
+            })
+            .collect();
+        let read_only = !cx.writes;
+        Some(model::Query {
+            name: raw.name.clone(),
+            command: raw.command.clone(),
+            sql,
+            source: source_of(self.sources, &raw.name_span),
+            doc: raw.doc.clone(),
+            statement: statement.into(),
+            read_only,
+            tables: cx.tables.iter().cloned().collect(),
+            params,
+            columns,
+            embeds,
+            row_type: None,
+            policy: self.policy(&raw.name, read_only),
+        })
+    }
+
+    fn unmapped(&self, diags: &mut Diagnostics, span: Span, t: &str) {
+        diags.push(
+            Diagnostic::error(Code::UnmappedType, format!("the type `{t}` has no Go or Rust mapping"))
+                .at(span)
+                .help(format!("add an override to sqlpact.yaml: `types: [{{ db_type: {t}, go: ..., rust: ... }}]`, or cast the value to a mapped type")),
+        );
+    }
+
+    fn column(
+        &self,
+        raw: &RawQuery,
+        c: &OutCol,
+        embed_name: Option<String>,
+        used: &mut HashSet<(String, String)>,
+        diags: &mut Diagnostics,
+    ) -> Option<model::Column> {
+        if c.t.ty.is_unknown() {
+            diags.push(
+                Diagnostic::error(
+                    Code::UntypedColumn,
+                    format!(
+                        "cannot infer the type of column `{}` of query `{}`",
+                        c.name, raw.name
+                    ),
+                )
+                .at(raw.sql_span.clone())
+                .help(format!(
+                    "cast it in the select list, e.g. `NULL::text AS {}`",
+                    c.name
+                )),
+            );
+            return None;
+        }
+        let key = (raw.name.clone(), c.name.clone());
+        let (nullable, null_why) = match self.query_null.get(&key) {
+            Some((n, _)) => {
+                used.insert(key.clone());
+                (
+                    *n,
+                    Reason::new(R::Override, "a nullability override in sqlpact.yaml"),
+                )
+            }
+            None => (c.t.nullable, c.t.null_why.clone()),
+        };
+        let over = self.by_query_column.get(&key).map(|(l, _)| {
+            used.insert(key.clone());
+            l
+        });
+        let over = over.or_else(|| {
+            c.t.table_column
+                .as_ref()
+                .and_then(|tc| self.by_column.get(tc))
+        });
+        let ty_why = if over.is_some() {
+            Reason::new(R::Override, "a type override in sqlpact.yaml")
+        } else {
+            c.t.ty_why.clone()
+        };
+        let mapped = match self.mapper.map(&c.t.ty, nullable, over) {
+            Ok(m) => m,
+            Err(t) => {
+                self.unmapped(diags, raw.sql_span.clone(), &t);
+                return None;
+            }
+        };
+        Some(model::Column {
+            name: c.name.clone(),
+            ty: c.t.ty.to_string(),
+            nullable,
+            go_type: mapped.go,
+            rust_type: mapped.rust,
+            proto_type: mapped.proto,
+            table_column: c.t.table_column.clone(),
+            embed: embed_name,
+            type_reason: ty_why,
+            nullable_reason: null_why,
+        })
+    }
+
+    fn check_command(
+        &self,
+        raw: &RawQuery,
+        stmt: &sqlparser::ast::Statement,
+        cols: &[OutCol],
+        diags: &mut Diagnostics,
+    ) -> bool {
+        let returns = matches!(
+            raw.command.as_str(),
+            "one" | "many" | "batchone" | "batchmany"
+        );
+        if returns && cols.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    Code::CommandMismatch,
+                    format!("`:{}` query `{}` returns no columns", raw.command, raw.name),
+                )
+                .at(raw.command_span.clone())
+                .help("add RETURNING to the statement, or use `:exec` / `:execrows`"),
+            );
+            return false;
+        }
+        if raw.command == "copyfrom" {
+            let ok = match stmt {
+                sqlparser::ast::Statement::Insert(i) => {
+                    i.on.is_none()
+                        && i.returning.is_none()
+                        && !i.columns.is_empty()
+                        && matches!(i.source.as_deref().map(|s| s.body.as_ref()), Some(sqlparser::ast::SetExpr::Values(v)) if v.rows.len() == 1 && v.rows[0].content.iter().all(|e| matches!(e, sqlparser::ast::Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::Placeholder(_)))))
+                }
+                _ => false,
+            };
+            if !ok {
+                diags.push(
+                    Diagnostic::error(Code::CommandMismatch, format!("`:copyfrom` query `{}` must be a plain INSERT of parameters", raw.name))
+                        .at(raw.command_span.clone())
+                        .help("write `INSERT INTO t (a, b) VALUES (@a, @b)` with no RETURNING or ON CONFLICT; COPY streams the rows"),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    fn policy(&self, name: &str, read_only: bool) -> model::QueryPolicy {
+        let d = &self.reg.policies.defaults;
+        let q = self.reg.policies.queries.get(name);
+        let pick = |f: &dyn Fn(&crate::registry::PartialPolicy) -> Option<String>| {
+            q.and_then(f).or_else(|| f(d))
+        };
+        let timeout_ms = q
+            .and_then(|p| p.timeout_ms)
+            .or(d.timeout_ms)
+            .unwrap_or(5_000);
+        let idempotent_declared = q.and_then(|p| p.idempotent).or(d.idempotent);
+        model::QueryPolicy {
+            timeout_ms,
+            retry: pick(&|p| p.retry.clone()).unwrap_or_else(|| "standard".into()),
+            idempotent: idempotent_declared.unwrap_or(read_only),
+            idempotent_source: if idempotent_declared.is_some() {
+                "declared".into()
+            } else {
+                "inferred".into()
+            },
+            route: pick(&|p| p.route.clone()).unwrap_or_else(|| "primary".into()),
+        }
+    }
+}
+
+/// Wraps each WHERE conjunct that uses an optional parameter as
+/// `($n::type IS NULL OR <conjunct>)`, so NULL skips the filter.
+fn rewrite_optional(sql: &str, optional: &[u32], slots: &[infer::ParamSlot]) -> String {
+    let mut edits: BTreeMap<usize, (std::ops::Range<usize>, Vec<String>)> = BTreeMap::new();
+    for pos in optional {
+        let Some(slot) = slots.iter().find(|s| s.position == *pos) else {
+            continue;
+        };
+        for r in &slot.filter_conjuncts {
+            let e = edits
+                .entry(r.start)
+                .or_insert_with(|| (r.clone(), Vec::new()));
+            e.1.push(format!("${pos}::{} IS NULL", slot.ty));
+        }
+    }
+    // Drop ranges nested in another (a conjunct of a subquery inside a conjunct).
+    let ranges: Vec<(std::ops::Range<usize>, Vec<String>)> = edits.into_values().collect();
+    let mut kept: Vec<(std::ops::Range<usize>, Vec<String>)> = Vec::new();
+    for (r, g) in ranges {
+        if kept
+            .iter()
+            .any(|(k, _)| k.start <= r.start && r.end <= k.end)
+        {
+            continue;
+        }
+        kept.push((r, g));
+    }
+    let mut out = sql.to_owned();
+    for (r, guards) in kept.into_iter().rev() {
+        let Some(inner) = sql.get(r.clone()) else {
+            continue;
+        };
+        let wrapped = format!("({} OR {inner})", guards.join(" OR "));
+        out.replace_range(r, &wrapped);
+    }
+    out
+}
+
+/// A result column's name, type and nullability: what shared row types compare.
+type Shape = (String, String, bool);
+
+fn check_row_types(
+    reg: &Registry,
+    sources: &SourceMap,
+    queries: &mut [model::Query],
+    diags: &mut Diagnostics,
+) -> Vec<model::RowType> {
+    let mut out = Vec::new();
+    for (name, members) in &reg.config.row_types {
+        let mut first: Option<(&Located<String>, Vec<Shape>)> = None;
+        for m in members {
+            let Some(q) = queries.iter().find(|q| q.name == m.value) else {
+                continue;
+            };
+            let shape: Vec<Shape> = q
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.ty.clone(), c.nullable))
+                .collect();
+            match &first {
+                None => first = Some((m, shape)),
+                Some((fq, fs)) if *fs != shape => {
+                    let diff = fs
+                        .iter()
+                        .zip(shape.iter())
+                        .find(|(a, b)| a != b)
+                        .map(|(a, b)| {
+                            format!(
+                                "`{}` is {}{} in `{}` but `{}` is {}{} here",
+                                a.0,
+                                a.1,
+                                if a.2 { " NULL" } else { "" },
+                                fq.value,
+                                b.0,
+                                b.1,
+                                if b.2 { " NULL" } else { "" }
+                            )
+                        })
+                        .unwrap_or_else(|| {
+                            format!(
+                                "`{}` returns {} columns and `{}` {}",
+                                fq.value,
+                                fs.len(),
+                                m.value,
+                                shape.len()
+                            )
+                        });
+                    diags.push(
+                        Diagnostic::error(Code::RowTypeMismatch, format!("row type `{name}`: `{}` returns a different shape: {diff}", m.value))
+                            .at_opt(span_of(reg.file, sources, m))
+                            .help("make the queries return the same columns, or give them separate row types"),
+                    );
+                }
+                _ => {}
+            }
+        }
+        for m in members {
+            if let Some(q) = queries.iter_mut().find(|q| q.name == m.value) {
+                q.row_type = Some(name.clone());
+            }
+        }
+        out.push(model::RowType {
+            name: name.clone(),
+            queries: members.iter().map(|m| m.value.clone()).collect(),
+        });
+    }
+    out
+}
+
+fn schema_model(cat: &Catalog, sources: &SourceMap) -> model::Schema {
+    model::Schema {
+        tables: cat
+            .relations
+            .values()
+            .map(|r| model::Table {
+                name: r.name.clone(),
+                kind: if r.kind == catalog::RelKind::View {
+                    "view".into()
+                } else {
+                    "table".into()
+                },
+                columns: r
+                    .columns
+                    .iter()
+                    .map(|c| model::TableColumn {
+                        name: c.name.clone(),
+                        ty: c.ty.to_string(),
+                        nullable: !c.not_null,
+                        has_default: c.has_default,
+                    })
+                    .collect(),
+                source: source_of(sources, &r.span),
+            })
+            .collect(),
+        enums: cat
+            .enums
+            .iter()
+            .map(|(n, e)| model::Enum {
+                name: n.clone(),
+                values: e.values.clone(),
+                source: source_of(sources, &e.span),
+            })
+            .collect(),
+        domains: cat
+            .domains
+            .iter()
+            .map(|(n, d)| model::Domain {
+                name: n.clone(),
+                base: d.base.to_string(),
+                not_null: d.not_null,
+                source: source_of(sources, &d.span),
+            })
+            .collect(),
+    }
+}
+
+fn outputs_model(reg: &Registry) -> model::Outputs {
+    let Some(o) = &reg.config.outputs else {
+        return model::Outputs::default();
+    };
+    model::Outputs {
+        go: o.go.as_ref().map(|g| model::GoOutput {
+            out: g.out.value.clone(),
+            package: g.package.value.clone(),
+            nullable: g
+                .nullable
+                .as_ref()
+                .map_or("pointer".into(), |n| n.value.clone()),
+            json_tags: g.json_tags,
+            emit_interface: g.emit_interface,
+            templates: g.templates.as_ref().map(|t| t.value.clone()),
+        }),
+        rust: o.rust.as_ref().map(|r| model::RustOutput {
+            out: r.out.value.clone(),
+            crate_name: r.crate_name.value.clone(),
+            serde: r.serde,
+            templates: r.templates.as_ref().map(|t| t.value.clone()),
+        }),
+    }
+}
+
+/// `PgType` helper for callers outside the analyzer.
+pub fn pg_type_name(t: &PgType) -> String {
+    t.to_string()
+}

@@ -1,0 +1,774 @@
+//! The schema catalog: tables, views, enums and domains, built by applying the schema
+//! sources' DDL in order.
+//!
+//! Statements that cannot change a table's shape (indexes, grants, functions, seed data)
+//! are skipped without being parsed; a statement that can but does not parse is an error.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnOption, DataType, Ident,
+    ObjectName, ObjectType, SchemaName, Statement, TableConstraint, UserDefinedTypeRepresentation,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
+use crate::registry::SchemaSource;
+use crate::source::{FileId, SourceMap, Span};
+use crate::sqltext;
+use crate::types::{canonical_builtin, is_serial, split_spelling, PgType};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RelKind {
+    Table,
+    View,
+}
+
+#[derive(Clone, Debug)]
+pub struct CatColumn {
+    pub name: String,
+    pub ty: PgType,
+    pub not_null: bool,
+    pub has_default: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Relation {
+    /// Schema-qualified: `public.accounts`.
+    pub name: String,
+    pub kind: RelKind,
+    pub columns: Vec<CatColumn>,
+    pub span: Span,
+}
+
+impl Relation {
+    pub fn column(&self, name: &str) -> Option<&CatColumn> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumType {
+    pub values: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct DomainType {
+    pub base: PgType,
+    pub not_null: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub relations: BTreeMap<String, Relation>,
+    pub enums: BTreeMap<String, EnumType>,
+    pub domains: BTreeMap<String, DomainType>,
+    pub schemas: BTreeSet<String>,
+}
+
+/// Lowercases an unquoted identifier, as PostgreSQL folds it.
+pub fn ident(i: &Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_ascii_lowercase()
+    }
+}
+
+/// `accounts` -> `public.accounts`; `billing.accounts` stays.
+pub fn qualify(name: &ObjectName) -> String {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(ident))
+        .collect();
+    match parts.as_slice() {
+        [n] => format!("public.{n}"),
+        [.., s, n] => format!("{s}.{n}"),
+        [] => String::new(),
+    }
+}
+
+/// The unqualified last part of a name.
+pub fn last_part(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(ident)
+        .unwrap_or_default()
+}
+
+impl Catalog {
+    pub fn relation(&self, qualified: &str) -> Option<&Relation> {
+        self.relations.get(qualified)
+    }
+
+    /// Resolves a type as written in DDL or a cast to a `PgType`.
+    pub fn resolve_type(&self, dt: &DataType) -> Result<PgType, String> {
+        let printed = dt.to_string();
+        let (base, dims) = split_spelling(&printed);
+        let mut t = if let Some(b) = canonical_builtin(&base) {
+            PgType::named(b)
+        } else {
+            let unq = base.rsplit('.').next().unwrap_or(&base);
+            if let Some(b) = canonical_builtin(unq).filter(|_| base.starts_with("pg_catalog.")) {
+                PgType::named(b)
+            } else {
+                let q = if base.contains('.') {
+                    base.clone()
+                } else {
+                    format!("public.{base}")
+                };
+                if self.enums.contains_key(&q) || self.domains.contains_key(&q) {
+                    PgType::Named(q)
+                } else {
+                    return Err(base);
+                }
+            }
+        };
+        for _ in 0..dims {
+            t = t.array_of();
+        }
+        Ok(t)
+    }
+
+    /// Names of user types, for "did you mean".
+    pub fn user_type_names(&self) -> Vec<&str> {
+        self.enums
+            .keys()
+            .chain(self.domains.keys())
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The type a value of `t` has once domains are looked through.
+    pub fn base_type(&self, t: &PgType) -> PgType {
+        let mut cur = t.clone();
+        for _ in 0..16 {
+            match cur.name().and_then(|n| self.domains.get(n)) {
+                Some(d) => cur = d.base.clone(),
+                None => break,
+            }
+        }
+        cur
+    }
+}
+
+/// Statements whose first words say they may change a relation or type.
+fn relevant(stmt: &str) -> bool {
+    let words: Vec<String> = stmt
+        .split_whitespace()
+        .take(5)
+        .map(|w| w.to_ascii_lowercase())
+        .collect();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(
+        w.as_slice(),
+        ["create", "table", ..]
+            | ["create", "unlogged", "table", ..]
+            | ["create", "type", ..]
+            | ["create", "domain", ..]
+            | ["create", "view", ..]
+            | ["create", "or", "replace", "view", ..]
+            | ["create", "materialized", "view", ..]
+            | ["create", "schema", ..]
+            | ["alter", "table", ..]
+            | ["alter", "type", ..]
+            | ["drop", "table", ..]
+            | ["drop", "view", ..]
+            | ["drop", "materialized", "view", ..]
+            | ["drop", "type", ..]
+            | ["drop", "domain", ..]
+    )
+}
+
+/// Strips the leading comments of a statement range so that the keyword test and the
+/// parser's line numbers start at the statement itself.
+fn strip_leading_comments(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let mut start = r.start;
+    loop {
+        let s = &text[start..r.end];
+        let t = s.trim_start();
+        start += s.len() - t.len();
+        if t.starts_with("--") {
+            start += t.find('\n').map_or(t.len(), |e| e + 1);
+        } else if t.starts_with("/*") {
+            start += t.find("*/").map_or(t.len(), |e| e + 2);
+        } else {
+            return start..r.end;
+        }
+    }
+}
+
+pub type ViewAnalyzer<'a> = dyn Fn(
+        &Catalog,
+        &sqlparser::ast::Query,
+        FileId,
+        usize,
+        &str,
+        &mut Diagnostics,
+    ) -> Option<Vec<CatColumn>>
+    + 'a;
+
+/// Applies every schema source in order.
+pub fn build(
+    sources: &[SchemaSource],
+    files: &SourceMap,
+    analyze_view: &ViewAnalyzer<'_>,
+    diags: &mut Diagnostics,
+) -> Catalog {
+    let mut cat = Catalog::default();
+    cat.schemas.insert("public".into());
+    for src in sources {
+        let text = &files.get(src.file).text;
+        let section = &text[src.range.clone()];
+        for r in sqltext::split_statements(section) {
+            let abs = src.range.start + r.start..src.range.start + r.end;
+            let abs = strip_leading_comments(text, abs);
+            let stmt_text = &text[abs.clone()];
+            if !relevant(stmt_text) {
+                continue;
+            }
+            let span = Span::new(src.file, abs.clone());
+            match Parser::parse_sql(&PostgreSqlDialect {}, stmt_text) {
+                Ok(stmts) => {
+                    for s in stmts {
+                        apply(&mut cat, &s, &span, stmt_text, analyze_view, diags);
+                    }
+                }
+                Err(e) => {
+                    let (msg, loc) = sqltext::parser_error_location(&e.to_string());
+                    let at = loc.map_or(abs.start, |(l, c)| {
+                        abs.start + sqltext::offset_in(stmt_text, l, c)
+                    });
+                    diags.push(
+                        Diagnostic::error(Code::SchemaSyntax, msg.trim_start_matches("sql parser error: ").to_owned())
+                            .at(Span::point(src.file, at))
+                            .help("fix the statement, or move statements sqlpact need not read into a file the registry does not list"),
+                    );
+                }
+            }
+        }
+    }
+    cat
+}
+
+/// Span of an identifier inside a statement, when the parser recorded one.
+fn ident_span(id: &Ident, stmt_span: &Span, stmt_text: &str) -> Span {
+    let s = id.span.start;
+    if s.line == 0 {
+        return stmt_span.clone();
+    }
+    let start =
+        stmt_span.range.start + sqltext::offset_in(stmt_text, s.line as u32, s.column as u32);
+    Span::new(
+        stmt_span.file,
+        start..start + id.value.len() + if id.quote_style.is_some() { 2 } else { 0 },
+    )
+}
+
+fn name_span(name: &ObjectName, stmt_span: &Span, stmt_text: &str) -> Span {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map_or(stmt_span.clone(), |i| ident_span(i, stmt_span, stmt_text))
+}
+
+fn column_from_def(
+    cat: &Catalog,
+    def: &sqlparser::ast::ColumnDef,
+    span: &Span,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> CatColumn {
+    let printed = def.data_type.to_string();
+    let (spelled, _) = split_spelling(&printed);
+    let ty = match cat.resolve_type(&def.data_type) {
+        Ok(t) => t,
+        Err(bad) => {
+            let hint = did_you_mean(&format!("public.{bad}"), cat.user_type_names()).map_or_else(
+                || {
+                    "declare the type first (CREATE TYPE / CREATE DOMAIN), or use a built-in type"
+                        .to_owned()
+                },
+                |s| format!("did you mean `{s}`?"),
+            );
+            diags.push(
+                Diagnostic::error(
+                    Code::SchemaUnknownType,
+                    format!("unknown type `{bad}` for column `{}`", ident(&def.name)),
+                )
+                .at(ident_span(&def.name, span, text))
+                .help(hint),
+            );
+            PgType::Unknown
+        }
+    };
+    let mut not_null = false;
+    let mut has_default = is_serial(&spelled);
+    for o in &def.options {
+        match &o.option {
+            ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => not_null = true,
+            ColumnOption::Null => not_null = false,
+            ColumnOption::Default(_) | ColumnOption::Generated { .. } => has_default = true,
+            ColumnOption::Identity(_) => {
+                has_default = true;
+                not_null = true;
+            }
+            _ => {}
+        }
+    }
+    if is_serial(&spelled) {
+        not_null = true;
+    }
+    CatColumn {
+        name: ident(&def.name),
+        ty,
+        not_null,
+        has_default,
+    }
+}
+
+fn primary_key_columns(c: &TableConstraint) -> Vec<String> {
+    match c {
+        TableConstraint::PrimaryKey(pk) => pk
+            .columns
+            .iter()
+            .filter_map(|ic| match &ic.column.expr {
+                sqlparser::ast::Expr::Identifier(i) => Some(ident(i)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn unknown_relation(cat: &Catalog, name: &ObjectName, span: Span, what: &str) -> Diagnostic {
+    let q = qualify(name);
+    let hint = did_you_mean(&q, cat.relations.keys().map(String::as_str)).map_or_else(
+        || format!("create the {what} in an earlier schema file or migration"),
+        |s| format!("did you mean `{s}`?"),
+    );
+    Diagnostic::error(
+        Code::SchemaUnknownTable,
+        format!("{what} `{q}` does not exist at this point of the schema"),
+    )
+    .at(span)
+    .help(hint)
+}
+
+fn apply(
+    cat: &mut Catalog,
+    stmt: &Statement,
+    span: &Span,
+    text: &str,
+    analyze_view: &ViewAnalyzer<'_>,
+    diags: &mut Diagnostics,
+) {
+    match stmt {
+        Statement::CreateTable(ct) => {
+            let q = qualify(&ct.name);
+            if cat.relations.contains_key(&q) {
+                if !ct.if_not_exists {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::SchemaDuplicate,
+                            format!("table `{q}` is created twice"),
+                        )
+                        .at(name_span(&ct.name, span, text))
+                        .related(cat.relations[&q].span.clone(), "first created here")
+                        .help("drop the second CREATE TABLE, or write CREATE TABLE IF NOT EXISTS"),
+                    );
+                }
+                return;
+            }
+            if ct.query.is_some() || ct.like.is_some() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::SchemaUnsupported,
+                        format!("CREATE TABLE `{q}` AS/LIKE is not followed"),
+                    )
+                    .at(name_span(&ct.name, span, text))
+                    .help("write the table's columns out in a CREATE TABLE statement"),
+                );
+                return;
+            }
+            let mut columns: Vec<CatColumn> = ct
+                .columns
+                .iter()
+                .map(|d| column_from_def(cat, d, span, text, diags))
+                .collect();
+            for c in &ct.constraints {
+                for pk in primary_key_columns(c) {
+                    if let Some(col) = columns.iter_mut().find(|x| x.name == pk) {
+                        col.not_null = true;
+                    }
+                }
+            }
+            cat.relations.insert(
+                q.clone(),
+                Relation {
+                    name: q,
+                    kind: RelKind::Table,
+                    columns,
+                    span: name_span(&ct.name, span, text),
+                },
+            );
+        }
+        Statement::AlterTable(at) => {
+            let q = qualify(&at.name);
+            if !cat.relations.contains_key(&q) {
+                if !at.if_exists {
+                    diags.push(unknown_relation(
+                        cat,
+                        &at.name,
+                        name_span(&at.name, span, text),
+                        "table",
+                    ));
+                }
+                return;
+            }
+            for op in &at.operations {
+                alter_table(cat, &q, op, span, text, diags);
+            }
+        }
+        Statement::Drop {
+            object_type,
+            names,
+            if_exists,
+            ..
+        } => {
+            for n in names {
+                let q = qualify(n);
+                let removed = match object_type {
+                    ObjectType::Table | ObjectType::View | ObjectType::MaterializedView => {
+                        cat.relations.remove(&q).is_some()
+                    }
+                    ObjectType::Type => {
+                        cat.enums.remove(&q).is_some() || cat.domains.remove(&q).is_some()
+                    }
+                    _ => true,
+                };
+                if !removed && !if_exists {
+                    diags.push(unknown_relation(cat, n, name_span(n, span, text), "object"));
+                }
+            }
+        }
+        Statement::DropDomain(d) => {
+            let q = qualify(&d.name);
+            if cat.domains.remove(&q).is_none() && !d.if_exists {
+                diags.push(unknown_relation(
+                    cat,
+                    &d.name,
+                    name_span(&d.name, span, text),
+                    "domain",
+                ));
+            }
+        }
+        Statement::CreateType {
+            name,
+            representation: Some(UserDefinedTypeRepresentation::Enum { labels }),
+        } => {
+            let q = qualify(name);
+            if cat.enums.contains_key(&q) || cat.domains.contains_key(&q) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::SchemaDuplicate,
+                        format!("type `{q}` is created twice"),
+                    )
+                    .at(name_span(name, span, text))
+                    .help("drop the second CREATE TYPE, or drop the type first"),
+                );
+                return;
+            }
+            cat.enums.insert(
+                q,
+                EnumType {
+                    values: labels.iter().map(|l| l.value.clone()).collect(),
+                    span: name_span(name, span, text),
+                },
+            );
+        }
+        Statement::AlterType(at) => {
+            let q = qualify(&at.name);
+            let Some(e) = cat.enums.get_mut(&q) else {
+                diags.push(unknown_relation(
+                    cat,
+                    &at.name,
+                    name_span(&at.name, span, text),
+                    "type",
+                ));
+                return;
+            };
+            match &at.operation {
+                AlterTypeOperation::AddValue(av) => {
+                    let v = av.value.value.clone();
+                    if e.values.contains(&v) {
+                        if !av.if_not_exists {
+                            diags.push(
+                                Diagnostic::error(
+                                    Code::SchemaDuplicate,
+                                    format!("enum `{q}` already has the value `{v}`"),
+                                )
+                                .at(ident_span(&av.value, span, text))
+                                .help("write ADD VALUE IF NOT EXISTS, or remove the statement"),
+                            );
+                        }
+                        return;
+                    }
+                    let pos = match &av.position {
+                        Some(sqlparser::ast::AlterTypeAddValuePosition::Before(b)) => {
+                            e.values.iter().position(|x| *x == b.value)
+                        }
+                        Some(sqlparser::ast::AlterTypeAddValuePosition::After(a)) => {
+                            e.values.iter().position(|x| *x == a.value).map(|p| p + 1)
+                        }
+                        None => None,
+                    };
+                    match pos {
+                        Some(p) => e.values.insert(p, v),
+                        None => e.values.push(v),
+                    }
+                }
+                AlterTypeOperation::RenameValue(rv) => {
+                    if let Some(x) = e.values.iter_mut().find(|x| **x == rv.from.value) {
+                        *x = rv.to.value.clone();
+                    }
+                }
+                AlterTypeOperation::Rename(r) => {
+                    let new = format!(
+                        "{}.{}",
+                        q.split('.').next().unwrap_or("public"),
+                        ident(&r.new_name)
+                    );
+                    if let Some(e) = cat.enums.remove(&q) {
+                        cat.enums.insert(new, e);
+                    }
+                }
+            }
+        }
+        Statement::CreateDomain(d) => {
+            let q = qualify(&d.name);
+            match cat.resolve_type(&d.data_type) {
+                Ok(base) => {
+                    let not_null = d
+                        .constraints
+                        .iter()
+                        .any(|c| c.to_string().to_ascii_uppercase().contains("NOT NULL"));
+                    cat.domains.insert(
+                        q,
+                        DomainType {
+                            base,
+                            not_null,
+                            span: name_span(&d.name, span, text),
+                        },
+                    );
+                }
+                Err(bad) => diags.push(
+                    Diagnostic::error(
+                        Code::SchemaUnknownType,
+                        format!("unknown type `{bad}` for domain `{q}`"),
+                    )
+                    .at(name_span(&d.name, span, text))
+                    .help("use a built-in type or a type declared earlier"),
+                ),
+            }
+        }
+        Statement::CreateView(v) => {
+            let q = qualify(&v.name);
+            if cat.relations.contains_key(&q) && !v.or_replace {
+                diags.push(
+                    Diagnostic::error(Code::SchemaDuplicate, format!("`{q}` already exists"))
+                        .at(name_span(&v.name, span, text))
+                        .help("write CREATE OR REPLACE VIEW, or drop it first"),
+                );
+                return;
+            }
+            if let Some(mut cols) =
+                analyze_view(cat, &v.query, span.file, span.range.start, text, diags)
+            {
+                for (c, alias) in cols.iter_mut().zip(v.columns.iter()) {
+                    c.name = ident(&alias.name);
+                }
+                cat.relations.insert(
+                    q.clone(),
+                    Relation {
+                        name: q,
+                        kind: RelKind::View,
+                        columns: cols,
+                        span: name_span(&v.name, span, text),
+                    },
+                );
+            }
+        }
+        Statement::CreateSchema { schema_name, .. } => {
+            let n = match schema_name {
+                SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => last_part(n),
+                SchemaName::UnnamedAuthorization(i) => ident(i),
+            };
+            cat.schemas.insert(n);
+        }
+        _ => {}
+    }
+}
+
+fn alter_table(
+    cat: &mut Catalog,
+    q: &str,
+    op: &AlterTableOperation,
+    span: &Span,
+    text: &str,
+    diags: &mut Diagnostics,
+) {
+    let unknown_column = |cat: &Catalog, col: &Ident| {
+        let name = ident(col);
+        let rel = &cat.relations[q];
+        let hint = did_you_mean(&name, rel.columns.iter().map(|c| c.name.as_str())).map_or_else(
+            || {
+                format!(
+                    "`{q}` has: {}",
+                    rel.columns
+                        .iter()
+                        .map(|c| c.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            |s| format!("did you mean `{s}`?"),
+        );
+        Diagnostic::error(
+            Code::SchemaUnknownColumn,
+            format!("table `{q}` has no column `{name}` at this point of the schema"),
+        )
+        .at(ident_span(col, span, text))
+        .help(hint)
+    };
+    match op {
+        AlterTableOperation::AddColumn {
+            column_def,
+            if_not_exists,
+            ..
+        } => {
+            let col = column_from_def(cat, column_def, span, text, diags);
+            let Some(rel) = cat.relations.get_mut(q) else {
+                return;
+            };
+            if rel.column(&col.name).is_some() {
+                if !if_not_exists {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::SchemaDuplicate,
+                            format!("table `{q}` already has a column `{}`", col.name),
+                        )
+                        .at(ident_span(&column_def.name, span, text))
+                        .help("write ADD COLUMN IF NOT EXISTS, or rename the column"),
+                    );
+                }
+                return;
+            }
+            rel.columns.push(col);
+        }
+        AlterTableOperation::DropColumn {
+            column_names,
+            if_exists,
+            ..
+        } => {
+            for c in column_names {
+                let name = ident(c);
+                let Some(rel) = cat.relations.get_mut(q) else {
+                    return;
+                };
+                let before = rel.columns.len();
+                rel.columns.retain(|x| x.name != name);
+                if rel.columns.len() == before && !if_exists {
+                    diags.push(unknown_column(cat, c));
+                }
+            }
+        }
+        AlterTableOperation::RenameColumn {
+            old_column_name,
+            new_column_name,
+        } => {
+            let old = ident(old_column_name);
+            let Some(rel) = cat.relations.get_mut(q) else {
+                return;
+            };
+            match rel.columns.iter_mut().find(|c| c.name == old) {
+                Some(c) => c.name = ident(new_column_name),
+                None => diags.push(unknown_column(cat, old_column_name)),
+            }
+        }
+        AlterTableOperation::RenameTable { table_name } => {
+            let new_name = match table_name {
+                sqlparser::ast::RenameTableNameKind::As(n)
+                | sqlparser::ast::RenameTableNameKind::To(n) => n,
+            };
+            let schema = q.split('.').next().unwrap_or("public");
+            let new_q = format!("{schema}.{}", last_part(new_name));
+            if let Some(mut rel) = cat.relations.remove(q) {
+                rel.name = new_q.clone();
+                cat.relations.insert(new_q, rel);
+            }
+        }
+        AlterTableOperation::AlterColumn { column_name, op } => {
+            let name = ident(column_name);
+            let new_type = match op {
+                AlterColumnOperation::SetDataType { data_type, .. } => {
+                    Some(cat.resolve_type(data_type))
+                }
+                _ => None,
+            };
+            let Some(rel) = cat.relations.get_mut(q) else {
+                return;
+            };
+            let Some(col) = rel.columns.iter_mut().find(|c| c.name == name) else {
+                diags.push(unknown_column(cat, column_name));
+                return;
+            };
+            match op {
+                AlterColumnOperation::SetNotNull => col.not_null = true,
+                AlterColumnOperation::DropNotNull => col.not_null = false,
+                AlterColumnOperation::SetDefault { .. }
+                | AlterColumnOperation::AddGenerated { .. } => col.has_default = true,
+                AlterColumnOperation::DropDefault => col.has_default = false,
+                AlterColumnOperation::SetDataType { .. } => match new_type {
+                    Some(Ok(t)) => col.ty = t,
+                    Some(Err(bad)) => diags.push(
+                        Diagnostic::error(Code::SchemaUnknownType, format!("unknown type `{bad}`"))
+                            .at(ident_span(column_name, span, text))
+                            .help("use a built-in type or a type declared earlier"),
+                    ),
+                    None => {}
+                },
+            }
+        }
+        AlterTableOperation::AddConstraint { constraint, .. } => {
+            let pks = primary_key_columns(constraint);
+            if let Some(rel) = cat.relations.get_mut(q) {
+                for pk in pks {
+                    if let Some(c) = rel.columns.iter_mut().find(|c| c.name == pk) {
+                        c.not_null = true;
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The names of the relations, for "did you mean".
+pub fn relation_names(cat: &Catalog) -> impl Iterator<Item = &str> {
+    cat.relations.keys().map(String::as_str)
+}
+
+/// Location helper for diagnostics produced on identifiers inside a statement.
+pub fn span_in(stmt_span: &Span, stmt_text: &str, id: &Ident) -> Span {
+    ident_span(id, stmt_span, stmt_text)
+}
+
+pub fn file_of(span: &Span) -> FileId {
+    span.file
+}

@@ -1,0 +1,295 @@
+//! The `sqlpact` command line: parses arguments, runs the core, prints.
+//!
+//! Exit codes: 0 clean, 1 the contract has errors, 2 sqlpact could not run (usage, I/O).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use sqlpact::diag::{Code, Diagnostics, Severity};
+use sqlpact::source::SourceMap;
+use sqlpact::{analyze, present, registry, render};
+
+#[derive(Parser)]
+#[command(
+    name = "sqlpact",
+    version,
+    about = "Database contracts for Go and Rust services on PostgreSQL"
+)]
+struct Cli {
+    /// The registry file [default: ./sqlpact.yaml]
+    #[arg(short = 'c', long = "config", global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum DiagFormat {
+    Text,
+    Json,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ModelFormat {
+    Json,
+    Text,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load and analyze the registry; report every problem.
+    Check {
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
+    },
+    /// Print the resolved contract, the model every other command reads.
+    Inspect {
+        #[arg(long, value_enum, default_value = "json")]
+        format: ModelFormat,
+    },
+    /// Show each parameter and column of a query with the reasons for its type and nullability.
+    Explain {
+        /// The query's name.
+        query: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ModelFormat,
+    },
+    /// Prepare every query on a real PostgreSQL and report where it disagrees with the analyzer.
+    Verify {
+        /// Server to use; a scratch database is created there and dropped after [env: DATABASE_URL]
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: DiagFormat,
+    },
+    /// Write a new registry, or convert a sqlc configuration.
+    Init {
+        /// A sqlc.yaml / sqlc.json to convert.
+        #[arg(long, value_name = "PATH")]
+        from_sqlc: Option<PathBuf>,
+        /// Directory to write sqlpact.yaml into [default: the sqlc file's directory, or .]
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// Overwrite an existing sqlpact.yaml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the JSON Schema of sqlpact.yaml.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config_path(cli: &Option<PathBuf>) -> Result<PathBuf, String> {
+    match cli {
+        Some(p) => Ok(p.clone()),
+        None => {
+            let p = PathBuf::from("sqlpact.yaml");
+            if p.exists() {
+                Ok(p)
+            } else {
+                Err("no sqlpact.yaml in the current directory\n  help: pass the registry with `-c path/to/sqlpact.yaml`, or create one with `sqlpact init`".into())
+            }
+        }
+    }
+}
+
+struct Loaded {
+    sources: SourceMap,
+    diags: Diagnostics,
+    analysis: Option<analyze::Analysis>,
+}
+
+fn load(path: &std::path::Path) -> Result<Loaded, String> {
+    if !path.is_file() {
+        return Err(format!("cannot read `{}`: no such file\n  help: pass the registry with `-c path/to/sqlpact.yaml`", path.display()));
+    }
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::default();
+    let analysis = registry::load(path, &mut sources, &mut diags)
+        .map(|reg| analyze::analyze(&reg, &sources, &mut diags));
+    diags.sort();
+    Ok(Loaded {
+        sources,
+        diags,
+        analysis,
+    })
+}
+
+fn print_diags(l: &Loaded, format: DiagFormat, out: &mut impl Write) -> std::io::Result<()> {
+    match format {
+        DiagFormat::Text => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            for d in &l.diags.items {
+                eprint!("{}", render::text(d, &l.sources, color));
+            }
+            let errors = l
+                .diags
+                .items
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            let warnings = l.diags.items.len() - errors;
+            if errors + warnings > 0 {
+                eprintln!("{errors} error(s), {warnings} warning(s)");
+            }
+        }
+        DiagFormat::Json => {
+            let v: Vec<_> = l
+                .diags
+                .items
+                .iter()
+                .map(|d| render::json(d, &l.sources))
+                .collect();
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            )?;
+        }
+        DiagFormat::Github => {
+            for d in &l.diags.items {
+                writeln!(out, "{}", render::github(d, &l.sources))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn exit_for(diags: &Diagnostics) -> ExitCode {
+    if diags.items.iter().any(|d| d.code == Code::Io) {
+        ExitCode::from(2)
+    } else if diags.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let io = |e: std::io::Error| format!("cannot write output: {e}");
+    match cli.command {
+        Command::Check { format } => {
+            let l = load(&config_path(&cli.config)?)?;
+            print_diags(&l, format, &mut out).map_err(io)?;
+            if format == DiagFormat::Text && !l.diags.has_errors() {
+                if let Some(a) = &l.analysis {
+                    eprintln!(
+                        "ok: {} queries, {} tables",
+                        a.contract.queries.len(),
+                        a.contract.schema.tables.len()
+                    );
+                }
+            }
+            Ok(exit_for(&l.diags))
+        }
+        Command::Inspect { format } => {
+            let l = load(&config_path(&cli.config)?)?;
+            if l.diags.has_errors() {
+                print_diags(&l, DiagFormat::Text, &mut out).map_err(io)?;
+                return Ok(exit_for(&l.diags));
+            }
+            let Some(a) = &l.analysis else {
+                return Ok(exit_for(&l.diags));
+            };
+            match format {
+                ModelFormat::Json => writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&a.contract).map_err(|e| e.to_string())?
+                )
+                .map_err(io)?,
+                ModelFormat::Text => {
+                    write!(out, "{}", present::inspect_text(&a.contract)).map_err(io)?
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { query, format } => {
+            let l = load(&config_path(&cli.config)?)?;
+            let Some(a) = &l.analysis else {
+                print_diags(&l, DiagFormat::Text, &mut out).map_err(io)?;
+                return Ok(exit_for(&l.diags));
+            };
+            match a.contract.queries.iter().find(|q| q.name == query) {
+                Some(q) => {
+                    match format {
+                        ModelFormat::Text => {
+                            write!(out, "{}", present::explain_text(q)).map_err(io)?
+                        }
+                        ModelFormat::Json => writeln!(
+                            out,
+                            "{}",
+                            serde_json::to_string_pretty(q).map_err(|e| e.to_string())?
+                        )
+                        .map_err(io)?,
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    print_diags(&l, DiagFormat::Text, &mut out).map_err(io)?;
+                    let names = a.contract.queries.iter().map(|q| q.name.as_str());
+                    let hint = sqlpact::diag::did_you_mean(&query, names).map_or_else(
+                        || "run `sqlpact inspect --format text` to list the queries".to_owned(),
+                        |s| format!("did you mean `{s}`?"),
+                    );
+                    eprintln!("error: no analyzed query is named `{query}`\n  help: {hint}");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Verify {
+            database_url,
+            format,
+        } => {
+            let url = database_url
+                .or_else(|| std::env::var("DATABASE_URL").ok())
+                .ok_or("no database to verify against\n  help: pass --database-url postgres://user@host/db or set DATABASE_URL")?;
+            let mut l = load(&config_path(&cli.config)?)?;
+            if l.diags.has_errors() {
+                print_diags(&l, format, &mut out).map_err(io)?;
+                return Ok(exit_for(&l.diags));
+            }
+            let Some(a) = &l.analysis else {
+                return Ok(exit_for(&l.diags));
+            };
+            let report = sqlpact::verify::run(&url, &l.sources, a).map_err(|e| e.to_string())?;
+            let checked = report.checked;
+            l.diags.items.extend(report.diags.items);
+            print_diags(&l, format, &mut out).map_err(io)?;
+            if format == DiagFormat::Text && !l.diags.has_errors() {
+                eprintln!("ok: {} queries prepared, {checked} parameters and columns agree with the server", a.contract.queries.len());
+            }
+            Ok(exit_for(&l.diags))
+        }
+        Command::Init {
+            from_sqlc,
+            dir,
+            force,
+        } => {
+            let written = sqlpact::init::run(from_sqlc.as_deref(), dir.as_deref(), force)
+                .map_err(|e| e.to_string())?;
+            eprintln!("wrote {}", written.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Schema => {
+            writeln!(out, "{}", sqlpact::registry::json_schema()).map_err(io)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

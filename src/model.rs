@@ -1,0 +1,303 @@
+//! The resolved contract: the one model every backend reads.
+//!
+//! Plain data, serializable, versioned by [`MODEL_VERSION`]. `sqlpact inspect --format
+//! json` prints it; `docs/registry.md` documents its fields. Backends (code generators,
+//! the compat checker, the changelog) read this and never the YAML.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON shape below. Bumped on any incompatible change.
+pub const MODEL_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Contract {
+    pub model_version: u32,
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub engine: String,
+    pub schema: Schema,
+    pub queries: Vec<Query>,
+    /// Named row types shared by several queries.
+    pub row_types: Vec<RowType>,
+    pub policies: Policies,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wire: Option<Wire>,
+    pub outputs: Outputs,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Schema {
+    pub tables: Vec<Table>,
+    pub enums: Vec<Enum>,
+    pub domains: Vec<Domain>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Table {
+    /// Schema-qualified name: `public.accounts`.
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: String,
+    pub columns: Vec<TableColumn>,
+    pub source: Source,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TableColumn {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+    pub has_default: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Enum {
+    /// Schema-qualified name: `public.account_status`.
+    pub name: String,
+    pub values: Vec<String>,
+    pub source: Source,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Domain {
+    pub name: String,
+    /// The underlying type.
+    pub base: String,
+    pub not_null: bool,
+    pub source: Source,
+}
+
+/// Where something was written.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Source {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Query {
+    pub name: String,
+    /// `one`, `many`, `exec`, `execrows`, `execresult`, `copyfrom`, `batchexec`,
+    /// `batchmany`, `batchone`.
+    pub command: String,
+    /// The SQL sent to the server, parameters as `$1..$n`.
+    pub sql: String,
+    pub source: Source,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub doc: Vec<String>,
+    /// `select`, `insert`, `update` or `delete`.
+    pub statement: String,
+    /// True when the statement changes no data (a SELECT without data-modifying CTEs).
+    pub read_only: bool,
+    /// Tables and views the statement reads or writes, schema-qualified, sorted.
+    pub tables: Vec<String>,
+    pub params: Vec<Param>,
+    pub columns: Vec<Column>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<Embed>,
+    /// The shared row type this query returns, when the registry names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_type: Option<String>,
+    pub policy: QueryPolicy,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Param {
+    pub name: String,
+    /// 1-based position: `$position` in `sql`.
+    pub position: u32,
+    /// PostgreSQL type as `pg_type` spells it: `int4`, `text`, `int4[]`, `public.status`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+    /// An optional filter parameter: NULL skips the predicate that uses it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+    /// Written `sqlc.slice(name)`: the caller passes a list.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub slice: bool,
+    pub go_type: String,
+    pub rust_type: String,
+    pub proto_type: String,
+    /// The table column the parameter is compared with or written to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub type_reason: Reason,
+    pub nullable_reason: Reason,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub nullable: bool,
+    pub go_type: String,
+    pub rust_type: String,
+    pub proto_type: String,
+    /// The table column this result column reads directly, `public.accounts.id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_column: Option<String>,
+    /// The `sqlc.embed` group this column belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed: Option<String>,
+    pub type_reason: Reason,
+    pub nullable_reason: Reason,
+}
+
+/// A `sqlc.embed(table)`: a run of result columns that forms one struct.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Embed {
+    /// The alias or table name used in the query.
+    pub name: String,
+    /// The embedded table, schema-qualified.
+    pub table: String,
+    /// Whether the whole struct may be absent (outer join).
+    pub nullable: bool,
+    pub nullable_reason: Reason,
+    /// Index of its first column in `columns`.
+    pub first_column: u32,
+    pub column_count: u32,
+}
+
+/// Why a type or a nullability was decided.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Reason {
+    pub source: ReasonSource,
+    pub detail: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonSource {
+    /// A table column's declared type or NOT NULL constraint.
+    TableConstraint,
+    /// The side of an outer join.
+    JoinSide,
+    /// An aggregate or window function.
+    Aggregate,
+    /// An operator, function, CASE, COALESCE or similar rule.
+    Expression,
+    /// A literal value.
+    Literal,
+    /// An explicit cast.
+    Cast,
+    /// A parameter typed by where it is used.
+    ParameterContext,
+    /// A scalar subquery.
+    Subquery,
+    /// A set operation (UNION, INTERSECT, EXCEPT).
+    SetOperation,
+    /// A WHERE predicate that rules out NULL.
+    Filter,
+    /// An override in the registry.
+    Override,
+    /// Checked against a real server by `sqlpact verify`.
+    Verification,
+}
+
+impl Reason {
+    pub fn new(source: ReasonSource, detail: impl Into<String>) -> Self {
+        Reason {
+            source,
+            detail: detail.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RowType {
+    pub name: String,
+    pub queries: Vec<String>,
+}
+
+/// The policy a query runs under, fully resolved (defaults applied).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QueryPolicy {
+    pub timeout_ms: u64,
+    pub retry: String,
+    pub idempotent: bool,
+    /// `declared` (set in the registry) or `inferred` (read-only statements).
+    pub idempotent_source: String,
+    /// `primary` or `replica`.
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Policies {
+    pub retry: BTreeMap<String, RetrySpec>,
+    pub pool: PoolSpec,
+    pub breaker: BreakerSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RetrySpec {
+    pub max_attempts: u32,
+    pub initial_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    pub multiplier: f64,
+    /// `full`, `equal` or `none`.
+    pub jitter: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PoolSpec {
+    pub max_size: u32,
+    pub min_idle: u32,
+    pub acquire_timeout_ms: u64,
+    pub idle_timeout_ms: u64,
+    pub max_lifetime_ms: u64,
+    pub lifetime_jitter_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct BreakerSpec {
+    pub failure_threshold: u32,
+    pub open_for_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Wire {
+    pub version: u32,
+    pub min_compatible: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Outputs {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub go: Option<GoOutput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rust: Option<RustOutput>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct GoOutput {
+    pub out: String,
+    pub package: String,
+    /// `pointer` or `pgtype`.
+    pub nullable: String,
+    pub json_tags: bool,
+    pub emit_interface: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RustOutput {
+    pub out: String,
+    #[serde(rename = "crate")]
+    pub crate_name: String,
+    pub serde: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}

@@ -1,0 +1,230 @@
+//! `sqlpact verify`: the analyzer checked against a real PostgreSQL server.
+//!
+//! Applies the schema to a scratch database, prepares every query there, and compares
+//! the server's parameter and column types, and the NOT NULL of plain table columns,
+//! with the resolved contract. The scratch database is dropped afterwards.
+
+use std::collections::HashMap;
+
+use postgres::types::{Kind, Type};
+use postgres::{Client, Config, NoTls};
+
+use crate::analyze::Analysis;
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::model::ReasonSource;
+use crate::source::{SourceMap, Span};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("the database URL is not valid: {0}")]
+    Url(String),
+    #[error("cannot connect to PostgreSQL: {0}\n  help: check --database-url / DATABASE_URL and that the server is running")]
+    Connect(String),
+    #[error(
+        "cannot create a scratch database: {0}\n  help: the user needs the CREATEDB privilege"
+    )]
+    Scratch(String),
+}
+
+/// What a run found.
+pub struct Report {
+    /// Parameters and columns compared.
+    pub checked: usize,
+    pub diags: Diagnostics,
+}
+
+/// `pg_type`'s spelling of a server type: `int4`, `int4[]`, `public.account_status`.
+fn type_name(t: &Type) -> String {
+    match t.kind() {
+        Kind::Array(e) => format!("{}[]", type_name(e)),
+        _ if t.schema() == "pg_catalog" => t.name().to_owned(),
+        _ => format!("{}.{}", t.schema(), t.name()),
+    }
+}
+
+fn span_for(sources: &SourceMap, file: &str, line: u32, column: u32) -> Option<Span> {
+    sources
+        .files()
+        .find(|(_, f)| f.name == file)
+        .map(|(id, f)| Span::point(id, f.offset_of(line, column)))
+}
+
+pub fn run(url: &str, sources: &SourceMap, a: &Analysis) -> Result<Report, VerifyError> {
+    let config: Config = url
+        .parse()
+        .map_err(|e: postgres::Error| VerifyError::Url(e.to_string()))?;
+    let mut admin = config
+        .connect(NoTls)
+        .map_err(|e| VerifyError::Connect(e.to_string()))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let scratch = format!("sqlpact_verify_{}_{nanos}", std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{scratch}\""))
+        .map_err(|e| VerifyError::Scratch(e.to_string()))?;
+    let result = (|| {
+        let mut cfg = config.clone();
+        cfg.dbname(&scratch);
+        let mut client = cfg
+            .connect(NoTls)
+            .map_err(|e| VerifyError::Connect(e.to_string()))?;
+        Ok(compare(&mut client, sources, a))
+    })();
+    let _ = admin.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS \"{scratch}\" WITH (FORCE)"
+    ));
+    result
+}
+
+fn compare(client: &mut Client, sources: &SourceMap, a: &Analysis) -> Report {
+    let mut diags = Diagnostics::default();
+    let mut checked = 0;
+    for s in &a.schema {
+        let f = sources.get(s.file);
+        if let Err(e) = client.batch_execute(&f.text[s.range.clone()]) {
+            diags.push(
+                Diagnostic::error(
+                    Code::VerifyRejected,
+                    format!("PostgreSQL rejects this schema file: {}", db_message(&e)),
+                )
+                .at(Span::point(s.file, s.range.start))
+                .help("fix the migration so it applies to an empty database"),
+            );
+            return Report { checked, diags };
+        }
+    }
+    let mut notnull: HashMap<(u32, i16), bool> = HashMap::new();
+    for q in &a.contract.queries {
+        let at = span_for(sources, &q.source.file, q.source.line, q.source.column);
+        let stmt = match client.prepare(&q.sql) {
+            Ok(s) => s,
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(Code::VerifyRejected, format!("PostgreSQL rejects query `{}`: {}", q.name, db_message(&e)))
+                        .at_opt(at)
+                        .help("the analyzer accepted a query the server does not; fix the query, and report the analyzer gap"),
+                );
+                continue;
+            }
+        };
+        let mut mismatch = |what: String| {
+            diags.push(
+                Diagnostic::error(Code::VerifyMismatch, format!("query `{}`: {what}", q.name))
+                    .at_opt(at.clone())
+                    .help("add a cast in the query, or a type/nullability override in sqlpact.yaml, and report the analyzer gap"),
+            );
+        };
+        for (p, server) in q.params.iter().zip(stmt.params()) {
+            checked += 1;
+            let ours = base_name(a, &p.ty);
+            let theirs = base_name(a, &type_name(server));
+            if ours != theirs {
+                mismatch(format!(
+                    "parameter ${} `{}` is `{}` to the analyzer but `{}` to the server",
+                    p.position,
+                    p.name,
+                    p.ty,
+                    type_name(server)
+                ));
+            }
+        }
+        if q.params.len() != stmt.params().len() {
+            mismatch(format!(
+                "{} parameters to the analyzer, {} to the server",
+                q.params.len(),
+                stmt.params().len()
+            ));
+        }
+        if q.columns.len() != stmt.columns().len() {
+            mismatch(format!(
+                "{} columns to the analyzer, {} to the server",
+                q.columns.len(),
+                stmt.columns().len()
+            ));
+            continue;
+        }
+        for (c, server) in q.columns.iter().zip(stmt.columns()) {
+            checked += 1;
+            let ours = base_name(a, &c.ty);
+            let theirs = base_name(a, &type_name(server.type_()));
+            if ours != theirs {
+                mismatch(format!(
+                    "column `{}` is `{}` to the analyzer but `{}` to the server",
+                    c.name,
+                    c.ty,
+                    type_name(server.type_())
+                ));
+            }
+            if server.name() != c.name {
+                mismatch(format!(
+                    "column {} is named `{}` by the analyzer but `{}` by the server",
+                    c.name,
+                    c.name,
+                    server.name()
+                ));
+            }
+            // Nullability is compared where both sides speak of one plain table column.
+            let (Some(oid), Some(attnum)) = (server.table_oid(), server.column_id()) else {
+                continue;
+            };
+            if oid == 0 || c.nullable_reason.source != ReasonSource::TableConstraint {
+                continue;
+            }
+            let is_view = c.table_column.as_ref().is_some_and(|tc| {
+                let rel = tc.rsplit_once('.').map_or(tc.as_str(), |(r, _)| r);
+                a.catalog
+                    .relation(rel)
+                    .is_some_and(|r| r.kind == crate::catalog::RelKind::View)
+            });
+            if is_view {
+                continue;
+            }
+            let server_notnull = *notnull.entry((oid, attnum)).or_insert_with(|| {
+                client
+                    .query_one(
+                        "SELECT attnotnull FROM pg_attribute WHERE attrelid = $1 AND attnum = $2",
+                        &[&oid, &attnum],
+                    )
+                    .map(|r| r.get::<_, bool>(0))
+                    .unwrap_or(false)
+            });
+            if server_notnull == c.nullable {
+                mismatch(format!(
+                    "column `{}` is {} to the analyzer but its table column is {} on the server",
+                    c.name,
+                    if c.nullable { "nullable" } else { "NOT NULL" },
+                    if server_notnull {
+                        "NOT NULL"
+                    } else {
+                        "nullable"
+                    }
+                ));
+            }
+        }
+    }
+    Report { checked, diags }
+}
+
+/// Looks through domains: the server describes a domain-typed result by its base type.
+fn base_name(a: &Analysis, t: &str) -> String {
+    let (elem, dims) = match t.strip_suffix("[]") {
+        Some(e) => (e, "[]"),
+        None => (t, ""),
+    };
+    let mut cur = elem.to_owned();
+    for _ in 0..16 {
+        match a.catalog.domains.get(&cur) {
+            Some(d) => cur = d.base.to_string(),
+            None => break,
+        }
+    }
+    format!("{cur}{dims}")
+}
+
+fn db_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}

@@ -1,0 +1,346 @@
+//! The analyzer on one fixture directory per case (tests/fixtures/analyze/<case>/):
+//! explicit assertions for the cases other generators get wrong, and a snapshot of
+//! `explain` for every case.
+
+mod common;
+
+use common::{clean, col, param, query, settings};
+use sqlpact::model::ReasonSource;
+
+fn fixture(case: &str) -> sqlpact::analyze::Analysis {
+    clean(
+        &common::root()
+            .join("tests/fixtures/analyze")
+            .join(case)
+            .join("sqlpact.yaml"),
+    )
+}
+
+#[test]
+fn left_joined_subquery_columns_are_nullable() {
+    let a = fixture("left_join_subquery");
+    let q = query(&a, "AuthorsWithBookCounts");
+    assert!(!col(q, "name").nullable);
+    // count(*) is never NULL inside the subquery, but the LEFT JOIN makes it so outside.
+    assert!(col(q, "book_count").nullable);
+    assert_eq!(
+        col(q, "book_count").nullable_reason.source,
+        ReasonSource::JoinSide
+    );
+    assert!(col(q, "max_price").nullable);
+}
+
+#[test]
+fn embed_on_the_nullable_side_is_a_nullable_struct() {
+    let a = fixture("embed_nullable_side");
+    let q = query(&a, "AuthorsWithBooks");
+    assert_eq!(q.embeds.len(), 2);
+    assert!(!q.embeds[0].nullable, "authors is the preserved side");
+    assert!(
+        q.embeds[1].nullable,
+        "books is on the nullable side of the LEFT JOIN"
+    );
+    assert_eq!(q.embeds[1].table, "public.books");
+    // Inside the struct, columns keep their table's nullability.
+    let title = &q.columns[(q.embeds[1].first_column as usize)..]
+        .iter()
+        .find(|c| c.name == "title")
+        .unwrap();
+    assert!(!title.nullable);
+    assert_eq!(title.embed.as_deref(), Some("b"));
+}
+
+#[test]
+fn scalar_subquery_is_nullable_and_count_subquery_too() {
+    let a = fixture("scalar_subquery");
+    let q = query(&a, "BooksWithTopReview");
+    assert!(col(q, "top_stars").nullable);
+    assert_eq!(col(q, "top_stars").ty, "int4");
+    assert_eq!(
+        col(q, "top_stars").nullable_reason.source,
+        ReasonSource::Subquery
+    );
+    assert_eq!(col(q, "review_count").ty, "int8");
+}
+
+#[test]
+fn union_all_with_null_branch_is_nullable() {
+    let a = fixture("union_all_null");
+    let q = query(&a, "Timeline");
+    assert_eq!(col(q, "id").ty, "int8");
+    assert!(col(q, "id").nullable);
+    assert!(!col(q, "label").nullable);
+}
+
+#[test]
+fn aggregates_over_possibly_empty_sets_are_nullable() {
+    let a = fixture("aggregates_empty_set");
+    let q = query(&a, "PriceStats");
+    assert!(!col(q, "n").nullable);
+    assert_eq!(col(q, "n").ty, "int8");
+    for c in ["total", "mean", "top", "first_published"] {
+        assert!(col(q, c).nullable, "{c} must be nullable over an empty set");
+    }
+    assert_eq!(col(q, "total").ty, "numeric");
+    assert_eq!(col(q, "mean").ty, "numeric");
+    // Grouped: every group has a row, so max/sum of NOT NULL columns are NOT NULL ...
+    let g = query(&a, "PriceStatsByAuthor");
+    assert!(!col(g, "total").nullable);
+    assert!(!col(g, "top").nullable);
+    // ... but max of a nullable column is still nullable.
+    assert!(col(g, "last_published").nullable);
+    assert!(col(g, "author_id").nullable);
+}
+
+#[test]
+fn coalesce_of_max_with_literal_is_not_null() {
+    let a = fixture("coalesce_max");
+    let q = query(&a, "NextBookId");
+    assert!(!col(q, "next_id").nullable);
+    assert_eq!(col(q, "next_id").ty, "int8");
+    assert!(!col(q, "latest").nullable);
+    assert_eq!(col(q, "latest").ty, "date");
+}
+
+#[test]
+fn float_times_integer_is_float8() {
+    let a = fixture("float_arithmetic");
+    let q = query(&a, "Doubled");
+    assert_eq!(col(q, "doubled").ty, "float8");
+    assert_eq!(col(q, "third").ty, "float8");
+    assert_eq!(col(q, "price_doubled").ty, "numeric");
+    assert_eq!(col(q, "mixed").ty, "float8");
+    assert_eq!(col(q, "id_doubled").ty, "int8");
+}
+
+#[test]
+fn case_without_else_is_nullable() {
+    let a = fixture("case_without_else");
+    let q = query(&a, "Labels");
+    assert!(col(q, "no_else").nullable);
+    assert!(!col(q, "with_else").nullable);
+    assert!(col(q, "bio_when_draft").nullable);
+}
+
+#[test]
+fn scalar_subquery_scope_does_not_leak() {
+    // `books` appears inside and outside the subquery; neither `id` nor `price` is ambiguous.
+    let a = fixture("scalar_subquery_scope");
+    let q = query(&a, "BooksAboveAuthorAverage");
+    assert_eq!(q.columns.len(), 3);
+    assert_eq!(param(q, "min_stars").ty, "int4");
+}
+
+#[test]
+fn data_modifying_cte_is_typed_and_not_read_only() {
+    let a = fixture("cte_data_modifying");
+    let q = query(&a, "RepriceAndReport");
+    assert!(!q.read_only);
+    assert!(
+        !q.policy.idempotent,
+        "a write is not idempotent unless declared"
+    );
+    assert_eq!(param(q, "factor").ty, "numeric");
+    assert_eq!(param(q, "author_id").ty, "int8");
+    assert_eq!(param(q, "before").ty, "date");
+    assert!(col(q, "old_id").nullable);
+    assert!(!col(q, "price").nullable);
+}
+
+#[test]
+fn optional_filters_compile_to_conditional_predicates() {
+    let a = fixture("optional_params");
+    let q = query(&a, "SearchBooks");
+    assert!(param(q, "status").optional && param(q, "status").nullable);
+    assert!(param(q, "min_price").optional);
+    assert!(!param(q, "pattern").optional && !param(q, "pattern").nullable);
+    assert!(
+        q.sql
+            .contains("$1::public.book_status IS NULL OR status = $1"),
+        "{}",
+        q.sql
+    );
+    assert!(
+        q.sql.contains("$2::numeric IS NULL OR price >= $2"),
+        "{}",
+        q.sql
+    );
+    // sqlc.narg in a filter is optional too.
+    let b = query(&a, "BooksByAuthor");
+    assert!(param(b, "author_id").optional);
+    // sqlc.narg outside a filter is a nullable value, not an optional filter.
+    let s = query(&a, "SetBio");
+    assert!(param(s, "bio").nullable && !param(s, "bio").optional);
+    assert!(!s.sql.contains("IS NULL OR"));
+}
+
+#[test]
+fn shared_row_types_are_named() {
+    let a = fixture("shared_row_types");
+    assert_eq!(
+        query(&a, "GetBook").row_type.as_deref(),
+        Some("BookSummary")
+    );
+    assert_eq!(
+        query(&a, "ListBooks").row_type.as_deref(),
+        Some("BookSummary")
+    );
+}
+
+#[test]
+fn one_type_override_covers_nullable_and_non_null() {
+    let a = fixture("type_overrides");
+    let q = query(&a, "GetBookPrices");
+    assert_eq!(
+        col(q, "price").go_type,
+        "github.com/shopspring/decimal.Decimal"
+    );
+    assert_eq!(col(q, "price").rust_type, "rust_decimal::Decimal");
+    // max_price would be nullable; the registry forces it.
+    assert!(!col(q, "max_price").nullable);
+    assert_eq!(
+        col(q, "max_price").nullable_reason.source,
+        ReasonSource::Override
+    );
+    assert_eq!(col(q, "meta").go_type, "*example.com/bookmeta.Meta");
+    assert_eq!(col(q, "meta").rust_type, "Option<bookmeta::Meta>");
+    assert_eq!(col(q, "id").go_type, "example.com/ids.BookID");
+}
+
+#[test]
+fn right_and_full_joins_null_the_other_side() {
+    let a = fixture("right_full_joins");
+    let q = query(&a, "ReviewsAndBooks");
+    assert!(!col(q, "title").nullable);
+    assert!(col(q, "stars").nullable);
+    let f = query(&a, "AuthorsBooksFull");
+    assert!(col(f, "name").nullable && col(f, "title").nullable);
+}
+
+#[test]
+fn json_operators() {
+    let a = fixture("json_operators");
+    let q = query(&a, "BookMeta");
+    assert_eq!(col(q, "isbn_json").ty, "jsonb");
+    assert_eq!(col(q, "isbn").ty, "text");
+    assert_eq!(col(q, "width").ty, "text");
+    assert_eq!(col(q, "matches").ty, "bool");
+    assert_eq!(param(q, "filter").ty, "jsonb");
+    assert_eq!(param(q, "lang").ty, "text");
+}
+
+#[test]
+fn dml_with_returning_upsert_and_copyfrom() {
+    let a = fixture("dml_returning");
+    let u = query(&a, "UpsertAuthor");
+    assert_eq!(param(u, "id").ty, "int8");
+    assert!(
+        param(u, "bio").nullable,
+        "bio is inserted into a nullable column"
+    );
+    assert!(!param(u, "name").nullable);
+    let r = query(&a, "RetitleBooksOfAuthor");
+    assert_eq!(r.tables, ["public.authors", "public.books"]);
+    assert!(!col(r, "name").nullable);
+    let d = query(&a, "DeleteReviewsOfDrafts");
+    assert_eq!(d.statement, "delete");
+    assert_eq!(query(&a, "CopyBooks").command, "copyfrom");
+    let m = query(&a, "InsertMany");
+    assert_eq!(param(m, "titles").ty, "text[]");
+}
+
+#[test]
+fn window_functions() {
+    let a = fixture("window_functions");
+    let q = query(&a, "RankedBooks");
+    assert_eq!(col(q, "rank_in_author").ty, "int8");
+    assert!(!col(q, "rank_in_author").nullable);
+    assert!(
+        !col(q, "running_total").nullable,
+        "the default frame holds the current row"
+    );
+    assert!(col(q, "previous_price").nullable);
+}
+
+#[test]
+fn star_expansion_slices_and_limits() {
+    let a = fixture("star_expansion");
+    let q = query(&a, "BooksAndAuthors");
+    assert_eq!(q.columns.len(), 9);
+    let s = param(q, "statuses");
+    assert!(s.slice);
+    assert_eq!(s.ty, "public.book_status[]");
+    assert_eq!(param(q, "ids").ty, "int8[]");
+    assert_eq!(param(q, "page_size").ty, "int8");
+    assert!(q.sql.contains("b.status = ANY($2)"), "{}", q.sql);
+}
+
+#[test]
+fn where_is_not_null_removes_join_nullability() {
+    let a = fixture("where_refines_nullability");
+    let q = query(&a, "AuthorsWithSomeBook");
+    assert!(
+        !col(q, "title").nullable,
+        "rows where b is null-extended are filtered out"
+    );
+    assert!(!col(q, "published").nullable);
+    assert_eq!(
+        col(q, "published").nullable_reason.source,
+        ReasonSource::Filter
+    );
+}
+
+#[test]
+fn inline_queries_from_the_registry() {
+    let a = fixture("inline_queries");
+    let q = query(&a, "CountBooks");
+    assert_eq!(q.doc, ["Counts the books in one status."]);
+    assert_eq!(param(q, "status").ty, "public.book_status");
+}
+
+#[test]
+fn migration_layouts_apply_in_order() {
+    let g = fixture("migrations_goose");
+    let q = query(&g, "GetItem");
+    assert_eq!(col(q, "title").ty, "varchar");
+    assert!(!col(q, "title").nullable);
+    let r = fixture("migrations_refinery");
+    let q = query(&r, "GetItem");
+    assert_eq!(
+        q.columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["id", "label", "qty", "created"]
+    );
+    let d = fixture("migrations_dbmate");
+    assert_eq!(col(query(&d, "GetItem"), "price").ty, "public.positive");
+    let n = fixture("migrations_numbered");
+    assert_eq!(col(query(&n, "GetItem"), "kind").ty, "public.kind");
+    assert_eq!(n.contract.schema.enums[0].values, ["a", "c", "b"]);
+    assert_eq!(col(query(&n, "KindCounts"), "n").ty, "int8");
+}
+
+#[test]
+fn every_fixture_matches_its_explain_snapshot() {
+    let dir = common::root().join("tests/fixtures/analyze");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 20, "fixtures: {cases:?}");
+    for case in cases {
+        let a = fixture(&case);
+        let text: String = a
+            .contract
+            .queries
+            .iter()
+            .map(sqlpact::present::explain_text)
+            .collect::<Vec<_>>()
+            .join("\n");
+        settings().bind(|| insta::assert_snapshot!(format!("analyze__{case}"), text));
+    }
+}

@@ -1,0 +1,214 @@
+//! Bad input: every fixture under tests/fixtures/bad/<CODE>_<case>/ must produce its
+//! diagnostic code, exit 1 or 2, never panic; the rendering is snapshotted. Hostile
+//! files too large to commit are generated here.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use sqlpact::diag::Code;
+
+fn sqlpact(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sqlpact"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sqlpact")
+}
+
+fn check(registry: &Path) -> (i32, String) {
+    let out = sqlpact(&["-c", &registry.display().to_string(), "check"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "sqlpact panicked:\n{stderr}");
+    (out.status.code().expect("exit code, not a signal"), stderr)
+}
+
+fn bad_cases() -> Vec<String> {
+    let dir = common::root().join("tests/fixtures/bad");
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_bad_fixture_reports_its_code_and_matches_its_snapshot() {
+    let cases = bad_cases();
+    assert!(cases.len() >= 25, "{} bad-input fixtures", cases.len());
+    for case in cases {
+        let code = case.split('_').next().unwrap();
+        let registry = common::root()
+            .join("tests/fixtures/bad")
+            .join(&case)
+            .join("sqlpact.yaml");
+        let (rc, stderr) = check(&registry);
+        assert_eq!(rc, 1, "{case}: exit code\n{stderr}");
+        assert!(
+            stderr.contains(code),
+            "{case}: expected {code} in\n{stderr}"
+        );
+        assert!(stderr.contains("help:"), "{case}: no help line\n{stderr}");
+        common::settings().bind(|| insta::assert_snapshot!(format!("bad__{case}"), stderr));
+    }
+}
+
+#[test]
+fn every_code_has_a_fixture() {
+    let cases = bad_cases();
+    // E100 (unreadable file) is covered below; E5xx come from `verify` (tests/verify.rs).
+    let exempt = [
+        Code::Io,
+        Code::FileTooLarge,
+        Code::NotText,
+        Code::VerifyRejected,
+        Code::VerifyMismatch,
+    ];
+    for code in Code::ALL {
+        if exempt.contains(code) {
+            continue;
+        }
+        assert!(
+            cases.iter().any(|c| c.starts_with(code.id())),
+            "no fixture for {} ({})",
+            code.id(),
+            code.name()
+        );
+    }
+}
+
+#[test]
+fn json_format_carries_the_same_diagnostics() {
+    let registry = common::root().join("tests/fixtures/bad/E401_unknown_column/sqlpact.yaml");
+    let out = sqlpact(&[
+        "-c",
+        &registry.display().to_string(),
+        "check",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v[0]["code"], "E401");
+    assert_eq!(v[0]["location"]["file"], "queries.sql");
+    assert_eq!(v[0]["location"]["line"], 2);
+    assert_eq!(v[0]["location"]["column"], 12);
+    assert_eq!(v[0]["help"], "did you mean `name`?");
+}
+
+#[test]
+fn github_format_annotates_the_file() {
+    let registry = common::root().join("tests/fixtures/bad/E400_unknown_table/sqlpact.yaml");
+    let out = sqlpact(&[
+        "-c",
+        &registry.display().to_string(),
+        "check",
+        "--format",
+        "github",
+    ]);
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.starts_with("::error file=queries.sql,line=2,col=15,title=E400::"),
+        "{s}"
+    );
+}
+
+/// A scratch registry dir with the given query file bytes.
+fn scratch(name: &str, query_bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sqlpact-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("schema.sql"),
+        "CREATE TABLE t (id int PRIMARY KEY);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("queries.sql"), query_bytes).unwrap();
+    std::fs::write(dir.join("sqlpact.yaml"), "version: 1\ncontract: { name: scratch, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n").unwrap();
+    dir
+}
+
+#[test]
+fn binary_query_file_is_refused() {
+    let dir = scratch("binary", b"-- name: A :one\nSELECT \x00\x01\x02 FROM t;\n");
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 1);
+    assert!(
+        stderr.contains("E107") && stderr.contains("binary"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn non_utf8_query_file_is_refused() {
+    let dir = scratch("latin1", b"-- name: A :one\nSELECT 'caf\xe9' AS x;\n");
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 1);
+    assert!(
+        stderr.contains("E107") && stderr.contains("not UTF-8"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn fifty_megabyte_file_is_refused_without_reading_it() {
+    let mut big = b"-- name: A :one\nSELECT 1 AS x;\n".to_vec();
+    big.resize(50 << 20, b' ');
+    let dir = scratch("huge", &big);
+    let start = std::time::Instant::now();
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 1);
+    assert!(stderr.contains("E106"), "{stderr}");
+    assert!(start.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn nested_yaml_bomb_fails_fast() {
+    let dir = scratch("bomb", b"-- name: A :one\nSELECT 1 AS x;\n");
+    let mut y = String::from("version: 1\ncontract: { name: scratch, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\nx0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..20 {
+        let p = format!("*x{}", i - 1);
+        y.push_str(&format!("x{i}: &x{i} [{}]\n", vec![p; 9].join(", ")));
+    }
+    std::fs::write(dir.join("sqlpact.yaml"), y).unwrap();
+    let start = std::time::Instant::now();
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 1, "{stderr}");
+    assert!(
+        stderr.contains("E102") || stderr.contains("E103"),
+        "{stderr}"
+    );
+    assert!(start.elapsed().as_secs() < 5);
+}
+
+#[test]
+fn missing_registry_exits_2_with_help() {
+    let out = sqlpact(&["-c", "no/such/sqlpact.yaml", "check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let s = String::from_utf8_lossy(&out.stderr);
+    assert!(s.contains("no such file") && s.contains("help:"), "{s}");
+}
+
+#[test]
+fn unknown_subcommand_is_a_usage_error() {
+    let out = sqlpact(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn unreadable_path_is_an_io_error() {
+    let mut diags = sqlpact::diag::Diagnostics::default();
+    let r = sqlpact::registry::read_text(
+        Path::new("/nonexistent/x.sql"),
+        "x.sql",
+        10,
+        None,
+        &mut diags,
+    );
+    assert!(r.is_none());
+    assert_eq!(diags.items[0].code, Code::Io);
+}
