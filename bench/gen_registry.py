@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""Generate a synthetic, deterministic sqlpact registry for speed benchmarks.
+
+    python3 bench/gen_registry.py --tables 200 --columns 12 --queries 1000 --out DIR
+
+writes into DIR:
+
+    schema.sql                 CREATE TABLE t000 ... t199
+    queries/queries_NNN.sql    sqlc-annotated queries, ~100 per file
+    sqlpact.yaml               sqlpact registry config
+    sqlc.yaml                  sqlc v2 config reading the same schema and queries
+    scythe.toml                scythe config (see below)
+    scythe/queries/*.sql       the same queries in scythe's annotation syntax
+
+scythe does not read sqlc's syntax: it wants `-- @name X` / `-- @returns :one`
+headers (`:exec_rows` for sqlc's `:execrows`) and positional `$N` parameters.
+Its query splitter recognises `-- name:` lines, but its parser then rejects the
+query for lacking `@name`, and its `scythe migrate` rewrites only the header
+and `sqlc.arg()`/`sqlc.narg()`, not `@name`. So the same statements are also
+written in scythe's syntax, each named parameter replaced by `$N` and declared
+with `-- @param $N name`. Only annotations and parameter spelling differ.
+
+With --check-with-psql the generated registry is also checked against a real
+PostgreSQL server reachable through the usual PG* environment variables (e.g.
+under `pg_virtualenv -v 15`): the schema is loaded and every query PREPAREd
+(after rewriting its parameters to `$N`) inside a transaction that is rolled
+back. The script exits non-zero if any statement fails.
+
+Standard library only. The output depends only on the arguments and --seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+DEFAULT_SEED = 20240601
+
+# --------------------------------------------------------------------------
+# Schema model
+
+# type name -> pool of column base names
+TYPE_POOLS: dict[str, list[str]] = {
+    "text": ["title", "description", "notes", "label", "summary"],
+    "varchar(64)": ["code", "slug", "email", "status", "kind"],
+    "int4": ["quantity", "priority", "attempts", "level_no", "sort_order"],
+    "int8": ["views", "byte_size", "version_no", "seq_no"],
+    "numeric(20,4)": ["amount", "price", "balance", "cost"],
+    "bool": ["is_active", "is_archived", "verified", "enabled"],
+    "timestamptz": ["created_at", "updated_at", "expires_at", "seen_at"],
+    "jsonb": ["metadata", "attrs", "settings", "payload"],
+    "uuid": ["external_ref", "owner_ref", "trace_ref"],
+    "float8": ["score", "weight", "ratio"],
+    "text[]": ["tags", "aliases", "labels_list"],
+}
+ALL_TYPES = list(TYPE_POOLS)
+# Columns usable in an equality filter or GROUP BY.
+FILTER_TYPES = ("text", "varchar(64)", "int4", "int8", "bool", "uuid")
+GROUP_TYPES = ("varchar(64)", "text", "bool", "int4")
+SUM_TYPES = ("int4", "int8", "numeric(20,4)", "float8")
+
+
+@dataclass
+class Column:
+    name: str
+    type: str
+    not_null: bool
+
+
+@dataclass
+class Table:
+    name: str
+    id_type: str  # "bigint" or "uuid"
+    columns: list[Column] = field(default_factory=list)  # excluding id
+    parent: "Table | None" = None
+
+    def cols_of(self, types) -> list[Column]:
+        return [c for c in self.columns if c.type in types]
+
+
+def build_schema(rng: random.Random, n_tables: int, n_columns: int) -> list[Table]:
+    if n_columns < 5:
+        raise SystemExit("--columns must be at least 5")
+    tables: list[Table] = []
+    for i in range(n_tables):
+        t = Table(name=f"t{i:03d}", id_type="uuid" if rng.random() < 0.3 else "bigint")
+        used: set[str] = {"id"}
+        # About 40% of tables (never the first) reference an earlier table.
+        if i > 0 and rng.random() < 0.4:
+            t.parent = tables[rng.randrange(i)]
+            t.columns.append(Column("parent_id", t.parent.id_type, rng.random() < 0.5))
+            used.add("parent_id")
+        # Guarantee one filter/group column, one summable column and one
+        # timestamp, then fill the rest at random.
+        types = ["varchar(64)", rng.choice(SUM_TYPES), "timestamptz"]
+        remaining = n_columns - 1 - len(t.columns) - len(types)
+        types += [rng.choice(ALL_TYPES) for _ in range(max(0, remaining))]
+        rng.shuffle(types)
+        for ty in types:
+            pool = TYPE_POOLS[ty]
+            free = [n for n in pool if n not in used]
+            if free:
+                name = rng.choice(free)
+            else:
+                base, k = rng.choice(pool), 2
+                while f"{base}_{k}" in used:
+                    k += 1
+                name = f"{base}_{k}"
+            used.add(name)
+            t.columns.append(Column(name, ty, rng.random() < 0.5))
+        tables.append(t)
+    return tables
+
+
+def render_schema(tables: list[Table]) -> str:
+    out = ["-- Synthetic benchmark schema (generated by bench/gen_registry.py).", ""]
+    for t in tables:
+        lines = []
+        if t.id_type == "bigint":
+            lines.append("    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY")
+        else:
+            lines.append("    id uuid PRIMARY KEY DEFAULT gen_random_uuid()")
+        for c in t.columns:
+            s = f"    {c.name} {c.type}"
+            if c.not_null:
+                s += " NOT NULL"
+            if c.name == "parent_id":
+                s += f" REFERENCES {t.parent.name} (id)"
+            lines.append(s)
+        out.append(f"CREATE TABLE {t.name} (\n" + ",\n".join(lines) + "\n);\n")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# Queries
+
+
+@dataclass
+class Query:
+    name: str
+    kind: str  # one | many | exec | execrows
+    sql: str  # body, sqlc parameter syntax, ends with ';'
+
+
+def param(rng: random.Random, name: str, nullable: bool = False) -> str:
+    """A sqlc parameter reference: mostly @name, sometimes sqlc.arg/narg."""
+    if nullable and rng.random() < 0.5:
+        return f"sqlc.narg({name})"
+    if rng.random() < 0.1:
+        return f"sqlc.arg({name})"
+    return f"@{name}"
+
+
+def pick_cols(rng: random.Random, t: Table, lo: int, hi: int) -> list[Column]:
+    k = min(len(t.columns), rng.randint(lo, hi))
+    chosen = rng.sample(t.columns, k)
+    order = {c.name: i for i, c in enumerate(t.columns)}
+    return sorted(chosen, key=lambda c: order[c.name])
+
+
+def q_point(rng, t: Table, name: str) -> Query:
+    if rng.random() < 0.5:
+        sel = "*"
+    else:
+        sel = ", ".join(["id"] + [c.name for c in pick_cols(rng, t, 3, 6)])
+    return Query(name, "one", f"SELECT {sel}\nFROM {t.name}\nWHERE id = {param(rng, 'id')};")
+
+
+def q_list(rng, t: Table, name: str) -> Query:
+    filt = rng.choice(t.cols_of(FILTER_TYPES))
+    sel = "*" if rng.random() < 0.3 else ", ".join(
+        ["id"] + [c.name for c in pick_cols(rng, t, 2, 5)])
+    order = rng.choice(["id", "id DESC", f"{rng.choice(t.cols_of(('timestamptz',))).name} DESC, id"])
+    sql = (f"SELECT {sel}\nFROM {t.name}\nWHERE {filt.name} = {param(rng, filt.name)}\n"
+           f"ORDER BY {order}\nLIMIT {param(rng, 'page_size')} OFFSET {param(rng, 'page_offset')};")
+    return Query(name, "many", sql)
+
+
+def q_insert(rng, t: Table, name: str) -> Query:
+    cols = [c for c in t.columns if c.not_null]
+    cols += [c for c in t.columns if not c.not_null and rng.random() < 0.5]
+    if not cols:
+        cols = t.columns[:1]
+    order = {c.name: i for i, c in enumerate(t.columns)}
+    cols.sort(key=lambda c: order[c.name])
+    vals = ", ".join(param(rng, c.name, not c.not_null) for c in cols)
+    if rng.random() < 0.5:
+        ret = "*"
+    else:
+        ret = ", ".join(["id"] + [c.name for c in cols[:3]])
+    sql = (f"INSERT INTO {t.name} ({', '.join(c.name for c in cols)})\n"
+           f"VALUES ({vals})\nRETURNING {ret};")
+    return Query(name, "one", sql)
+
+
+def q_update(rng, t: Table, name: str) -> Query:
+    cols = pick_cols(rng, t, 1, 4)
+    sets = ",\n    ".join(f"{c.name} = {param(rng, c.name, not c.not_null)}" for c in cols)
+    if rng.random() < 0.6:
+        ret = ", ".join(["id"] + [c.name for c in cols])
+        sql = f"UPDATE {t.name}\nSET {sets}\nWHERE id = {param(rng, 'id')}\nRETURNING {ret};"
+        return Query(name, "one", sql)
+    sql = f"UPDATE {t.name}\nSET {sets}\nWHERE id = {param(rng, 'id')};"
+    return Query(name, "execrows", sql)
+
+
+def q_delete(rng, t: Table, name: str) -> Query:
+    if rng.random() < 0.5:
+        return Query(name, "exec", f"DELETE FROM {t.name}\nWHERE id = {param(rng, 'id')};")
+    ts = rng.choice(t.cols_of(("timestamptz",)))
+    return Query(name, "execrows",
+                 f"DELETE FROM {t.name}\nWHERE {ts.name} < {param(rng, 'cutoff')};")
+
+
+def q_join(rng, t: Table, name: str) -> Query:
+    p = t.parent
+    assert p is not None
+    ccols = [c.name for c in pick_cols(rng, t, 2, 4) if c.name != "parent_id"]
+    pcols = [c.name for c in pick_cols(rng, p, 1, 3)]
+    sel = ["c.id", "c.parent_id"] + [f"c.{n}" for n in ccols]
+    sel += ["p.id AS parent_ref_id"] + [f"p.{n} AS parent_{n}" for n in pcols]
+    if rng.random() < 0.5:
+        where = f"c.id = {param(rng, 'id')}"
+        kind, tail = "one", ""
+    else:
+        filt = rng.choice(t.cols_of(FILTER_TYPES))
+        where = f"c.{filt.name} = {param(rng, filt.name)}"
+        kind, tail = "many", f"\nORDER BY c.id\nLIMIT {param(rng, 'page_size')}"
+    sql = (f"SELECT {', '.join(sel)}\nFROM {t.name} c\n"
+           f"LEFT JOIN {p.name} p ON p.id = c.parent_id\nWHERE {where}{tail};")
+    return Query(name, kind, sql)
+
+
+def q_agg(rng, t: Table, name: str) -> Query:
+    grp = rng.choice(t.cols_of(GROUP_TYPES))
+    num = rng.choice(t.cols_of(SUM_TYPES))
+    ts = rng.choice(t.cols_of(("timestamptz",)))
+    sel = [grp.name, "count(*) AS row_count", f"sum({num.name}) AS total_{num.name}",
+           f"max({ts.name}) AS latest_{ts.name}"]
+    where = f"\nWHERE {ts.name} >= {param(rng, 'since')}" if rng.random() < 0.6 else ""
+    sql = (f"SELECT {', '.join(sel)}\nFROM {t.name}{where}\n"
+           f"GROUP BY {grp.name}\nORDER BY {grp.name};")
+    return Query(name, "many", sql)
+
+
+SHAPES = [
+    ("Get", q_point),
+    ("List", q_list),
+    ("Create", q_insert),
+    ("Update", q_update),
+    ("Delete", q_delete),
+    ("Join", q_join),
+    ("Agg", q_agg),
+]
+
+
+def build_queries(rng: random.Random, tables: list[Table], n: int) -> list[Query]:
+    with_parent = [t for t in tables if t.parent is not None]
+    queries = []
+    for i in range(n):
+        verb, fn = SHAPES[i % len(SHAPES)]
+        if fn is q_join:
+            if not with_parent:
+                verb, fn = SHAPES[0]
+                t = rng.choice(tables)
+            else:
+                t = rng.choice(with_parent)
+        else:
+            t = rng.choice(tables)
+        name = f"{verb}{t.name.capitalize()}N{i:05d}"
+        queries.append(fn(rng, t, name))
+    return queries
+
+
+def render_sqlc(qs: list[Query]) -> str:
+    parts = ["-- Synthetic benchmark queries (generated by bench/gen_registry.py).\n"]
+    for q in qs:
+        parts.append(f"-- name: {q.name} :{q.kind}\n{q.sql}\n")
+    return "\n".join(parts)
+
+
+PARAM_RE = re.compile(r"sqlc\.n?arg\((\w+)\)|@(\w+)")
+
+
+def positional(sql: str) -> tuple[str, list[str]]:
+    """Rewrite @name / sqlc.arg(name) / sqlc.narg(name) to $N; same name, same N."""
+    names: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        n = m.group(1) or m.group(2)
+        if n not in names:
+            names.append(n)
+        return f"${names.index(n) + 1}"
+
+    return PARAM_RE.sub(sub, sql), names
+
+
+# sqlc command -> scythe @returns value
+SCYTHE_RETURNS = {"one": "one", "many": "many", "exec": "exec", "execrows": "exec_rows"}
+
+
+def render_scythe(qs: list[Query]) -> str:
+    parts = ["-- Synthetic benchmark queries (generated by bench/gen_registry.py).\n"]
+    for q in qs:
+        sql, names = positional(q.sql)
+        docs = "".join(f"-- @param ${i + 1} {n}\n" for i, n in enumerate(names))
+        kind = SCYTHE_RETURNS[q.kind]
+        parts.append(f"-- @name {q.name}\n-- @returns :{kind}\n{docs}{sql}\n")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------
+# Configs
+
+SQLPACT_YAML = """\
+version: 1
+contract: { name: bench, version: 1.0.0 }
+engine: postgresql
+schema: [schema.sql]
+queries: [queries/*.sql]
+outputs: { go: { out: gen/go, package: bench } }
+"""
+
+SQLC_YAML = """\
+version: "2"
+sql:
+  - engine: postgresql
+    schema: schema.sql
+    queries: queries/
+    gen:
+      go:
+        package: bench
+        out: gen/go
+        sql_package: pgx/v5
+"""
+
+SCYTHE_TOML = """\
+[scythe]
+version = "1"
+
+[[sql]]
+name = "bench"
+engine = "postgresql"
+schema = ["schema.sql"]
+queries = ["scythe/queries/*.sql"]
+
+[[sql.gen]]
+backend = "go-pgx"
+output = "gen/scythe-go"
+"""
+
+
+def write(path: str, text: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def generate(out: str, n_tables: int, n_columns: int, n_queries: int,
+             per_file: int, seed: int) -> tuple[list[Table], list[Query]]:
+    rng = random.Random(seed)
+    tables = build_schema(rng, n_tables, n_columns)
+    queries = build_queries(rng, tables, n_queries)
+
+    os.makedirs(out, exist_ok=True)
+    for sub in ("queries", os.path.join("scythe", "queries"), "gen"):
+        shutil.rmtree(os.path.join(out, sub), ignore_errors=True)
+    write(os.path.join(out, "schema.sql"), render_schema(tables))
+    for fi, start in enumerate(range(0, len(queries), per_file)):
+        chunk = queries[start:start + per_file]
+        write(os.path.join(out, "queries", f"queries_{fi:03d}.sql"), render_sqlc(chunk))
+        write(os.path.join(out, "scythe", "queries", f"queries_{fi:03d}.sql"),
+              render_scythe(chunk))
+    write(os.path.join(out, "sqlpact.yaml"), SQLPACT_YAML)
+    write(os.path.join(out, "sqlc.yaml"), SQLC_YAML)
+    write(os.path.join(out, "scythe.toml"), SCYTHE_TOML)
+    return tables, queries
+
+
+# --------------------------------------------------------------------------
+# Validation against a real server
+
+
+def check_with_psql(out: str, queries: list[Query]) -> int:
+    """Load schema.sql and PREPARE every query in one rolled-back transaction."""
+    with open(os.path.join(out, "schema.sql"), encoding="utf-8") as f:
+        schema = f.read()
+    lines = ["\\set ON_ERROR_STOP on", "BEGIN;", schema, "\\set ON_ERROR_STOP off",
+             "\\set ON_ERROR_ROLLBACK on"]
+    line_to_query: dict[int, str] = {}
+    lineno = sum(part.count("\n") + 1 for part in lines)
+    for i, q in enumerate(queries):
+        sql, _ = positional(q.sql)
+        stmt = f"PREPARE q{i:05d} AS\n{sql}"
+        for k in range(stmt.count("\n") + 1):
+            line_to_query[lineno + 1 + k] = q.name
+        lines.append(stmt)
+        lineno += stmt.count("\n") + 1
+    lines.append("ROLLBACK;")
+    fd, script = tempfile.mkstemp(suffix=".sql", prefix="sqlpact-bench-check-")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        proc = subprocess.run(["psql", "-X", "-q", "-f", script],
+                              capture_output=True, text=True)
+    finally:
+        os.unlink(script)
+    failures = []
+    for line in proc.stderr.splitlines():
+        m = re.match(r"psql:.*?:(\d+): ERROR:\s*(.*)", line)
+        if m:
+            failures.append((line_to_query.get(int(m.group(1)), "<schema>"), m.group(2)))
+    if proc.returncode != 0 or failures:
+        print(f"check-with-psql: FAILED (psql exit {proc.returncode}, "
+              f"{len(failures)} failing statement(s))", file=sys.stderr)
+        for name, msg in failures[:20]:
+            print(f"  {name}: {msg}", file=sys.stderr)
+        if not failures:
+            print(proc.stderr[-2000:], file=sys.stderr)
+        return 1
+    print(f"check-with-psql: schema loaded, {len(queries)} queries prepared OK")
+    return 0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tables", type=int, default=200)
+    ap.add_argument("--columns", type=int, default=12, help="columns per table, id included")
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--per-file", type=int, default=100, help="queries per file")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--check-with-psql", action="store_true",
+                    help="load schema and PREPARE every query with psql (PG* env vars)")
+    args = ap.parse_args(argv)
+    tables, queries = generate(args.out, args.tables, args.columns, args.queries,
+                               args.per_file, args.seed)
+    n_files = (len(queries) + args.per_file - 1) // args.per_file
+    print(f"wrote {len(tables)} tables, {len(queries)} queries in {n_files} files to {args.out}")
+    if args.check_with_psql:
+        return check_with_psql(args.out, queries)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
