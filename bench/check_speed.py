@@ -320,6 +320,21 @@ def render(sizes_results, unavailable: dict[str, str], meta: list[str], notes: l
 # --------------------------------------------------------------------------
 
 
+def find_or_install(name, label, find, install, skip_install, notes, unavailable):
+    """The tool's executable, installing it unless told not to; records why it is missing."""
+    exe = find()
+    if exe:
+        return exe
+    if skip_install:
+        unavailable[name] = f"{label} not installed (--skip-install)"
+        return None
+    exe, why = install()
+    notes.append(f"{label}: {why.splitlines()[0]}")
+    if not exe:
+        unavailable[name] = why
+    return exe
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -367,14 +382,8 @@ def main(argv=None) -> int:
                           version=version_of([exe, "--version"]) or "?"))
 
     if "sqlc" in wanted:
-        exe = find_sqlc()
-        if not exe and not args.skip_install:
-            exe, why = install_sqlc()
-            notes.append(f"sqlc {SQLC_VERSION}: {why.splitlines()[0]}")
-            if not exe:
-                unavailable["sqlc"] = why
-        elif not exe:
-            unavailable["sqlc"] = f"{SQLC_VERSION} not installed (--skip-install)"
+        exe = find_or_install("sqlc", f"sqlc {SQLC_VERSION}", find_sqlc, install_sqlc,
+                              args.skip_install, notes, unavailable)
         if exe:
             tools.append(Tool("sqlc", exe,
                               lambda reg, exe=exe: [exe, "generate", "-f",
@@ -383,14 +392,8 @@ def main(argv=None) -> int:
                               version=SQLC_VERSION))
 
     if "scythe" in wanted:
-        exe = find_scythe()
-        if not exe and not args.skip_install:
-            exe, why = install_scythe()
-            notes.append(f"{SCYTHE_CRATE} {SCYTHE_VERSION}: {why.splitlines()[0]}")
-            if not exe:
-                unavailable["scythe"] = why
-        elif not exe:
-            unavailable["scythe"] = f"{SCYTHE_CRATE} {SCYTHE_VERSION} not installed (--skip-install)"
+        exe = find_or_install("scythe", f"{SCYTHE_CRATE} {SCYTHE_VERSION}", find_scythe,
+                              install_scythe, args.skip_install, notes, unavailable)
         if exe:
             tools.append(Tool("scythe", exe,
                               lambda reg, exe=exe: [exe, "generate", "-c",
