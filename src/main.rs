@@ -196,7 +196,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                     );
                 }
             }
-            Ok(exit_for(&l.diags))
+            let code = exit_for(&l.diags);
+            // The process ends next: tearing down thousands of analyzed
+            // queries would only add time (about a tenth of the run).
+            std::mem::forget(l);
+            Ok(code)
         }
         Command::Inspect { format } => {
             let l = load(&config_path(&cli.config)?)?;
@@ -293,3 +297,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
     }
 }
+
+/// The analyzer allocates many small, short-lived values; mimalloc makes
+/// `check` about a third faster than the system allocator (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

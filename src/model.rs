@@ -170,7 +170,8 @@ pub struct Embed {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Reason {
     pub source: ReasonSource,
-    pub detail: String,
+    /// Shared: one table column's reasons are reused by every query reading it.
+    pub detail: std::sync::Arc<str>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
@@ -203,7 +204,7 @@ pub enum ReasonSource {
 }
 
 impl Reason {
-    pub fn new(source: ReasonSource, detail: impl Into<String>) -> Self {
+    pub fn new(source: ReasonSource, detail: impl Into<std::sync::Arc<str>>) -> Self {
         Reason {
             source,
             detail: detail.into(),

@@ -212,3 +212,48 @@ fn unreadable_path_is_an_io_error() {
     assert!(r.is_none());
     assert_eq!(diags.items[0].code, Code::Io);
 }
+
+/// Enough queries to be analyzed on several threads: the queries keep the
+/// registry's order and every bad query is reported, once, at its own line.
+#[test]
+fn many_queries_keep_their_order_and_every_diagnostic() {
+    let mut sql = String::new();
+    let mut bad_lines = Vec::new();
+    let mut line = 1;
+    for i in 0..600 {
+        let table = if i % 97 == 5 { "missing_table" } else { "t" };
+        if table != "t" {
+            bad_lines.push(line + 1);
+        }
+        sql.push_str(&format!(
+            "-- name: Q{i:04} :one\nSELECT id FROM {table} WHERE id = $1;\n\n"
+        ));
+        line += 3;
+    }
+    let dir = scratch("many", sql.as_bytes());
+    let run = common::load(&dir.join("sqlpact.yaml"));
+    let analysis = run.analysis.expect("analysis");
+    let names: Vec<&str> = analysis
+        .contract
+        .queries
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    let expected: Vec<String> = (0..600)
+        .filter(|i| i % 97 != 5)
+        .map(|i| format!("Q{i:04}"))
+        .collect();
+    assert_eq!(names, expected);
+    let lines: Vec<u32> = run
+        .diags
+        .items
+        .iter()
+        .map(|d| {
+            assert_eq!(d.code, Code::UnknownTable, "{}", d.message);
+            let span = d.span.as_ref().expect("span");
+            run.sources.get(span.file).line_col(span.range.start).line
+        })
+        .collect();
+    assert_eq!(lines, bad_lines);
+    let _ = std::fs::remove_dir_all(dir);
+}

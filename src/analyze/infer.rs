@@ -4,8 +4,9 @@
 //! (correlation) and pops it when done, so nothing it binds leaks into the outer query.
 //! Every decision records a [`Reason`] that `sqlpact explain` shows.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
+use std::sync::Arc;
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
@@ -17,7 +18,7 @@ use sqlparser::ast::{
 
 use super::functions::{self, Nulls, Ret};
 use super::prep::Prepared;
-use crate::catalog::{ident, qualify, Catalog, RelKind};
+use crate::catalog::{ident, qualify, Catalog, RelKind, Relation};
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::model::{Reason, ReasonSource as R};
 use crate::source::{FileId, Span};
@@ -31,7 +32,7 @@ pub struct Typed {
     pub ty_why: Reason,
     pub null_why: Reason,
     /// The table column this value reads directly: `public.accounts.id`.
-    pub table_column: Option<String>,
+    pub table_column: Option<Arc<str>>,
     /// An untyped string literal, whose type yields to context.
     pub literal: bool,
 }
@@ -142,6 +143,49 @@ pub struct Cx<'a> {
     /// The conjunct of the top-level WHERE being analyzed, for optional filters.
     current_conjunct: Option<Range<usize>>,
     line_starts: Vec<usize>,
+    rel_cache: Option<&'a RelCache>,
+}
+
+/// The typed columns of a catalog relation, as a query reads them.
+pub fn relation_columns(q: &str, r: &Relation) -> Vec<(String, Typed)> {
+    let kind = if r.kind == RelKind::View {
+        "view"
+    } else {
+        "table"
+    };
+    r.columns
+        .iter()
+        .map(|c| {
+            let mut t = Typed::new(
+                c.ty.clone(),
+                !c.not_null,
+                Reason::new(
+                    R::TableConstraint,
+                    format!("declared type of {kind} column `{q}.{}`", c.name),
+                ),
+                Reason::new(
+                    R::TableConstraint,
+                    if c.not_null {
+                        format!("`{q}.{}` is NOT NULL", c.name)
+                    } else {
+                        format!("`{q}.{}` allows NULL", c.name)
+                    },
+                ),
+            );
+            t.table_column = Some(format!("{q}.{}", c.name).into());
+            (c.name.clone(), t)
+        })
+        .collect()
+}
+
+/// Every catalog relation's typed columns, built once and shared by all queries.
+pub type RelCache = HashMap<String, Vec<(String, Typed)>>;
+
+pub fn rel_cache(cat: &Catalog) -> RelCache {
+    cat.relations
+        .iter()
+        .map(|(q, r)| (q.clone(), relation_columns(q, r)))
+        .collect()
 }
 
 fn is_comparison(op: &BinaryOperator) -> bool {
@@ -203,7 +247,14 @@ impl<'a> Cx<'a> {
             writes: false,
             current_conjunct: None,
             line_starts,
+            rel_cache: None,
         }
+    }
+
+    /// Reads catalog relations' columns from `cache` instead of building them.
+    pub fn with_rel_cache(mut self, cache: &'a RelCache) -> Self {
+        self.rel_cache = Some(cache);
+        self
     }
 
     /// Offset in the parsed text of a parser location.
@@ -1168,35 +1219,10 @@ impl<'a> Cx<'a> {
         match self.cat.relation(&q) {
             Some(r) => {
                 self.tables.insert(q.clone());
-                let kind = if r.kind == RelKind::View {
-                    "view"
-                } else {
-                    "table"
+                let cols = match self.rel_cache.and_then(|c| c.get(&q)) {
+                    Some(cols) => cols.clone(),
+                    None => relation_columns(&q, r),
                 };
-                let cols = r
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        let mut t = Typed::new(
-                            c.ty.clone(),
-                            !c.not_null,
-                            Reason::new(
-                                R::TableConstraint,
-                                format!("declared type of {kind} column `{q}.{}`", c.name),
-                            ),
-                            Reason::new(
-                                R::TableConstraint,
-                                if c.not_null {
-                                    format!("`{q}.{}` is NOT NULL", c.name)
-                                } else {
-                                    format!("`{q}.{}` allows NULL", c.name)
-                                },
-                            ),
-                        );
-                        t.table_column = Some(format!("{q}.{}", c.name));
-                        (c.name.clone(), t)
-                    })
-                    .collect();
                 Rel {
                     alias: alias.unwrap_or(&unq).to_owned(),
                     table: Some(q),
@@ -1538,7 +1564,7 @@ impl<'a> Cx<'a> {
         (!t.ty.is_unknown()).then(|| Hint {
             ty: t.ty.clone(),
             nullable: false,
-            column: t.table_column.clone(),
+            column: t.table_column.as_deref().map(str::to_owned),
             why: match &t.table_column {
                 Some(c) => format!("compared with `{c}`"),
                 None => why.to_owned(),

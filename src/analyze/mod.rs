@@ -237,8 +237,10 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
         }
     }
 
+    let rel_cache = infer::rel_cache(&catalog);
     let ctx = QueryCtx {
         catalog: &catalog,
+        rel_cache: &rel_cache,
         mapper: &mapper,
         by_column: &by_column,
         by_query_column: &by_query_column,
@@ -247,13 +249,7 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
         reg,
         sources,
     };
-    let mut queries = Vec::new();
-    let mut used_overrides: HashSet<(String, String)> = HashSet::new();
-    for raw in &reg.queries {
-        if let Some(q) = ctx.query(raw, &mut used_overrides, diags) {
-            queries.push(q);
-        }
-    }
+    let (mut queries, used_overrides) = ctx.all_queries(&reg.queries, diags);
     let analyzed: HashSet<&str> = queries.iter().map(|q| q.name.as_str()).collect();
     for (key, span) in by_query_column
         .iter()
@@ -360,6 +356,7 @@ fn resolve_table_column(
 
 struct QueryCtx<'a> {
     catalog: &'a Catalog,
+    rel_cache: &'a infer::RelCache,
     mapper: &'a Mapper,
     by_column: &'a HashMap<String, LangTypes>,
     by_query_column: &'a HashMap<(String, String), (LangTypes, Span)>,
@@ -380,6 +377,54 @@ fn source_of(sources: &SourceMap, span: &Span) -> model::Source {
 }
 
 impl QueryCtx<'_> {
+    /// Analyzes every query, in parallel when there are enough of them to
+    /// pay for the threads. Queries are independent: each reads only the
+    /// shared, immutable catalog and mappings. Chunks are contiguous and
+    /// joined in order, so results and diagnostics keep the registry's order.
+    fn all_queries(
+        &self,
+        raws: &[RawQuery],
+        diags: &mut Diagnostics,
+    ) -> (Vec<model::Query>, HashSet<(String, String)>) {
+        const MIN_PER_THREAD: usize = 128;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(raws.len() / MIN_PER_THREAD)
+            .max(1);
+        let run = |chunk: &[RawQuery]| {
+            let mut used = HashSet::new();
+            let mut d = Diagnostics::default();
+            let qs: Vec<model::Query> = chunk
+                .iter()
+                .filter_map(|raw| self.query(raw, &mut used, &mut d))
+                .collect();
+            (qs, used, d)
+        };
+        let parts = if threads == 1 {
+            vec![run(raws)]
+        } else {
+            let size = raws.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = raws
+                    .chunks(size)
+                    .map(|chunk| s.spawn(move || run(chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut queries = Vec::with_capacity(raws.len());
+        let mut used = HashSet::new();
+        for (qs, u, d) in parts {
+            queries.extend(qs);
+            used.extend(u);
+            diags.extend(d);
+        }
+        (queries, used)
+    }
+
     fn query(
         &self,
         raw: &RawQuery,
@@ -457,7 +502,8 @@ impl QueryCtx<'_> {
                 return None;
             }
         };
-        let mut cx = Cx::new(self.catalog, &prep.sql, Some(&prep), file, base);
+        let mut cx = Cx::new(self.catalog, &prep.sql, Some(&prep), file, base)
+            .with_rel_cache(self.rel_cache);
         let Some(cols) = cx.statement(stmt) else {
             diags.push(
                 Diagnostic::error(Code::UnsupportedStatement, format!("query `{}` is not a SELECT, INSERT, UPDATE or DELETE", raw.name))
@@ -740,7 +786,7 @@ impl QueryCtx<'_> {
         let over = over.or_else(|| {
             c.t.table_column
                 .as_ref()
-                .and_then(|tc| self.by_column.get(tc))
+                .and_then(|tc| self.by_column.get(&**tc))
         });
         let ty_why = if over.is_some() {
             Reason::new(R::Override, "a type override in sqlpact.yaml")
@@ -761,7 +807,7 @@ impl QueryCtx<'_> {
             go_type: mapped.go,
             rust_type: mapped.rust,
             proto_type: mapped.proto,
-            table_column: c.t.table_column.clone(),
+            table_column: c.t.table_column.as_deref().map(str::to_owned),
             embed: embed_name,
             type_reason: ty_why,
             nullable_reason: null_why,
