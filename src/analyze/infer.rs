@@ -73,6 +73,8 @@ pub struct OutCol {
     pub name: String,
     pub t: Typed,
     pub embed: Option<usize>,
+    /// The select-list item it comes from, for diagnostics about it.
+    pub span: Option<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -405,6 +407,7 @@ impl<'a> Cx<'a> {
                                 name: format!("column{}", i + 1),
                                 t: self.expr(e, h.as_ref()),
                                 embed: None,
+                                span: None,
                             }
                         })
                         .collect();
@@ -432,6 +435,7 @@ impl<'a> Cx<'a> {
                         name,
                         t,
                         embed: None,
+                        span: None,
                     })
                     .collect()
             }
@@ -568,6 +572,7 @@ impl<'a> Cx<'a> {
                         name,
                         t,
                         embed: None,
+                        span: Some(self.span(item.span())),
                     });
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
@@ -577,6 +582,7 @@ impl<'a> Cx<'a> {
                         name: ident(alias),
                         t,
                         embed: None,
+                        span: Some(self.span(item.span())),
                     });
                 }
                 SelectItem::Wildcard(_) => {
@@ -596,6 +602,7 @@ impl<'a> Cx<'a> {
                                     t: self.apply_rel(ri, &n, t),
                                     name: n,
                                     embed: None,
+                                    span: None,
                                 })
                                 .collect()
                         })
@@ -647,6 +654,7 @@ impl<'a> Cx<'a> {
                                     name: n.clone(),
                                     t,
                                     embed: embed_idx,
+                                    span: None,
                                 });
                             }
                         }

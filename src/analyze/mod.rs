@@ -760,7 +760,7 @@ impl QueryCtx<'_> {
                         c.name, raw.name
                     ),
                 )
-                .at(raw.sql_span.clone())
+                .at(c.span.clone().unwrap_or_else(|| raw.sql_span.clone()))
                 .help(format!(
                     "cast it in the select list, e.g. `NULL::text AS {}`",
                     c.name
