@@ -2,6 +2,7 @@
 pub mod analyze;
 pub mod catalog;
 pub mod diag;
+pub mod generate;
 pub mod init;
 pub mod model;
 pub mod present;

@@ -78,6 +78,14 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Write the Go and Rust clients configured under `outputs`.
+    Generate {
+        /// Write nothing; exit 1 with a diff when the files on disk are not up to date.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Show how the generated files on disk differ from what `generate` would write.
+    Diff,
     /// Print the JSON Schema of sqlpact.yaml.
     Schema,
 }
@@ -176,6 +184,69 @@ fn exit_for(diags: &Diagnostics) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum GenMode {
+    Write,
+    Check,
+    Diff,
+}
+
+fn generate(
+    config: &Option<PathBuf>,
+    mode: GenMode,
+    out: &mut impl Write,
+) -> Result<ExitCode, String> {
+    use sqlpact::generate::{self, Change};
+    let path = config_path(config)?;
+    let l = load(&path)?;
+    if l.diags.has_errors() {
+        print_diags(&l, DiagFormat::Text, out).map_err(|e| e.to_string())?;
+        eprintln!("nothing generated: fix the errors above first");
+        return Ok(exit_for(&l.diags));
+    }
+    print_diags(&l, DiagFormat::Text, out).map_err(|e| e.to_string())?;
+    let Some(a) = &l.analysis else {
+        return Ok(exit_for(&l.diags));
+    };
+    let root = path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    if a.contract.outputs.go.is_none() && a.contract.outputs.rust.is_none() {
+        return Err("the registry configures no outputs\n  help: add `outputs: { go: { out: gen/go, package: db } }` or `outputs: { rust: { out: gen/rust, crate: db } }` to sqlpact.yaml".into());
+    }
+    let outs = generate::plan(&a.contract, &root).map_err(|e| e.to_string())?;
+    let changes = generate::compare(&outs).map_err(|e| e.to_string())?;
+    match mode {
+        GenMode::Write => {
+            generate::apply(&changes).map_err(|e| e.to_string())?;
+            for c in &changes {
+                let what = match c.change {
+                    Change::Create => "created",
+                    Change::Update => "updated",
+                    Change::Remove => "removed",
+                };
+                eprintln!("{what} {}", c.path);
+            }
+            let files: usize = outs.iter().map(|o| o.files.len()).sum();
+            eprintln!("{} file(s) generated, {} changed", files, changes.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        GenMode::Check | GenMode::Diff => {
+            write!(out, "{}", generate::unified_diff(&changes)).map_err(|e| e.to_string())?;
+            if changes.is_empty() {
+                eprintln!("generated code is up to date");
+                Ok(ExitCode::SUCCESS)
+            } else if mode == GenMode::Check {
+                eprintln!("{} generated file(s) are out of date\n  help: run `sqlpact generate` and commit the result", changes.len());
+                Ok(ExitCode::from(1))
+            } else {
+                Ok(ExitCode::SUCCESS)
+            }
+        }
     }
 }
 
@@ -281,6 +352,16 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             }
             Ok(exit_for(&l.diags))
         }
+        Command::Generate { check } => generate(
+            &cli.config,
+            if check {
+                GenMode::Check
+            } else {
+                GenMode::Write
+            },
+            &mut out,
+        ),
+        Command::Diff => generate(&cli.config, GenMode::Diff, &mut out),
         Command::Init {
             from_sqlc,
             dir,

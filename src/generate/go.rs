@@ -1,0 +1,739 @@
+//! The Go (pgx v5) view of a contract: names, types, imports and aligned lines,
+//! ready for the handlebars templates under `templates/go/`.
+//!
+//! Layout that gofmt decides by measuring (struct field and const alignment) is
+//! computed here; everything else is in the templates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::names::{dedupe, go_exported, go_local, go_unexported, singular};
+use super::{file_group, header_line, GenError, Rendered};
+use crate::model::{Column, Contract, GoOutput, Query};
+
+/// More parameters than this and a method takes a params struct.
+const MAX_POSITIONAL: usize = 2;
+
+#[derive(Serialize)]
+struct FileCtx {
+    header: String,
+    package: String,
+    source: Option<String>,
+    imports: Vec<ImportGroup>,
+    enums: Vec<EnumCtx>,
+    structs: Vec<StructCtx>,
+    queries: Vec<QueryCtx>,
+    statements: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ImportGroup {
+    lines: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct EnumCtx {
+    name: String,
+    pg_name: String,
+    consts: Vec<String>,
+    names: Vec<String>,
+    case_list: String,
+}
+
+#[derive(Serialize)]
+struct StructCtx {
+    name: String,
+    doc: String,
+    fields: Vec<String>,
+}
+
+#[derive(Serialize, Default)]
+struct QueryCtx {
+    name: String,
+    const_name: String,
+    stmt: String,
+    sql_literal: String,
+    stmt_literal: String,
+    doc: Vec<String>,
+    /// `ctx context.Context, id uuid.UUID` or `ctx context.Context, arg XParams`.
+    signature_args: String,
+    /// The method's result list: `(AccountRow, error)`, `error`.
+    results: String,
+    /// Expressions passed for `$1..$n`, comma-joined with a leading `, ` when any.
+    pass: String,
+    /// `i` when the result is a scalar, otherwise a struct.
+    result_type: String,
+    scan: String,
+    /// Nullable embeds: temporaries declared before the scan and the assignment after.
+    temps: Vec<String>,
+    after_scan: Vec<String>,
+    one: bool,
+    many: bool,
+    exec: bool,
+    execrows: bool,
+    execresult: bool,
+    copyfrom: bool,
+    batchexec: bool,
+    batchone: bool,
+    batchmany: bool,
+    /// Batch and copy: the element type of the `args` slice.
+    item_type: String,
+    copy_table: String,
+    copy_columns: String,
+    pass_slice: String,
+    /// Params and row structs declared next to the method.
+    structs: Vec<StructCtx>,
+}
+
+struct Imports(BTreeSet<String>);
+
+impl Imports {
+    fn new() -> Self {
+        Imports(BTreeSet::new())
+    }
+
+    /// Renders a Go type written with full import paths (`*github.com/google/uuid.UUID`)
+    /// as it is spelled in code (`*uuid.UUID`), recording the import.
+    fn ty(&mut self, t: &str) -> String {
+        let mut prefix = String::new();
+        let mut rest = t;
+        loop {
+            if let Some(r) = rest.strip_prefix('*') {
+                prefix.push('*');
+                rest = r;
+            } else if let Some(r) = rest.strip_prefix("[]") {
+                prefix.push_str("[]");
+                rest = r;
+            } else {
+                break;
+            }
+        }
+        match rest.rfind('.') {
+            Some(dot) if dot > 0 => {
+                let (path, name) = (&rest[..dot], &rest[dot + 1..]);
+                self.0.insert(path.to_owned());
+                format!("{prefix}{}.{name}", package_name(path))
+            }
+            _ => format!("{prefix}{rest}"),
+        }
+    }
+
+    fn add(&mut self, path: &str) {
+        self.0.insert(path.to_owned());
+    }
+
+    fn groups(&self) -> Vec<ImportGroup> {
+        let (std, other): (Vec<&String>, Vec<&String>) = self
+            .0
+            .iter()
+            .partition(|p| !p.split('/').next().unwrap_or("").contains('.'));
+        [std, other]
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .map(|g| ImportGroup {
+                lines: g.iter().map(|p| format!("\"{p}\"")).collect(),
+            })
+            .collect()
+    }
+}
+
+/// The package name of an import path: its last element, skipping a `/vN` suffix.
+fn package_name(path: &str) -> &str {
+    let mut parts = path.rsplit('/');
+    let last = parts.next().unwrap_or(path);
+    let is_version =
+        last.len() > 1 && last.starts_with('v') && last[1..].bytes().all(|b| b.is_ascii_digit());
+    if is_version {
+        parts.next().unwrap_or(last)
+    } else {
+        last
+    }
+}
+
+/// Aligns rows of cells the way gofmt's tabwriter does: every column but the last
+/// padded to its widest cell plus one space.
+fn align(rows: &[Vec<String>]) -> Vec<String> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 < r.len() {
+                widths[i] = widths[i].max(c.chars().count());
+            }
+        }
+    }
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (i, c) in r.iter().enumerate() {
+                line.push_str(c);
+                if i + 1 < r.len() {
+                    let pad = widths[i] - c.chars().count() + 1;
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+/// A Go string literal holding `s`: a raw string unless it contains a backquote.
+fn string_literal(s: &str) -> String {
+    if !s.contains('`') {
+        return format!("`{s}`");
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn duration_expr(ms: u64) -> String {
+    if ms == 0 {
+        "0".into()
+    } else if ms.is_multiple_of(60_000) {
+        format!("{} * time.Minute", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{} * time.Second", ms / 1000)
+    } else {
+        format!("{ms} * time.Millisecond")
+    }
+}
+
+/// A Go type that can hold NULL as it is: pointers, slices, maps and the pgtype structs.
+fn holds_null(go_type: &str) -> bool {
+    go_type.starts_with('*')
+        || go_type.starts_with("[]")
+        || go_type.starts_with("map[")
+        || go_type.contains("/pgtype.")
+        || go_type.ends_with("json.RawMessage")
+        || go_type == "net.HardwareAddr"
+}
+
+struct Field {
+    name: String,
+    ty: String,
+    json: String,
+}
+
+fn struct_lines(fields: &[Field], json_tags: bool) -> Vec<String> {
+    let rows: Vec<Vec<String>> = fields
+        .iter()
+        .map(|f| {
+            let mut r = vec![f.name.clone(), f.ty.clone()];
+            if json_tags {
+                r.push(format!("`json:\"{}\"`", f.json));
+            }
+            r
+        })
+        .collect();
+    align(&rows)
+}
+
+/// Generates every Go file of the package.
+pub fn generate(
+    c: &Contract,
+    out: &GoOutput,
+    reg: &super::Templates,
+) -> Result<Rendered, GenError> {
+    let header = header_line("//", c);
+    let mut files = BTreeMap::new();
+    let row_type_of: BTreeMap<&str, &str> = c
+        .row_types
+        .iter()
+        .flat_map(|r| r.queries.iter().map(move |q| (q.as_str(), r.name.as_str())))
+        .collect();
+
+    // models.go: enums, embedded table structs, shared row types.
+    let mut imports = Imports::new();
+    let enums: Vec<EnumCtx> = c
+        .schema
+        .enums
+        .iter()
+        .map(|e| {
+            let name = go_exported(e.name.strip_prefix("public.").unwrap_or(&e.name));
+            let mut consts: Vec<String> = e
+                .values
+                .iter()
+                .map(|v| format!("{name}{}", go_exported(v)))
+                .collect();
+            dedupe(&mut consts, "");
+            let rows: Vec<Vec<String>> = consts
+                .iter()
+                .zip(&e.values)
+                .map(|(k, v)| vec![k.clone(), name.clone(), format!("= {}", quote(v))])
+                .collect();
+            EnumCtx {
+                case_list: consts.join(", "),
+                consts: align(&rows),
+                names: consts,
+                name,
+                pg_name: e.name.clone(),
+            }
+        })
+        .collect();
+    let mut structs = Vec::new();
+    let mut embed_structs: BTreeMap<String, String> = BTreeMap::new();
+    for q in &c.queries {
+        for e in &q.embeds {
+            if embed_structs.contains_key(&e.table) {
+                continue;
+            }
+            let bare = e.table.rsplit('.').next().unwrap_or(&e.table);
+            let name = go_exported(&singular(bare));
+            let cols =
+                &q.columns[e.first_column as usize..(e.first_column + e.column_count) as usize];
+            let fields = fields_of(cols, &mut imports);
+            structs.push(StructCtx {
+                doc: format!("// {name} is a row of {}.", e.table),
+                fields: struct_lines(&fields, out.json_tags),
+                name: name.clone(),
+            });
+            embed_structs.insert(e.table.clone(), name);
+        }
+    }
+    let mut row_type_done = BTreeSet::new();
+    for q in &c.queries {
+        if let Some(rt) = &q.row_type {
+            if row_type_done.insert(rt.clone()) {
+                let users = c
+                    .row_types
+                    .iter()
+                    .find(|r| &r.name == rt)
+                    .map(|r| r.queries.join(", "))
+                    .unwrap_or_default();
+                let fields = row_fields(q, &embed_structs, &mut imports);
+                structs.push(StructCtx {
+                    name: go_exported(rt),
+                    doc: format!("// {} is the row of {users}.", go_exported(rt)),
+                    fields: struct_lines(&fields, out.json_tags),
+                });
+            }
+        }
+    }
+    if !enums.is_empty() || !structs.is_empty() {
+        let ctx = FileCtx {
+            header: header.clone(),
+            package: out.package.clone(),
+            source: None,
+            imports: imports.groups(),
+            enums,
+            structs,
+            queries: Vec::new(),
+            statements: Vec::new(),
+        };
+        files.insert("models.go".to_owned(), reg.render("go", "models.go", &ctx)?);
+    }
+
+    // One file per query source file.
+    let groups = file_group(&c.queries);
+    let mut statements = Vec::new();
+    let mut interface_imports = Imports::new();
+    let mut interface_lines = Vec::new();
+    for (file_name, queries) in &groups {
+        let mut imports = Imports::new();
+        imports.add("context");
+        imports.add("time");
+        let mut qctxs = Vec::new();
+        for q in queries {
+            if matches!(
+                q.command.as_str(),
+                "batchexec" | "batchone" | "batchmany" | "copyfrom"
+            ) {
+                imports.add("github.com/jackc/pgx/v5");
+            }
+            let (mut qc, st) = query_ctx(q, out, &embed_structs, &row_type_of, &mut imports);
+            qc.structs = st;
+            statements.push(qc.stmt.clone());
+            // The interface file records its own imports for the same signature.
+            let (iq, _) = query_ctx(q, out, &embed_structs, &row_type_of, &mut interface_imports);
+            interface_lines.push(format!("{}({}) {}", iq.name, iq.signature_args, iq.results));
+            qctxs.push(qc);
+        }
+        let ctx = FileCtx {
+            header: header.clone(),
+            package: out.package.clone(),
+            source: Some(file_name.clone()),
+            imports: imports.groups(),
+            enums: Vec::new(),
+            structs: Vec::new(),
+            queries: qctxs,
+            statements: Vec::new(),
+        };
+        let stem = file_name.rsplit('/').next().unwrap_or(file_name);
+        files.insert(format!("{stem}.go"), reg.render("go", "queries.go", &ctx)?);
+    }
+
+    let mut imports = Imports::new();
+    imports.add("context");
+    imports.add("time");
+    imports.add("github.com/jackc/pgx/v5");
+    imports.add("github.com/jackc/pgx/v5/pgconn");
+    let ctx = FileCtx {
+        header: header.clone(),
+        package: out.package.clone(),
+        source: None,
+        imports: imports.groups(),
+        enums: Vec::new(),
+        structs: Vec::new(),
+        queries: Vec::new(),
+        statements: statements.iter().map(|s| format!("&{s},")).collect(),
+    };
+    files.insert("db.go".to_owned(), reg.render("go", "db.go", &ctx)?);
+
+    if out.emit_interface {
+        interface_imports.add("context");
+        #[derive(Serialize)]
+        struct IfaceCtx {
+            header: String,
+            package: String,
+            imports: Vec<ImportGroup>,
+            methods: Vec<String>,
+        }
+        let ctx = IfaceCtx {
+            header,
+            package: out.package.clone(),
+            imports: interface_imports.groups(),
+            methods: interface_lines,
+        };
+        files.insert(
+            "querier.go".to_owned(),
+            reg.render("go", "querier.go", &ctx)?,
+        );
+    }
+    Ok(files)
+}
+
+fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
+}
+
+fn fields_of(cols: &[Column], imports: &mut Imports) -> Vec<Field> {
+    let mut names: Vec<String> = cols.iter().map(|c| go_exported(&c.name)).collect();
+    dedupe(&mut names, "");
+    cols.iter()
+        .zip(names)
+        .map(|(c, name)| Field {
+            name,
+            ty: imports.ty(&c.go_type),
+            json: c.name.clone(),
+        })
+        .collect()
+}
+
+/// The fields of a query's row struct: plain columns, and one field per embed.
+fn row_fields(q: &Query, embeds: &BTreeMap<String, String>, imports: &mut Imports) -> Vec<Field> {
+    let mut fields = Vec::new();
+    let mut i = 0;
+    while i < q.columns.len() {
+        if let Some(e) = q.embeds.iter().find(|e| e.first_column as usize == i) {
+            let sname = embeds.get(&e.table).cloned().unwrap_or_default();
+            fields.push(Field {
+                name: sname.clone(),
+                ty: if e.nullable {
+                    format!("*{sname}")
+                } else {
+                    sname
+                },
+                json: e.name.clone(),
+            });
+            i += e.column_count as usize;
+        } else {
+            let c = &q.columns[i];
+            fields.push(Field {
+                name: go_exported(&c.name),
+                ty: imports.ty(&c.go_type),
+                json: c.name.clone(),
+            });
+            i += 1;
+        }
+    }
+    let mut names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+    dedupe(&mut names, "");
+    for (f, n) in fields.iter_mut().zip(names) {
+        f.name = n;
+    }
+    fields
+}
+
+fn query_ctx(
+    q: &Query,
+    out: &GoOutput,
+    embeds: &BTreeMap<String, String>,
+    row_type_of: &BTreeMap<&str, &str>,
+    imports: &mut Imports,
+) -> (QueryCtx, Vec<StructCtx>) {
+    let mut structs = Vec::new();
+    let name = go_exported(&q.name);
+    let const_name = go_unexported(&q.name);
+    let stmt = format!("stmt{name}");
+    let p = &q.policy;
+    let stmt_literal = format!(
+        "Statement{{Name: {}, Command: {}, SQL: {const_name}, ReadOnly: {}, Idempotent: {}, Route: {}, Timeout: {}, Retry: {}}}",
+        quote(&q.name),
+        quote(&q.command),
+        q.read_only,
+        p.idempotent,
+        quote(&p.route),
+        duration_expr(p.timeout_ms),
+        quote(&p.retry),
+    );
+    let mut doc = vec![format!(
+        "// {name} runs the query `{}` ({}:{}):",
+        q.name, q.source.file, q.source.line
+    )];
+    for d in &q.doc {
+        doc.insert(doc.len(), format!("// {d}"));
+    }
+    doc.push("//".into());
+    for l in q.sql.lines() {
+        let l = l.trim_end();
+        doc.push(if l.is_empty() {
+            "//".into()
+        } else {
+            format!("//\t{l}")
+        });
+    }
+
+    // Parameters, in position order.
+    let mut params: Vec<&crate::model::Param> = q.params.iter().collect();
+    params.sort_by_key(|p| p.position);
+    let batch = matches!(
+        q.command.as_str(),
+        "batchexec" | "batchone" | "batchmany" | "copyfrom"
+    );
+    let use_struct = params.len() > MAX_POSITIONAL || (batch && params.len() > 1);
+    let mut field_names: Vec<String> = params.iter().map(|p| go_exported(&p.name)).collect();
+    dedupe(&mut field_names, "");
+    let mut local_names: Vec<String> = params.iter().map(|p| go_local(&p.name)).collect();
+    dedupe(&mut local_names, "");
+    let param_types: Vec<String> = params.iter().map(|p| imports.ty(&p.go_type)).collect();
+    let params_struct = format!("{name}Params");
+    if use_struct {
+        let fields: Vec<Field> = params
+            .iter()
+            .zip(&field_names)
+            .zip(&param_types)
+            .map(|((p, n), t)| Field {
+                name: n.clone(),
+                ty: t.clone(),
+                json: p.name.clone(),
+            })
+            .collect();
+        structs.push(StructCtx {
+            doc: format!("// {params_struct} holds the parameters of {name}."),
+            fields: struct_lines(&fields, out.json_tags),
+            name: params_struct.clone(),
+        });
+    }
+    // Batch and copy methods loop over `args` with `arg` as the element.
+    let item_var = "arg";
+    let pass_exprs: Vec<String> = if use_struct {
+        field_names
+            .iter()
+            .map(|f| format!("{item_var}.{f}"))
+            .collect()
+    } else if batch {
+        params.iter().map(|_| item_var.to_owned()).collect()
+    } else {
+        local_names.clone()
+    };
+    let item_type = if use_struct {
+        params_struct.clone()
+    } else {
+        param_types.first().cloned().unwrap_or_default()
+    };
+    let mut sig = vec!["ctx context.Context".to_owned()];
+    if batch {
+        if !params.is_empty() {
+            sig.push(format!("args []{item_type}"));
+        }
+    } else if use_struct {
+        sig.push(format!("arg {params_struct}"));
+    } else {
+        for (n, t) in local_names.iter().zip(&param_types) {
+            sig.push(format!("{n} {t}"));
+        }
+    }
+
+    // Result.
+    let single = q.columns.len() == 1 && q.embeds.is_empty();
+    let returns_rows = matches!(
+        q.command.as_str(),
+        "one" | "many" | "batchone" | "batchmany"
+    );
+    let mut result_type = String::new();
+    let mut scan = String::new();
+    let mut temps = Vec::new();
+    let mut after_scan = Vec::new();
+    if returns_rows && !q.columns.is_empty() {
+        if single {
+            result_type = imports.ty(&q.columns[0].go_type);
+            scan = "&i".into();
+        } else {
+            result_type = match row_type_of.get(q.name.as_str()) {
+                Some(rt) => go_exported(rt),
+                None => {
+                    let n = format!("{name}Row");
+                    let fields = row_fields(q, embeds, imports);
+                    structs.push(StructCtx {
+                        doc: format!("// {n} is a row of {name}."),
+                        fields: struct_lines(&fields, out.json_tags),
+                        name: n.clone(),
+                    });
+                    n
+                }
+            };
+            let fields = row_fields(q, embeds, imports);
+            let (s, t, a) = scan_targets(q, &fields, embeds, imports);
+            scan = s;
+            temps = t;
+            after_scan = a;
+        }
+    }
+    let results = match q.command.as_str() {
+        "one" => format!("({result_type}, error)"),
+        "many" => format!("([]{result_type}, error)"),
+        "batchone" => format!("([]{result_type}, error)"),
+        "batchmany" => format!("([][]{result_type}, error)"),
+        "execrows" | "copyfrom" => "(int64, error)".into(),
+        "execresult" => {
+            imports.add("github.com/jackc/pgx/v5/pgconn");
+            "(pgconn.CommandTag, error)".into()
+        }
+        _ => "error".into(),
+    };
+    let (copy_table, copy_columns) = if q.command == "copyfrom" {
+        let table = q.tables.first().cloned().unwrap_or_default();
+        let t = format!(
+            "pgx.Identifier{{{}}}",
+            table.split('.').map(quote).collect::<Vec<_>>().join(", ")
+        );
+        let cols = params
+            .iter()
+            .map(|p| {
+                quote(
+                    p.column
+                        .as_deref()
+                        .and_then(|c| c.rsplit('.').next())
+                        .unwrap_or(&p.name),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        (t, format!("[]string{{{cols}}}"))
+    } else {
+        (String::new(), String::new())
+    };
+    let qc = QueryCtx {
+        name: name.clone(),
+        const_name,
+        stmt,
+        sql_literal: string_literal(&q.sql),
+        stmt_literal,
+        doc,
+        signature_args: sig.join(", "),
+        results,
+        pass: pass_exprs.iter().map(|e| format!(", {e}")).collect(),
+        result_type,
+        scan,
+        temps,
+        after_scan,
+        one: q.command == "one",
+        many: q.command == "many",
+        exec: q.command == "exec",
+        execrows: q.command == "execrows",
+        execresult: q.command == "execresult",
+        copyfrom: q.command == "copyfrom",
+        batchexec: q.command == "batchexec",
+        batchone: q.command == "batchone",
+        batchmany: q.command == "batchmany",
+        item_type,
+        copy_table,
+        copy_columns,
+        pass_slice: format!("[]any{{{}}}", pass_exprs.join(", ")),
+        structs: Vec::new(),
+    };
+    (qc, structs)
+}
+
+/// Scan destinations for a row struct `i`, with temporaries for nullable embeds.
+fn scan_targets(
+    q: &Query,
+    fields: &[Field],
+    embeds: &BTreeMap<String, String>,
+    imports: &mut Imports,
+) -> (String, Vec<String>, Vec<String>) {
+    let mut targets = Vec::new();
+    let mut temps = Vec::new();
+    let mut after = Vec::new();
+    let mut i = 0;
+    let mut fi = 0;
+    while i < q.columns.len() {
+        let field = &fields[fi].name;
+        if let Some(e) = q.embeds.iter().find(|e| e.first_column as usize == i) {
+            let cols = &q.columns[i..i + e.column_count as usize];
+            let mut sub_names: Vec<String> = cols.iter().map(|c| go_exported(&c.name)).collect();
+            dedupe(&mut sub_names, "");
+            if e.nullable {
+                let sname = embeds.get(&e.table).cloned().unwrap_or_default();
+                let mut present = Vec::new();
+                let mut inits = Vec::new();
+                for (k, (c, sub)) in cols.iter().zip(&sub_names).enumerate() {
+                    let tmp = format!("{}{}", go_local(&e.name).trim_end_matches('_'), k);
+                    let ty = imports.ty(&c.go_type);
+                    if holds_null(&c.go_type) {
+                        temps.push(format!("var {tmp} {ty}"));
+                        inits.push(format!("{sub}: {tmp}"));
+                        if c.go_type.starts_with('*') {
+                            present.push(format!("{tmp} != nil"));
+                        }
+                    } else {
+                        temps.push(format!("var {tmp} *{ty}"));
+                        inits.push(format!("{sub}: *{tmp}"));
+                    }
+                    targets.push(format!("&{tmp}"));
+                }
+                // The embedded row is present when its table's NOT NULL columns came back
+                // (all of them, so nothing nil is dereferenced); for a table without
+                // NOT NULL columns, when any column did.
+                let guards: Vec<String> = cols
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| !holds_null(&c.go_type))
+                    .map(|(k, _)| format!("{}{k} != nil", go_local(&e.name).trim_end_matches('_')))
+                    .collect();
+                let cond = if !guards.is_empty() {
+                    guards.join(" && ")
+                } else if !present.is_empty() {
+                    present.join(" || ")
+                } else {
+                    "true".to_owned()
+                };
+                after.push(format!("if {cond} {{"));
+                after.push(format!("\ti.{field} = &{sname}{{{}}}", inits.join(", ")));
+                after.push("}".into());
+            } else {
+                for sub in &sub_names {
+                    targets.push(format!("&i.{field}.{sub}"));
+                }
+            }
+            i += e.column_count as usize;
+        } else {
+            targets.push(format!("&i.{field}"));
+            i += 1;
+        }
+        fi += 1;
+    }
+    (targets.join(", "), temps, after)
+}

@@ -1,0 +1,1115 @@
+//! The Rust (tokio-postgres) view of a contract: names, types, dependencies and
+//! the few lines whose layout rustfmt decides by width, ready for the handlebars
+//! templates under `templates/rust/`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::names::{dedupe, rust_param, rust_pascal, rust_snake, singular};
+use super::{file_group, header_line, GenError, Rendered, Templates};
+use crate::model::{Column, Contract, Param, Query, RustOutput};
+
+/// More parameters than this and a function takes a params struct (as in Go).
+const MAX_POSITIONAL: usize = 2;
+/// rustfmt's defaults: line width, and the widths of a call's arguments and of an
+/// array literal above which they go vertical.
+const MAX_WIDTH: usize = 100;
+const LIST_WIDTH: usize = 60;
+/// Array items up to this width are packed several per line when vertical.
+const SHORT_ITEM: usize = 10;
+
+#[derive(Deserialize)]
+struct CrateSpec {
+    version: String,
+    #[serde(default)]
+    features: Vec<String>,
+    #[serde(default)]
+    postgres_feature: Option<String>,
+    #[serde(default)]
+    serde_features: Vec<String>,
+}
+
+fn crate_specs() -> &'static BTreeMap<String, CrateSpec> {
+    static T: OnceLock<BTreeMap<String, CrateSpec>> = OnceLock::new();
+    T.get_or_init(|| {
+        serde_saphyr::from_str(include_str!("../../templates/rust/crates.yaml"))
+            .expect("templates/rust/crates.yaml is valid (checked by a unit test)")
+    })
+}
+
+/// Types that are cheap to copy and are passed by value; anything else is borrowed.
+fn is_copy(t: &str, enums: &BTreeSet<String>) -> bool {
+    matches!(
+        t,
+        "bool"
+            | "i16"
+            | "i32"
+            | "i64"
+            | "f32"
+            | "f64"
+            | "u32"
+            | "uuid::Uuid"
+            | "rust_decimal::Decimal"
+            | "std::net::IpAddr"
+    ) || t.starts_with("chrono::")
+        || enums.contains(t)
+}
+
+/// The borrowed form of an owned Rust type for a parameter, with `lt` as the
+/// lifetime (`""` in a function signature, `"'a "` in a struct).
+fn param_type(owned: &str, lt: &str, enums: &BTreeSet<String>) -> String {
+    if let Some(inner) = owned
+        .strip_prefix("Option<")
+        .and_then(|s| s.strip_suffix('>'))
+    {
+        return format!("Option<{}>", param_type(inner, lt, enums));
+    }
+    if owned == "String" {
+        return format!("&{lt}str");
+    }
+    if let Some(inner) = owned.strip_prefix("Vec<").and_then(|s| s.strip_suffix('>')) {
+        return format!("&{lt}[{inner}]");
+    }
+    if is_copy(owned, enums) {
+        owned.to_owned()
+    } else {
+        format!("&{lt}{owned}")
+    }
+}
+
+fn is_borrowed(t: &str) -> bool {
+    t.contains('&')
+}
+
+/// One line, or one item per line, the way rustfmt lays out a list: `open` ends the
+/// first line (`let params: [...] = [`), `close` follows the last item (`];`).
+fn list(indent: usize, open: &str, items: &[String], close: &str) -> Vec<String> {
+    let pad = " ".repeat(indent);
+    let joined = items.join(", ");
+    let one = format!("{pad}{open}{joined}{close}");
+    if one.chars().count() <= MAX_WIDTH && joined.chars().count() <= LIST_WIDTH {
+        return vec![one];
+    }
+    let inner = " ".repeat(indent + 4);
+    let mut out = vec![format!("{pad}{open}")];
+    if items.iter().all(|i| i.chars().count() <= SHORT_ITEM) {
+        let mut line = String::new();
+        for it in items {
+            let add = if line.is_empty() {
+                format!("{it},")
+            } else {
+                format!(" {it},")
+            };
+            if !line.is_empty() && inner.len() + line.len() + add.len() > MAX_WIDTH {
+                out.push(format!("{inner}{line}"));
+                line.clear();
+                line.push_str(&format!("{it},"));
+            } else {
+                line.push_str(&add);
+            }
+        }
+        if !line.is_empty() {
+            out.push(format!("{inner}{line}"));
+        }
+    } else {
+        out.extend(items.iter().map(|i| format!("{inner}{i},")));
+    }
+    out.push(format!("{pad}{close}"));
+    out
+}
+
+/// A `#[derive(...)]` attribute as rustfmt lays it out: one line up to 70 characters
+/// of arguments, else the arguments packed on indented lines.
+fn derive_attr(items: &[&str]) -> String {
+    let joined = items.join(", ");
+    if joined.chars().count() <= 70 {
+        return format!("#[derive({joined})]");
+    }
+    let mut lines = vec!["#[derive(".to_owned()];
+    let mut line = String::new();
+    for it in items {
+        let add = format!("{it},");
+        if !line.is_empty() && 4 + line.len() + 1 + add.len() > MAX_WIDTH {
+            lines.push(format!("    {line}"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&add);
+    }
+    lines.push(format!("    {line}"));
+    lines.push(")]".into());
+    lines.join("\n")
+}
+
+/// A function signature line (or lines) ending with ` {`.
+fn signature(head: &str, args: &[String], ret: &str) -> Vec<String> {
+    let one = format!("{head}({}) -> {ret} {{", args.join(", "));
+    if one.chars().count() <= MAX_WIDTH {
+        return vec![one];
+    }
+    let mut out = vec![format!("{head}(")];
+    out.extend(args.iter().map(|a| format!("    {a},")));
+    out.push(format!(") -> {ret} {{"));
+    out
+}
+
+/// A Rust string literal for SQL: raw, with enough `#` to hold it.
+fn raw_string(s: &str) -> String {
+    let mut hashes = 1;
+    while s.contains(&format!("\"{}", "#".repeat(hashes))) {
+        hashes += 1;
+    }
+    let h = "#".repeat(hashes);
+    format!("r{h}\"{s}\"{h}")
+}
+
+#[derive(Serialize)]
+struct LibCtx {
+    header: String,
+    contract: String,
+    version: String,
+    crate_name: String,
+    mod_lines: Vec<String>,
+    statement_lines: Vec<String>,
+    uses_domain: bool,
+    uses_copy: bool,
+    serde: bool,
+    dependencies: Vec<String>,
+    postgres_features: String,
+}
+
+#[derive(Serialize)]
+struct EnumCtx {
+    derives: String,
+    name: String,
+    pg_name: String,
+    variants: Vec<VariantCtx>,
+    all: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct VariantCtx {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize, Clone)]
+struct StructCtx {
+    name: String,
+    doc: String,
+    lifetime: String,
+    derives: String,
+    fields: Vec<String>,
+    /// `from_row` (whole row) or `from_row_at` (embedded at an offset), as used.
+    from_row: Vec<String>,
+    from_row_at: Vec<String>,
+    from_row_at_opt: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ModCtx {
+    header: String,
+    source: String,
+    uses: Vec<String>,
+    enums: Vec<EnumCtx>,
+    structs: Vec<StructCtx>,
+    queries: Vec<QueryCtx>,
+    serde: bool,
+}
+
+#[derive(Serialize)]
+struct QueryCtx {
+    const_name: String,
+    name: String,
+    command: String,
+    sql: String,
+    read_only: bool,
+    idempotent: bool,
+    route: String,
+    timeout_ms: u64,
+    retry: String,
+    doc: Vec<String>,
+    structs: Vec<StructCtx>,
+    /// The function (and its streaming variant) as lines; the template indents nothing.
+    body: Vec<String>,
+    /// The `const NAME_COPY: &str = "COPY ..."` lines of a `:copyfrom` query.
+    copy_const: Vec<String>,
+}
+
+/// How one result column is read from a row at `idx`.
+fn read_expr(c: &Column, idx: &str) -> String {
+    // Enums are read directly; domains through their base type.
+    if is_domain_col(c) {
+        if c.nullable {
+            format!("crate::domain_opt(row, {idx})?")
+        } else {
+            format!("crate::domain(row, {idx})?")
+        }
+    } else {
+        format!("row.try_get({idx})?")
+    }
+}
+
+thread_local! {
+    static DOMAINS: std::cell::RefCell<BTreeSet<String>> = const { std::cell::RefCell::new(BTreeSet::new()) };
+}
+
+fn is_domain_col(c: &Column) -> bool {
+    DOMAINS.with(|d| d.borrow().contains(&c.ty))
+}
+
+fn is_domain_param(p: &Param) -> bool {
+    DOMAINS.with(|d| d.borrow().contains(&p.ty))
+}
+
+/// `(name, type or expression)` pairs.
+type Named = Vec<(String, String)>;
+
+struct Gen<'a> {
+    enums: BTreeSet<String>,
+    embed_names: BTreeMap<String, String>,
+    row_type_of: BTreeMap<&'a str, &'a str>,
+    derives: String,
+}
+
+impl Gen<'_> {
+    fn struct_fields(&self, cols: &[Column]) -> Vec<(String, String)> {
+        let mut names: Vec<String> = cols.iter().map(|c| rust_snake(&c.name)).collect();
+        dedupe(&mut names, "_");
+        names
+            .into_iter()
+            .zip(cols)
+            .map(|(n, c)| (n, c.rust_type.clone()))
+            .collect()
+    }
+
+    /// Field declarations and readers of a query's row: plain columns and embeds.
+    /// Field declarations `(name, type)` and readers `(name, expression)`.
+    fn row_parts(&self, q: &Query) -> (Named, Named) {
+        let mut decl = Vec::new();
+        let mut read = Vec::new();
+        let mut i = 0;
+        while i < q.columns.len() {
+            if let Some(e) = q.embeds.iter().find(|e| e.first_column as usize == i) {
+                let sname = self.embed_names.get(&e.table).cloned().unwrap_or_default();
+                let fname = rust_snake(&singular(&e.name));
+                if e.nullable {
+                    decl.push((fname.clone(), format!("Option<{sname}>")));
+                    read.push((fname, format!("{sname}::from_row_at_opt(row, {i})?")));
+                } else {
+                    decl.push((fname.clone(), sname.clone()));
+                    read.push((fname, format!("{sname}::from_row_at(row, {i})?")));
+                }
+                i += e.column_count as usize;
+            } else {
+                let c = &q.columns[i];
+                let n = rust_snake(&c.name);
+                decl.push((n.clone(), c.rust_type.clone()));
+                read.push((n, read_expr(c, &i.to_string())));
+                i += 1;
+            }
+        }
+        let mut names: Vec<String> = decl.iter().map(|d| d.0.clone()).collect();
+        dedupe(&mut names, "_");
+        for ((d, r), n) in decl.iter_mut().zip(read.iter_mut()).zip(names) {
+            d.0 = n.clone();
+            r.0 = n;
+        }
+        (decl, read)
+    }
+
+    fn from_row_lines(fn_head: &str, reads: &[(String, String)]) -> Vec<String> {
+        let mut v = vec![format!("    {fn_head} {{"), "        Ok(Self {".to_owned()];
+        for (n, e) in reads {
+            v.push(format!("            {n}: {e},"));
+        }
+        v.push("        })".into());
+        v.push("    }".into());
+        v
+    }
+
+    fn row_struct(&self, name: &str, doc: String, q: &Query) -> StructCtx {
+        let (decl, read) = self.row_parts(q);
+        StructCtx {
+            name: name.to_owned(),
+            doc,
+            lifetime: String::new(),
+            derives: self.derives.clone(),
+            fields: decl.iter().map(|(n, t)| format!("pub {n}: {t},")).collect(),
+            from_row: Self::from_row_lines(
+                "pub(crate) fn from_row(row: &Row) -> Result<Self, Error>",
+                &read,
+            ),
+            from_row_at: Vec::new(),
+            from_row_at_opt: Vec::new(),
+        }
+    }
+
+    fn query(&self, q: &Query, uses: &mut BTreeSet<String>, uses_copy: &mut bool) -> QueryCtx {
+        let fname = rust_snake(&q.name);
+        let const_name = fname.trim_start_matches("r#").to_uppercase();
+        let mut structs = Vec::new();
+        let mut doc = vec![format!(
+            "/// Runs `{}` ({}:{}).",
+            q.name, q.source.file, q.source.line
+        )];
+        if !q.doc.is_empty() {
+            doc.push("///".into());
+            doc.extend(
+                q.doc
+                    .iter()
+                    .map(|d| format!("/// {d}").trim_end().to_owned()),
+            );
+        }
+        doc.push("///".into());
+        doc.push("/// ```sql".into());
+        doc.extend(
+            q.sql
+                .lines()
+                .map(|l| format!("/// {l}").trim_end().to_owned()),
+        );
+        doc.push("/// ```".into());
+
+        let mut params: Vec<&Param> = q.params.iter().collect();
+        params.sort_by_key(|p| p.position);
+        let batch = matches!(
+            q.command.as_str(),
+            "batchexec" | "batchone" | "batchmany" | "copyfrom"
+        );
+        let use_struct = params.len() > MAX_POSITIONAL || (batch && params.len() > 1);
+        let mut pnames: Vec<String> = params.iter().map(|p| rust_param(&p.name)).collect();
+        dedupe(&mut pnames, "_");
+        let pstruct = format!("{}Params", rust_pascal(&q.name));
+        let mut args = vec!["db: &impl Executor".to_owned()];
+        let base = |p: &Param, n: &str| -> String {
+            if is_domain_param(p) {
+                if p.nullable {
+                    format!("&{n}.map(crate::Domain)")
+                } else {
+                    format!("&crate::Domain({n})")
+                }
+            } else {
+                format!("&{n}")
+            }
+        };
+        let mut pass: Vec<String> = Vec::new();
+        let mut item_type = String::new();
+        if use_struct {
+            let fields: Vec<(String, String)> = params
+                .iter()
+                .zip(&pnames)
+                .map(|(p, n)| (n.clone(), param_type(&p.rust_type, "'a ", &self.enums)))
+                .collect();
+            let borrowed = fields.iter().any(|f| is_borrowed(&f.1));
+            let lt = if borrowed { "<'a>" } else { "" };
+            structs.push(StructCtx {
+                name: pstruct.clone(),
+                doc: format!("/// The parameters of [`{fname}`]."),
+                lifetime: lt.to_owned(),
+                derives: "#[derive(Debug, Clone, PartialEq)]".into(),
+                fields: fields
+                    .iter()
+                    .map(|(n, t)| format!("pub {n}: {t},"))
+                    .collect(),
+                from_row: Vec::new(),
+                from_row_at: Vec::new(),
+                from_row_at_opt: Vec::new(),
+            });
+            let var = if batch { "item" } else { "p" };
+            let deref = |p: &Param, n: &str| -> String {
+                let field = format!("{var}.{n}");
+                // A Copy domain value is wrapped by value; others by reference.
+                if is_domain_param(p) {
+                    base(p, &field)
+                } else {
+                    format!("&{field}")
+                }
+            };
+            pass = params
+                .iter()
+                .zip(&pnames)
+                .map(|(p, n)| deref(p, n))
+                .collect();
+            item_type = if borrowed {
+                format!("{pstruct}<'_>")
+            } else {
+                pstruct.clone()
+            };
+            if !batch {
+                args.push(format!("p: &{item_type}"));
+            }
+        } else if batch {
+            if let Some(p) = params.first() {
+                item_type = p.rust_type.clone();
+                pass = vec![if is_domain_param(p) {
+                    if p.nullable {
+                        "&item.map(crate::Domain)".into()
+                    } else {
+                        "&crate::Domain(*item)".into()
+                    }
+                } else {
+                    "item".into()
+                }];
+            }
+        } else {
+            for (p, n) in params.iter().zip(&pnames) {
+                args.push(format!(
+                    "{n}: {}",
+                    param_type(&p.rust_type, "", &self.enums)
+                ));
+                pass.push(base(p, n));
+            }
+        }
+        if batch {
+            args.push(format!("items: &[{item_type}]"));
+        }
+
+        // The row type.
+        let single = q.columns.len() == 1 && q.embeds.is_empty();
+        let mut row_type = String::new();
+        let mut reader = String::new();
+        if !q.columns.is_empty() {
+            if single {
+                let c = &q.columns[0];
+                row_type = c.rust_type.clone();
+                reader = if is_domain_col(c) {
+                    if c.nullable {
+                        "crate::first_domain_opt".into()
+                    } else {
+                        "crate::first_domain".into()
+                    }
+                } else {
+                    "crate::first".into()
+                };
+            } else {
+                row_type = match self.row_type_of.get(q.name.as_str()) {
+                    Some(rt) => {
+                        let n = rust_pascal(rt);
+                        uses.insert(n.clone());
+                        n
+                    }
+                    None => {
+                        let n = format!("{}Row", rust_pascal(&q.name));
+                        structs.push(self.row_struct(&n, format!("/// A row of [`{fname}`]."), q));
+                        n
+                    }
+                };
+                reader = format!("{row_type}::from_row");
+            }
+        }
+        for (_, t) in self.row_parts(q).0 {
+            for e in &self.enums {
+                if t.contains(e.as_str()) {
+                    uses.insert(e.clone());
+                }
+            }
+            for s in self.embed_names.values() {
+                if t == *s || t == format!("Option<{s}>") {
+                    uses.insert(s.clone());
+                }
+            }
+        }
+        for p in &params {
+            for e in &self.enums {
+                if p.rust_type.contains(e.as_str()) {
+                    uses.insert(e.clone());
+                }
+            }
+        }
+
+        let n = pass.len();
+        let params_decl = |indent: usize| -> Vec<String> {
+            if n == 0 {
+                Vec::new()
+            } else {
+                list(
+                    indent,
+                    &format!("let params: [&(dyn ToSql + Sync); {n}] = ["),
+                    &pass,
+                    "];",
+                )
+            }
+        };
+        let p_arg = if n == 0 { "&[]" } else { "&params" };
+        let head = format!("pub async fn {fname}");
+        let mut body = Vec::new();
+        let st = format!("    let st = &{const_name};");
+        let mut copy_sql = None;
+        match q.command.as_str() {
+            "one" => {
+                body.extend(signature(
+                    &head,
+                    &args,
+                    &format!("Result<{row_type}, Error>"),
+                ));
+                body.push(st);
+                body.extend(params_decl(4));
+                body.push(format!("    let row = db.query_one(st, {p_arg}).await?;"));
+                body.push(format!("    {reader}(&row)"));
+                body.push("}".into());
+            }
+            "many" => {
+                body.extend(signature(
+                    &head,
+                    &args,
+                    &format!("Result<Vec<{row_type}>, Error>"),
+                ));
+                body.push(st.clone());
+                body.extend(params_decl(4));
+                body.push(format!("    let rows = db.query(st, {p_arg}).await?;"));
+                body.extend(list(
+                    4,
+                    "crate::collect_rows(",
+                    &["&rows".into(), reader.clone()],
+                    ")",
+                ));
+                body.push("}".into());
+                body.push(String::new());
+                body.push(format!(
+                    "/// Streams the rows of [`{fname}`] as they arrive."
+                ));
+                body.extend(signature(
+                    &format!("pub async fn {}_stream", fname.trim_start_matches("r#")),
+                    &args,
+                    &format!("Result<RowStream<{row_type}>, Error>"),
+                ));
+                body.push(st);
+                body.extend(params_decl(4));
+                body.push(format!(
+                    "    let rows = db.query_stream(st, {p_arg}).await?;"
+                ));
+                body.extend(list(
+                    4,
+                    "crate::map_rows(",
+                    &["rows".into(), reader.clone()],
+                    ")",
+                ));
+                body.push("}".into());
+                uses.insert("RowStream".into());
+            }
+            "exec" => {
+                body.extend(signature(&head, &args, "Result<(), Error>"));
+                body.push(st);
+                body.extend(params_decl(4));
+                body.push(format!("    db.execute(st, {p_arg}).await?;"));
+                body.push("    Ok(())".into());
+                body.push("}".into());
+            }
+            "execrows" | "execresult" => {
+                body.extend(signature(&head, &args, "Result<u64, Error>"));
+                body.push(st);
+                body.extend(params_decl(4));
+                body.push(format!("    db.execute(st, {p_arg}).await"));
+                body.push("}".into());
+            }
+            "batchexec" => {
+                body.extend(signature(&head, &args, "Result<(), Error>"));
+                body.push(st);
+                body.push("    for item in items {".into());
+                body.extend(params_decl(8));
+                body.push(format!("        db.execute(st, {p_arg}).await?;"));
+                body.push("    }".into());
+                body.push("    Ok(())".into());
+                body.push("}".into());
+            }
+            "batchone" => {
+                body.extend(signature(
+                    &head,
+                    &args,
+                    &format!("Result<Vec<{row_type}>, Error>"),
+                ));
+                body.push(st);
+                body.push("    let mut out = Vec::with_capacity(items.len());".into());
+                body.push("    for item in items {".into());
+                body.extend(params_decl(8));
+                body.push(format!(
+                    "        let row = db.query_one(st, {p_arg}).await?;"
+                ));
+                body.push(format!("        let item = {reader}(&row)?;"));
+                body.push("        out.push(item);".into());
+                body.push("    }".into());
+                body.push("    Ok(out)".into());
+                body.push("}".into());
+            }
+            "batchmany" => {
+                body.extend(signature(
+                    &head,
+                    &args,
+                    &format!("Result<Vec<Vec<{row_type}>>, Error>"),
+                ));
+                body.push(st);
+                body.push("    let mut out = Vec::with_capacity(items.len());".into());
+                body.push("    for item in items {".into());
+                body.extend(params_decl(8));
+                body.push(format!("        let rows = db.query(st, {p_arg}).await?;"));
+                let mut collect = list(
+                    8,
+                    "let group = crate::collect_rows(",
+                    &["&rows".into(), reader.clone()],
+                    ")?;",
+                );
+                body.append(&mut collect);
+                body.push("        out.push(group);".into());
+                body.push("    }".into());
+                body.push("    Ok(out)".into());
+                body.push("}".into());
+            }
+            "copyfrom" => {
+                *uses_copy = true;
+                let table = q.tables.first().cloned().unwrap_or_default();
+                let cols: Vec<String> = params
+                    .iter()
+                    .map(|p| {
+                        p.column
+                            .as_deref()
+                            .and_then(|c| c.rsplit('.').next())
+                            .unwrap_or(&p.name)
+                            .to_owned()
+                    })
+                    .collect();
+                copy_sql = Some(format!(
+                    "COPY {table} ({}) FROM STDIN BINARY",
+                    cols.join(", ")
+                ));
+                body.extend(signature(&head, &args, "Result<u64, Error>"));
+                body.push(st);
+                body.push("    let mut rows = Vec::with_capacity(items.len());".into());
+                body.push("    for item in items {".into());
+                body.extend(params_decl(8));
+                body.push("        rows.push(params);".into());
+                body.push("    }".into());
+                body.push(format!(
+                    "    db.copy_in(st, {const_name}_COPY, &rows).await"
+                ));
+                body.push("}".into());
+            }
+            _ => {}
+        }
+        if n > 0 {
+            uses.insert("ToSql".into());
+        }
+        QueryCtx {
+            const_name: const_name.clone(),
+            name: q.name.clone(),
+            command: q.command.clone(),
+            sql: raw_string(&q.sql),
+            read_only: q.read_only,
+            idempotent: q.policy.idempotent,
+            route: q.policy.route.clone(),
+            timeout_ms: q.policy.timeout_ms,
+            retry: q.policy.retry.clone(),
+            doc,
+            structs,
+            body,
+            copy_const: copy_sql
+                .map(|sql| {
+                    let one = format!("const {const_name}_COPY: &str = \"{sql}\";");
+                    if one.chars().count() <= MAX_WIDTH {
+                        vec![one]
+                    } else {
+                        vec![
+                            format!("const {const_name}_COPY: &str ="),
+                            format!("    \"{sql}\";"),
+                        ]
+                    }
+                })
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Generates the crate: Cargo.toml, src/lib.rs, src/models.rs, one module per query file.
+pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendered, GenError> {
+    DOMAINS.with(|d| {
+        *d.borrow_mut() = c.schema.domains.iter().map(|d| d.name.clone()).collect();
+    });
+    let header = header_line("//", c);
+    let enum_names: BTreeSet<String> = c
+        .schema
+        .enums
+        .iter()
+        .map(|e| rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name)))
+        .collect();
+    let serde_derives: &[&str] = if out.serde {
+        &["serde::Serialize", "serde::Deserialize"]
+    } else {
+        &[]
+    };
+    let derives = derive_attr(&[&["Debug", "Clone", "PartialEq"], serde_derives].concat());
+    let enum_derives = derive_attr(
+        &[
+            &[
+                "Debug",
+                "Clone",
+                "Copy",
+                "PartialEq",
+                "Eq",
+                "Hash",
+                "postgres_types::ToSql",
+                "postgres_types::FromSql",
+            ],
+            serde_derives,
+        ]
+        .concat(),
+    );
+    let mut g = Gen {
+        enums: enum_names,
+        embed_names: BTreeMap::new(),
+        row_type_of: c
+            .row_types
+            .iter()
+            .flat_map(|r| r.queries.iter().map(move |q| (q.as_str(), r.name.as_str())))
+            .collect(),
+        derives,
+    };
+
+    // models.rs: enums, embedded table structs, shared row types.
+    let enums: Vec<EnumCtx> = c
+        .schema
+        .enums
+        .iter()
+        .map(|e| {
+            let name = rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name));
+            let mut vs: Vec<String> = e.values.iter().map(|v| rust_pascal(v)).collect();
+            dedupe(&mut vs, "");
+            EnumCtx {
+                derives: enum_derives.clone(),
+                all: vs.iter().map(|v| format!("{name}::{v}")).collect(),
+                variants: vs
+                    .into_iter()
+                    .zip(&e.values)
+                    .map(|(n, v)| VariantCtx {
+                        name: n,
+                        value: serde_json::to_string(v).unwrap_or_default(),
+                    })
+                    .collect(),
+                pg_name: e.name.rsplit('.').next().unwrap_or(&e.name).to_owned(),
+                name,
+            }
+        })
+        .collect();
+    let mut model_structs: Vec<StructCtx> = Vec::new();
+    let mut embed_use: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    for q in &c.queries {
+        for e in &q.embeds {
+            let entry = embed_use.entry(e.table.clone()).or_default();
+            if e.nullable {
+                entry.1 = true;
+            } else {
+                entry.0 = true;
+            }
+            if g.embed_names.contains_key(&e.table) {
+                continue;
+            }
+            let bare = e.table.rsplit('.').next().unwrap_or(&e.table);
+            let name = rust_pascal(&singular(bare));
+            let cols =
+                &q.columns[e.first_column as usize..(e.first_column + e.column_count) as usize];
+            let fields = g.struct_fields(cols);
+            let reads: Vec<(String, String)> = fields
+                .iter()
+                .zip(cols)
+                .enumerate()
+                .map(|(k, ((n, _), col))| {
+                    let idx = if k == 0 {
+                        "at".to_owned()
+                    } else {
+                        format!("at + {k}")
+                    };
+                    (n.clone(), read_expr(col, &idx))
+                })
+                .collect();
+            let guards: Vec<(usize, &Column)> = cols
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.nullable)
+                .collect();
+            let mut opt = vec![
+                "    pub(crate) fn from_row_at_opt(row: &Row, at: usize) -> Result<Option<Self>, Error> {"
+                    .to_owned(),
+            ];
+            // Absent when a NOT NULL column of the table came back NULL.
+            for (k, col) in &guards {
+                let idx = if *k == 0 {
+                    "at".to_owned()
+                } else {
+                    format!("at + {k}")
+                };
+                let ty = if is_domain_col(col) {
+                    format!("Option<crate::Domain<{}>>", col.rust_type)
+                } else {
+                    format!("Option<{}>", col.rust_type)
+                };
+                opt.push(format!("        let v: {ty} = row.try_get({idx})?;"));
+                opt.push("        if v.is_none() {".into());
+                opt.push("            return Ok(None);".into());
+                opt.push("        }".into());
+            }
+            opt.push("        Self::from_row_at(row, at).map(Some)".into());
+            opt.push("    }".into());
+            model_structs.push(StructCtx {
+                name: name.clone(),
+                doc: format!("/// A row of `{}`.", e.table),
+                lifetime: String::new(),
+                derives: g.derives.clone(),
+                fields: fields
+                    .iter()
+                    .map(|(n, t)| format!("pub {n}: {t},"))
+                    .collect(),
+                from_row: Vec::new(),
+                from_row_at: Gen::from_row_lines(
+                    "pub(crate) fn from_row_at(row: &Row, at: usize) -> Result<Self, Error>",
+                    &reads,
+                ),
+                from_row_at_opt: opt,
+            });
+            g.embed_names.insert(e.table.clone(), name);
+        }
+    }
+    for s in model_structs.iter_mut() {
+        let table = g
+            .embed_names
+            .iter()
+            .find(|(_, n)| **n == s.name)
+            .map(|(t, _)| t.clone())
+            .unwrap_or_default();
+        let (plain, nullable) = embed_use.get(&table).copied().unwrap_or_default();
+        if !plain && !nullable {
+            s.from_row_at.clear();
+        }
+        if !nullable {
+            s.from_row_at_opt.clear();
+        }
+    }
+    let mut done = BTreeSet::new();
+    for q in &c.queries {
+        if let Some(rt) = &q.row_type {
+            if done.insert(rt.clone()) {
+                let users = c
+                    .row_types
+                    .iter()
+                    .find(|r| &r.name == rt)
+                    .map(|r| r.queries.join("`, `"))
+                    .unwrap_or_default();
+                model_structs.push(g.row_struct(
+                    &rust_pascal(rt),
+                    format!("/// The row of `{users}`."),
+                    q,
+                ));
+            }
+        }
+    }
+    let has_models = !enums.is_empty() || !model_structs.is_empty();
+    let mut files = Rendered::new();
+    let mut model_uses = BTreeSet::new();
+    for s in &model_structs {
+        for f in &s.fields {
+            for e in &g.enums {
+                if f.contains(e.as_str()) {
+                    model_uses.insert(e.clone());
+                }
+            }
+        }
+    }
+    let uses_domain = DOMAINS.with(|d| !d.borrow().is_empty())
+        && c.queries
+            .iter()
+            .any(|q| q.columns.iter().any(is_domain_col) || q.params.iter().any(is_domain_param));
+    if has_models {
+        let mut uses = vec![];
+        if !model_structs.is_empty() {
+            uses.push("use tokio_postgres::Row;".to_owned());
+            uses.push(String::new());
+            uses.push("use crate::Error;".to_owned());
+        }
+        let ctx = ModCtx {
+            header: header.clone(),
+            source: String::new(),
+            uses,
+            enums,
+            structs: model_structs,
+            queries: Vec::new(),
+            serde: out.serde,
+        };
+        files.insert("src/models.rs".into(), t.render("rust", "models.rs", &ctx)?);
+    }
+
+    let mut modules = Vec::new();
+    let mut statements = Vec::new();
+    let mut uses_copy = false;
+    for (file, queries) in file_group(&c.queries) {
+        let stem = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(&file)
+            .split('.')
+            .next()
+            .unwrap_or("queries");
+        let mut module = rust_snake(stem).trim_start_matches("r#").to_owned();
+        if module == "models" || module == "lib" {
+            module.push_str("_queries");
+        }
+        while modules.contains(&module) {
+            module.push('_');
+        }
+        let mut uses = BTreeSet::new();
+        let qctxs: Vec<QueryCtx> = queries
+            .iter()
+            .map(|q| g.query(q, &mut uses, &mut uses_copy))
+            .collect();
+        for q in &qctxs {
+            statements.push(format!("&{module}::{}", q.const_name));
+        }
+        let mut use_lines = vec!["use std::time::Duration;".to_owned(), String::new()];
+        let needs_row = qctxs
+            .iter()
+            .any(|q| !q.structs.iter().all(|s| s.from_row.is_empty()));
+        if uses.contains("ToSql") {
+            use_lines.push("use tokio_postgres::types::ToSql;".into());
+        }
+        if needs_row {
+            use_lines.push("use tokio_postgres::Row;".into());
+        }
+        if uses.contains("ToSql") || needs_row {
+            use_lines.push(String::new());
+        }
+        let mut crate_uses: Vec<String> =
+            vec!["Error".into(), "Executor".into(), "Statement".into()];
+        for u in &uses {
+            if u != "ToSql" {
+                crate_uses.push(u.clone());
+            }
+        }
+        crate_uses.sort();
+        for u in crate_uses {
+            use_lines.push(format!("use crate::{u};"));
+        }
+        let ctx = ModCtx {
+            header: header.clone(),
+            source: file.clone(),
+            uses: use_lines,
+            enums: Vec::new(),
+            structs: Vec::new(),
+            queries: qctxs,
+            serde: out.serde,
+        };
+        files.insert(
+            format!("src/{module}.rs"),
+            t.render("rust", "queries.rs", &ctx)?,
+        );
+        modules.push(module);
+    }
+
+    let mut mods = modules.clone();
+    if has_models {
+        mods.push("models".into());
+    }
+    mods.sort();
+    let mut mod_lines: Vec<String> = mods.iter().map(|m| format!("mod {m};")).collect();
+    mod_lines.push(String::new());
+    mod_lines.extend(mods.iter().map(|m| format!("pub use {m}::*;")));
+
+    // Dependencies: the crates the mapped types name.
+    let specs = crate_specs();
+    let mut used_crates = BTreeSet::new();
+    for q in &c.queries {
+        for ty in q
+            .params
+            .iter()
+            .map(|p| &p.rust_type)
+            .chain(q.columns.iter().map(|c| &c.rust_type))
+        {
+            for (name, _) in specs.iter() {
+                if ty.contains(&format!("{name}::")) {
+                    used_crates.insert(name.clone());
+                }
+            }
+        }
+    }
+    let mut deps = Vec::new();
+    let mut pg_features = vec!["\"runtime\"".to_owned()];
+    for name in &used_crates {
+        let s = &specs[name];
+        let mut features = s.features.clone();
+        if out.serde {
+            features.extend(s.serde_features.iter().cloned());
+        }
+        deps.push(if features.is_empty() {
+            format!("{name} = \"{}\"", s.version)
+        } else {
+            format!(
+                "{name} = {{ version = \"{}\", features = [{}] }}",
+                s.version,
+                features
+                    .iter()
+                    .map(|f| format!("\"{f}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        if let Some(f) = &s.postgres_feature {
+            pg_features.push(format!("\"{f}\""));
+        }
+    }
+    if out.serde {
+        deps.push("serde = { version = \"1\", features = [\"derive\"] }".into());
+    }
+    let lib = LibCtx {
+        header: header_line("#", c),
+        contract: c.name.clone(),
+        version: c.version.clone(),
+        crate_name: out.crate_name.clone(),
+        mod_lines,
+        statement_lines: list(
+            0,
+            "pub static STATEMENTS: &[&Statement] = &[",
+            &statements,
+            "];",
+        ),
+        uses_domain,
+        uses_copy,
+        serde: out.serde,
+        dependencies: deps,
+        postgres_features: pg_features.join(", "),
+    };
+    files.insert("Cargo.toml".into(), t.render("rust", "Cargo.toml", &lib)?);
+    let lib_rs = LibCtx {
+        header: header.clone(),
+        ..lib
+    };
+    files.insert("src/lib.rs".into(), t.render("rust", "lib.rs", &lib_rs)?);
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crate_table_parses() {
+        assert!(crate_specs().contains_key("uuid"));
+    }
+
+    #[test]
+    fn lists_follow_rustfmt_widths() {
+        let short: Vec<String> = ["&a", "&b"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(
+            list(4, "let x = [", &short, "];"),
+            ["    let x = [&a, &b];"]
+        );
+        let long: Vec<String> = (0..6).map(|i| format!("&parameter_{i}")).collect();
+        let v = list(4, "let x = [", &long, "];");
+        assert_eq!(v.len(), 8);
+        assert_eq!(v[1], "        &parameter_0,");
+    }
+
+    #[test]
+    fn raw_strings_hold_quotes_and_hashes() {
+        assert_eq!(raw_string("a"), "r#\"a\"#");
+        assert_eq!(raw_string("a \"# b"), "r##\"a \"# b\"##");
+    }
+}
