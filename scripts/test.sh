@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of sqlpact. Installs and starts what the tests need:
 #   - PostgreSQL 15 (Debian packages), run as a throwaway cluster by pg_virtualenv;
-#   - the Rust toolchain's components (rustfmt, clippy) and the crates.
+#   - the Rust toolchain's components (rustfmt, clippy) and the crates;
+#   - the Go modules of the generated Go client and its tests (go downloads them).
 # Usage: scripts/test.sh            (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,10 +29,17 @@ done
 
 log "format and lints"
 cargo fmt --all -- --check
-cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 log "build"
 cargo build --release --locked
+
+log "generated clients are up to date, gofmt- and vet-clean"
+./target/release/sqlpact -c contracts/sqlpact.yaml generate --check
+unformatted="$(gofmt -l contracts/gen/go tests/clients/go)"
+if [ -n "$unformatted" ]; then echo "not gofmt-clean: $unformatted"; exit 1; fi
+(cd contracts/gen/go && go vet ./...)
+(cd tests/clients/go && go vet ./...)
 
 log "tests (against a throwaway PostgreSQL 15)"
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and
@@ -41,7 +49,10 @@ pg_virtualenv -v 15 bash -c '
   set -euo pipefail
   export DATABASE_URL="postgresql://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"
   export INSTA_UPDATE=no
-  cargo test --locked --all-targets
+  cargo test --locked --workspace --all-targets
+  echo
+  echo "== the generated Go client against PostgreSQL"
+  (cd tests/clients/go && go test -count=1 ./...)
   echo
   echo "== sqlpact verify on the shipped example"
   ./target/release/sqlpact -c contracts/sqlpact.yaml verify

@@ -41,17 +41,25 @@ fn capitalize(w: &str) -> String {
         .unwrap_or_default()
 }
 
+/// One word of a Go identifier after the first: initialisms upper-cased, their
+/// plurals too (`ids` → `IDs`).
+fn go_word(w: &str) -> String {
+    if GO_INITIALISMS.contains(&w) {
+        return w.to_uppercase();
+    }
+    if let Some(stem) = w.strip_suffix('s') {
+        if GO_INITIALISMS.contains(&stem) && stem.len() > 1 {
+            return format!("{}s", stem.to_uppercase());
+        }
+    }
+    capitalize(w)
+}
+
 /// An exported Go identifier: `account_id` → `AccountID`.
 pub fn go_exported(s: &str) -> String {
     let mut out: String = words(s)
         .iter()
-        .map(|w| {
-            if GO_INITIALISMS.contains(&w.as_str()) {
-                w.to_uppercase()
-            } else {
-                capitalize(w)
-            }
-        })
+        .map(|w| go_word(w))
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, 'X');
@@ -102,10 +110,8 @@ pub fn go_local(s: &str) -> String {
     for (i, w) in ws.iter().enumerate() {
         if i == 0 {
             out.push_str(w);
-        } else if GO_INITIALISMS.contains(&w.as_str()) {
-            out.push_str(&w.to_uppercase());
         } else {
-            out.push_str(&capitalize(w));
+            out.push_str(&go_word(w));
         }
     }
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
@@ -232,6 +238,9 @@ mod tests {
         assert_eq!(go_exported("metadata_json"), "MetadataJSON");
         assert_eq!(go_exported("2fa"), "X2fa");
         assert_eq!(go_local("account_id"), "accountID");
+        assert_eq!(go_exported("from_account_ids"), "FromAccountIDs");
+        assert_eq!(go_exported("urls"), "URLs");
+        assert_eq!(go_exported("status"), "Status");
         assert_eq!(go_local("type"), "type_");
         assert_eq!(go_local("ctx"), "ctx_");
         assert_eq!(go_unexported("GetAccount"), "getAccount");

@@ -142,11 +142,11 @@ type GetLatestEntriesRow struct {
 //	    WHERE le.account_id = ANY($1::uuid[])
 //	) ranked
 //	WHERE ranked.rn = 1
-func (q *Queries) GetLatestEntries(ctx context.Context, accountIds []uuid.UUID) ([]GetLatestEntriesRow, error) {
+func (q *Queries) GetLatestEntries(ctx context.Context, accountIDs []uuid.UUID) ([]GetLatestEntriesRow, error) {
 	var items []GetLatestEntriesRow
 	err := q.run(ctx, &stmtGetLatestEntries, func(ctx context.Context, db DBTX) error {
 		items = []GetLatestEntriesRow{}
-		rows, err := db.Query(ctx, getLatestEntries, accountIds)
+		rows, err := db.Query(ctx, getLatestEntries, accountIDs)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ type Querier interface {
 	GetAvailableBalance(ctx context.Context, accountID uuid.UUID) (GetAvailableBalanceRow, error)
 	InsertLedgerEntries(ctx context.Context, args []InsertLedgerEntriesParams) (int64, error)
 	ListLedgerEntries(ctx context.Context, arg ListLedgerEntriesParams) ([]ListLedgerEntriesRow, error)
-	GetLatestEntries(ctx context.Context, accountIds []uuid.UUID) ([]GetLatestEntriesRow, error)
+	GetLatestEntries(ctx context.Context, accountIDs []uuid.UUID) ([]GetLatestEntriesRow, error)
 	GetLedgerTotals(ctx context.Context, accountID uuid.UUID) (GetLedgerTotalsRow, error)
 	ReconcileBalances(ctx context.Context) ([]ReconcileBalancesRow, error)
 	InsertOpeningEntries(ctx context.Context, customerID uuid.UUID) (int64, error)

@@ -155,7 +155,7 @@ var stmtGetCustomerOverview = Statement{Name: "GetCustomerOverview", Command: "o
 type GetCustomerOverviewRow struct {
 	ID             uuid.UUID   `json:"id"`
 	Country        *string     `json:"country"`
-	AccountIds     []uuid.UUID `json:"account_ids"`
+	AccountIDs     []uuid.UUID `json:"account_ids"`
 	Currencies     string      `json:"currencies"`
 	ActiveAPIKeys  *int64      `json:"active_api_keys"`
 	LastActivityAt time.Time   `json:"last_activity_at"`
@@ -177,7 +177,7 @@ type GetCustomerOverviewRow struct {
 func (q *Queries) GetCustomerOverview(ctx context.Context, id uuid.UUID) (GetCustomerOverviewRow, error) {
 	var i GetCustomerOverviewRow
 	err := q.run(ctx, &stmtGetCustomerOverview, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getCustomerOverview, id).Scan(&i.ID, &i.Country, &i.AccountIds, &i.Currencies, &i.ActiveAPIKeys, &i.LastActivityAt)
+		return db.QueryRow(ctx, getCustomerOverview, id).Scan(&i.ID, &i.Country, &i.AccountIDs, &i.Currencies, &i.ActiveAPIKeys, &i.LastActivityAt)
 	})
 	return i, err
 }

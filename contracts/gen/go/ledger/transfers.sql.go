@@ -346,8 +346,8 @@ var stmtCreateTransfers = Statement{Name: "CreateTransfers", Command: "many", SQ
 // CreateTransfersParams holds the parameters of CreateTransfers.
 type CreateTransfersParams struct {
 	Currency       string            `json:"currency"`
-	FromAccountIds []uuid.UUID       `json:"from_account_ids"`
-	ToAccountIds   []uuid.UUID       `json:"to_account_ids"`
+	FromAccountIDs []uuid.UUID       `json:"from_account_ids"`
+	ToAccountIDs   []uuid.UUID       `json:"to_account_ids"`
 	Amounts        []decimal.Decimal `json:"amounts"`
 }
 
@@ -369,7 +369,7 @@ func (q *Queries) CreateTransfers(ctx context.Context, arg CreateTransfersParams
 	var items []CreateTransfersRow
 	err := q.run(ctx, &stmtCreateTransfers, func(ctx context.Context, db DBTX) error {
 		items = []CreateTransfersRow{}
-		rows, err := db.Query(ctx, createTransfers, arg.Currency, arg.FromAccountIds, arg.ToAccountIds, arg.Amounts)
+		rows, err := db.Query(ctx, createTransfers, arg.Currency, arg.FromAccountIDs, arg.ToAccountIDs, arg.Amounts)
 		if err != nil {
 			return err
 		}
