@@ -17,7 +17,13 @@ pub fn words(s: &str) -> Vec<String> {
         if c.is_uppercase() && !cur.is_empty() {
             let prev = chars[i - 1];
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+            // `IDs`, `URLs`: a plural initialism stays one word.
+            let plural = chars.get(i + 1) == Some(&'s')
+                && !chars.get(i + 2).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_uppercase() && next_lower && !plural)
+            {
                 out.push(std::mem::take(&mut cur));
             }
         }
@@ -57,10 +63,7 @@ fn go_word(w: &str) -> String {
 
 /// An exported Go identifier: `account_id` → `AccountID`.
 pub fn go_exported(s: &str) -> String {
-    let mut out: String = words(s)
-        .iter()
-        .map(|w| go_word(w))
-        .collect();
+    let mut out: String = words(s).iter().map(|w| go_word(w)).collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, 'X');
     }
@@ -230,6 +233,8 @@ mod tests {
         assert_eq!(words("GetAccountByID"), ["get", "account", "by", "id"]);
         assert_eq!(words("HTTPServer2go"), ["http", "server2go"]);
         assert_eq!(words("account-id"), ["account", "id"]);
+        assert_eq!(words("GetAccountsByIDs"), ["get", "accounts", "by", "ids"]);
+        assert_eq!(words("ListURLsNow"), ["list", "urls", "now"]);
     }
 
     #[test]

@@ -254,7 +254,7 @@ pub async fn list_accounts_stream(
 }
 
 /// `GetAccountsByIDs`: its SQL and policy.
-pub static GET_ACCOUNTS_BY_I_DS: Statement = Statement {
+pub static GET_ACCOUNTS_BY_IDS: Statement = Statement {
     name: "GetAccountsByIDs",
     command: "many",
     sql: r#"SELECT * FROM accounts
@@ -267,9 +267,9 @@ ORDER BY created_at"#,
     retry: "standard",
 };
 
-/// A row of [`get_accounts_by_i_ds`].
+/// A row of [`get_accounts_by_ids`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct GetAccountsByIDsRow {
+pub struct GetAccountsByIdsRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
     pub currency: String,
@@ -285,7 +285,7 @@ pub struct GetAccountsByIDsRow {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl GetAccountsByIDsRow {
+impl GetAccountsByIdsRow {
     pub(crate) fn from_row(row: &Row) -> Result<Self, Error> {
         Ok(Self {
             id: row.try_get(0)?,
@@ -312,25 +312,25 @@ impl GetAccountsByIDsRow {
 /// WHERE id = ANY($1)
 /// ORDER BY created_at
 /// ```
-pub async fn get_accounts_by_i_ds(
+pub async fn get_accounts_by_ids(
     db: &impl Executor,
     ids: &[uuid::Uuid],
-) -> Result<Vec<GetAccountsByIDsRow>, Error> {
-    let st = &GET_ACCOUNTS_BY_I_DS;
+) -> Result<Vec<GetAccountsByIdsRow>, Error> {
+    let st = &GET_ACCOUNTS_BY_IDS;
     let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, GetAccountsByIDsRow::from_row)
+    crate::collect_rows(&rows, GetAccountsByIdsRow::from_row)
 }
 
-/// Streams the rows of [`get_accounts_by_i_ds`] as they arrive.
-pub async fn get_accounts_by_i_ds_stream(
+/// Streams the rows of [`get_accounts_by_ids`] as they arrive.
+pub async fn get_accounts_by_ids_stream(
     db: &impl Executor,
     ids: &[uuid::Uuid],
-) -> Result<RowStream<GetAccountsByIDsRow>, Error> {
-    let st = &GET_ACCOUNTS_BY_I_DS;
+) -> Result<RowStream<GetAccountsByIdsRow>, Error> {
+    let st = &GET_ACCOUNTS_BY_IDS;
     let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, GetAccountsByIDsRow::from_row)
+    crate::map_rows(rows, GetAccountsByIdsRow::from_row)
 }
 
 /// `ListAccountSnapshots`: its SQL and policy.

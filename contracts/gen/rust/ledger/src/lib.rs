@@ -58,7 +58,7 @@ pub static STATEMENTS: &[&Statement] = &[
     &accounts::GET_ACCOUNT_FOR_UPDATE,
     &accounts::CREATE_ACCOUNT,
     &accounts::LIST_ACCOUNTS,
-    &accounts::GET_ACCOUNTS_BY_I_DS,
+    &accounts::GET_ACCOUNTS_BY_IDS,
     &accounts::LIST_ACCOUNT_SNAPSHOTS,
     &accounts::GET_ACCOUNT_WITH_CUSTOMER,
     &accounts::UPDATE_ACCOUNT_STATUS,
