@@ -36,10 +36,10 @@ cargo build --release --locked
 
 log "generated clients are up to date, gofmt- and vet-clean"
 ./target/release/sqlpact -c contracts/sqlpact.yaml generate --check
-unformatted="$(gofmt -l contracts/gen/go tests/clients/go)"
+go_modules=(contracts/gen/go tests/clients/go tests/fixtures/generate/*/gen/go)
+unformatted="$(gofmt -l "${go_modules[@]}")"
 if [ -n "$unformatted" ]; then echo "not gofmt-clean: $unformatted"; exit 1; fi
-(cd contracts/gen/go && go vet ./...)
-(cd tests/clients/go && go vet ./...)
+for m in "${go_modules[@]}"; do (cd "$m" && go vet ./...); done
 
 log "tests (against a throwaway PostgreSQL 15)"
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and

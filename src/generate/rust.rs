@@ -128,19 +128,11 @@ fn derive_attr(items: &[&str]) -> String {
         return format!("#[derive({joined})]");
     }
     let mut lines = vec!["#[derive(".to_owned()];
-    let mut line = String::new();
-    for it in items {
-        let add = format!("{it},");
-        if !line.is_empty() && 4 + line.len() + 1 + add.len() > MAX_WIDTH {
-            lines.push(format!("    {line}"));
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&add);
+    if 4 + joined.chars().count() + 1 <= MAX_WIDTH {
+        lines.push(format!("    {joined},"));
+    } else {
+        lines.extend(items.iter().map(|i| format!("    {i},")));
     }
-    lines.push(format!("    {line}"));
     lines.push(")]".into());
     lines.join("\n")
 }
@@ -178,6 +170,8 @@ struct LibCtx {
     uses_domain: bool,
     uses_copy: bool,
     serde: bool,
+    /// The crate needs `serde_interval` (serde for `pg_interval::Interval`).
+    serde_interval: bool,
     dependencies: Vec<String>,
     postgres_features: String,
 }
@@ -185,6 +179,7 @@ struct LibCtx {
 #[derive(Serialize)]
 struct EnumCtx {
     derives: String,
+    all_lines: Vec<String>,
     name: String,
     pg_name: String,
     variants: Vec<VariantCtx>,
@@ -269,11 +264,26 @@ fn is_domain_param(p: &Param) -> bool {
 /// `(name, type or expression)` pairs.
 type Named = Vec<(String, String)>;
 
+/// A struct field line; with serde, types without serde support of their own get a
+/// `with` module from the generated crate.
+fn field_line(name: &str, ty: &str, serde: bool) -> String {
+    let with = match ty {
+        "pg_interval::Interval" => Some("crate::serde_interval"),
+        "Option<pg_interval::Interval>" => Some("crate::serde_interval::option"),
+        _ => None,
+    };
+    match with {
+        Some(w) if serde => format!("#[serde(with = \"{w}\")]\n    pub {name}: {ty},"),
+        _ => format!("pub {name}: {ty},"),
+    }
+}
+
 struct Gen<'a> {
     enums: BTreeSet<String>,
     embed_names: BTreeMap<String, String>,
     row_type_of: BTreeMap<&'a str, &'a str>,
     derives: String,
+    serde: bool,
 }
 
 impl Gen<'_> {
@@ -339,7 +349,10 @@ impl Gen<'_> {
             doc,
             lifetime: String::new(),
             derives: self.derives.clone(),
-            fields: decl.iter().map(|(n, t)| format!("pub {n}: {t},")).collect(),
+            fields: decl
+                .iter()
+                .map(|(n, t)| field_line(n, t, self.serde))
+                .collect(),
             from_row: Self::from_row_lines(
                 "pub(crate) fn from_row(row: &Row) -> Result<Self, Error>",
                 &read,
@@ -765,6 +778,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
             .flat_map(|r| r.queries.iter().map(move |q| (q.as_str(), r.name.as_str())))
             .collect(),
         derives,
+        serde: out.serde,
     };
 
     // models.rs: enums, embedded table structs, shared row types.
@@ -776,9 +790,16 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
             let name = rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name));
             let mut vs: Vec<String> = e.values.iter().map(|v| rust_pascal(v)).collect();
             dedupe(&mut vs, "");
+            let all: Vec<String> = vs.iter().map(|v| format!("{name}::{v}")).collect();
             EnumCtx {
                 derives: enum_derives.clone(),
-                all: vs.iter().map(|v| format!("{name}::{v}")).collect(),
+                all_lines: list(
+                    4,
+                    &format!("pub const ALL: &'static [{name}] = &["),
+                    &all,
+                    "];",
+                ),
+                all,
                 variants: vs
                     .into_iter()
                     .zip(&e.values)
@@ -858,7 +879,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
                 derives: g.derives.clone(),
                 fields: fields
                     .iter()
-                    .map(|(n, t)| format!("pub {n}: {t},"))
+                    .map(|(n, t)| field_line(n, t, g.serde))
                     .collect(),
                 from_row: Vec::new(),
                 from_row_at: Gen::from_row_lines(
@@ -1073,6 +1094,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
         uses_domain,
         uses_copy,
         serde: out.serde,
+        serde_interval: out.serde && used_crates.contains("pg_interval"),
         dependencies: deps,
         postgres_features: pg_features.join(", "),
     };

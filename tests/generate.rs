@@ -1,0 +1,267 @@
+//! `sqlpact generate`, `generate --check` and `diff`: snapshots of the generated code,
+//! determinism, stale-file removal, template overrides and errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn sqlpact(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sqlpact"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sqlpact")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every registry whose generated code is committed: the example and the fixtures.
+fn committed_registries() -> Vec<PathBuf> {
+    let mut v = vec![common::root().join("contracts/sqlpact.yaml")];
+    let dir = common::root().join("tests/fixtures/generate");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().join("sqlpact.yaml"))
+        .filter(|p| p.is_file())
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty());
+    v.extend(cases);
+    v
+}
+
+#[test]
+fn committed_generated_code_is_up_to_date() {
+    for reg in committed_registries() {
+        let out = sqlpact(&["-c", reg.to_str().unwrap(), "generate", "--check"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: run `sqlpact -c {} generate`\n{}{}",
+            reg.display(),
+            reg.display(),
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn kitchen_sink_snapshots() {
+    let reg = common::root().join("tests/fixtures/generate/kitchen_sink/sqlpact.yaml");
+    let a = common::clean(&reg);
+    let outs = sqlpact::generate::plan(&a.contract, reg.parent().unwrap()).unwrap();
+    let mut names = Vec::new();
+    for o in &outs {
+        for (name, body) in &o.files {
+            let snap = format!(
+                "generate_kitchen_sink_{}_{}",
+                o.lang,
+                name.replace('/', "_")
+            );
+            names.push(snap.clone());
+            common::settings().bind(|| insta::assert_snapshot!(snap, body));
+        }
+    }
+    assert_eq!(names.len(), 7, "{names:?}");
+}
+
+fn copy_fixture(name: &str) -> PathBuf {
+    let src = common::root().join("tests/fixtures/generate/kitchen_sink");
+    let dir = std::env::temp_dir().join(format!("sqlpact-gen-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["schema.sql", "queries.sql", "sqlpact.yaml"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    dir
+}
+
+fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_drift() {
+    let dir = copy_fixture("lifecycle");
+    let cfg = dir.join("sqlpact.yaml");
+    let c = cfg.to_str().unwrap();
+
+    let first = sqlpact(&["-c", c, "generate"]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    assert!(text(&first.stderr).contains("created gen/go/kitchen/db.go"));
+    let snapshot = files_under(&dir.join("gen"));
+    assert_eq!(snapshot.len(), 7);
+
+    // Regenerating without changes is a no-op, byte for byte.
+    let again = sqlpact(&["-c", c, "generate"]);
+    assert!(
+        text(&again.stderr).contains("7 file(s) generated, 0 changed"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(files_under(&dir.join("gen")), snapshot);
+    let check = sqlpact(&["-c", c, "generate", "--check"]);
+    assert_eq!(check.status.code(), Some(0));
+    assert!(check.stdout.is_empty());
+
+    // A hand-written file next to the generated ones is never touched.
+    let mine = dir.join("gen/go/kitchen/helpers.go");
+    std::fs::write(&mine, "package kitchen\n").unwrap();
+
+    // Drift: a query changes and the query file is renamed.
+    let q = std::fs::read_to_string(dir.join("queries.sql")).unwrap();
+    let q = q.replace(
+        "SELECT count(*) FROM samples;",
+        "SELECT count(*) FROM notes;",
+    );
+    std::fs::write(dir.join("more.sql"), q).unwrap();
+    std::fs::remove_file(dir.join("queries.sql")).unwrap();
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("[queries.sql]", "[more.sql]");
+    std::fs::write(&cfg, yaml).unwrap();
+
+    let check = sqlpact(&["-c", c, "generate", "--check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    let diff = text(&check.stdout);
+    assert!(
+        diff.contains("--- a/gen/go/kitchen/queries.sql.go\n+++ /dev/null"),
+        "{diff}"
+    );
+    assert!(
+        diff.contains("--- /dev/null\n+++ b/gen/go/kitchen/more.sql.go"),
+        "{diff}"
+    );
+    assert!(diff.contains("+//\tSELECT count(*) FROM notes"), "{diff}");
+    assert!(diff.contains("-//\tSELECT count(*) FROM samples"), "{diff}");
+    assert!(text(&check.stderr).contains("out of date"));
+    // --check and diff write nothing.
+    assert_eq!(files_under(&dir.join("gen")).len(), 8);
+    let shown = sqlpact(&["-c", c, "diff"]);
+    assert_eq!(shown.status.code(), Some(0));
+    assert_eq!(text(&shown.stdout), diff);
+
+    let apply = sqlpact(&["-c", c, "generate"]);
+    assert_eq!(apply.status.code(), Some(0), "{}", text(&apply.stderr));
+    let log = text(&apply.stderr);
+    assert!(
+        log.contains("removed gen/go/kitchen/queries.sql.go"),
+        "{log}"
+    );
+    assert!(log.contains("created gen/go/kitchen/more.sql.go"), "{log}");
+    assert!(
+        log.contains("removed gen/rust/kitchen/src/queries.rs"),
+        "{log}"
+    );
+    assert!(!dir.join("gen/go/kitchen/queries.sql.go").exists());
+    assert!(mine.exists(), "a file sqlpact did not generate was removed");
+    let leftovers: Vec<String> = files_under(&dir.join("gen"))
+        .into_iter()
+        .map(|f| f.0)
+        .filter(|n| n.contains("sqlpact-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_template_directory_overrides_templates_by_name() {
+    let dir = copy_fixture("override");
+    let cfg = dir.join("sqlpact.yaml");
+    std::fs::create_dir_all(dir.join("tpl")).unwrap();
+    std::fs::write(
+        dir.join("tpl/db.go.hbs"),
+        "{{header}}\n\npackage {{package}}\n\n// Overridden.\n",
+    )
+    .unwrap();
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("nullable: pgtype }", "nullable: pgtype, templates: tpl }");
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let db = std::fs::read_to_string(dir.join("gen/go/kitchen/db.go")).unwrap();
+    assert!(db.contains("// Overridden."), "{db}");
+    assert!(db.starts_with("// Code generated by sqlpact from contract kitchen 0.3.1."));
+    // The other templates are the built-in ones.
+    let models = std::fs::read_to_string(dir.join("gen/go/kitchen/models.go")).unwrap();
+    assert!(models.contains("type Mood string"), "{models}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_template_naming_a_missing_field_fails_and_writes_nothing() {
+    let dir = copy_fixture("strict");
+    let cfg = dir.join("sqlpact.yaml");
+    std::fs::create_dir_all(dir.join("tpl")).unwrap();
+    std::fs::write(
+        dir.join("tpl/models.go.hbs"),
+        "{{header}}\n{{no_such_field}}\n",
+    )
+    .unwrap();
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("nullable: pgtype }", "nullable: pgtype, templates: tpl }");
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("template `go/models.go`"), "{err}");
+    assert!(err.contains("no_such_field"), "{err}");
+    assert!(!dir.join("gen").exists(), "something was written");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_registry_without_outputs_says_how_to_add_them() {
+    let dir = copy_fixture("no-outputs");
+    let cfg = dir.join("sqlpact.yaml");
+    let yaml = std::fs::read_to_string(&cfg).unwrap();
+    let yaml = &yaml[..yaml.find("outputs:").unwrap()];
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("add `outputs:"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_contract_with_errors_generates_nothing() {
+    let dir = copy_fixture("errors");
+    let q = std::fs::read_to_string(dir.join("queries.sql")).unwrap();
+    std::fs::write(
+        dir.join("queries.sql"),
+        q.replace(
+            "FROM samples WHERE id = @id;",
+            "FROM sample WHERE id = @id;",
+        ),
+    )
+    .unwrap();
+    let out = sqlpact(&["-c", dir.join("sqlpact.yaml").to_str().unwrap(), "generate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("nothing generated"));
+    assert!(!dir.join("gen").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
