@@ -128,7 +128,8 @@ fn derive_attr(items: &[&str]) -> String {
         return format!("#[derive({joined})]");
     }
     let mut lines = vec!["#[derive(".to_owned()];
-    if 4 + joined.chars().count() + 1 <= MAX_WIDTH {
+    // `    a, b, c,` fits within the line width.
+    if 4 + joined.chars().count() < MAX_WIDTH {
         lines.push(format!("    {joined},"));
     } else {
         lines.extend(items.iter().map(|i| format!("    {i},")));
