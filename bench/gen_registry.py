@@ -325,7 +325,9 @@ contract: { name: bench, version: 1.0.0 }
 engine: postgresql
 schema: [schema.sql]
 queries: [queries/*.sql]
-outputs: { go: { out: gen/go, package: bench } }
+outputs:
+  go: { out: gen/sqlpact-go, package: bench }
+  rust: { out: gen/sqlpact-rust, crate: bench-db }
 """
 
 SQLC_YAML = """\

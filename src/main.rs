@@ -219,8 +219,9 @@ fn generate(
         return Err("the registry configures no outputs\n  help: add `outputs: { go: { out: gen/go, package: db } }` or `outputs: { rust: { out: gen/rust, crate: db } }` to sqlpact.yaml".into());
     }
     let outs = generate::plan(&a.contract, &root).map_err(|e| e.to_string())?;
-    let changes = generate::compare(&outs).map_err(|e| e.to_string())?;
-    match mode {
+    let files: usize = outs.iter().map(|o| o.files.len()).sum();
+    let changes = generate::compare(outs).map_err(|e| e.to_string())?;
+    let result = match mode {
         GenMode::Write => {
             generate::apply(&changes).map_err(|e| e.to_string())?;
             for c in &changes {
@@ -231,7 +232,6 @@ fn generate(
                 };
                 eprintln!("{what} {}", c.path);
             }
-            let files: usize = outs.iter().map(|o| o.files.len()).sum();
             eprintln!("{} file(s) generated, {} changed", files, changes.len());
             Ok(ExitCode::SUCCESS)
         }
@@ -247,7 +247,11 @@ fn generate(
                 Ok(ExitCode::SUCCESS)
             }
         }
-    }
+    };
+    // The process ends next: freeing the analysis and the rendered files only costs time.
+    std::mem::forget(changes);
+    std::mem::forget(l);
+    result
 }
 
 fn run(cli: Cli) -> Result<ExitCode, String> {

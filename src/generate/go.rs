@@ -55,6 +55,7 @@ struct QueryCtx {
     stmt: String,
     sql_literal: String,
     stmt_literal: String,
+    #[serde(serialize_with = "super::joined")]
     doc: Vec<String>,
     /// `ctx context.Context, id uuid.UUID` or `ctx context.Context, arg XParams`.
     signature_args: String,
@@ -353,11 +354,13 @@ pub fn generate(
                 imports.add("github.com/jackc/pgx/v5");
             }
             let (mut qc, st) = query_ctx(q, out, &embed_structs, &row_type_of, &mut imports);
-            qc.structs = st;
             statements.push(qc.stmt.clone());
-            // The interface file records its own imports for the same signature.
-            let (iq, _) = query_ctx(q, out, &embed_structs, &row_type_of, &mut interface_imports);
-            interface_lines.push(format!("{}({}) {}", iq.name, iq.signature_args, iq.results));
+            if out.emit_interface {
+                // The interface file imports what the signature names.
+                signature_imports(q, &mut interface_imports);
+                interface_lines.push(format!("{}({}) {}", qc.name, qc.signature_args, qc.results));
+            }
+            qc.structs = st;
             qctxs.push(qc);
         }
         let ctx = FileCtx {
@@ -412,6 +415,20 @@ pub fn generate(
         );
     }
     Ok(files)
+}
+
+/// Records the imports of the types a method signature names: its parameters, a
+/// scalar result, and pgconn for `:execresult`.
+fn signature_imports(q: &Query, imports: &mut Imports) {
+    for p in &q.params {
+        imports.ty(&p.go_type);
+    }
+    if q.columns.len() == 1 && q.embeds.is_empty() {
+        imports.ty(&q.columns[0].go_type);
+    }
+    if q.command == "execresult" {
+        imports.add("github.com/jackc/pgx/v5/pgconn");
+    }
 }
 
 fn quote(s: &str) -> String {
@@ -581,11 +598,11 @@ fn query_ctx(
             result_type = imports.ty(&q.columns[0].go_type);
             scan = "&i".into();
         } else {
+            let fields = row_fields(q, embeds, imports);
             result_type = match row_type_of.get(q.name.as_str()) {
                 Some(rt) => go_exported(rt),
                 None => {
                     let n = format!("{name}Row");
-                    let fields = row_fields(q, embeds, imports);
                     structs.push(StructCtx {
                         doc: format!("// {n} is a row of {name}."),
                         fields: struct_lines(&fields, out.json_tags),
@@ -594,7 +611,6 @@ fn query_ctx(
                     n
                 }
             };
-            let fields = row_fields(q, embeds, imports);
             let (s, t, a) = scan_targets(q, &fields, embeds, imports);
             scan = s;
             temps = t;

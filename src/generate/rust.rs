@@ -201,6 +201,7 @@ struct StructCtx {
     derives: String,
     fields: Vec<String>,
     /// `from_row` (whole row) or `from_row_at` (embedded at an offset), as used.
+    #[serde(serialize_with = "super::joined")]
     from_row: Vec<String>,
     from_row_at: Vec<String>,
     from_row_at_opt: Vec<String>,
@@ -228,9 +229,11 @@ struct QueryCtx {
     route: String,
     timeout_ms: u64,
     retry: String,
+    #[serde(serialize_with = "super::joined")]
     doc: Vec<String>,
     structs: Vec<StructCtx>,
     /// The function (and its streaming variant) as lines; the template indents nothing.
+    #[serde(serialize_with = "super::joined")]
     body: Vec<String>,
     /// The `const NAME_COPY: &str = "COPY ..."` lines of a `:copyfrom` query.
     copy_const: Vec<String>,
@@ -343,8 +346,8 @@ impl Gen<'_> {
         v
     }
 
-    fn row_struct(&self, name: &str, doc: String, q: &Query) -> StructCtx {
-        let (decl, read) = self.row_parts(q);
+    fn row_struct(&self, name: &str, doc: String, parts: &(Named, Named)) -> StructCtx {
+        let (decl, read) = parts;
         StructCtx {
             name: name.to_owned(),
             doc,
@@ -356,7 +359,7 @@ impl Gen<'_> {
                 .collect(),
             from_row: Self::from_row_lines(
                 "pub(crate) fn from_row(row: &Row) -> Result<Self, Error>",
-                &read,
+                read,
             ),
             from_row_at: Vec::new(),
             from_row_at_opt: Vec::new(),
@@ -484,6 +487,7 @@ impl Gen<'_> {
 
         // The row type.
         let single = q.columns.len() == 1 && q.embeds.is_empty();
+        let parts = self.row_parts(q);
         let mut row_type = String::new();
         let mut reader = String::new();
         if !q.columns.is_empty() {
@@ -508,21 +512,26 @@ impl Gen<'_> {
                     }
                     None => {
                         let n = format!("{}Row", rust_pascal(&q.name));
-                        structs.push(self.row_struct(&n, format!("/// A row of [`{fname}`]."), q));
+                        structs.push(self.row_struct(
+                            &n,
+                            format!("/// A row of [`{fname}`]."),
+                            &parts,
+                        ));
                         n
                     }
                 };
                 reader = format!("{row_type}::from_row");
             }
         }
-        for (_, t) in self.row_parts(q).0 {
+        for (_, t) in &parts.0 {
             for e in &self.enums {
                 if t.contains(e.as_str()) {
                     uses.insert(e.clone());
                 }
             }
             for s in self.embed_names.values() {
-                if t == *s || t == format!("Option<{s}>") {
+                if t == s || t.strip_prefix("Option<").and_then(|x| x.strip_suffix('>')) == Some(s)
+                {
                     uses.insert(s.clone());
                 }
             }
@@ -920,7 +929,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
                 model_structs.push(g.row_struct(
                     &rust_pascal(rt),
                     format!("/// The row of `{users}`."),
-                    q,
+                    &g.row_parts(q),
                 ));
             }
         }
