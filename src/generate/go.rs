@@ -462,7 +462,9 @@ fn row_fields(q: &Query, embeds: &BTreeMap<String, String>, imports: &mut Import
                 } else {
                     sname
                 },
-                json: e.name.clone(),
+                json: super::names::rust_snake(&singular(&e.name))
+                    .trim_start_matches("r#")
+                    .to_owned(),
             });
             i += e.column_count as usize;
         } else {

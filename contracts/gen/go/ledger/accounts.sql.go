@@ -257,8 +257,8 @@ var stmtGetAccountWithCustomer = Statement{Name: "GetAccountWithCustomer", Comma
 
 // GetAccountWithCustomerRow is a row of GetAccountWithCustomer.
 type GetAccountWithCustomerRow struct {
-	Account  Account  `json:"accounts"`
-	Customer Customer `json:"customers"`
+	Account  Account  `json:"account"`
+	Customer Customer `json:"customer"`
 }
 
 // GetAccountWithCustomer runs the query `GetAccountWithCustomer` (queries/accounts.sql:36):

@@ -185,8 +185,8 @@ var stmtGetCustomerWithAccounts = Statement{Name: "GetCustomerWithAccounts", Com
 
 // GetCustomerWithAccountsRow is a row of GetCustomerWithAccounts.
 type GetCustomerWithAccountsRow struct {
-	Customer Customer `json:"customers"`
-	Account  *Account `json:"accounts"`
+	Customer Customer `json:"customer"`
+	Account  *Account `json:"account"`
 }
 
 // GetCustomerWithAccounts runs the query `GetCustomerWithAccounts` (queries/customers.sql:33):

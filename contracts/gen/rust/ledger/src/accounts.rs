@@ -99,7 +99,7 @@ pub struct CreateAccountParams<'a> {
 }
 
 /// A row of [`create_account`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateAccountRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
@@ -184,7 +184,7 @@ pub struct ListAccountsParams<'a> {
 }
 
 /// A row of [`list_accounts`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListAccountsRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
@@ -268,7 +268,7 @@ ORDER BY created_at"#,
 };
 
 /// A row of [`get_accounts_by_ids`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAccountsByIdsRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
@@ -348,7 +348,7 @@ WHERE id = ANY($1::uuid[])"#,
 };
 
 /// A row of [`list_account_snapshots`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListAccountSnapshotsRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
@@ -417,7 +417,7 @@ WHERE accounts.id = $1"#,
 };
 
 /// A row of [`get_account_with_customer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAccountWithCustomerRow {
     pub account: Account,
     pub customer: Customer,
@@ -513,7 +513,7 @@ RETURNING id, metadata, version"#,
 };
 
 /// A row of [`merge_account_metadata`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MergeAccountMetadataRow {
     pub id: uuid::Uuid,
     pub metadata: serde_json::Value,
@@ -573,7 +573,7 @@ ORDER BY display_name"#,
 };
 
 /// A row of [`find_accounts_by_segment`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FindAccountsBySegmentRow {
     pub id: uuid::Uuid,
     pub display_name: Option<String>,
@@ -748,7 +748,7 @@ WHERE id = $1"#,
 };
 
 /// A row of [`get_account_batch`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAccountBatchRow {
     pub id: uuid::Uuid,
     pub currency: String,
@@ -853,7 +853,7 @@ ORDER BY cur.code, a.created_at"#,
 };
 
 /// A row of [`list_currency_usage`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListCurrencyUsageRow {
     pub code: String,
     pub name: String,

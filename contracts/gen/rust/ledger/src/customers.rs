@@ -40,7 +40,7 @@ pub struct UpsertCustomerParams<'a> {
 }
 
 /// A row of [`upsert_customer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpsertCustomerRow {
     pub id: uuid::Uuid,
     pub email: String,
@@ -100,7 +100,7 @@ WHERE email = lower($1::text)"#,
 };
 
 /// A row of [`get_customer_by_email`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetCustomerByEmailRow {
     pub id: uuid::Uuid,
     pub email: String,
@@ -165,7 +165,7 @@ pub struct UpdateCustomerParams<'a> {
 }
 
 /// A row of [`update_customer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpdateCustomerRow {
     pub id: uuid::Uuid,
     pub email: String,
@@ -229,7 +229,7 @@ LIMIT $2"#,
 };
 
 /// A row of [`search_customers`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SearchCustomersRow {
     pub id: uuid::Uuid,
     pub email: String,
@@ -299,7 +299,7 @@ ORDER BY accounts.created_at"#,
 };
 
 /// A row of [`get_customer_with_accounts`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetCustomerWithAccountsRow {
     pub customer: Customer,
     pub account: Option<Account>,
@@ -377,7 +377,7 @@ LIMIT $1"#,
 };
 
 /// A row of [`list_customer_summaries`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListCustomerSummariesRow {
     pub id: uuid::Uuid,
     pub email: String,
@@ -465,7 +465,7 @@ ORDER BY c.created_at"#,
 };
 
 /// A row of [`list_dormant_customers`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListDormantCustomersRow {
     pub id: uuid::Uuid,
     pub email: String,
@@ -542,7 +542,7 @@ pub struct CreateApiKeyParams<'a> {
 }
 
 /// A row of [`create_api_key`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateApiKeyRow {
     pub id: uuid::Uuid,
     pub prefix: String,
@@ -600,7 +600,7 @@ WHERE k.prefix = $1
 };
 
 /// A row of [`authenticate_api_key`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AuthenticateApiKeyRow {
     pub api_key_id: uuid::Uuid,
     pub key_hash: Vec<u8>,

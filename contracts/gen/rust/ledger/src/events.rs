@@ -37,7 +37,7 @@ RETURNING *"#,
 };
 
 /// A row of [`enqueue_transfer_event`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EnqueueTransferEventRow {
     pub id: uuid::Uuid,
     pub aggregate_type: String,
@@ -128,7 +128,7 @@ ORDER BY claimed.created_at"#,
 };
 
 /// A row of [`claim_outbox_events`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClaimOutboxEventsRow {
     pub id: uuid::Uuid,
     pub aggregate_id: uuid::Uuid,
@@ -259,7 +259,7 @@ pub struct UpsertWebhookEndpointParams<'a> {
 }
 
 /// A row of [`upsert_webhook_endpoint`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct UpsertWebhookEndpointRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
@@ -322,7 +322,7 @@ WHERE customer_id = $1
 };
 
 /// A row of [`list_endpoints_for_event`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListEndpointsForEventRow {
     pub id: uuid::Uuid,
     pub url: String,
@@ -441,7 +441,7 @@ ORDER BY e.url"#,
 };
 
 /// A row of [`get_delivery_stats`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetDeliveryStatsRow {
     pub endpoint_id: uuid::Uuid,
     pub url: String,
@@ -577,7 +577,7 @@ pub struct ListAuditLogParams<'a> {
 }
 
 /// A row of [`list_audit_log`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListAuditLogRow {
     pub id: i64,
     pub actor: String,

@@ -38,7 +38,7 @@ pub struct PlaceHoldParams<'a> {
 }
 
 /// A row of [`place_hold`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlaceHoldRow {
     pub id: uuid::Uuid,
     pub account_id: uuid::Uuid,
@@ -107,7 +107,7 @@ ORDER BY h.expires_at"#,
 };
 
 /// A row of [`list_active_holds`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListActiveHoldsRow {
     pub id: uuid::Uuid,
     pub account_id: uuid::Uuid,
@@ -187,7 +187,7 @@ RETURNING holds.id, holds.account_id, holds.amount, t.status AS transfer_status"
 };
 
 /// A row of [`release_holds_for_transfer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReleaseHoldsForTransferRow {
     pub id: uuid::Uuid,
     pub account_id: uuid::Uuid,
@@ -284,7 +284,7 @@ RETURNING holds.id, holds.account_id, holds.amount"#,
 };
 
 /// A row of [`delete_holds_of_closed_accounts`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeleteHoldsOfClosedAccountsRow {
     pub id: uuid::Uuid,
     pub account_id: uuid::Uuid,
@@ -341,7 +341,7 @@ WHERE account_id = $1"#,
 };
 
 /// A row of [`get_available_balance`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetAvailableBalanceRow {
     pub account_id: uuid::Uuid,
     pub customer_id: uuid::Uuid,

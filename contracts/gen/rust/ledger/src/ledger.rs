@@ -89,7 +89,7 @@ pub struct ListLedgerEntriesParams {
 }
 
 /// A row of [`list_ledger_entries`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListLedgerEntriesRow {
     pub id: i64,
     pub transfer_id: Option<uuid::Uuid>,
@@ -172,7 +172,7 @@ WHERE ranked.rn = 1"#,
 };
 
 /// A row of [`get_latest_entries`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLatestEntriesRow {
     pub id: i64,
     pub account_id: uuid::Uuid,
@@ -254,7 +254,7 @@ WHERE account_id = $1"#,
 };
 
 /// A row of [`get_ledger_totals`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetLedgerTotalsRow {
     pub entry_count: i64,
     pub net_amount: Option<rust_decimal::Decimal>,
@@ -328,7 +328,7 @@ WHERE COALESCE(a.balance, 0) <> COALESCE(l.ledger_balance, 0)"#,
 };
 
 /// A row of [`reconcile_balances`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReconcileBalancesRow {
     pub account_id: Option<uuid::Uuid>,
     pub ledger_account_id: Option<uuid::Uuid>,

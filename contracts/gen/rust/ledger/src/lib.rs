@@ -400,3 +400,44 @@ pub fn map_rows<T: Send + 'static>(
 ) -> Result<RowStream<T>, Error> {
     Ok(Box::pin(rows.map(move |r| r.and_then(|row| f(&row)))))
 }
+
+/// serde for `pg_interval::Interval`, as an ISO 8601 duration (`P1DT2H`).
+pub mod serde_interval {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &pg_interval::Interval, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_iso_8601())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<pg_interval::Interval, D::Error> {
+        let text = String::deserialize(d)?;
+        pg_interval::Interval::from_iso(&text)
+            .map_err(|e| serde::de::Error::custom(format!("{text}: {e:?}")))
+    }
+
+    /// The same for `Option<pg_interval::Interval>`; `None` is `null`.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            v: &Option<pg_interval::Interval>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<pg_interval::Interval>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(text) => pg_interval::Interval::from_iso(&text)
+                    .map(Some)
+                    .map_err(|e| serde::de::Error::custom(format!("{text}: {e:?}"))),
+                None => Ok(None),
+            }
+        }
+    }
+}

@@ -7,19 +7,33 @@ use crate::Error;
 
 /// The PostgreSQL enum `account_status`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, postgres_types::ToSql, postgres_types::FromSql,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    postgres_types::ToSql,
+    postgres_types::FromSql,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[postgres(name = "account_status")]
 pub enum AccountStatus {
     #[postgres(name = "pending")]
+    #[serde(rename = "pending")]
     Pending,
     #[postgres(name = "active")]
+    #[serde(rename = "active")]
     Active,
     #[postgres(name = "suspended")]
+    #[serde(rename = "suspended")]
     Suspended,
     #[postgres(name = "frozen")]
+    #[serde(rename = "frozen")]
     Frozen,
     #[postgres(name = "closed")]
+    #[serde(rename = "closed")]
     Closed,
 }
 
@@ -47,15 +61,27 @@ impl AccountStatus {
 
 /// The PostgreSQL enum `transfer_status`.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, postgres_types::ToSql, postgres_types::FromSql,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    postgres_types::ToSql,
+    postgres_types::FromSql,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[postgres(name = "transfer_status")]
 pub enum TransferStatus {
     #[postgres(name = "pending")]
+    #[serde(rename = "pending")]
     Pending,
     #[postgres(name = "posted")]
+    #[serde(rename = "posted")]
     Posted,
     #[postgres(name = "failed")]
+    #[serde(rename = "failed")]
     Failed,
 }
 
@@ -78,7 +104,7 @@ impl TransferStatus {
 }
 
 /// A row of `public.accounts`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Account {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,
@@ -164,7 +190,7 @@ impl Account {
 }
 
 /// A row of `public.customers`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Customer {
     pub id: uuid::Uuid,
     pub email: String,
@@ -188,7 +214,7 @@ impl Customer {
 }
 
 /// The row of `GetAccount`, `GetAccountForUpdate`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AccountRow {
     pub id: uuid::Uuid,
     pub customer_id: uuid::Uuid,

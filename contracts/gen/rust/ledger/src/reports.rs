@@ -38,7 +38,7 @@ ORDER BY period_start, t.currency"#,
 };
 
 /// A row of [`daily_transfer_volume`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DailyTransferVolumeRow {
     pub period_start: chrono::DateTime<chrono::Utc>,
     pub currency: String,
@@ -130,7 +130,7 @@ ORDER BY 1, 2"#,
 };
 
 /// A row of [`monthly_statement`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MonthlyStatementRow {
     pub statement_year: i32,
     pub statement_month: i32,
@@ -212,7 +212,7 @@ GROUP BY c.id"#,
 };
 
 /// A row of [`get_customer_overview`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetCustomerOverviewRow {
     pub id: uuid::Uuid,
     pub country: Option<String>,
@@ -285,7 +285,7 @@ LIMIT $2"#,
 };
 
 /// A row of [`list_account_activity`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListAccountActivityRow {
     pub kind: String,
     pub ref_id: Option<uuid::Uuid>,
@@ -376,7 +376,7 @@ ORDER BY ab.available"#,
 };
 
 /// A row of [`classify_accounts`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifyAccountsRow {
     pub account_id: uuid::Uuid,
     pub available: rust_decimal::Decimal,
@@ -471,7 +471,7 @@ ORDER BY ratio DESC"#,
 };
 
 /// A row of [`list_unusual_transfers`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListUnusualTransfersRow {
     pub id: uuid::Uuid,
     pub from_account_id: Option<uuid::Uuid>,
@@ -558,7 +558,7 @@ ORDER BY a.created_at"#,
 };
 
 /// A row of [`list_balances_converted`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListBalancesConvertedRow {
     pub id: uuid::Uuid,
     pub currency: String,

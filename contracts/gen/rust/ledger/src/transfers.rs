@@ -38,7 +38,7 @@ pub struct CreateTransferParams<'a> {
 }
 
 /// A row of [`create_transfer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateTransferRow {
     pub id: uuid::Uuid,
     pub from_account_id: Option<uuid::Uuid>,
@@ -111,7 +111,7 @@ WHERE idempotency_key = $1"#,
 };
 
 /// A row of [`get_transfer_by_idempotency_key`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetTransferByIdempotencyKeyRow {
     pub id: uuid::Uuid,
     pub from_account_id: Option<uuid::Uuid>,
@@ -193,7 +193,7 @@ WHERE t.id = $1"#,
 };
 
 /// A row of [`get_transfer_details`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GetTransferDetailsRow {
     pub id: uuid::Uuid,
     pub amount: rust_decimal::Decimal,
@@ -289,7 +289,7 @@ pub struct ListAccountTransfersParams {
 }
 
 /// A row of [`list_account_transfers`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListAccountTransfersRow {
     pub id: uuid::Uuid,
     pub from_account_id: Option<uuid::Uuid>,
@@ -410,7 +410,7 @@ LEFT JOIN credited c ON c.id = p.to_account_id"#,
 };
 
 /// A row of [`post_transfer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PostTransferRow {
     pub id: uuid::Uuid,
     pub amount: rust_decimal::Decimal,
@@ -534,7 +534,7 @@ pub struct CreateTransfersParams<'a> {
 }
 
 /// A row of [`create_transfers`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CreateTransfersRow {
     pub id: uuid::Uuid,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -608,7 +608,7 @@ LIMIT 10"#,
 };
 
 /// A row of [`list_recent_transfers`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ListRecentTransfersRow {
     pub id: uuid::Uuid,
     pub to_account_id: Option<uuid::Uuid>,
