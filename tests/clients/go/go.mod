@@ -3,6 +3,7 @@ module sqlpact.test/clients
 go 1.25.0
 
 require (
+	example.com/kitchen v0.0.0-00010101000000-000000000000
 	example.com/ledgerservice v0.0.0
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
@@ -18,3 +19,5 @@ require (
 )
 
 replace example.com/ledgerservice => ../../../contracts/gen/go
+
+replace example.com/kitchen => ../../fixtures/generate/kitchen_sink/gen/go
