@@ -2,16 +2,7 @@
 
 mod common;
 
-use std::process::Command;
-
-fn sqlpact(args: &[&str], dir: Option<&std::path::Path>) -> std::process::Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sqlpact"));
-    c.args(args).env("NO_COLOR", "1");
-    if let Some(d) = dir {
-        c.current_dir(d);
-    }
-    c.output().expect("run sqlpact")
-}
+use common::sqlpact_in as sqlpact;
 
 #[test]
 fn init_from_sqlc_v2_and_v1() {

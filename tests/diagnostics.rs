@@ -5,17 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use sqlpact::diag::Code;
 
-fn sqlpact(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sqlpact"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run sqlpact")
-}
+use common::sqlpact;
 
 fn check(registry: &Path) -> (i32, String) {
     let out = sqlpact(&["-c", &registry.display().to_string(), "check"]);

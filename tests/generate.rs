@@ -4,15 +4,8 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn sqlpact(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sqlpact"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run sqlpact")
-}
+use common::sqlpact;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -78,6 +71,18 @@ fn copy_fixture(name: &str) -> PathBuf {
         std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
     dir
+}
+
+/// Points the fixture copy's Go output at a template directory holding one file.
+fn with_go_template(dir: &Path, file: &str, text: &str) -> PathBuf {
+    let cfg = dir.join("sqlpact.yaml");
+    std::fs::create_dir_all(dir.join("tpl")).unwrap();
+    std::fs::write(dir.join("tpl").join(file), text).unwrap();
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("nullable: pgtype }", "nullable: pgtype, templates: tpl }");
+    std::fs::write(&cfg, yaml).unwrap();
+    cfg
 }
 
 fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -185,17 +190,11 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
 #[test]
 fn a_template_directory_overrides_templates_by_name() {
     let dir = copy_fixture("override");
-    let cfg = dir.join("sqlpact.yaml");
-    std::fs::create_dir_all(dir.join("tpl")).unwrap();
-    std::fs::write(
-        dir.join("tpl/db.go.hbs"),
+    let cfg = with_go_template(
+        &dir,
+        "db.go.hbs",
         "{{header}}\n\npackage {{package}}\n\n// Overridden.\n",
-    )
-    .unwrap();
-    let yaml = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("nullable: pgtype }", "nullable: pgtype, templates: tpl }");
-    std::fs::write(&cfg, yaml).unwrap();
+    );
     let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let db = std::fs::read_to_string(dir.join("gen/go/kitchen/db.go")).unwrap();

@@ -8,6 +8,21 @@ use sqlpact::model::{Column, Param, Query};
 use sqlpact::registry;
 use sqlpact::source::SourceMap;
 
+/// Runs the sqlpact binary with colors off, in `dir` when given.
+pub fn sqlpact_in(args: &[&str], dir: Option<&Path>) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sqlpact"));
+    c.args(args).env("NO_COLOR", "1");
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    c.output().expect("run sqlpact")
+}
+
+/// Runs the sqlpact binary with colors off.
+pub fn sqlpact(args: &[&str]) -> std::process::Output {
+    sqlpact_in(args, None)
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -6,13 +6,16 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 use std::sync::Mutex;
 
+mod common;
+
 use chrono::{Datelike, Duration, Utc};
+use common::Scratch;
 use futures_util::TryStreamExt;
 use ledger_db::{self as db, Error, Executor, RowStream, Statement};
 use rust_decimal::Decimal;
 use serde_json::json;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
 fn dec(s: &str) -> Decimal {
@@ -88,55 +91,16 @@ impl Executor for Recorder<'_> {
     }
 }
 
-/// A scratch database with the example's migrations applied; dropped by `drop_db`.
-async fn scratch_db(name: &str) -> (Client, Client) {
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL is not set: run the tests through scripts/test.sh");
-    let (admin, conn) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin.batch_execute(&sql).await.unwrap();
-    }
-    let mut cfg: tokio_postgres::Config = url.parse().unwrap();
-    cfg.dbname(name);
-    let (client, conn) = cfg.connect(NoTls).await.expect("connect scratch");
-    tokio::spawn(conn);
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../contracts/migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no migrations in {dir}");
-    for f in files {
-        let sql = std::fs::read_to_string(&f).unwrap();
-        client
-            .batch_execute(&sql)
-            .await
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-    }
-    (admin, client)
-}
-
 #[tokio::test]
 async fn every_query_runs_with_the_expected_results() {
-    let name = format!("sqlpact_rust_{}", std::process::id());
-    let (admin, client) = scratch_db(&name).await;
+    let db = Scratch::new("sqlpact_rust", &common::example_migrations()).await;
     let q = Recorder {
-        client: &client,
+        client: &db.client,
         seen: Mutex::new(BTreeMap::new()),
     };
     scenario(&q).await;
     let missing = q.missing();
-    drop(client);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    db.drop().await;
     assert!(missing.is_empty(), "queries never run: {missing:?}");
 }
 

@@ -8,15 +8,18 @@
 //! timestamps the server takes from `now()` become `timestamp`, object keys are
 //! sorted, and numbers are compared by value (`100.2500` and `100.25` are one number).
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::Command;
 use std::str::FromStr;
 
 use chrono::TimeZone;
+use common::Scratch;
 use ledger_db as db;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 use uuid::Uuid;
 
 fn dec(s: &str) -> Decimal {
@@ -270,45 +273,13 @@ fn canonical(steps: &Value) -> String {
     serde_json::to_string_pretty(&c.value(steps)).unwrap()
 }
 
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
 #[tokio::test]
 async fn go_and_rust_clients_give_identical_results() {
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL is not set: run the tests through scripts/test.sh");
-    let name = format!("sqlpact_parity_{}", std::process::id());
-    let admin = connect(&url).await;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin.batch_execute(&sql).await.unwrap();
-    }
-    let (base, _) = url
-        .rsplit_once('/')
-        .expect("DATABASE_URL ends with /dbname");
-    let scratch_url = format!("{base}/{name}");
-    let client = connect(&scratch_url).await;
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../contracts/migrations");
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".up.sql"))
-        .collect();
-    files.sort();
-    for f in files {
-        client
-            .batch_execute(&std::fs::read_to_string(&f).unwrap())
-            .await
-            .unwrap();
-    }
+    let db = Scratch::new("sqlpact_parity", &common::example_migrations()).await;
+    let client = &db.client;
 
     let rust: Value = Value::Array(
-        scenario(&client)
+        scenario(client)
             .await
             .into_iter()
             .map(|(n, v)| json!([n, v]))
@@ -326,20 +297,15 @@ async fn go_and_rust_clients_give_identical_results() {
         )
         .await
         .unwrap();
-    let out = std::env::temp_dir().join(format!("{name}.json"));
-    let go_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../go");
+    let out = std::env::temp_dir().join(format!("sqlpact_parity_{}.json", std::process::id()));
     let run = Command::new("go")
         .args(["run", "./cmd/parity", "-out"])
         .arg(&out)
-        .current_dir(go_dir)
-        .env("DATABASE_URL", &scratch_url)
+        .current_dir(common::GO_DIR)
+        .env("DATABASE_URL", &db.url)
         .output()
         .expect("run `go` (the Go toolchain is needed for the parity test)");
-    drop(client);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    db.drop().await;
     assert!(
         run.status.success(),
         "go run ./cmd/parity failed:\n{}",

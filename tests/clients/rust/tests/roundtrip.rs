@@ -8,21 +8,17 @@
 //! server finds the two rows equal column by column. A value Go misread, or wrote
 //! differently, shows up in both checks.
 
+mod common;
+
 use std::net::IpAddr;
 use std::process::Command;
 use std::str::FromStr;
 
 use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
+use common::Scratch;
 use kitchen_db as k;
 use rust_decimal::Decimal;
 use serde_json::json;
-use tokio_postgres::{Client, NoTls};
-
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    client
-}
 
 /// The values of one sample as Rust reads them back.
 fn expected(p: &k::InsertSampleParams<'_>) -> serde_json::Value {
@@ -55,28 +51,12 @@ fn actual(r: &k::GetSampleRow) -> serde_json::Value {
 
 #[tokio::test]
 async fn every_mapped_type_round_trips_between_go_and_rust() {
-    let url = std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL is not set: run the tests through scripts/test.sh");
-    let name = format!("sqlpact_roundtrip_{}", std::process::id());
-    let admin = connect(&url).await;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin.batch_execute(&sql).await.unwrap();
-    }
-    let (base, _) = url
-        .rsplit_once('/')
-        .expect("DATABASE_URL ends with /dbname");
-    let scratch_url = format!("{base}/{name}");
-    let db = connect(&scratch_url).await;
     let schema = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../fixtures/generate/kitchen_sink/schema.sql"
     );
-    db.batch_execute(&std::fs::read_to_string(schema).unwrap())
-        .await
-        .unwrap();
+    let scratch = Scratch::new("sqlpact_roundtrip", &[schema.into()]).await;
+    let db = &scratch.client;
 
     let doc = json!({"list": [1, 2.5, "ü"], "nested": {"null": null}});
     let docb = json!({"k": "v", "n": 1});
@@ -203,8 +183,8 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
     // Rust writes and reads back.
     let mut ids = Vec::new();
     for p in &sets {
-        let id = k::insert_sample(&db, p).await.unwrap().id;
-        let back = k::get_sample(&db, id).await.unwrap();
+        let id = k::insert_sample(db, p).await.unwrap().id;
+        let back = k::get_sample(db, id).await.unwrap();
         assert_eq!(
             actual(&back),
             expected(p),
@@ -215,12 +195,11 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
     }
 
     // Go reads every row and writes what it read.
-    let go_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../go");
     let run = Command::new("go")
         .args(["run", "./cmd/roundtrip"])
         .args(ids.iter().map(i64::to_string))
-        .current_dir(go_dir)
-        .env("DATABASE_URL", &scratch_url)
+        .current_dir(common::GO_DIR)
+        .env("DATABASE_URL", &scratch.url)
         .output()
         .expect("run `go` (the Go toolchain is needed for the round-trip test)");
     assert!(
@@ -233,7 +212,7 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
 
     // Rust reads what Go wrote: the same values; and the server agrees column by column.
     for ((p, id), echo) in sets.iter().zip(&ids).zip(&echoed) {
-        let back = k::get_sample(&db, *echo).await.unwrap();
+        let back = k::get_sample(db, *echo).await.unwrap();
         assert_eq!(
             actual(&back),
             expected(p),
@@ -251,9 +230,5 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
             .get(0);
         assert!(same, "the server sees a difference for `{}`", p.label);
     }
-    drop(db);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .await
-        .unwrap();
+    scratch.drop().await;
 }
