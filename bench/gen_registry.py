@@ -356,6 +356,10 @@ queries = ["scythe/queries/*.sql"]
 [[sql.gen]]
 backend = "go-pgx"
 output = "gen/scythe-go"
+
+[[sql.gen]]
+backend = "rust-tokio-postgres"
+output = "gen/scythe-rust"
 """
 
 
