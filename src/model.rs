@@ -86,7 +86,8 @@ pub struct Query {
     /// `one`, `many`, `exec`, `execrows`, `execresult`, `copyfrom`, `batchexec`,
     /// `batchmany`, `batchone`.
     pub command: String,
-    /// The SQL sent to the server, parameters as `$1..$n`.
+    /// The SQL sent to the server, parameters as `$1..$n`, `*` and `t.*` replaced by
+    /// explicit column lists, optional filters made conditional.
     pub sql: String,
     pub source: Source,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

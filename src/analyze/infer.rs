@@ -142,10 +142,137 @@ pub struct Cx<'a> {
     pub embeds: Vec<EmbedOut>,
     pub tables: BTreeSet<String>,
     pub writes: bool,
+    /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
+    /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
+    /// a column added to a table later does not change what deployed clients decode.
+    pub star_edits: Vec<(Range<usize>, String)>,
     /// The conjunct of the top-level WHERE being analyzed, for optional filters.
     current_conjunct: Option<Range<usize>>,
     line_starts: Vec<usize>,
     rel_cache: Option<&'a RelCache>,
+}
+
+/// PostgreSQL's reserved key words (reserved, and reserved but usable as a function or
+/// type name): a column so named must be quoted.
+const PG_RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// An identifier as SQL must spell it: bare when it is a plain lowercase name that is
+/// not a reserved key word, double-quoted otherwise.
+pub fn quote_ident(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain && PG_RESERVED.binary_search(&name).is_err() {
+        name.to_owned()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
 }
 
 /// The typed columns of a catalog relation, as a query reads them.
@@ -250,6 +377,7 @@ impl<'a> Cx<'a> {
             current_conjunct: None,
             line_starts,
             rel_cache: None,
+            star_edits: Vec::new(),
         }
     }
 
@@ -585,7 +713,8 @@ impl<'a> Cx<'a> {
                         span: Some(self.span(item.span())),
                     });
                 }
-                SelectItem::Wildcard(_) => {
+                SelectItem::Wildcard(opts) => {
+                    self.record_star(item, opts, None);
                     let frame = self.frames.last();
                     let cols: Vec<OutCol> = frame
                         .map(|f| {
@@ -609,7 +738,10 @@ impl<'a> Cx<'a> {
                         .unwrap_or_default();
                     out.extend(cols);
                 }
-                SelectItem::QualifiedWildcard(kind, _) => {
+                SelectItem::QualifiedWildcard(kind, opts) => {
+                    if let SelectItemQualifiedWildcardKind::ObjectName(n) = kind {
+                        self.record_star(item, opts, Some(crate::catalog::last_part(n)));
+                    }
                     let (alias, span) = match kind {
                         SelectItemQualifiedWildcardKind::ObjectName(n) => {
                             (crate::catalog::last_part(n), n.span())
@@ -694,6 +826,62 @@ impl<'a> Cx<'a> {
             }
         }
         out
+    }
+
+    /// Records the explicit column list for a `*` (`only` = None) or `t.*` of the
+    /// current frame. Left as written when the expansion would not be exact: columns
+    /// merged by USING/NATURAL, wildcard options, an unnamed relation, a relation with
+    /// two columns of one name.
+    fn record_star(
+        &mut self,
+        item: &SelectItem,
+        opts: &sqlparser::ast::WildcardAdditionalOptions,
+        only: Option<String>,
+    ) {
+        let plain = opts.opt_ilike.is_none()
+            && opts.opt_exclude.is_none()
+            && opts.opt_except.is_none()
+            && opts.opt_replace.is_none()
+            && opts.opt_rename.is_none();
+        let Some(frame) = self.frames.last() else {
+            return;
+        };
+        let Some(range) = self.text_range(item.span()) else {
+            return;
+        };
+        let rels: Vec<&Rel> = frame
+            .rels
+            .iter()
+            .filter(|r| only.as_ref().is_none_or(|a| r.alias == *a))
+            .collect();
+        if !plain
+            || rels.is_empty()
+            || rels.iter().any(|r| {
+                let mut names = HashSet::new();
+                r.poisoned
+                    || !r.hidden.is_empty()
+                    || r.alias.is_empty()
+                    || r.cols.is_empty()
+                    // A name a relation has twice cannot be referenced (`unnest(a, b)`).
+                    || !r.cols.iter().all(|(n, _)| names.insert(n.as_str()))
+            })
+        {
+            return;
+        }
+        let bare = only.is_none() && frame.rels.len() == 1;
+        let cols: Vec<String> = rels
+            .iter()
+            .flat_map(|r| {
+                r.cols.iter().map(move |(n, _)| {
+                    if bare {
+                        quote_ident(n)
+                    } else {
+                        format!("{}.{}", quote_ident(&r.alias), quote_ident(n))
+                    }
+                })
+            })
+            .collect();
+        self.star_edits.push((range, cols.join(", ")));
     }
 
     /// PostgreSQL's name for an unaliased select-list expression.
@@ -2633,5 +2821,24 @@ pub fn arith_type(op: &BinaryOperator, a: &PgType, b: &PgType) -> Option<PgType>
             }
             Some(if ra >= rb { a.clone() } else { b.clone() })
         }
+    }
+}
+
+#[cfg(test)]
+mod quote_tests {
+    use super::*;
+
+    #[test]
+    fn reserved_words_and_odd_names_are_quoted() {
+        assert!(
+            PG_RESERVED.windows(2).all(|w| w[0] < w[1]),
+            "sorted for binary search"
+        );
+        assert_eq!(quote_ident("balance"), "balance");
+        assert_eq!(quote_ident("type"), "type");
+        assert_eq!(quote_ident("user"), "\"user\"");
+        assert_eq!(quote_ident("order"), "\"order\"");
+        assert_eq!(quote_ident("Mixed"), "\"Mixed\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     }
 }

@@ -701,7 +701,7 @@ impl QueryCtx<'_> {
         if failed {
             return None;
         }
-        let sql = rewrite_optional(&prep.sql, &optional, &cx.params);
+        let sql = rewrite_sql(&prep.sql, &optional, &cx.params, &cx.star_edits);
         let embeds = cx
             .embeds
             .iter()
@@ -885,7 +885,14 @@ impl QueryCtx<'_> {
 
 /// Wraps each WHERE conjunct that uses an optional parameter as
 /// `($n::type IS NULL OR <conjunct>)`, so NULL skips the filter.
-fn rewrite_optional(sql: &str, optional: &[u32], slots: &[infer::ParamSlot]) -> String {
+/// The SQL sent to the server: optional filters made conditional, and `*` replaced by
+/// explicit column lists (except inside a rewritten filter).
+fn rewrite_sql(
+    sql: &str,
+    optional: &[u32],
+    slots: &[infer::ParamSlot],
+    stars: &[(std::ops::Range<usize>, String)],
+) -> String {
     let mut edits: BTreeMap<usize, (std::ops::Range<usize>, Vec<String>)> = BTreeMap::new();
     for pos in optional {
         let Some(slot) = slots.iter().find(|s| s.position == *pos) else {
@@ -910,13 +917,22 @@ fn rewrite_optional(sql: &str, optional: &[u32], slots: &[infer::ParamSlot]) -> 
         }
         kept.push((r, g));
     }
+    let mut all: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    for (r, guards) in &kept {
+        if let Some(inner) = sql.get(r.clone()) {
+            all.push((r.clone(), format!("({} OR {inner})", guards.join(" OR "))));
+        }
+    }
+    for (r, text) in stars {
+        let inside = kept.iter().any(|(k, _)| k.start < r.end && r.start < k.end);
+        if !inside && sql.get(r.clone()).is_some() {
+            all.push((r.clone(), text.clone()));
+        }
+    }
+    all.sort_by_key(|(r, _)| r.start);
     let mut out = sql.to_owned();
-    for (r, guards) in kept.into_iter().rev() {
-        let Some(inner) = sql.get(r.clone()) else {
-            continue;
-        };
-        let wrapped = format!("({} OR {inner})", guards.join(" OR "));
-        out.replace_range(r, &wrapped);
+    for (r, text) in all.into_iter().rev() {
+        out.replace_range(r, &text);
     }
     out
 }

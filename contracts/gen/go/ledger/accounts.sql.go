@@ -13,14 +13,14 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-const getAccount = `SELECT * FROM accounts
+const getAccount = `SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = $1`
 
 var stmtGetAccount = Statement{Name: "GetAccount", Command: "one", SQL: getAccount, ReadOnly: true, Idempotent: true, Route: "replica", Timeout: 2 * time.Second, Retry: "standard"}
 
 // GetAccount runs the query `GetAccount` (queries/accounts.sql:1):
 //
-//	SELECT * FROM accounts
+//	SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 //	WHERE id = $1
 func (q *Queries) GetAccount(ctx context.Context, id uuid.UUID) (AccountRow, error) {
 	var i AccountRow
@@ -30,7 +30,7 @@ func (q *Queries) GetAccount(ctx context.Context, id uuid.UUID) (AccountRow, err
 	return i, err
 }
 
-const getAccountForUpdate = `SELECT * FROM accounts
+const getAccountForUpdate = `SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = $1
 FOR UPDATE`
 
@@ -39,7 +39,7 @@ var stmtGetAccountForUpdate = Statement{Name: "GetAccountForUpdate", Command: "o
 // GetAccountForUpdate runs the query `GetAccountForUpdate` (queries/accounts.sql:5):
 // Locks the account row until the surrounding transaction ends.
 //
-//	SELECT * FROM accounts
+//	SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 //	WHERE id = $1
 //	FOR UPDATE
 func (q *Queries) GetAccountForUpdate(ctx context.Context, id uuid.UUID) (AccountRow, error) {
@@ -52,7 +52,7 @@ func (q *Queries) GetAccountForUpdate(ctx context.Context, id uuid.UUID) (Accoun
 
 const createAccount = `INSERT INTO accounts (customer_id, currency, display_name, metadata, tags)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING *`
+RETURNING id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at`
 
 var stmtCreateAccount = Statement{Name: "CreateAccount", Command: "one", SQL: createAccount, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -86,7 +86,7 @@ type CreateAccountRow struct {
 //
 //	INSERT INTO accounts (customer_id, currency, display_name, metadata, tags)
 //	VALUES ($1, $2, $3, $4, $5)
-//	RETURNING *
+//	RETURNING id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at
 func (q *Queries) CreateAccount(ctx context.Context, arg CreateAccountParams) (CreateAccountRow, error) {
 	var i CreateAccountRow
 	err := q.run(ctx, &stmtCreateAccount, func(ctx context.Context, db DBTX) error {
@@ -95,7 +95,7 @@ func (q *Queries) CreateAccount(ctx context.Context, arg CreateAccountParams) (C
 	return i, err
 }
 
-const listAccounts = `SELECT * FROM accounts
+const listAccounts = `SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE (($1::public.account_status IS NULL OR status = $1)) AND (($2::bpchar IS NULL OR currency = $2))
 ORDER BY created_at DESC, id DESC
 LIMIT $3 OFFSET $4`
@@ -131,7 +131,7 @@ type ListAccountsRow struct {
 // Lists accounts newest first. Status and currency filters are optional:
 // a filter left unset matches every account.
 //
-//	SELECT * FROM accounts
+//	SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 //	WHERE (($1::public.account_status IS NULL OR status = $1)) AND (($2::bpchar IS NULL OR currency = $2))
 //	ORDER BY created_at DESC, id DESC
 //	LIMIT $3 OFFSET $4
@@ -156,7 +156,7 @@ func (q *Queries) ListAccounts(ctx context.Context, arg ListAccountsParams) ([]L
 	return items, err
 }
 
-const getAccountsByIDs = `SELECT * FROM accounts
+const getAccountsByIDs = `SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = ANY($1)
 ORDER BY created_at`
 
@@ -181,7 +181,7 @@ type GetAccountsByIDsRow struct {
 
 // GetAccountsByIDs runs the query `GetAccountsByIDs` (queries/accounts.sql:25):
 //
-//	SELECT * FROM accounts
+//	SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 //	WHERE id = ANY($1)
 //	ORDER BY created_at
 func (q *Queries) GetAccountsByIDs(ctx context.Context, ids []uuid.UUID) ([]GetAccountsByIDsRow, error) {
@@ -248,7 +248,7 @@ func (q *Queries) ListAccountSnapshots(ctx context.Context, ids []uuid.UUID) ([]
 	return items, err
 }
 
-const getAccountWithCustomer = `SELECT accounts.*, customers.*
+const getAccountWithCustomer = `SELECT accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at, customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at
 FROM accounts
 INNER JOIN customers ON customers.id = accounts.customer_id
 WHERE accounts.id = $1`
@@ -263,7 +263,7 @@ type GetAccountWithCustomerRow struct {
 
 // GetAccountWithCustomer runs the query `GetAccountWithCustomer` (queries/accounts.sql:36):
 //
-//	SELECT accounts.*, customers.*
+//	SELECT accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at, customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at
 //	FROM accounts
 //	INNER JOIN customers ON customers.id = accounts.customer_id
 //	WHERE accounts.id = $1

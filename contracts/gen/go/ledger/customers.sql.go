@@ -18,7 +18,7 @@ ON CONFLICT (email) DO UPDATE
 SET full_name = EXCLUDED.full_name,
     country = COALESCE(EXCLUDED.country, customers.country),
     updated_at = now()
-RETURNING *`
+RETURNING id, email, full_name, country, created_at, updated_at`
 
 var stmtUpsertCustomer = Statement{Name: "UpsertCustomer", Command: "one", SQL: upsertCustomer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -48,7 +48,7 @@ type UpsertCustomerRow struct {
 //	SET full_name = EXCLUDED.full_name,
 //	    country = COALESCE(EXCLUDED.country, customers.country),
 //	    updated_at = now()
-//	RETURNING *
+//	RETURNING id, email, full_name, country, created_at, updated_at
 func (q *Queries) UpsertCustomer(ctx context.Context, arg UpsertCustomerParams) (UpsertCustomerRow, error) {
 	var i UpsertCustomerRow
 	err := q.run(ctx, &stmtUpsertCustomer, func(ctx context.Context, db DBTX) error {
@@ -57,7 +57,7 @@ func (q *Queries) UpsertCustomer(ctx context.Context, arg UpsertCustomerParams) 
 	return i, err
 }
 
-const getCustomerByEmail = `SELECT * FROM customers
+const getCustomerByEmail = `SELECT id, email, full_name, country, created_at, updated_at FROM customers
 WHERE email = lower($1::text)`
 
 var stmtGetCustomerByEmail = Statement{Name: "GetCustomerByEmail", Command: "one", SQL: getCustomerByEmail, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
@@ -74,7 +74,7 @@ type GetCustomerByEmailRow struct {
 
 // GetCustomerByEmail runs the query `GetCustomerByEmail` (queries/customers.sql:11):
 //
-//	SELECT * FROM customers
+//	SELECT id, email, full_name, country, created_at, updated_at FROM customers
 //	WHERE email = lower($1::text)
 func (q *Queries) GetCustomerByEmail(ctx context.Context, email string) (GetCustomerByEmailRow, error) {
 	var i GetCustomerByEmailRow
@@ -89,7 +89,7 @@ SET full_name = COALESCE($1, full_name),
     country = COALESCE($2, country),
     updated_at = now()
 WHERE id = $3
-RETURNING *`
+RETURNING id, email, full_name, country, created_at, updated_at`
 
 var stmtUpdateCustomer = Statement{Name: "UpdateCustomer", Command: "one", SQL: updateCustomer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -118,7 +118,7 @@ type UpdateCustomerRow struct {
 //	    country = COALESCE($2, country),
 //	    updated_at = now()
 //	WHERE id = $3
-//	RETURNING *
+//	RETURNING id, email, full_name, country, created_at, updated_at
 func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) (UpdateCustomerRow, error) {
 	var i UpdateCustomerRow
 	err := q.run(ctx, &stmtUpdateCustomer, func(ctx context.Context, db DBTX) error {
@@ -175,7 +175,7 @@ func (q *Queries) SearchCustomers(ctx context.Context, query string, rowLimit in
 	return items, err
 }
 
-const getCustomerWithAccounts = `SELECT customers.*, accounts.*
+const getCustomerWithAccounts = `SELECT customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at, accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at
 FROM customers
 LEFT JOIN accounts ON accounts.customer_id = customers.id
 WHERE customers.id = $1
@@ -192,7 +192,7 @@ type GetCustomerWithAccountsRow struct {
 // GetCustomerWithAccounts runs the query `GetCustomerWithAccounts` (queries/customers.sql:33):
 // A customer without accounts still comes back once, with a NULL account.
 //
-//	SELECT customers.*, accounts.*
+//	SELECT customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at, accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at
 //	FROM customers
 //	LEFT JOIN accounts ON accounts.customer_id = customers.id
 //	WHERE customers.id = $1

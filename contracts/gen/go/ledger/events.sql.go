@@ -24,7 +24,7 @@ SELECT
     )
 FROM transfers t
 WHERE t.id = $1
-RETURNING *`
+RETURNING id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at, published_at`
 
 var stmtEnqueueTransferEvent = Statement{Name: "EnqueueTransferEvent", Command: "one", SQL: enqueueTransferEvent, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -56,7 +56,7 @@ type EnqueueTransferEventRow struct {
 //	    )
 //	FROM transfers t
 //	WHERE t.id = $1
-//	RETURNING *
+//	RETURNING id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at, published_at
 func (q *Queries) EnqueueTransferEvent(ctx context.Context, transferID uuid.UUID) (EnqueueTransferEventRow, error) {
 	var i EnqueueTransferEventRow
 	err := q.run(ctx, &stmtEnqueueTransferEvent, func(ctx context.Context, db DBTX) error {
@@ -171,7 +171,7 @@ ON CONFLICT (customer_id, url) DO UPDATE
 SET secret = EXCLUDED.secret,
     event_types = EXCLUDED.event_types,
     active = true
-RETURNING *`
+RETURNING id, customer_id, url, secret, event_types, active, created_at`
 
 var stmtUpsertWebhookEndpoint = Statement{Name: "UpsertWebhookEndpoint", Command: "one", SQL: upsertWebhookEndpoint, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -202,7 +202,7 @@ type UpsertWebhookEndpointRow struct {
 //	SET secret = EXCLUDED.secret,
 //	    event_types = EXCLUDED.event_types,
 //	    active = true
-//	RETURNING *
+//	RETURNING id, customer_id, url, secret, event_types, active, created_at
 func (q *Queries) UpsertWebhookEndpoint(ctx context.Context, arg UpsertWebhookEndpointParams) (UpsertWebhookEndpointRow, error) {
 	var i UpsertWebhookEndpointRow
 	err := q.run(ctx, &stmtUpsertWebhookEndpoint, func(ctx context.Context, db DBTX) error {

@@ -13,7 +13,7 @@ import (
 
 const placeHold = `INSERT INTO holds (account_id, transfer_id, amount, reason, expires_at)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING *`
+RETURNING id, account_id, transfer_id, amount, reason, expires_at, released_at, created_at`
 
 var stmtPlaceHold = Statement{Name: "PlaceHold", Command: "one", SQL: placeHold, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -42,7 +42,7 @@ type PlaceHoldRow struct {
 //
 //	INSERT INTO holds (account_id, transfer_id, amount, reason, expires_at)
 //	VALUES ($1, $2, $3, $4, $5)
-//	RETURNING *
+//	RETURNING id, account_id, transfer_id, amount, reason, expires_at, released_at, created_at
 func (q *Queries) PlaceHold(ctx context.Context, arg PlaceHoldParams) (PlaceHoldRow, error) {
 	var i PlaceHoldRow
 	err := q.run(ctx, &stmtPlaceHold, func(ctx context.Context, db DBTX) error {
@@ -51,7 +51,7 @@ func (q *Queries) PlaceHold(ctx context.Context, arg PlaceHoldParams) (PlaceHold
 	return i, err
 }
 
-const listActiveHolds = `SELECT h.*, a.currency
+const listActiveHolds = `SELECT h.id, h.account_id, h.transfer_id, h.amount, h.reason, h.expires_at, h.released_at, h.created_at, a.currency
 FROM holds h
 INNER JOIN accounts a ON a.id = h.account_id
 WHERE h.account_id = $1
@@ -76,7 +76,7 @@ type ListActiveHoldsRow struct {
 
 // ListActiveHolds runs the query `ListActiveHolds` (queries/holds.sql:6):
 //
-//	SELECT h.*, a.currency
+//	SELECT h.id, h.account_id, h.transfer_id, h.amount, h.reason, h.expires_at, h.released_at, h.created_at, a.currency
 //	FROM holds h
 //	INNER JOIN accounts a ON a.id = h.account_id
 //	WHERE h.account_id = $1
@@ -215,7 +215,7 @@ func (q *Queries) DeleteHoldsOfClosedAccounts(ctx context.Context) ([]DeleteHold
 	return items, err
 }
 
-const getAvailableBalance = `SELECT * FROM account_balances
+const getAvailableBalance = `SELECT account_id, customer_id, currency, status, balance, held, available FROM account_balances
 WHERE account_id = $1`
 
 var stmtGetAvailableBalance = Statement{Name: "GetAvailableBalance", Command: "one", SQL: getAvailableBalance, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
@@ -233,7 +233,7 @@ type GetAvailableBalanceRow struct {
 
 // GetAvailableBalance runs the query `GetAvailableBalance` (queries/holds.sql:37):
 //
-//	SELECT * FROM account_balances
+//	SELECT account_id, customer_id, currency, status, balance, held, available FROM account_balances
 //	WHERE account_id = $1
 func (q *Queries) GetAvailableBalance(ctx context.Context, accountID uuid.UUID) (GetAvailableBalanceRow, error) {
 	var i GetAvailableBalanceRow

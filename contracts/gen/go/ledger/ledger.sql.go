@@ -107,10 +107,10 @@ func (q *Queries) ListLedgerEntries(ctx context.Context, arg ListLedgerEntriesPa
 	return items, err
 }
 
-const getLatestEntries = `SELECT ranked.*
+const getLatestEntries = `SELECT ranked.id, ranked.account_id, ranked.transfer_id, ranked.amount, ranked.balance_after, ranked.created_at, ranked.rn
 FROM (
     SELECT
-        le.*,
+        le.id, le.account_id, le.transfer_id, le.amount, le.balance_after, le.created_at,
         row_number() OVER (PARTITION BY le.account_id ORDER BY le.created_at DESC, le.id DESC) AS rn
     FROM ledger_entries le
     WHERE le.account_id = ANY($1::uuid[])
@@ -133,10 +133,10 @@ type GetLatestEntriesRow struct {
 // GetLatestEntries runs the query `GetLatestEntries` (queries/ledger.sql:19):
 // The most recent entry of each of the given accounts.
 //
-//	SELECT ranked.*
+//	SELECT ranked.id, ranked.account_id, ranked.transfer_id, ranked.amount, ranked.balance_after, ranked.created_at, ranked.rn
 //	FROM (
 //	    SELECT
-//	        le.*,
+//	        le.id, le.account_id, le.transfer_id, le.amount, le.balance_after, le.created_at,
 //	        row_number() OVER (PARTITION BY le.account_id ORDER BY le.created_at DESC, le.id DESC) AS rn
 //	    FROM ledger_entries le
 //	    WHERE le.account_id = ANY($1::uuid[])

@@ -16,7 +16,7 @@ import (
 
 const createTransfer = `INSERT INTO transfers (from_account_id, to_account_id, amount, currency, description, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING *`
+RETURNING id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee`
 
 var stmtCreateTransfer = Statement{Name: "CreateTransfer", Command: "one", SQL: createTransfer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
 
@@ -50,7 +50,7 @@ type CreateTransferRow struct {
 //
 //	INSERT INTO transfers (from_account_id, to_account_id, amount, currency, description, idempotency_key)
 //	VALUES ($1, $2, $3, $4, $5, $6)
-//	RETURNING *
+//	RETURNING id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee
 func (q *Queries) CreateTransfer(ctx context.Context, arg CreateTransferParams) (CreateTransferRow, error) {
 	var i CreateTransferRow
 	err := q.run(ctx, &stmtCreateTransfer, func(ctx context.Context, db DBTX) error {
@@ -59,7 +59,7 @@ func (q *Queries) CreateTransfer(ctx context.Context, arg CreateTransferParams) 
 	return i, err
 }
 
-const getTransferByIdempotencyKey = `SELECT * FROM transfers
+const getTransferByIdempotencyKey = `SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 WHERE idempotency_key = $1`
 
 var stmtGetTransferByIdempotencyKey = Statement{Name: "GetTransferByIdempotencyKey", Command: "one", SQL: getTransferByIdempotencyKey, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
@@ -81,7 +81,7 @@ type GetTransferByIdempotencyKeyRow struct {
 
 // GetTransferByIdempotencyKey runs the query `GetTransferByIdempotencyKey` (queries/transfers.sql:7):
 //
-//	SELECT * FROM transfers
+//	SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 //	WHERE idempotency_key = $1
 func (q *Queries) GetTransferByIdempotencyKey(ctx context.Context, idempotencyKey string) (GetTransferByIdempotencyKeyRow, error) {
 	var i GetTransferByIdempotencyKeyRow
@@ -162,7 +162,7 @@ func (q *Queries) GetTransferDetails(ctx context.Context, id uuid.UUID) (GetTran
 	return i, err
 }
 
-const listAccountTransfers = `SELECT * FROM transfers
+const listAccountTransfers = `SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 WHERE (from_account_id = $1 OR to_account_id = $1)
   AND (created_at, id) < ($2, $3)
 ORDER BY created_at DESC, id DESC
@@ -197,7 +197,7 @@ type ListAccountTransfersRow struct {
 // Keyset pagination, newest first: pass the created_at and id of the last
 // transfer of the previous page.
 //
-//	SELECT * FROM transfers
+//	SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 //	WHERE (from_account_id = $1 OR to_account_id = $1)
 //	  AND (created_at, id) < ($2, $3)
 //	ORDER BY created_at DESC, id DESC

@@ -19,7 +19,7 @@ use crate::Statement;
 pub static GET_ACCOUNT: Statement = Statement {
     name: "GetAccount",
     command: "one",
-    sql: r#"SELECT * FROM accounts
+    sql: r#"SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = $1"#,
     read_only: true,
     idempotent: true,
@@ -31,7 +31,7 @@ WHERE id = $1"#,
 /// Runs `GetAccount` (queries/accounts.sql:1).
 ///
 /// ```sql
-/// SELECT * FROM accounts
+/// SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 /// WHERE id = $1
 /// ```
 pub async fn get_account(db: &impl Executor, id: uuid::Uuid) -> Result<AccountRow, Error> {
@@ -45,7 +45,7 @@ pub async fn get_account(db: &impl Executor, id: uuid::Uuid) -> Result<AccountRo
 pub static GET_ACCOUNT_FOR_UPDATE: Statement = Statement {
     name: "GetAccountForUpdate",
     command: "one",
-    sql: r#"SELECT * FROM accounts
+    sql: r#"SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = $1
 FOR UPDATE"#,
     read_only: true,
@@ -60,7 +60,7 @@ FOR UPDATE"#,
 /// Locks the account row until the surrounding transaction ends.
 ///
 /// ```sql
-/// SELECT * FROM accounts
+/// SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 /// WHERE id = $1
 /// FOR UPDATE
 /// ```
@@ -80,7 +80,7 @@ pub static CREATE_ACCOUNT: Statement = Statement {
     command: "one",
     sql: r#"INSERT INTO accounts (customer_id, currency, display_name, metadata, tags)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING *"#,
+RETURNING id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -141,7 +141,7 @@ impl CreateAccountRow {
 /// ```sql
 /// INSERT INTO accounts (customer_id, currency, display_name, metadata, tags)
 /// VALUES ($1, $2, $3, $4, $5)
-/// RETURNING *
+/// RETURNING id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at
 /// ```
 pub async fn create_account(
     db: &impl Executor,
@@ -163,7 +163,7 @@ pub async fn create_account(
 pub static LIST_ACCOUNTS: Statement = Statement {
     name: "ListAccounts",
     command: "many",
-    sql: r#"SELECT * FROM accounts
+    sql: r#"SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE (($1::public.account_status IS NULL OR status = $1)) AND (($2::bpchar IS NULL OR currency = $2))
 ORDER BY created_at DESC, id DESC
 LIMIT $3 OFFSET $4"#,
@@ -227,7 +227,7 @@ impl ListAccountsRow {
 /// a filter left unset matches every account.
 ///
 /// ```sql
-/// SELECT * FROM accounts
+/// SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 /// WHERE (($1::public.account_status IS NULL OR status = $1)) AND (($2::bpchar IS NULL OR currency = $2))
 /// ORDER BY created_at DESC, id DESC
 /// LIMIT $3 OFFSET $4
@@ -257,7 +257,7 @@ pub async fn list_accounts_stream(
 pub static GET_ACCOUNTS_BY_IDS: Statement = Statement {
     name: "GetAccountsByIDs",
     command: "many",
-    sql: r#"SELECT * FROM accounts
+    sql: r#"SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = ANY($1)
 ORDER BY created_at"#,
     read_only: true,
@@ -308,7 +308,7 @@ impl GetAccountsByIdsRow {
 /// Runs `GetAccountsByIDs` (queries/accounts.sql:25).
 ///
 /// ```sql
-/// SELECT * FROM accounts
+/// SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 /// WHERE id = ANY($1)
 /// ORDER BY created_at
 /// ```
@@ -405,7 +405,7 @@ pub async fn list_account_snapshots_stream(
 pub static GET_ACCOUNT_WITH_CUSTOMER: Statement = Statement {
     name: "GetAccountWithCustomer",
     command: "one",
-    sql: r#"SELECT accounts.*, customers.*
+    sql: r#"SELECT accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at, customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at
 FROM accounts
 INNER JOIN customers ON customers.id = accounts.customer_id
 WHERE accounts.id = $1"#,
@@ -435,7 +435,7 @@ impl GetAccountWithCustomerRow {
 /// Runs `GetAccountWithCustomer` (queries/accounts.sql:36).
 ///
 /// ```sql
-/// SELECT accounts.*, customers.*
+/// SELECT accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at, customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at
 /// FROM accounts
 /// INNER JOIN customers ON customers.id = accounts.customer_id
 /// WHERE accounts.id = $1

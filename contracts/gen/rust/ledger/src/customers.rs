@@ -23,7 +23,7 @@ ON CONFLICT (email) DO UPDATE
 SET full_name = EXCLUDED.full_name,
     country = COALESCE(EXCLUDED.country, customers.country),
     updated_at = now()
-RETURNING *"#,
+RETURNING id, email, full_name, country, created_at, updated_at"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -74,7 +74,7 @@ impl UpsertCustomerRow {
 /// SET full_name = EXCLUDED.full_name,
 ///     country = COALESCE(EXCLUDED.country, customers.country),
 ///     updated_at = now()
-/// RETURNING *
+/// RETURNING id, email, full_name, country, created_at, updated_at
 /// ```
 pub async fn upsert_customer(
     db: &impl Executor,
@@ -90,7 +90,7 @@ pub async fn upsert_customer(
 pub static GET_CUSTOMER_BY_EMAIL: Statement = Statement {
     name: "GetCustomerByEmail",
     command: "one",
-    sql: r#"SELECT * FROM customers
+    sql: r#"SELECT id, email, full_name, country, created_at, updated_at FROM customers
 WHERE email = lower($1::text)"#,
     read_only: true,
     idempotent: true,
@@ -126,7 +126,7 @@ impl GetCustomerByEmailRow {
 /// Runs `GetCustomerByEmail` (queries/customers.sql:11).
 ///
 /// ```sql
-/// SELECT * FROM customers
+/// SELECT id, email, full_name, country, created_at, updated_at FROM customers
 /// WHERE email = lower($1::text)
 /// ```
 pub async fn get_customer_by_email(
@@ -148,7 +148,7 @@ SET full_name = COALESCE($1, full_name),
     country = COALESCE($2, country),
     updated_at = now()
 WHERE id = $3
-RETURNING *"#,
+RETURNING id, email, full_name, country, created_at, updated_at"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -198,7 +198,7 @@ impl UpdateCustomerRow {
 ///     country = COALESCE($2, country),
 ///     updated_at = now()
 /// WHERE id = $3
-/// RETURNING *
+/// RETURNING id, email, full_name, country, created_at, updated_at
 /// ```
 pub async fn update_customer(
     db: &impl Executor,
@@ -286,7 +286,7 @@ pub async fn search_customers_stream(
 pub static GET_CUSTOMER_WITH_ACCOUNTS: Statement = Statement {
     name: "GetCustomerWithAccounts",
     command: "many",
-    sql: r#"SELECT customers.*, accounts.*
+    sql: r#"SELECT customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at, accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at
 FROM customers
 LEFT JOIN accounts ON accounts.customer_id = customers.id
 WHERE customers.id = $1
@@ -319,7 +319,7 @@ impl GetCustomerWithAccountsRow {
 /// A customer without accounts still comes back once, with a NULL account.
 ///
 /// ```sql
-/// SELECT customers.*, accounts.*
+/// SELECT customers.id, customers.email, customers.full_name, customers.country, customers.created_at, customers.updated_at, accounts.id, accounts.customer_id, accounts.currency, accounts.display_name, accounts.status, accounts.balance, accounts.metadata, accounts.tags, accounts.version, accounts.created_at, accounts.closed_at, accounts.overdraft_limit, accounts.updated_at
 /// FROM customers
 /// LEFT JOIN accounts ON accounts.customer_id = customers.id
 /// WHERE customers.id = $1

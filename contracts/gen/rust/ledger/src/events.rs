@@ -28,7 +28,7 @@ SELECT
     )
 FROM transfers t
 WHERE t.id = $1
-RETURNING *"#,
+RETURNING id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at, published_at"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -82,7 +82,7 @@ impl EnqueueTransferEventRow {
 ///     )
 /// FROM transfers t
 /// WHERE t.id = $1
-/// RETURNING *
+/// RETURNING id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at, published_at
 /// ```
 pub async fn enqueue_transfer_event(
     db: &impl Executor,
@@ -241,7 +241,7 @@ ON CONFLICT (customer_id, url) DO UPDATE
 SET secret = EXCLUDED.secret,
     event_types = EXCLUDED.event_types,
     active = true
-RETURNING *"#,
+RETURNING id, customer_id, url, secret, event_types, active, created_at"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -293,7 +293,7 @@ impl UpsertWebhookEndpointRow {
 /// SET secret = EXCLUDED.secret,
 ///     event_types = EXCLUDED.event_types,
 ///     active = true
-/// RETURNING *
+/// RETURNING id, customer_id, url, secret, event_types, active, created_at
 /// ```
 pub async fn upsert_webhook_endpoint(
     db: &impl Executor,

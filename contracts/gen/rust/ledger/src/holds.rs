@@ -19,7 +19,7 @@ pub static PLACE_HOLD: Statement = Statement {
     command: "one",
     sql: r#"INSERT INTO holds (account_id, transfer_id, amount, reason, expires_at)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING *"#,
+RETURNING id, account_id, transfer_id, amount, reason, expires_at, released_at, created_at"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -70,7 +70,7 @@ impl PlaceHoldRow {
 /// ```sql
 /// INSERT INTO holds (account_id, transfer_id, amount, reason, expires_at)
 /// VALUES ($1, $2, $3, $4, $5)
-/// RETURNING *
+/// RETURNING id, account_id, transfer_id, amount, reason, expires_at, released_at, created_at
 /// ```
 pub async fn place_hold(
     db: &impl Executor,
@@ -92,7 +92,7 @@ pub async fn place_hold(
 pub static LIST_ACTIVE_HOLDS: Statement = Statement {
     name: "ListActiveHolds",
     command: "many",
-    sql: r#"SELECT h.*, a.currency
+    sql: r#"SELECT h.id, h.account_id, h.transfer_id, h.amount, h.reason, h.expires_at, h.released_at, h.created_at, a.currency
 FROM holds h
 INNER JOIN accounts a ON a.id = h.account_id
 WHERE h.account_id = $1
@@ -139,7 +139,7 @@ impl ListActiveHoldsRow {
 /// Runs `ListActiveHolds` (queries/holds.sql:6).
 ///
 /// ```sql
-/// SELECT h.*, a.currency
+/// SELECT h.id, h.account_id, h.transfer_id, h.amount, h.reason, h.expires_at, h.released_at, h.created_at, a.currency
 /// FROM holds h
 /// INNER JOIN accounts a ON a.id = h.account_id
 /// WHERE h.account_id = $1
@@ -331,7 +331,7 @@ pub async fn delete_holds_of_closed_accounts_stream(
 pub static GET_AVAILABLE_BALANCE: Statement = Statement {
     name: "GetAvailableBalance",
     command: "one",
-    sql: r#"SELECT * FROM account_balances
+    sql: r#"SELECT account_id, customer_id, currency, status, balance, held, available FROM account_balances
 WHERE account_id = $1"#,
     read_only: true,
     idempotent: true,
@@ -369,7 +369,7 @@ impl GetAvailableBalanceRow {
 /// Runs `GetAvailableBalance` (queries/holds.sql:37).
 ///
 /// ```sql
-/// SELECT * FROM account_balances
+/// SELECT account_id, customer_id, currency, status, balance, held, available FROM account_balances
 /// WHERE account_id = $1
 /// ```
 pub async fn get_available_balance(

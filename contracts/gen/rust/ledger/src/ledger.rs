@@ -155,10 +155,10 @@ pub async fn list_ledger_entries_stream(
 pub static GET_LATEST_ENTRIES: Statement = Statement {
     name: "GetLatestEntries",
     command: "many",
-    sql: r#"SELECT ranked.*
+    sql: r#"SELECT ranked.id, ranked.account_id, ranked.transfer_id, ranked.amount, ranked.balance_after, ranked.created_at, ranked.rn
 FROM (
     SELECT
-        le.*,
+        le.id, le.account_id, le.transfer_id, le.amount, le.balance_after, le.created_at,
         row_number() OVER (PARTITION BY le.account_id ORDER BY le.created_at DESC, le.id DESC) AS rn
     FROM ledger_entries le
     WHERE le.account_id = ANY($1::uuid[])
@@ -202,10 +202,10 @@ impl GetLatestEntriesRow {
 /// The most recent entry of each of the given accounts.
 ///
 /// ```sql
-/// SELECT ranked.*
+/// SELECT ranked.id, ranked.account_id, ranked.transfer_id, ranked.amount, ranked.balance_after, ranked.created_at, ranked.rn
 /// FROM (
 ///     SELECT
-///         le.*,
+///         le.id, le.account_id, le.transfer_id, le.amount, le.balance_after, le.created_at,
 ///         row_number() OVER (PARTITION BY le.account_id ORDER BY le.created_at DESC, le.id DESC) AS rn
 ///     FROM ledger_entries le
 ///     WHERE le.account_id = ANY($1::uuid[])

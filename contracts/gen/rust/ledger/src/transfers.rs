@@ -18,7 +18,7 @@ pub static CREATE_TRANSFER: Statement = Statement {
     command: "one",
     sql: r#"INSERT INTO transfers (from_account_id, to_account_id, amount, currency, description, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING *"#,
+RETURNING id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee"#,
     read_only: false,
     idempotent: false,
     route: "primary",
@@ -78,7 +78,7 @@ impl CreateTransferRow {
 /// ```sql
 /// INSERT INTO transfers (from_account_id, to_account_id, amount, currency, description, idempotency_key)
 /// VALUES ($1, $2, $3, $4, $5, $6)
-/// RETURNING *
+/// RETURNING id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee
 /// ```
 pub async fn create_transfer(
     db: &impl Executor,
@@ -101,7 +101,7 @@ pub async fn create_transfer(
 pub static GET_TRANSFER_BY_IDEMPOTENCY_KEY: Statement = Statement {
     name: "GetTransferByIdempotencyKey",
     command: "one",
-    sql: r#"SELECT * FROM transfers
+    sql: r#"SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 WHERE idempotency_key = $1"#,
     read_only: true,
     idempotent: true,
@@ -147,7 +147,7 @@ impl GetTransferByIdempotencyKeyRow {
 /// Runs `GetTransferByIdempotencyKey` (queries/transfers.sql:7).
 ///
 /// ```sql
-/// SELECT * FROM transfers
+/// SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 /// WHERE idempotency_key = $1
 /// ```
 pub async fn get_transfer_by_idempotency_key(
@@ -267,7 +267,7 @@ pub async fn get_transfer_details(
 pub static LIST_ACCOUNT_TRANSFERS: Statement = Statement {
     name: "ListAccountTransfers",
     command: "many",
-    sql: r#"SELECT * FROM transfers
+    sql: r#"SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 WHERE (from_account_id = $1 OR to_account_id = $1)
   AND (created_at, id) < ($2, $3)
 ORDER BY created_at DESC, id DESC
@@ -328,7 +328,7 @@ impl ListAccountTransfersRow {
 /// transfer of the previous page.
 ///
 /// ```sql
-/// SELECT * FROM transfers
+/// SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 /// WHERE (from_account_id = $1 OR to_account_id = $1)
 ///   AND (created_at, id) < ($2, $3)
 /// ORDER BY created_at DESC, id DESC
