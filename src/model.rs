@@ -293,8 +293,12 @@ pub struct GoOutput {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct RustOutput {
     pub out: String,
+    /// Empty when `module` is set.
     #[serde(rename = "crate")]
     pub crate_name: String,
+    /// A module to include in an existing crate (`mod.rs`), not a crate.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub module: bool,
     pub serde: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates: Option<String>,

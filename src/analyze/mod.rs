@@ -1073,7 +1073,12 @@ fn outputs_model(reg: &Registry) -> model::Outputs {
         }),
         rust: o.rust.as_ref().map(|r| model::RustOutput {
             out: r.out.value.clone(),
-            crate_name: r.crate_name.value.clone(),
+            crate_name: r
+                .crate_name
+                .as_ref()
+                .map(|c| c.value.clone())
+                .unwrap_or_default(),
+            module: r.module,
             serde: r.serde,
             templates: r.templates.as_ref().map(|t| t.value.clone()),
         }),

@@ -173,6 +173,8 @@ struct LibCtx {
     serde: bool,
     /// The crate needs `serde_interval` (serde for `pg_interval::Interval`).
     serde_interval: bool,
+    /// A module inside an existing crate, not a crate.
+    module: bool,
     dependencies: Vec<String>,
     postgres_features: String,
 }
@@ -244,9 +246,9 @@ fn read_expr(c: &Column, idx: &str) -> String {
     // Enums are read directly; domains through their base type.
     if is_domain_col(c) {
         if c.nullable {
-            format!("crate::domain_opt(row, {idx})?")
+            format!("super::domain_opt(row, {idx})?")
         } else {
-            format!("crate::domain(row, {idx})?")
+            format!("super::domain(row, {idx})?")
         }
     } else {
         format!("row.try_get({idx})?")
@@ -272,8 +274,8 @@ type Named = Vec<(String, String)>;
 /// `with` module from the generated crate.
 fn field_line(name: &str, ty: &str, serde: bool) -> String {
     let with = match ty {
-        "pg_interval::Interval" => Some("crate::serde_interval"),
-        "Option<pg_interval::Interval>" => Some("crate::serde_interval::option"),
+        "pg_interval::Interval" => Some("super::serde_interval"),
+        "Option<pg_interval::Interval>" => Some("super::serde_interval::option"),
         _ => None,
     };
     match with {
@@ -405,9 +407,9 @@ impl Gen<'_> {
         let base = |p: &Param, n: &str| -> String {
             if is_domain_param(p) {
                 if p.nullable {
-                    format!("&{n}.map(crate::Domain)")
+                    format!("&{n}.map(super::Domain)")
                 } else {
-                    format!("&crate::Domain({n})")
+                    format!("&super::Domain({n})")
                 }
             } else {
                 format!("&{n}")
@@ -437,10 +439,12 @@ impl Gen<'_> {
                 from_row_at_opt: Vec::new(),
             });
             let var = if batch { "item" } else { "p" };
+            let copy = q.command == "copyfrom";
             let deref = |p: &Param, n: &str| -> String {
                 let field = format!("{var}.{n}");
-                // A Copy domain value is wrapped by value; others by reference.
-                if is_domain_param(p) {
+                // A domain value is wrapped, except for COPY, which is typed with the
+                // domains' base types (the rows outlive a wrapper made in the loop).
+                if is_domain_param(p) && !copy {
                     base(p, &field)
                 } else {
                     format!("&{field}")
@@ -464,9 +468,9 @@ impl Gen<'_> {
                 item_type = p.rust_type.clone();
                 pass = vec![if is_domain_param(p) {
                     if p.nullable {
-                        "&item.map(crate::Domain)".into()
+                        "&item.map(super::Domain)".into()
                     } else {
-                        "&crate::Domain(*item)".into()
+                        "&super::Domain(*item)".into()
                     }
                 } else {
                     "item".into()
@@ -496,12 +500,12 @@ impl Gen<'_> {
                 row_type = c.rust_type.clone();
                 reader = if is_domain_col(c) {
                     if c.nullable {
-                        "crate::first_domain_opt".into()
+                        "super::first_domain_opt".into()
                     } else {
-                        "crate::first_domain".into()
+                        "super::first_domain".into()
                     }
                 } else {
-                    "crate::first".into()
+                    "super::first".into()
                 };
             } else {
                 row_type = match self.row_type_of.get(q.name.as_str()) {
@@ -586,7 +590,7 @@ impl Gen<'_> {
                 body.push(format!("    let rows = db.query(st, {p_arg}).await?;"));
                 body.extend(list(
                     4,
-                    "crate::collect_rows(",
+                    "super::collect_rows(",
                     &["&rows".into(), reader.clone()],
                     ")",
                 ));
@@ -607,7 +611,7 @@ impl Gen<'_> {
                 ));
                 body.extend(list(
                     4,
-                    "crate::map_rows(",
+                    "super::map_rows(",
                     &["rows".into(), reader.clone()],
                     ")",
                 ));
@@ -671,7 +675,7 @@ impl Gen<'_> {
                 body.push(format!("        let rows = db.query(st, {p_arg}).await?;"));
                 let mut collect = list(
                     8,
-                    "let group = crate::collect_rows(",
+                    "let group = super::collect_rows(",
                     &["&rows".into(), reader.clone()],
                     ")?;",
                 );
@@ -871,7 +875,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
                     format!("at + {k}")
                 };
                 let ty = if is_domain_col(col) {
-                    format!("Option<crate::Domain<{}>>", col.rust_type)
+                    format!("Option<super::Domain<{}>>", col.rust_type)
                 } else {
                     format!("Option<{}>", col.rust_type)
                 };
@@ -955,7 +959,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
         if !model_structs.is_empty() {
             uses.push("use tokio_postgres::Row;".to_owned());
             uses.push(String::new());
-            uses.push("use crate::Error;".to_owned());
+            uses.push("use super::Error;".to_owned());
         }
         let ctx = ModCtx {
             header: header.clone(),
@@ -1017,7 +1021,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
         }
         crate_uses.sort();
         for u in crate_uses {
-            use_lines.push(format!("use crate::{u};"));
+            use_lines.push(format!("use super::{u};"));
         }
         let ctx = ModCtx {
             header: header.clone(),
@@ -1105,9 +1109,25 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
         uses_copy,
         serde: out.serde,
         serde_interval: out.serde && used_crates.contains("pg_interval"),
+        module: out.module,
         dependencies: deps,
         postgres_features: pg_features.join(", "),
     };
+    if out.module {
+        // A module: mod.rs next to its files, no Cargo.toml (the dependencies are listed
+        // in mod.rs's documentation for the including crate).
+        let m = LibCtx {
+            header: header.clone(),
+            ..lib
+        };
+        let mut rendered = Rendered::new();
+        rendered.insert("mod.rs".into(), t.render("rust", "lib.rs", &m)?);
+        for (name, text) in files {
+            let name = name.strip_prefix("src/").unwrap_or(&name).to_owned();
+            rendered.insert(name, text);
+        }
+        return Ok(rendered);
+    }
     files.insert("Cargo.toml".into(), t.render("rust", "Cargo.toml", &lib)?);
     let lib_rs = LibCtx {
         header: header.clone(),

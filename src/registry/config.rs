@@ -362,9 +362,13 @@ pub struct GoOutput {
 pub struct RustOutput {
     /// Output directory, relative to the registry.
     pub out: Located<String>,
-    /// Crate name.
-    #[serde(rename = "crate")]
-    pub crate_name: Located<String>,
+    /// Crate name; required unless `module` is set.
+    #[serde(rename = "crate", default)]
+    pub crate_name: Option<Located<String>>,
+    /// Write a module (`mod.rs` and its files) to include in an existing crate, instead
+    /// of a crate of its own.
+    #[serde(default)]
+    pub module: bool,
     /// Derive serde's `Serialize` and `Deserialize` on row structs.
     #[serde(default)]
     pub serde: bool,

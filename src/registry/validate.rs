@@ -429,18 +429,29 @@ pub fn check_outputs(c: &RegistryFile, file: FileId, diags: &mut Diagnostics) {
         }
     }
     if let Some(rs) = &o.rust {
-        let n = &rs.crate_name.value;
-        if n.is_empty()
-            || !n
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        {
-            diags.push(invalid(
+        match &rs.crate_name {
+            Some(c) => {
+                let n = &c.value;
+                if n.is_empty()
+                    || !n
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                {
+                    diags.push(invalid(
+                        file,
+                        c,
+                        format!("`{n}` is not a crate name"),
+                        "use letters, digits, `-` and `_`, e.g. `ledger-db`",
+                    ));
+                }
+            }
+            None if !rs.module => diags.push(invalid(
                 file,
-                &rs.crate_name,
-                format!("`{n}` is not a crate name"),
-                "use letters, digits, `-` and `_`, e.g. `ledger-db`",
-            ));
+                &rs.out,
+                "the Rust output names no crate".into(),
+                "add `crate: ledger-db`, or `module: true` to write a module for an existing crate",
+            )),
+            None => {}
         }
     }
 }

@@ -6,14 +6,14 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Account;
-use crate::AccountRow;
-use crate::AccountStatus;
-use crate::Customer;
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
+use super::Account;
+use super::AccountRow;
+use super::AccountStatus;
+use super::Customer;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
 
 /// `GetAccount`: its SQL and policy.
 pub static GET_ACCOUNT: Statement = Statement {
@@ -239,7 +239,7 @@ pub async fn list_accounts(
     let st = &LIST_ACCOUNTS;
     let params: [&(dyn ToSql + Sync); 4] = [&p.status, &p.currency, &p.row_limit, &p.row_offset];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListAccountsRow::from_row)
+    super::collect_rows(&rows, ListAccountsRow::from_row)
 }
 
 /// Streams the rows of [`list_accounts`] as they arrive.
@@ -250,7 +250,7 @@ pub async fn list_accounts_stream(
     let st = &LIST_ACCOUNTS;
     let params: [&(dyn ToSql + Sync); 4] = [&p.status, &p.currency, &p.row_limit, &p.row_offset];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListAccountsRow::from_row)
+    super::map_rows(rows, ListAccountsRow::from_row)
 }
 
 /// `GetAccountsByIDs`: its SQL and policy.
@@ -319,7 +319,7 @@ pub async fn get_accounts_by_ids(
     let st = &GET_ACCOUNTS_BY_IDS;
     let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, GetAccountsByIdsRow::from_row)
+    super::collect_rows(&rows, GetAccountsByIdsRow::from_row)
 }
 
 /// Streams the rows of [`get_accounts_by_ids`] as they arrive.
@@ -330,7 +330,7 @@ pub async fn get_accounts_by_ids_stream(
     let st = &GET_ACCOUNTS_BY_IDS;
     let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, GetAccountsByIdsRow::from_row)
+    super::map_rows(rows, GetAccountsByIdsRow::from_row)
 }
 
 /// `ListAccountSnapshots`: its SQL and policy.
@@ -387,7 +387,7 @@ pub async fn list_account_snapshots(
     let st = &LIST_ACCOUNT_SNAPSHOTS;
     let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListAccountSnapshotsRow::from_row)
+    super::collect_rows(&rows, ListAccountSnapshotsRow::from_row)
 }
 
 /// Streams the rows of [`list_account_snapshots`] as they arrive.
@@ -398,7 +398,7 @@ pub async fn list_account_snapshots_stream(
     let st = &LIST_ACCOUNT_SNAPSHOTS;
     let params: [&(dyn ToSql + Sync); 1] = [&ids];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListAccountSnapshotsRow::from_row)
+    super::map_rows(rows, ListAccountSnapshotsRow::from_row)
 }
 
 /// `GetAccountWithCustomer`: its SQL and policy.
@@ -617,7 +617,7 @@ pub async fn find_accounts_by_segment(
     let st = &FIND_ACCOUNTS_BY_SEGMENT;
     let params: [&(dyn ToSql + Sync); 1] = [&filter];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, FindAccountsBySegmentRow::from_row)
+    super::collect_rows(&rows, FindAccountsBySegmentRow::from_row)
 }
 
 /// Streams the rows of [`find_accounts_by_segment`] as they arrive.
@@ -628,7 +628,7 @@ pub async fn find_accounts_by_segment_stream(
     let st = &FIND_ACCOUNTS_BY_SEGMENT;
     let params: [&(dyn ToSql + Sync); 1] = [&filter];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, FindAccountsBySegmentRow::from_row)
+    super::map_rows(rows, FindAccountsBySegmentRow::from_row)
 }
 
 /// `AddAccountTag`: its SQL and policy.
@@ -887,7 +887,7 @@ impl ListCurrencyUsageRow {
 pub async fn list_currency_usage(db: &impl Executor) -> Result<Vec<ListCurrencyUsageRow>, Error> {
     let st = &LIST_CURRENCY_USAGE;
     let rows = db.query(st, &[]).await?;
-    crate::collect_rows(&rows, ListCurrencyUsageRow::from_row)
+    super::collect_rows(&rows, ListCurrencyUsageRow::from_row)
 }
 
 /// Streams the rows of [`list_currency_usage`] as they arrive.
@@ -896,5 +896,5 @@ pub async fn list_currency_usage_stream(
 ) -> Result<RowStream<ListCurrencyUsageRow>, Error> {
     let st = &LIST_CURRENCY_USAGE;
     let rows = db.query_stream(st, &[]).await?;
-    crate::map_rows(rows, ListCurrencyUsageRow::from_row)
+    super::map_rows(rows, ListCurrencyUsageRow::from_row)
 }

@@ -6,12 +6,12 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Account;
-use crate::Customer;
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
+use super::Account;
+use super::Customer;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
 
 /// `UpsertCustomer`: its SQL and policy.
 pub static UPSERT_CUSTOMER: Statement = Statement {
@@ -267,7 +267,7 @@ pub async fn search_customers(
     let st = &SEARCH_CUSTOMERS;
     let params: [&(dyn ToSql + Sync); 2] = [&query, &row_limit];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, SearchCustomersRow::from_row)
+    super::collect_rows(&rows, SearchCustomersRow::from_row)
 }
 
 /// Streams the rows of [`search_customers`] as they arrive.
@@ -279,7 +279,7 @@ pub async fn search_customers_stream(
     let st = &SEARCH_CUSTOMERS;
     let params: [&(dyn ToSql + Sync); 2] = [&query, &row_limit];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, SearchCustomersRow::from_row)
+    super::map_rows(rows, SearchCustomersRow::from_row)
 }
 
 /// `GetCustomerWithAccounts`: its SQL and policy.
@@ -332,7 +332,7 @@ pub async fn get_customer_with_accounts(
     let st = &GET_CUSTOMER_WITH_ACCOUNTS;
     let params: [&(dyn ToSql + Sync); 1] = [&id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, GetCustomerWithAccountsRow::from_row)
+    super::collect_rows(&rows, GetCustomerWithAccountsRow::from_row)
 }
 
 /// Streams the rows of [`get_customer_with_accounts`] as they arrive.
@@ -343,7 +343,7 @@ pub async fn get_customer_with_accounts_stream(
     let st = &GET_CUSTOMER_WITH_ACCOUNTS;
     let params: [&(dyn ToSql + Sync); 1] = [&id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, GetCustomerWithAccountsRow::from_row)
+    super::map_rows(rows, GetCustomerWithAccountsRow::from_row)
 }
 
 /// `ListCustomerSummaries`: its SQL and policy.
@@ -430,7 +430,7 @@ pub async fn list_customer_summaries(
     let st = &LIST_CUSTOMER_SUMMARIES;
     let params: [&(dyn ToSql + Sync); 1] = [&row_limit];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListCustomerSummariesRow::from_row)
+    super::collect_rows(&rows, ListCustomerSummariesRow::from_row)
 }
 
 /// Streams the rows of [`list_customer_summaries`] as they arrive.
@@ -441,7 +441,7 @@ pub async fn list_customer_summaries_stream(
     let st = &LIST_CUSTOMER_SUMMARIES;
     let params: [&(dyn ToSql + Sync); 1] = [&row_limit];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListCustomerSummariesRow::from_row)
+    super::map_rows(rows, ListCustomerSummariesRow::from_row)
 }
 
 /// `ListDormantCustomers`: its SQL and policy.
@@ -504,7 +504,7 @@ pub async fn list_dormant_customers(
     let st = &LIST_DORMANT_CUSTOMERS;
     let params: [&(dyn ToSql + Sync); 1] = [&created_before];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListDormantCustomersRow::from_row)
+    super::collect_rows(&rows, ListDormantCustomersRow::from_row)
 }
 
 /// Streams the rows of [`list_dormant_customers`] as they arrive.
@@ -515,7 +515,7 @@ pub async fn list_dormant_customers_stream(
     let st = &LIST_DORMANT_CUSTOMERS;
     let params: [&(dyn ToSql + Sync); 1] = [&created_before];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListDormantCustomersRow::from_row)
+    super::map_rows(rows, ListDormantCustomersRow::from_row)
 }
 
 /// `CreateApiKey`: its SQL and policy.

@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
 
 /// `EnqueueTransferEvent`: its SQL and policy.
 pub static ENQUEUE_TRANSFER_EVENT: Statement = Statement {
@@ -188,7 +188,7 @@ pub async fn claim_outbox_events(
     let st = &CLAIM_OUTBOX_EVENTS;
     let params: [&(dyn ToSql + Sync); 2] = [&max_attempts, &batch_size];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ClaimOutboxEventsRow::from_row)
+    super::collect_rows(&rows, ClaimOutboxEventsRow::from_row)
 }
 
 /// Streams the rows of [`claim_outbox_events`] as they arrive.
@@ -200,7 +200,7 @@ pub async fn claim_outbox_events_stream(
     let st = &CLAIM_OUTBOX_EVENTS;
     let params: [&(dyn ToSql + Sync); 2] = [&max_attempts, &batch_size];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ClaimOutboxEventsRow::from_row)
+    super::map_rows(rows, ClaimOutboxEventsRow::from_row)
 }
 
 /// `MarkEventsPublished`: its SQL and policy.
@@ -356,7 +356,7 @@ pub async fn list_endpoints_for_event(
     let st = &LIST_ENDPOINTS_FOR_EVENT;
     let params: [&(dyn ToSql + Sync); 2] = [&customer_id, &event_type];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListEndpointsForEventRow::from_row)
+    super::collect_rows(&rows, ListEndpointsForEventRow::from_row)
 }
 
 /// Streams the rows of [`list_endpoints_for_event`] as they arrive.
@@ -368,7 +368,7 @@ pub async fn list_endpoints_for_event_stream(
     let st = &LIST_ENDPOINTS_FOR_EVENT;
     let params: [&(dyn ToSql + Sync); 2] = [&customer_id, &event_type];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListEndpointsForEventRow::from_row)
+    super::map_rows(rows, ListEndpointsForEventRow::from_row)
 }
 
 /// `RecordDelivery`: its SQL and policy.
@@ -492,7 +492,7 @@ pub async fn get_delivery_stats(
     let st = &GET_DELIVERY_STATS;
     let params: [&(dyn ToSql + Sync); 1] = [&customer_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, GetDeliveryStatsRow::from_row)
+    super::collect_rows(&rows, GetDeliveryStatsRow::from_row)
 }
 
 /// Streams the rows of [`get_delivery_stats`] as they arrive.
@@ -503,7 +503,7 @@ pub async fn get_delivery_stats_stream(
     let st = &GET_DELIVERY_STATS;
     let params: [&(dyn ToSql + Sync); 1] = [&customer_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, GetDeliveryStatsRow::from_row)
+    super::map_rows(rows, GetDeliveryStatsRow::from_row)
 }
 
 /// `InsertAuditLog`: its SQL and policy.
@@ -615,7 +615,7 @@ pub async fn list_audit_log(
     let st = &LIST_AUDIT_LOG;
     let params: [&(dyn ToSql + Sync); 3] = [&p.entity_type, &p.entity_id, &p.page_size];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListAuditLogRow::from_row)
+    super::collect_rows(&rows, ListAuditLogRow::from_row)
 }
 
 /// Streams the rows of [`list_audit_log`] as they arrive.
@@ -626,5 +626,5 @@ pub async fn list_audit_log_stream(
     let st = &LIST_AUDIT_LOG;
     let params: [&(dyn ToSql + Sync); 3] = [&p.entity_type, &p.entity_id, &p.page_size];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListAuditLogRow::from_row)
+    super::map_rows(rows, ListAuditLogRow::from_row)
 }

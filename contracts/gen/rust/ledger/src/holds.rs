@@ -6,12 +6,12 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::AccountStatus;
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
-use crate::TransferStatus;
+use super::AccountStatus;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
+use super::TransferStatus;
 
 /// `PlaceHold`: its SQL and policy.
 pub static PLACE_HOLD: Statement = Statement {
@@ -56,7 +56,7 @@ impl PlaceHoldRow {
             id: row.try_get(0)?,
             account_id: row.try_get(1)?,
             transfer_id: row.try_get(2)?,
-            amount: crate::domain(row, 3)?,
+            amount: super::domain(row, 3)?,
             reason: row.try_get(4)?,
             expires_at: row.try_get(5)?,
             released_at: row.try_get(6)?,
@@ -80,7 +80,7 @@ pub async fn place_hold(
     let params: [&(dyn ToSql + Sync); 5] = [
         &p.account_id,
         &p.transfer_id,
-        &crate::Domain(p.amount),
+        &super::Domain(p.amount),
         &p.reason,
         &p.expires_at,
     ];
@@ -126,7 +126,7 @@ impl ListActiveHoldsRow {
             id: row.try_get(0)?,
             account_id: row.try_get(1)?,
             transfer_id: row.try_get(2)?,
-            amount: crate::domain(row, 3)?,
+            amount: super::domain(row, 3)?,
             reason: row.try_get(4)?,
             expires_at: row.try_get(5)?,
             released_at: row.try_get(6)?,
@@ -154,7 +154,7 @@ pub async fn list_active_holds(
     let st = &LIST_ACTIVE_HOLDS;
     let params: [&(dyn ToSql + Sync); 1] = [&account_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListActiveHoldsRow::from_row)
+    super::collect_rows(&rows, ListActiveHoldsRow::from_row)
 }
 
 /// Streams the rows of [`list_active_holds`] as they arrive.
@@ -165,7 +165,7 @@ pub async fn list_active_holds_stream(
     let st = &LIST_ACTIVE_HOLDS;
     let params: [&(dyn ToSql + Sync); 1] = [&account_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListActiveHoldsRow::from_row)
+    super::map_rows(rows, ListActiveHoldsRow::from_row)
 }
 
 /// `ReleaseHoldsForTransfer`: its SQL and policy.
@@ -200,7 +200,7 @@ impl ReleaseHoldsForTransferRow {
         Ok(Self {
             id: row.try_get(0)?,
             account_id: row.try_get(1)?,
-            amount: crate::domain(row, 2)?,
+            amount: super::domain(row, 2)?,
             transfer_status: row.try_get(3)?,
         })
     }
@@ -224,7 +224,7 @@ pub async fn release_holds_for_transfer(
     let st = &RELEASE_HOLDS_FOR_TRANSFER;
     let params: [&(dyn ToSql + Sync); 1] = [&transfer_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ReleaseHoldsForTransferRow::from_row)
+    super::collect_rows(&rows, ReleaseHoldsForTransferRow::from_row)
 }
 
 /// Streams the rows of [`release_holds_for_transfer`] as they arrive.
@@ -235,7 +235,7 @@ pub async fn release_holds_for_transfer_stream(
     let st = &RELEASE_HOLDS_FOR_TRANSFER;
     let params: [&(dyn ToSql + Sync); 1] = [&transfer_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ReleaseHoldsForTransferRow::from_row)
+    super::map_rows(rows, ReleaseHoldsForTransferRow::from_row)
 }
 
 /// `ReleaseExpiredHolds`: its SQL and policy.
@@ -296,7 +296,7 @@ impl DeleteHoldsOfClosedAccountsRow {
         Ok(Self {
             id: row.try_get(0)?,
             account_id: row.try_get(1)?,
-            amount: crate::domain(row, 2)?,
+            amount: super::domain(row, 2)?,
         })
     }
 }
@@ -315,7 +315,7 @@ pub async fn delete_holds_of_closed_accounts(
 ) -> Result<Vec<DeleteHoldsOfClosedAccountsRow>, Error> {
     let st = &DELETE_HOLDS_OF_CLOSED_ACCOUNTS;
     let rows = db.query(st, &[]).await?;
-    crate::collect_rows(&rows, DeleteHoldsOfClosedAccountsRow::from_row)
+    super::collect_rows(&rows, DeleteHoldsOfClosedAccountsRow::from_row)
 }
 
 /// Streams the rows of [`delete_holds_of_closed_accounts`] as they arrive.
@@ -324,7 +324,7 @@ pub async fn delete_holds_of_closed_accounts_stream(
 ) -> Result<RowStream<DeleteHoldsOfClosedAccountsRow>, Error> {
     let st = &DELETE_HOLDS_OF_CLOSED_ACCOUNTS;
     let rows = db.query_stream(st, &[]).await?;
-    crate::map_rows(rows, DeleteHoldsOfClosedAccountsRow::from_row)
+    super::map_rows(rows, DeleteHoldsOfClosedAccountsRow::from_row)
 }
 
 /// `GetAvailableBalance`: its SQL and policy.

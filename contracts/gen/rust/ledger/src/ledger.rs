@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
 
 /// `InsertLedgerEntries`: its SQL and policy.
 pub static INSERT_LEDGER_ENTRIES: Statement = Statement {
@@ -137,7 +137,7 @@ pub async fn list_ledger_entries(
     let st = &LIST_LEDGER_ENTRIES;
     let params: [&(dyn ToSql + Sync); 3] = [&p.account_id, &p.row_limit, &p.row_offset];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListLedgerEntriesRow::from_row)
+    super::collect_rows(&rows, ListLedgerEntriesRow::from_row)
 }
 
 /// Streams the rows of [`list_ledger_entries`] as they arrive.
@@ -148,7 +148,7 @@ pub async fn list_ledger_entries_stream(
     let st = &LIST_LEDGER_ENTRIES;
     let params: [&(dyn ToSql + Sync); 3] = [&p.account_id, &p.row_limit, &p.row_offset];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListLedgerEntriesRow::from_row)
+    super::map_rows(rows, ListLedgerEntriesRow::from_row)
 }
 
 /// `GetLatestEntries`: its SQL and policy.
@@ -219,7 +219,7 @@ pub async fn get_latest_entries(
     let st = &GET_LATEST_ENTRIES;
     let params: [&(dyn ToSql + Sync); 1] = [&account_ids];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, GetLatestEntriesRow::from_row)
+    super::collect_rows(&rows, GetLatestEntriesRow::from_row)
 }
 
 /// Streams the rows of [`get_latest_entries`] as they arrive.
@@ -230,7 +230,7 @@ pub async fn get_latest_entries_stream(
     let st = &GET_LATEST_ENTRIES;
     let params: [&(dyn ToSql + Sync); 1] = [&account_ids];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, GetLatestEntriesRow::from_row)
+    super::map_rows(rows, GetLatestEntriesRow::from_row)
 }
 
 /// `GetLedgerTotals`: its SQL and policy.
@@ -371,7 +371,7 @@ impl ReconcileBalancesRow {
 pub async fn reconcile_balances(db: &impl Executor) -> Result<Vec<ReconcileBalancesRow>, Error> {
     let st = &RECONCILE_BALANCES;
     let rows = db.query(st, &[]).await?;
-    crate::collect_rows(&rows, ReconcileBalancesRow::from_row)
+    super::collect_rows(&rows, ReconcileBalancesRow::from_row)
 }
 
 /// Streams the rows of [`reconcile_balances`] as they arrive.
@@ -380,7 +380,7 @@ pub async fn reconcile_balances_stream(
 ) -> Result<RowStream<ReconcileBalancesRow>, Error> {
     let st = &RECONCILE_BALANCES;
     let rows = db.query_stream(st, &[]).await?;
-    crate::map_rows(rows, ReconcileBalancesRow::from_row)
+    super::map_rows(rows, ReconcileBalancesRow::from_row)
 }
 
 /// `InsertOpeningEntries`: its SQL and policy.

@@ -260,8 +260,11 @@ impl Executor for $ty {
         rows: &[R],
     ) -> Result<u64, Error> {
         let stmt = tokio_postgres::GenericClient::prepare(self, st.sql).await?;
+        // A domain is copied as its base type: the binary format is the same.
+        let types: Vec<postgres_types::Type> =
+            stmt.params().iter().map(|t| base_type(t).clone()).collect();
         let sink = tokio_postgres::GenericClient::client(self).copy_in(copy).await?;
-        let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, stmt.params());
+        let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
         let mut writer = std::pin::pin!(writer);
         for row in rows {
             writer.as_mut().write(row.as_ref()).await?;

@@ -3,7 +3,7 @@
 
 use tokio_postgres::Row;
 
-use crate::Error;
+use super::Error;
 
 /// The PostgreSQL enum `account_status`.
 #[derive(

@@ -6,10 +6,10 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
 
 /// `DailyTransferVolume`: its SQL and policy.
 pub static DAILY_TRANSFER_VOLUME: Statement = Statement {
@@ -92,7 +92,7 @@ pub async fn daily_transfer_volume(
     let st = &DAILY_TRANSFER_VOLUME;
     let params: [&(dyn ToSql + Sync); 2] = [&since, &until];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, DailyTransferVolumeRow::from_row)
+    super::collect_rows(&rows, DailyTransferVolumeRow::from_row)
 }
 
 /// Streams the rows of [`daily_transfer_volume`] as they arrive.
@@ -104,7 +104,7 @@ pub async fn daily_transfer_volume_stream(
     let st = &DAILY_TRANSFER_VOLUME;
     let params: [&(dyn ToSql + Sync); 2] = [&since, &until];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, DailyTransferVolumeRow::from_row)
+    super::map_rows(rows, DailyTransferVolumeRow::from_row)
 }
 
 /// `MonthlyStatement`: its SQL and policy.
@@ -175,7 +175,7 @@ pub async fn monthly_statement(
     let st = &MONTHLY_STATEMENT;
     let params: [&(dyn ToSql + Sync); 1] = [&account_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, MonthlyStatementRow::from_row)
+    super::collect_rows(&rows, MonthlyStatementRow::from_row)
 }
 
 /// Streams the rows of [`monthly_statement`] as they arrive.
@@ -186,7 +186,7 @@ pub async fn monthly_statement_stream(
     let st = &MONTHLY_STATEMENT;
     let params: [&(dyn ToSql + Sync); 1] = [&account_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, MonthlyStatementRow::from_row)
+    super::map_rows(rows, MonthlyStatementRow::from_row)
 }
 
 /// `GetCustomerOverview`: its SQL and policy.
@@ -332,7 +332,7 @@ pub async fn list_account_activity(
     let st = &LIST_ACCOUNT_ACTIVITY;
     let params: [&(dyn ToSql + Sync); 2] = [&account_id, &page_size];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListAccountActivityRow::from_row)
+    super::collect_rows(&rows, ListAccountActivityRow::from_row)
 }
 
 /// Streams the rows of [`list_account_activity`] as they arrive.
@@ -344,7 +344,7 @@ pub async fn list_account_activity_stream(
     let st = &LIST_ACCOUNT_ACTIVITY;
     let params: [&(dyn ToSql + Sync); 2] = [&account_id, &page_size];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListAccountActivityRow::from_row)
+    super::map_rows(rows, ListAccountActivityRow::from_row)
 }
 
 /// `ClassifyAccounts`: its SQL and policy.
@@ -427,7 +427,7 @@ pub async fn classify_accounts(
     let st = &CLASSIFY_ACCOUNTS;
     let params: [&(dyn ToSql + Sync); 1] = [&customer_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ClassifyAccountsRow::from_row)
+    super::collect_rows(&rows, ClassifyAccountsRow::from_row)
 }
 
 /// Streams the rows of [`classify_accounts`] as they arrive.
@@ -438,7 +438,7 @@ pub async fn classify_accounts_stream(
     let st = &CLASSIFY_ACCOUNTS;
     let params: [&(dyn ToSql + Sync); 1] = [&customer_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ClassifyAccountsRow::from_row)
+    super::map_rows(rows, ClassifyAccountsRow::from_row)
 }
 
 /// `ListUnusualTransfers`: its SQL and policy.
@@ -523,7 +523,7 @@ pub async fn list_unusual_transfers(
     let st = &LIST_UNUSUAL_TRANSFERS;
     let params: [&(dyn ToSql + Sync); 1] = [&since];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListUnusualTransfersRow::from_row)
+    super::collect_rows(&rows, ListUnusualTransfersRow::from_row)
 }
 
 /// Streams the rows of [`list_unusual_transfers`] as they arrive.
@@ -534,7 +534,7 @@ pub async fn list_unusual_transfers_stream(
     let st = &LIST_UNUSUAL_TRANSFERS;
     let params: [&(dyn ToSql + Sync); 1] = [&since];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListUnusualTransfersRow::from_row)
+    super::map_rows(rows, ListUnusualTransfersRow::from_row)
 }
 
 /// `ListBalancesConverted`: its SQL and policy.
@@ -601,7 +601,7 @@ pub async fn list_balances_converted(
     let st = &LIST_BALANCES_CONVERTED;
     let params: [&(dyn ToSql + Sync); 2] = [&fx_rate, &customer_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListBalancesConvertedRow::from_row)
+    super::collect_rows(&rows, ListBalancesConvertedRow::from_row)
 }
 
 /// Streams the rows of [`list_balances_converted`] as they arrive.
@@ -613,5 +613,5 @@ pub async fn list_balances_converted_stream(
     let st = &LIST_BALANCES_CONVERTED;
     let params: [&(dyn ToSql + Sync); 2] = [&fx_rate, &customer_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListBalancesConvertedRow::from_row)
+    super::map_rows(rows, ListBalancesConvertedRow::from_row)
 }

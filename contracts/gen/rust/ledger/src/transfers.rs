@@ -6,11 +6,11 @@ use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::Error;
-use crate::Executor;
-use crate::RowStream;
-use crate::Statement;
-use crate::TransferStatus;
+use super::Error;
+use super::Executor;
+use super::RowStream;
+use super::Statement;
+use super::TransferStatus;
 
 /// `CreateTransfer`: its SQL and policy.
 pub static CREATE_TRANSFER: Statement = Statement {
@@ -346,7 +346,7 @@ pub async fn list_account_transfers(
         &p.page_size,
     ];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, ListAccountTransfersRow::from_row)
+    super::collect_rows(&rows, ListAccountTransfersRow::from_row)
 }
 
 /// Streams the rows of [`list_account_transfers`] as they arrive.
@@ -362,7 +362,7 @@ pub async fn list_account_transfers_stream(
         &p.page_size,
     ];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, ListAccountTransfersRow::from_row)
+    super::map_rows(rows, ListAccountTransfersRow::from_row)
 }
 
 /// `PostTransfer`: its SQL and policy.
@@ -572,7 +572,7 @@ pub async fn create_transfers(
         &p.amounts,
     ];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, CreateTransfersRow::from_row)
+    super::collect_rows(&rows, CreateTransfersRow::from_row)
 }
 
 /// Streams the rows of [`create_transfers`] as they arrive.
@@ -588,7 +588,7 @@ pub async fn create_transfers_stream(
         &p.amounts,
     ];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, CreateTransfersRow::from_row)
+    super::map_rows(rows, CreateTransfersRow::from_row)
 }
 
 /// `ListRecentTransfers`: its SQL and policy.
@@ -647,7 +647,7 @@ pub async fn list_recent_transfers(
     for item in items {
         let params: [&(dyn ToSql + Sync); 1] = [item];
         let rows = db.query(st, &params).await?;
-        let group = crate::collect_rows(&rows, ListRecentTransfersRow::from_row)?;
+        let group = super::collect_rows(&rows, ListRecentTransfersRow::from_row)?;
         out.push(group);
     }
     Ok(out)
@@ -691,7 +691,7 @@ pub async fn list_counterparties(
     let st = &LIST_COUNTERPARTIES;
     let params: [&(dyn ToSql + Sync); 1] = [&account_id];
     let rows = db.query(st, &params).await?;
-    crate::collect_rows(&rows, crate::first)
+    super::collect_rows(&rows, super::first)
 }
 
 /// Streams the rows of [`list_counterparties`] as they arrive.
@@ -702,5 +702,5 @@ pub async fn list_counterparties_stream(
     let st = &LIST_COUNTERPARTIES;
     let params: [&(dyn ToSql + Sync); 1] = [&account_id];
     let rows = db.query_stream(st, &params).await?;
-    crate::map_rows(rows, crate::first)
+    super::map_rows(rows, super::first)
 }
