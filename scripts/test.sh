@@ -36,10 +36,13 @@ cargo build --release --locked
 
 log "generated clients are up to date, gofmt- and vet-clean"
 ./target/release/sqlpact -c contracts/sqlpact.yaml generate --check
-go_modules=(contracts/gen/go tests/clients/go tests/fixtures/generate/*/gen/go)
+go_modules=(contracts/gen/go tests/clients/go tests/fixtures/generate/*/gen/go runtime/go)
 unformatted="$(gofmt -l "${go_modules[@]}")"
 if [ -n "$unformatted" ]; then echo "not gofmt-clean: $unformatted"; exit 1; fi
 for m in "${go_modules[@]}"; do (cd "$m" && go vet ./...); done
+
+log "runtime core (Go) against the shared vectors"
+(cd runtime/go && go test -count=1 ./...)
 
 log "tests (against a throwaway PostgreSQL 15)"
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and

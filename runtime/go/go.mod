@@ -1,0 +1,3 @@
+module github.com/sqlpact/sqlpact/runtime/go
+
+go 1.25.0
