@@ -270,17 +270,26 @@ fn is_domain_param(p: &Param) -> bool {
 /// `(name, type or expression)` pairs.
 type Named = Vec<(String, String)>;
 
+/// A row's field declarations, readers, and serialized names.
+type Parts = (Named, Named, Vec<String>);
+
 /// A struct field line; with serde, types without serde support of their own get a
 /// `with` module from the generated crate.
-fn field_line(name: &str, ty: &str, serde: bool) -> String {
+fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
+    // serde strips `r#`; other renamed fields (`self_`, `id_2`) keep the column's name.
+    let rename = if serde && name.trim_start_matches("r#") != key {
+        format!("#[serde(rename = \"{key}\")]\n    ")
+    } else {
+        String::new()
+    };
     let with = match ty {
         "pg_interval::Interval" => Some("super::serde_interval"),
         "Option<pg_interval::Interval>" => Some("super::serde_interval::option"),
         _ => None,
     };
     match with {
-        Some(w) if serde => format!("#[serde(with = \"{w}\")]\n    pub {name}: {ty},"),
-        _ => format!("pub {name}: {ty},"),
+        Some(w) if serde => format!("{rename}#[serde(with = \"{w}\")]\n    pub {name}: {ty},"),
+        _ => format!("{rename}pub {name}: {ty},"),
     }
 }
 
@@ -305,14 +314,16 @@ impl Gen<'_> {
 
     /// Field declarations and readers of a query's row: plain columns and embeds.
     /// Field declarations `(name, type)` and readers `(name, expression)`.
-    fn row_parts(&self, q: &Query) -> (Named, Named) {
+    fn row_parts(&self, q: &Query) -> Parts {
         let mut decl = Vec::new();
         let mut read = Vec::new();
+        let mut keys = Vec::new();
         let mut i = 0;
         while i < q.columns.len() {
             if let Some(e) = q.embeds.iter().find(|e| e.first_column as usize == i) {
                 let sname = self.embed_names.get(&e.table).cloned().unwrap_or_default();
                 let fname = rust_snake(&singular(&e.name));
+                keys.push(fname.trim_start_matches("r#").to_owned());
                 if e.nullable {
                     decl.push((fname.clone(), format!("Option<{sname}>")));
                     read.push((fname, format!("{sname}::from_row_at_opt(row, {i})?")));
@@ -324,6 +335,7 @@ impl Gen<'_> {
             } else {
                 let c = &q.columns[i];
                 let n = rust_snake(&c.name);
+                keys.push(c.name.clone());
                 decl.push((n.clone(), c.rust_type.clone()));
                 read.push((n, read_expr(c, &i.to_string())));
                 i += 1;
@@ -335,7 +347,7 @@ impl Gen<'_> {
             d.0 = n.clone();
             r.0 = n;
         }
-        (decl, read)
+        (decl, read, keys)
     }
 
     fn from_row_lines(fn_head: &str, reads: &[(String, String)]) -> Vec<String> {
@@ -348,8 +360,8 @@ impl Gen<'_> {
         v
     }
 
-    fn row_struct(&self, name: &str, doc: String, parts: &(Named, Named)) -> StructCtx {
-        let (decl, read) = parts;
+    fn row_struct(&self, name: &str, doc: String, parts: &Parts) -> StructCtx {
+        let (decl, read, keys) = parts;
         StructCtx {
             name: name.to_owned(),
             doc,
@@ -357,7 +369,8 @@ impl Gen<'_> {
             derives: self.derives.clone(),
             fields: decl
                 .iter()
-                .map(|(n, t)| field_line(n, t, self.serde))
+                .zip(keys)
+                .map(|((n, t), k)| field_line(n, k, t, self.serde))
                 .collect(),
             from_row: Self::from_row_lines(
                 "pub(crate) fn from_row(row: &Row) -> Result<Self, Error>",
@@ -893,7 +906,8 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
                 derives: g.derives.clone(),
                 fields: fields
                     .iter()
-                    .map(|(n, t)| field_line(n, t, g.serde))
+                    .zip(cols)
+                    .map(|((n, t), c)| field_line(n, &c.name, t, g.serde))
                     .collect(),
                 from_row: Vec::new(),
                 from_row_at: Gen::from_row_lines(

@@ -232,3 +232,52 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
     }
     scratch.drop().await;
 }
+
+/// serde of the generated rows carries an interval through its ISO 8601 form and back.
+#[test]
+fn rows_with_intervals_round_trip_through_serde() {
+    for span in [
+        pg_interval::Interval::new(14, 3, 4_000_005),
+        pg_interval::Interval::new(0, 0, 0),
+        pg_interval::Interval::new(-1, -2, -3_000_000),
+    ] {
+        let row = k::InsertSampleRow {
+            id: 1,
+            flag: true,
+            small: 0,
+            medium: None,
+            big: 0,
+            ratio4: None,
+            ratio8: 0.0,
+            amount: Decimal::ZERO,
+            note: None,
+            label: String::new(),
+            code: None,
+            blob: None,
+            r#ref: uuid::Uuid::nil(),
+            day: None,
+            at_time: None,
+            stamp: None,
+            stamp_tz: Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap(),
+            span: Some(span),
+            doc: None,
+            docb: json!({}),
+            addr: None,
+            net: None,
+            mac: None,
+            scores: vec![],
+            words: None,
+            feeling: k::Mood::Happy,
+            maybe_mood: None,
+            pct: None,
+            r#type: None,
+            r#fn: None,
+            self_: None,
+            range: None,
+        };
+        let text = serde_json::to_string(&row).unwrap();
+        let back: k::InsertSampleRow = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{span:?} does not read back from {text}: {e}"));
+        assert_eq!(back, row);
+    }
+}

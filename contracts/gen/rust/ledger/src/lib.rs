@@ -404,18 +404,30 @@ pub fn map_rows<T: Send + 'static>(
     Ok(Box::pin(rows.map(move |r| r.and_then(|row| f(&row)))))
 }
 
-/// serde for `pg_interval::Interval`, as an ISO 8601 duration (`P1DT2H`).
+/// serde for `pg_interval::Interval`: `{"months": 14, "days": 3, "microseconds": 5}`,
+/// PostgreSQL's own three fields, exact in both directions.
 pub mod serde_interval {
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Parts {
+        months: i32,
+        days: i32,
+        microseconds: i64,
+    }
 
     pub fn serialize<S: Serializer>(v: &pg_interval::Interval, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&v.to_iso_8601())
+        Parts {
+            months: v.months,
+            days: v.days,
+            microseconds: v.microseconds,
+        }
+        .serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<pg_interval::Interval, D::Error> {
-        let text = String::deserialize(d)?;
-        pg_interval::Interval::from_iso(&text)
-            .map_err(|e| serde::de::Error::custom(format!("{text}: {e:?}")))
+        let p = Parts::deserialize(d)?;
+        Ok(pg_interval::Interval::new(p.months, p.days, p.microseconds))
     }
 
     /// The same for `Option<pg_interval::Interval>`; `None` is `null`.
@@ -435,12 +447,8 @@ pub mod serde_interval {
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<pg_interval::Interval>, D::Error> {
-            match Option::<String>::deserialize(d)? {
-                Some(text) => pg_interval::Interval::from_iso(&text)
-                    .map(Some)
-                    .map_err(|e| serde::de::Error::custom(format!("{text}: {e:?}"))),
-                None => Ok(None),
-            }
+            Option::<super::Parts>::deserialize(d)
+                .map(|p| p.map(|p| pg_interval::Interval::new(p.months, p.days, p.microseconds)))
         }
     }
 }
