@@ -2,10 +2,13 @@
 //! `docs/runtime.md`; the Go module under `runtime/go` follows the same text and passes
 //! the same test vectors (`runtime/testdata/`).
 //!
-//! So far: the seeded random source and the full-jitter backoff schedule.
+//! So far: the seeded random source, the full-jitter backoff schedule and the error
+//! taxonomy.
 
 mod backoff;
+mod classify;
 mod rng;
 
 pub use backoff::{Backoff, BackoffPolicy};
+pub use classify::{classify, Action, Decision, Failure, FailureKind, Route, SendState};
 pub use rng::SplitMix64;
