@@ -2,13 +2,15 @@
 //! `docs/runtime.md`; the Go module under `runtime/go` follows the same text and passes
 //! the same test vectors (`runtime/testdata/`).
 //!
-//! So far: the seeded random source, the full-jitter backoff schedule and the error
-//! taxonomy.
+//! So far: the seeded random source, the full-jitter backoff schedule, the error
+//! taxonomy and the circuit breaker.
 
 mod backoff;
+mod breaker;
 mod classify;
 mod rng;
 
 pub use backoff::{Backoff, BackoffPolicy};
+pub use breaker::{Breaker, BreakerConfig, BreakerState};
 pub use classify::{classify, Action, Decision, Failure, FailureKind, Route, SendState};
 pub use rng::SplitMix64;

@@ -1,0 +1,132 @@
+package runtime
+
+// Breaker is the circuit breaker of one host. It counts connect failures and timeouts
+// only (the failures the taxonomy marks FeedsBreaker) and gates new connections and
+// retries; connections already healthy keep serving. Rules in docs/runtime.md; the
+// Rust crate follows the same rules (shared vectors in runtime/testdata/breaker.json).
+// Not safe for concurrent use: the caller holds the host's lock.
+type Breaker struct {
+	cfg         BreakerConfig
+	rng         *SplitMix64
+	state       BreakerState
+	openUntil   uint64
+	consecutive uint32
+	window      []result
+	openings    uint32
+}
+
+// BreakerConfig holds the breaker's settings; times in milliseconds.
+type BreakerConfig struct {
+	// FailureThreshold consecutive failures open it.
+	FailureThreshold uint32
+	// OpenForMs is the first open delay; it doubles with every reopening, up to MaxOpenMs.
+	OpenForMs uint64
+	MaxOpenMs uint64
+	// The failure ratio is measured over WindowMs, once it holds MinRequests results,
+	// and opens the breaker at FailurePercent.
+	WindowMs       uint64
+	MinRequests    uint32
+	FailurePercent uint32
+}
+
+// BreakerState is closed, open or half-open.
+type BreakerState int
+
+const (
+	Closed BreakerState = iota
+	Open
+	HalfOpen
+)
+
+type result struct {
+	at     uint64
+	failed bool
+}
+
+// NewBreaker returns a closed breaker.
+func NewBreaker(cfg BreakerConfig, seed uint64) *Breaker {
+	return &Breaker{cfg: cfg, rng: NewSplitMix64(seed)}
+}
+
+// State returns the state and, when open, until when (ms).
+func (b *Breaker) State() (BreakerState, uint64) {
+	return b.state, b.openUntil
+}
+
+// Allow reports whether a new connection or a retry may go to this host now. After the
+// open delay the breaker half-opens and lets exactly one probe through.
+func (b *Breaker) Allow(nowMs uint64) bool {
+	switch {
+	case b.state == Closed:
+		return true
+	case b.state == Open && nowMs >= b.openUntil:
+		b.state = HalfOpen
+		return true
+	}
+	return false
+}
+
+// RecordSuccess records a success at nowMs.
+func (b *Breaker) RecordSuccess(nowMs uint64) {
+	switch b.state {
+	case HalfOpen:
+		b.state = Closed
+		b.openings = 0
+		b.consecutive = 0
+		b.window = b.window[:0]
+	case Closed:
+		b.consecutive = 0
+		b.prune(nowMs)
+		b.window = append(b.window, result{nowMs, false})
+	}
+}
+
+// RecordFailure records a connect failure or timeout at nowMs.
+func (b *Breaker) RecordFailure(nowMs uint64) {
+	switch b.state {
+	case HalfOpen:
+		b.trip(nowMs)
+	case Closed:
+		b.consecutive++
+		b.prune(nowMs)
+		b.window = append(b.window, result{nowMs, true})
+		var failed uint64
+		for _, r := range b.window {
+			if r.failed {
+				failed++
+			}
+		}
+		total := uint64(len(b.window))
+		ratioTrips := total >= uint64(b.cfg.MinRequests) && failed*100 >= uint64(b.cfg.FailurePercent)*total
+		if b.consecutive >= b.cfg.FailureThreshold || ratioTrips {
+			b.trip(nowMs)
+		}
+	}
+}
+
+func (b *Breaker) prune(nowMs uint64) {
+	i := 0
+	for i < len(b.window) && b.window[i].at+b.cfg.WindowMs <= nowMs {
+		i++
+	}
+	b.window = append(b.window[:0], b.window[i:]...)
+}
+
+// trip opens for open_for·2^k (k: reopenings since it last closed), capped, with equal
+// jitter: half the delay, plus a uniform draw of the other half.
+func (b *Breaker) trip(nowMs uint64) {
+	base, capMs, k := b.cfg.OpenForMs, b.cfg.MaxOpenMs, b.openings
+	d := capMs
+	if k < 64 && base <= capMs>>k {
+		d = base << k
+	}
+	if d > capMs {
+		d = capMs
+	}
+	delay := d - d/2 + b.rng.Uniform(d/2)
+	b.state = Open
+	b.openUntil = nowMs + delay
+	b.openings++
+	b.consecutive = 0
+	b.window = b.window[:0]
+}

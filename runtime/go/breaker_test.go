@@ -1,0 +1,75 @@
+package runtime
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+)
+
+// The circuit breaker against the shared vectors (runtime/testdata/breaker.json,
+// computed by make_breaker.py); Rust passes the same.
+func TestEveryEventSequenceGivesTheSameStates(t *testing.T) {
+	b, err := os.ReadFile("../testdata/breaker.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Config struct {
+			FailureThreshold uint32 `json:"failure_threshold"`
+			OpenForMs        uint64 `json:"open_for_ms"`
+			MaxOpenMs        uint64 `json:"max_open_ms"`
+			WindowMs         uint64 `json:"window_ms"`
+			MinRequests      uint32 `json:"min_requests"`
+			FailurePercent   uint32 `json:"failure_percent"`
+		} `json:"config"`
+		Cases []struct {
+			Name  string `json:"name"`
+			Seed  uint64 `json:"seed"`
+			Steps []struct {
+				T         uint64  `json:"t"`
+				Event     string  `json:"event"`
+				Allowed   *bool   `json:"allowed"`
+				State     string  `json:"state"`
+				OpenUntil *uint64 `json:"open_until"`
+			} `json:"steps"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Cases) < 5 {
+		t.Fatalf("only %d cases", len(v.Cases))
+	}
+	cfg := BreakerConfig(v.Config)
+	names := map[BreakerState]string{Closed: "closed", Open: "open", HalfOpen: "half_open"}
+	seen := map[string]int{}
+	for _, c := range v.Cases {
+		br := NewBreaker(cfg, c.Seed)
+		for i, s := range c.Steps {
+			var allowed *bool
+			switch s.Event {
+			case "allow":
+				a := br.Allow(s.T)
+				allowed = &a
+			case "success":
+				br.RecordSuccess(s.T)
+			default:
+				br.RecordFailure(s.T)
+			}
+			if (allowed == nil) != (s.Allowed == nil) || (allowed != nil && *allowed != *s.Allowed) {
+				t.Fatalf("%s step %d: allowed %v, want %v", c.Name, i, allowed, s.Allowed)
+			}
+			state, until := br.State()
+			seen[names[state]]++
+			if names[state] != s.State {
+				t.Fatalf("%s step %d (%+v): state %s", c.Name, i, s, names[state])
+			}
+			if state == Open && (s.OpenUntil == nil || until != *s.OpenUntil) {
+				t.Fatalf("%s step %d (%+v): open until %d", c.Name, i, s, until)
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Fatalf("not every state reached: %v", seen)
+	}
+}
