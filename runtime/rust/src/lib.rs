@@ -3,14 +3,16 @@
 //! the same test vectors (`runtime/testdata/`).
 //!
 //! So far: the seeded random source, the full-jitter backoff schedule, the error
-//! taxonomy and the circuit breaker.
+//! taxonomy, the circuit breaker and the retry budget.
 
 mod backoff;
 mod breaker;
+mod budget;
 mod classify;
 mod rng;
 
 pub use backoff::{Backoff, BackoffPolicy};
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
+pub use budget::{is_contention, BudgetConfig, RetryBudget};
 pub use classify::{classify, Action, Decision, Failure, FailureKind, Route, SendState};
 pub use rng::SplitMix64;
