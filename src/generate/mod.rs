@@ -11,6 +11,7 @@ pub mod names;
 pub mod rust;
 
 use std::collections::BTreeMap;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use handlebars::Handlebars;
@@ -286,8 +287,6 @@ fn first_line_has_marker(path: &Path) -> bool {
     let _ = BufReader::new(f).take(512).read_line(&mut line);
     line.contains(MARKER)
 }
-
-use std::io::Read as _;
 
 /// Compares the planned outputs with the disk: every file to create, update or remove.
 pub fn compare(outs: Vec<Output>) -> Result<Vec<FileChange>, GenError> {

@@ -168,8 +168,6 @@ struct LibCtx {
     crate_name: String,
     mod_lines: Vec<String>,
     statement_lines: Vec<String>,
-    uses_domain: bool,
-    uses_copy: bool,
     serde: bool,
     /// The crate needs `serde_interval` (serde for `pg_interval::Interval`).
     serde_interval: bool,
@@ -242,9 +240,9 @@ struct QueryCtx {
 }
 
 /// How one result column is read from a row at `idx`.
-fn read_expr(c: &Column, idx: &str) -> String {
+fn read_expr(c: &Column, idx: &str, domain: bool) -> String {
     // Enums are read directly; domains through their base type.
-    if is_domain_col(c) {
+    if domain {
         if c.nullable {
             format!("super::domain_opt(row, {idx})?")
         } else {
@@ -253,18 +251,6 @@ fn read_expr(c: &Column, idx: &str) -> String {
     } else {
         format!("row.try_get({idx})?")
     }
-}
-
-thread_local! {
-    static DOMAINS: std::cell::RefCell<BTreeSet<String>> = const { std::cell::RefCell::new(BTreeSet::new()) };
-}
-
-fn is_domain_col(c: &Column) -> bool {
-    DOMAINS.with(|d| d.borrow().contains(&c.ty))
-}
-
-fn is_domain_param(p: &Param) -> bool {
-    DOMAINS.with(|d| d.borrow().contains(&p.ty))
 }
 
 /// `(name, type or expression)` pairs.
@@ -294,6 +280,8 @@ fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
 }
 
 struct Gen<'a> {
+    /// Domains of the schema: their values are read and written through `Domain<T>`.
+    domains: BTreeSet<String>,
     enums: BTreeSet<String>,
     embed_names: BTreeMap<String, String>,
     row_type_of: BTreeMap<&'a str, &'a str>,
@@ -302,6 +290,10 @@ struct Gen<'a> {
 }
 
 impl Gen<'_> {
+    fn is_domain(&self, ty: &str) -> bool {
+        self.domains.contains(ty)
+    }
+
     fn struct_fields(&self, cols: &[Column]) -> Vec<(String, String)> {
         let mut names: Vec<String> = cols.iter().map(|c| rust_snake(&c.name)).collect();
         dedupe(&mut names, "_");
@@ -337,7 +329,7 @@ impl Gen<'_> {
                 let n = rust_snake(&c.name);
                 keys.push(c.name.clone());
                 decl.push((n.clone(), c.rust_type.clone()));
-                read.push((n, read_expr(c, &i.to_string())));
+                read.push((n, read_expr(c, &i.to_string(), self.is_domain(&c.ty))));
                 i += 1;
             }
         }
@@ -381,7 +373,7 @@ impl Gen<'_> {
         }
     }
 
-    fn query(&self, q: &Query, uses: &mut BTreeSet<String>, uses_copy: &mut bool) -> QueryCtx {
+    fn query(&self, q: &Query, uses: &mut BTreeSet<String>) -> QueryCtx {
         let fname = rust_snake(&q.name);
         let const_name = fname.trim_start_matches("r#").to_uppercase();
         let mut structs = Vec::new();
@@ -418,7 +410,7 @@ impl Gen<'_> {
         let pstruct = format!("{}Params", rust_pascal(&q.name));
         let mut args = vec!["db: &impl Executor".to_owned()];
         let base = |p: &Param, n: &str| -> String {
-            if is_domain_param(p) {
+            if self.is_domain(&p.ty) {
                 if p.nullable {
                     format!("&{n}.map(super::Domain)")
                 } else {
@@ -457,7 +449,7 @@ impl Gen<'_> {
                 let field = format!("{var}.{n}");
                 // A domain value is wrapped, except for COPY, which is typed with the
                 // domains' base types (the rows outlive a wrapper made in the loop).
-                if is_domain_param(p) && !copy {
+                if self.is_domain(&p.ty) && !copy {
                     base(p, &field)
                 } else {
                     format!("&{field}")
@@ -479,7 +471,7 @@ impl Gen<'_> {
         } else if batch {
             if let Some(p) = params.first() {
                 item_type = p.rust_type.clone();
-                pass = vec![if is_domain_param(p) {
+                pass = vec![if self.is_domain(&p.ty) {
                     if p.nullable {
                         "&item.map(super::Domain)".into()
                     } else {
@@ -511,7 +503,7 @@ impl Gen<'_> {
             if single {
                 let c = &q.columns[0];
                 row_type = c.rust_type.clone();
-                reader = if is_domain_col(c) {
+                reader = if self.is_domain(&c.ty) {
                     if c.nullable {
                         "super::first_domain_opt".into()
                     } else {
@@ -699,7 +691,6 @@ impl Gen<'_> {
                 body.push("}".into());
             }
             "copyfrom" => {
-                *uses_copy = true;
                 let table = q.tables.first().cloned().unwrap_or_default();
                 let cols: Vec<String> = params
                     .iter()
@@ -764,9 +755,6 @@ impl Gen<'_> {
 
 /// Generates the crate: Cargo.toml, src/lib.rs, src/models.rs, one module per query file.
 pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendered, GenError> {
-    DOMAINS.with(|d| {
-        *d.borrow_mut() = c.schema.domains.iter().map(|d| d.name.clone()).collect();
-    });
     let header = header_line("//", c);
     let enum_names: BTreeSet<String> = c
         .schema
@@ -797,6 +785,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
         .concat(),
     );
     let mut g = Gen {
+        domains: c.schema.domains.iter().map(|d| d.name.clone()).collect(),
         enums: enum_names,
         embed_names: BTreeMap::new(),
         row_type_of: c
@@ -868,7 +857,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
                     } else {
                         format!("at + {k}")
                     };
-                    (n.clone(), read_expr(col, &idx))
+                    (n.clone(), read_expr(col, &idx, g.is_domain(&col.ty)))
                 })
                 .collect();
             let guards: Vec<(usize, &Column)> = cols
@@ -887,7 +876,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
                 } else {
                     format!("at + {k}")
                 };
-                let ty = if is_domain_col(col) {
+                let ty = if g.is_domain(&col.ty) {
                     format!("Option<super::Domain<{}>>", col.rust_type)
                 } else {
                     format!("Option<{}>", col.rust_type)
@@ -964,10 +953,6 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
             }
         }
     }
-    let uses_domain = DOMAINS.with(|d| !d.borrow().is_empty())
-        && c.queries
-            .iter()
-            .any(|q| q.columns.iter().any(is_domain_col) || q.params.iter().any(is_domain_param));
     if has_models {
         let mut uses = vec![];
         if !model_structs.is_empty() {
@@ -989,7 +974,6 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
 
     let mut modules = Vec::new();
     let mut statements = Vec::new();
-    let mut uses_copy = false;
     for (file, queries) in file_group(&c.queries) {
         let stem = file
             .rsplit('/')
@@ -1006,10 +990,7 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
             module.push('_');
         }
         let mut uses = BTreeSet::new();
-        let qctxs: Vec<QueryCtx> = queries
-            .iter()
-            .map(|q| g.query(q, &mut uses, &mut uses_copy))
-            .collect();
+        let qctxs: Vec<QueryCtx> = queries.iter().map(|q| g.query(q, &mut uses)).collect();
         for q in &qctxs {
             statements.push(format!("&{module}::{}", q.const_name));
         }
@@ -1119,8 +1100,6 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
             &statements,
             "];",
         ),
-        uses_domain,
-        uses_copy,
         serde: out.serde,
         serde_interval: out.serde && used_crates.contains("pg_interval"),
         module: out.module,
