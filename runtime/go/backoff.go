@@ -1,24 +1,51 @@
-package runtime
+package sqlpact
 
 import "time"
 
-// BackoffPolicy is one retry class's backoff settings.
+// Jitter says how a wait is drawn under its ceiling c.
+type Jitter int
+
+const (
+	// JitterFull waits uniform(c): spreads retries the most (the default).
+	JitterFull Jitter = iota
+	// JitterEqual waits c - c/2 + uniform(c/2): at least half the ceiling.
+	JitterEqual
+	// JitterNone waits exactly c, without a draw.
+	JitterNone
+)
+
+// BackoffPolicy is one retry policy's backoff settings.
 type BackoffPolicy struct {
 	Base time.Duration
 	Cap  time.Duration
 	// MaxAttempts counts every attempt, the first one included.
 	MaxAttempts uint32
+	// Multiplier is the growth between ceilings, at least 1; 0 means 2, which is
+	// computed exactly in integers.
+	Multiplier float64
+	Jitter     Jitter
 }
 
-// CeilingMicros is the longest wait before retry n (from 0): min(cap, base·2ⁿ), in
-// microseconds.
+// CeilingMicros is the longest wait before retry n (from 0): min(cap, base·multiplierⁿ),
+// in microseconds. A multiplier other than 2 is applied n times in IEEE doubles (the
+// same operations in Rust), stopping at the cap.
 func (p BackoffPolicy) CeilingMicros(n uint32) uint64 {
 	base := micros(p.Base)
 	capUs := micros(p.Cap)
-	if n >= 64 || base > capUs>>n {
-		return capUs
+	if p.Multiplier == 0 || p.Multiplier == 2 {
+		if n >= 64 || base > capUs>>n {
+			return capUs
+		}
+		return base << n
 	}
-	return base << n
+	c := float64(base)
+	for i := uint32(0); i < n; i++ {
+		c *= p.Multiplier
+		if c >= float64(capUs) {
+			return capUs
+		}
+	}
+	return min(uint64(c), capUs)
 }
 
 func micros(d time.Duration) uint64 {
@@ -28,8 +55,8 @@ func micros(d time.Duration) uint64 {
 	return uint64(d / time.Microsecond)
 }
 
-// Backoff yields the delays of one call's retries: full jitter, retry n waits a
-// uniform random time in 0..=min(cap, base·2ⁿ), never past the caller's deadline.
+// Backoff yields the delays of one call's retries: retry n waits a time drawn under
+// its ceiling by the policy's jitter, never past the caller's deadline.
 type Backoff struct {
 	policy   BackoffPolicy
 	rng      *SplitMix64
@@ -51,7 +78,16 @@ func (b *Backoff) NextDelay(remaining time.Duration) (time.Duration, bool) {
 	}
 	n := b.attempts - 1
 	b.attempts++
-	delay := b.rng.Uniform(b.policy.CeilingMicros(n))
+	c := b.policy.CeilingMicros(n)
+	var delay uint64
+	switch b.policy.Jitter {
+	case JitterEqual:
+		delay = c - c/2 + b.rng.Uniform(c/2)
+	case JitterNone:
+		delay = c
+	default:
+		delay = b.rng.Uniform(c)
+	}
 	if remaining >= 0 && delay >= micros(remaining) {
 		return 0, false
 	}

@@ -1,4 +1,4 @@
-package runtime
+package sqlpact
 
 // Breaker is the circuit breaker of one host. It counts connect failures and timeouts
 // only (the failures the taxonomy marks FeedsBreaker) and gates new connections and

@@ -1,4 +1,4 @@
-package runtime
+package sqlpact
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package runtime
+package sqlpact
 
 // RetryBudget is the retry budget of one host: retries may use Percent of the requests
 // of the last TTLMs, plus a reserve of MinPerSec per second of that window. Contention

@@ -3,7 +3,7 @@
 // same text and passes the same test vectors (runtime/testdata/).
 //
 // So far: the seeded random source and the full-jitter backoff schedule.
-package runtime
+package sqlpact
 
 import "math/bits"
 

@@ -1,4 +1,4 @@
-package runtime
+package sqlpact
 
 import (
 	"encoding/json"
@@ -27,6 +27,8 @@ type vectors struct {
 		CapUs       uint64    `json:"cap_us"`
 		MaxAttempts uint32    `json:"max_attempts"`
 		RemainingUs *uint64   `json:"remaining_us"`
+		Multiplier  float64   `json:"multiplier"`
+		Jitter      string    `json:"jitter"`
 		DelaysUs    []*uint64 `json:"delays_us"`
 	} `json:"backoff"`
 }
@@ -83,7 +85,7 @@ func TestUniformDrawsMatch(t *testing.T) {
 
 func TestBackoffSchedulesMatch(t *testing.T) {
 	v := load(t)
-	if len(v.Backoff) < 6 {
+	if len(v.Backoff) < 10 {
 		t.Fatalf("only %d cases", len(v.Backoff))
 	}
 	for _, c := range v.Backoff {
@@ -91,6 +93,8 @@ func TestBackoffSchedulesMatch(t *testing.T) {
 			Base:        time.Duration(c.BaseUs) * time.Microsecond,
 			Cap:         time.Duration(c.CapUs) * time.Microsecond,
 			MaxAttempts: c.MaxAttempts,
+			Multiplier:  c.Multiplier,
+			Jitter:      map[string]Jitter{"full": JitterFull, "equal": JitterEqual, "none": JitterNone}[c.Jitter],
 		}
 		remaining := time.Duration(-1)
 		if c.RemainingUs != nil {

@@ -3,6 +3,8 @@
 //! policy, into one decision. The table is in `docs/runtime.md`; the Go module makes
 //! the same decisions (shared vectors in `runtime/testdata/classify.json`).
 
+use crate::error::Class;
+
 /// What failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind<'a> {
@@ -76,7 +78,7 @@ impl Action {
 /// and the side effects on the pool and the breaker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
-    pub class: &'static str,
+    pub class: Class,
     pub action: Action,
     /// Close every connection opened before this one (the server restarted).
     pub evict_generation: bool,
@@ -84,7 +86,7 @@ pub struct Decision {
     pub feeds_breaker: bool,
 }
 
-fn decide(class: &'static str, action: Action) -> Decision {
+fn decide(class: Class, action: Action) -> Decision {
     Decision {
         class,
         action,
@@ -110,13 +112,13 @@ fn connection_loss(f: &Failure<'_>) -> Action {
 /// Classifies a failure. See `docs/runtime.md` for the table.
 pub fn classify(f: &Failure<'_>) -> Decision {
     let code = match f.kind {
-        FailureKind::PoolTimeout => return decide("pool_timeout", Action::Fatal),
+        FailureKind::PoolTimeout => return decide(Class::PoolTimeout, Action::Fatal),
         FailureKind::Timeout => {
             let ambiguous = f.sent != SendState::NotSent && !f.idempotent;
             return Decision {
                 feeds_breaker: true,
                 ..decide(
-                    "timeout",
+                    Class::Timeout,
                     if ambiguous {
                         Action::Ambiguous
                     } else {
@@ -128,33 +130,33 @@ pub fn classify(f: &Failure<'_>) -> Decision {
         FailureKind::Io => {
             return Decision {
                 feeds_breaker: f.sent == SendState::NotSent,
-                ..decide("connection", connection_loss(f))
+                ..decide(Class::Connection, connection_loss(f))
             }
         }
         FailureKind::SqlState(code) => code,
     };
     match code {
-        "40001" => decide("serialization", Action::RerunTransaction),
-        "40P01" => decide("deadlock", Action::RerunTransaction),
+        "40001" => decide(Class::Serialization, Action::RerunTransaction),
+        "40P01" => decide(Class::Deadlock, Action::RerunTransaction),
         "55P03" => decide(
-            "lock_not_available",
+            Class::LockNotAvailable,
             if f.in_transaction {
                 Action::RerunTransaction
             } else {
                 Action::BackoffRetry
             },
         ),
-        "57014" => decide("canceled", Action::Fatal),
+        "57014" => decide(Class::Canceled, Action::Fatal),
         "57P01" | "57P02" | "57P03" => Decision {
             evict_generation: true,
-            ..decide("server_shutdown", connection_loss(f))
+            ..decide(Class::ServerShutdown, connection_loss(f))
         },
         "53300" => Decision {
             feeds_breaker: true,
-            ..decide("too_many_connections", Action::BackoffRetry)
+            ..decide(Class::TooManyConnections, Action::BackoffRetry)
         },
         "25006" => decide(
-            "read_only",
+            Class::ReadOnly,
             match f.route {
                 Route::Primary => Action::ReroutePrimary,
                 Route::Replica => Action::Fatal,
@@ -162,11 +164,11 @@ pub fn classify(f: &Failure<'_>) -> Decision {
         ),
         c if c.starts_with("08") => Decision {
             feeds_breaker: f.sent == SendState::NotSent,
-            ..decide("connection", connection_loss(f))
+            ..decide(Class::Connection, connection_loss(f))
         },
-        c if c.starts_with("22") => decide("data", Action::Fatal),
-        c if c.starts_with("23") => decide("constraint", Action::Fatal),
-        c if c.starts_with("42") => decide("syntax_or_access", Action::Fatal),
-        _ => decide("other", Action::Fatal),
+        c if c.starts_with("22") => decide(Class::Data, Action::Fatal),
+        c if c.starts_with("23") => decide(Class::Constraint, Action::Fatal),
+        c if c.starts_with("42") => decide(Class::SyntaxOrAccess, Action::Fatal),
+        _ => decide(Class::Other, Action::Fatal),
     }
 }

@@ -2,17 +2,50 @@
 //! `docs/runtime.md`; the Go module under `runtime/go` follows the same text and passes
 //! the same test vectors (`runtime/testdata/`).
 //!
-//! So far: the seeded random source, the full-jitter backoff schedule, the error
-//! taxonomy, the circuit breaker and the retry budget.
+//! Generated functions take `db: &impl Executor`. Pass a [`Db`] to run every statement
+//! under the contract's policies (pool, deadline, retries with backoff, retry budget,
+//! circuit breaker, routing, idempotency keys), a [`Tx`] inside
+//! [`Db::transaction`], or a plain `tokio_postgres::Client` to send each statement
+//! once, as is.
+//!
+//! ```no_run
+//! # async fn demo(policies: &'static sqlpact_runtime::Policies) -> Result<(), sqlpact_runtime::Error> {
+//! let db = sqlpact_runtime::Db::builder(policies)
+//!     .host("host=db1 user=app dbname=app")?
+//!     .host("host=db2 user=app dbname=app")?
+//!     .build()
+//!     .await?;
+//! db.ready().await?;
+//! # Ok(()) }
+//! ```
 
 mod backoff;
 mod breaker;
 mod budget;
 mod classify;
+mod db;
+mod error;
+mod exec;
+mod host;
+mod keyed;
+mod observe;
 mod rng;
+mod tx;
 
-pub use backoff::{Backoff, BackoffPolicy};
+pub use backoff::{Backoff, BackoffPolicy, Jitter};
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
 pub use budget::{is_contention, BudgetConfig, RetryBudget};
 pub use classify::{classify, Action, Decision, Failure, FailureKind, Route, SendState};
+pub use db::{Db, DbBuilder, PooledClient};
+pub use error::{Class, Context, Error};
+pub use exec::{
+    expect_rows, BreakerPolicy, Executor, IdempotencyKey, Policies, PoolPolicy, ResultColumn,
+    RetryPolicy, RowStream, Statement,
+};
+pub use keyed::IDEMPOTENCY_TABLE;
+#[cfg(feature = "tracing")]
+pub use observe::TracingObserver;
+pub use observe::{Event, HostStats, Observer, Role, Stats};
 pub use rng::SplitMix64;
+pub use tokio_postgres::IsolationLevel;
+pub use tx::{Tx, TxOptions};

@@ -36,7 +36,7 @@ fn every_case_of_the_decision_table() {
             route,
         });
         let got = (
-            d.class,
+            d.class.as_str(),
             d.action.as_str(),
             d.evict_generation,
             d.feeds_breaker,

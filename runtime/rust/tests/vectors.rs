@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use sqlpact_runtime::{Backoff, BackoffPolicy, SplitMix64};
+use sqlpact_runtime::{Backoff, BackoffPolicy, Jitter, SplitMix64};
 
 fn vectors() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/backoff.json");
@@ -45,12 +45,18 @@ fn uniform_draws_match() {
 fn backoff_schedules_match() {
     let v = vectors();
     let cases = v["backoff"].as_array().unwrap();
-    assert!(cases.len() >= 6);
+    assert!(cases.len() >= 10);
     for c in cases {
         let policy = BackoffPolicy {
             base: Duration::from_micros(c["base_us"].as_u64().unwrap()),
             cap: Duration::from_micros(c["cap_us"].as_u64().unwrap()),
             max_attempts: c["max_attempts"].as_u64().unwrap() as u32,
+            multiplier: c["multiplier"].as_f64().unwrap(),
+            jitter: match c["jitter"].as_str().unwrap() {
+                "full" => Jitter::Full,
+                "equal" => Jitter::Equal,
+                _ => Jitter::None,
+            },
         };
         let remaining = c["remaining_us"].as_u64().map(Duration::from_micros);
         let mut b = Backoff::new(policy, c["seed"].as_u64().unwrap());
@@ -61,7 +67,7 @@ fn backoff_schedules_match() {
             if let Some(d) = got {
                 assert!(
                     d <= policy.ceiling_us(n as u32),
-                    "full jitter stays under the ceiling"
+                    "a wait stays under the ceiling"
                 );
             }
         }
@@ -70,11 +76,7 @@ fn backoff_schedules_match() {
 
 #[test]
 fn ceilings_double_then_stop_at_the_cap() {
-    let p = BackoffPolicy {
-        base: Duration::from_millis(50),
-        cap: Duration::from_secs(2),
-        max_attempts: 10,
-    };
+    let p = BackoffPolicy::doubling(Duration::from_millis(50), Duration::from_secs(2), 10);
     let c: Vec<u64> = (0..8).map(|n| p.ceiling_us(n)).collect();
     assert_eq!(
         c,

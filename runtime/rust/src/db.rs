@@ -1,0 +1,922 @@
+//! The runtime's entry point: `Db`, a set of hosts with their pools, running every
+//! statement under its contract policy (deadline, retries with backoff, budget,
+//! breaker, routing). Semantics in `docs/runtime.md`.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use futures_util::TryStreamExt;
+use tokio::time::Instant as TokioInstant;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
+
+use crate::backoff::Backoff;
+use crate::breaker::{BreakerConfig, BreakerState};
+use crate::budget::BudgetConfig;
+use crate::classify::{classify, Action, Failure, FailureKind, Route, SendState};
+use crate::error::{driver_kind, Class, Error};
+use crate::exec::{copy_rows, expect_rows, Executor, Policies, RowStream, Statement};
+use crate::host::{Host, HostSettings, Object};
+use crate::keyed::{self, Keyed};
+use crate::observe::{Counters, Event, HostStats, Observer, Role, Stats};
+use crate::rng::SplitMix64;
+
+/// Builds a [`Db`] from the contract's policies and a list of hosts.
+pub struct DbBuilder {
+    policies: &'static Policies,
+    hosts: Vec<tokio_postgres::Config>,
+    seed: u64,
+    observer: Option<Arc<dyn Observer>>,
+    budget: BudgetConfig,
+    ping_after: Duration,
+    maintenance_every: Duration,
+}
+
+impl DbBuilder {
+    /// Adds a host, as a libpq-style connection string (`host=db1 user=app dbname=app`
+    /// or `postgresql://app@db1/app`). The first host given is tried first.
+    pub fn host(mut self, conn: &str) -> Result<Self, Error> {
+        let cfg: tokio_postgres::Config = conn.parse().map_err(|e: tokio_postgres::Error| {
+            Error::new(Class::Other, Action::Fatal)
+                .message(format!("invalid connection string: {e}"))
+        })?;
+        self.hosts.push(cfg);
+        Ok(self)
+    }
+
+    /// Adds a host from a parsed configuration.
+    pub fn host_config(mut self, cfg: tokio_postgres::Config) -> Self {
+        self.hosts.push(cfg);
+        self
+    }
+
+    /// Seeds the random source of backoff, breaker and lifetime jitter (default:
+    /// from the clock). The same seed gives the same delays in Rust and Go.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Receives every runtime event.
+    pub fn observer(mut self, o: Arc<dyn Observer>) -> Self {
+        self.observer = Some(o);
+        self
+    }
+
+    /// The retry budget per host (default: 20% of requests plus 10/s over 10 s).
+    pub fn retry_budget(mut self, b: BudgetConfig) -> Self {
+        self.budget = b;
+        self
+    }
+
+    /// A connection idle this long is pinged before it is handed out (default 5 s).
+    pub fn ping_after_idle(mut self, d: Duration) -> Self {
+        self.ping_after = d;
+        self
+    }
+
+    /// How often idle connections are checked and `min_idle` restored (default 1 s).
+    pub fn maintenance_every(mut self, d: Duration) -> Self {
+        self.maintenance_every = d;
+        self
+    }
+
+    /// Creates the pools, learns the hosts' roles (without failing when none
+    /// answers: [`Db::ready`] says when a primary is reachable) and starts the
+    /// maintenance task. Must run inside a Tokio runtime.
+    pub async fn build(self) -> Result<Db, Error> {
+        if self.hosts.is_empty() {
+            return Err(Error::new(Class::NoHost, Action::Fatal)
+                .message("no host configured: call `host(...)` at least once"));
+        }
+        let p = self.policies;
+        let breaker = BreakerConfig {
+            failure_threshold: p.breaker.failure_threshold.max(1),
+            open_for_ms: millis(p.breaker.open_for),
+            max_open_ms: millis(p.breaker.open_for).saturating_mul(16),
+            window_ms: 10_000,
+            min_requests: 20,
+            failure_percent: 50,
+        };
+        let mut seeds = SplitMix64::new(self.seed);
+        let mut hosts = Vec::with_capacity(self.hosts.len());
+        for cfg in self.hosts {
+            let settings = HostSettings {
+                policy: p.pool,
+                breaker,
+                budget: self.budget,
+                ping_after: self.ping_after,
+                seed: seeds.next_u64(),
+                observer: self.observer.clone(),
+            };
+            let host = Host::new(cfg, &settings).map_err(|m| {
+                Error::new(Class::Other, Action::Fatal).message(format!("pool: {m}"))
+            })?;
+            hosts.push(Arc::new(host));
+        }
+        let shared = Arc::new(Shared {
+            policies: p,
+            hosts,
+            epoch: Instant::now(),
+            seeds: Mutex::new(seeds),
+            observer: self.observer,
+            counters: Counters::default(),
+            next_replica: AtomicUsize::new(0),
+            refresh: tokio::sync::Mutex::new(()),
+        });
+        let weak = Arc::downgrade(&shared);
+        let every = self.maintenance_every;
+        let task = tokio::spawn(maintenance(weak, every));
+        let db = Db {
+            shared,
+            _task: Arc::new(TaskGuard(task)),
+        };
+        db.shared.refresh_roles().await;
+        Ok(db)
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn maintenance(shared: Weak<Shared>, every: Duration) {
+    loop {
+        tokio::time::sleep(every).await;
+        let Some(s) = shared.upgrade() else { return };
+        for h in &s.hosts {
+            h.maintain().await;
+        }
+    }
+}
+
+struct TaskGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The runtime: pools over several hosts, every statement run under its policy.
+/// Cheap to clone; clones share pools, breakers and budgets.
+#[derive(Clone)]
+pub struct Db {
+    shared: Arc<Shared>,
+    _task: Arc<TaskGuard>,
+}
+
+pub(crate) struct Shared {
+    policies: &'static Policies,
+    hosts: Vec<Arc<Host>>,
+    epoch: Instant,
+    seeds: Mutex<SplitMix64>,
+    observer: Option<Arc<dyn Observer>>,
+    pub counters: Counters,
+    next_replica: AtomicUsize,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+/// What one attempt asks of a connection.
+pub(crate) enum Op<'a> {
+    Query(&'a [&'a (dyn ToSql + Sync)]),
+    QueryOpt(&'a [&'a (dyn ToSql + Sync)]),
+    Stream(&'a [&'a (dyn ToSql + Sync)]),
+    Execute(&'a [&'a (dyn ToSql + Sync)]),
+    Copy(&'static str, &'a [&'a [&'a (dyn ToSql + Sync)]]),
+}
+
+pub(crate) enum Out {
+    Rows(Vec<Row>),
+    Opt(Option<Row>),
+    Stream(RowStream<Row>),
+    Count(u64),
+}
+
+/// Why an attempt failed.
+pub(crate) enum AttemptError {
+    /// No connection: the pool's wait ran out.
+    PoolTimeout,
+    /// No connection: opening one failed.
+    Connect(Option<tokio_postgres::Error>),
+    /// The statement failed on its connection.
+    Driver(tokio_postgres::Error, SendState),
+    /// A keyed write's key belongs to another statement.
+    KeyReused(String),
+}
+
+/// A pooled connection in use. Dropped before [`ConnGuard::done`] (a caller gave up,
+/// a deadline passed mid-statement), it asks the server to cancel what runs and
+/// closes the connection instead of returning it to the pool.
+pub(crate) struct ConnGuard {
+    obj: Option<Object>,
+    in_flight: bool,
+}
+
+impl ConnGuard {
+    pub fn new(obj: Object) -> Self {
+        ConnGuard {
+            obj: Some(obj),
+            in_flight: false,
+        }
+    }
+
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self
+            .obj
+            .as_ref()
+            .expect("connection present until drop")
+            .client
+    }
+
+    pub fn client_mut(&mut self) -> &mut tokio_postgres::Client {
+        &mut self
+            .obj
+            .as_mut()
+            .expect("connection present until drop")
+            .client
+    }
+
+    /// Marks the start of a statement: from here, dropping the guard cancels it.
+    pub fn start(&mut self) {
+        self.in_flight = true;
+    }
+
+    /// Marks the statement finished; `broken` closes the connection on release.
+    pub fn done(&mut self, broken: bool) {
+        self.in_flight = false;
+        if broken {
+            if let Some(o) = self.obj.as_mut() {
+                o.broken = true;
+            }
+        }
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let Some(mut obj) = self.obj.take() else {
+            return;
+        };
+        if !self.in_flight && !obj.broken {
+            return;
+        }
+        obj.broken = true;
+        if self.in_flight {
+            let token = obj.client.cancel_token();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = token.cancel_query(NoTls).await;
+                });
+            }
+        }
+        // The connection's state is unknown: close it rather than reuse it.
+        let _ = Object::take(obj);
+    }
+}
+
+impl Shared {
+    pub(crate) fn now_ms(&self) -> u64 {
+        millis(self.epoch.elapsed())
+    }
+
+    pub(crate) fn emit(&self, e: &Event<'_>) {
+        if let Some(o) = &self.observer {
+            o.on_event(e);
+        }
+    }
+
+    pub(crate) fn next_seed(&self) -> u64 {
+        self.seeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_u64()
+    }
+
+    /// Asks every host whether it is in recovery. One refresh at a time; callers
+    /// arriving meanwhile wait for it instead of starting another.
+    async fn refresh_roles(&self) {
+        let Ok(_g) = self.refresh.try_lock() else {
+            let _wait = self.refresh.lock().await;
+            return;
+        };
+        let probes = self.hosts.iter().map(|h| async move {
+            if !h.breaker_allow(self.now_ms()) {
+                return;
+            }
+            match h.pool.get().await {
+                Ok(obj) => {
+                    let mut g = ConnGuard::new(obj);
+                    g.start();
+                    match g.client().query_one(crate::host::ROLE_SQL, &[]).await {
+                        Ok(row) => {
+                            g.done(false);
+                            h.breaker_success(self.now_ms());
+                            let rec: bool = row.try_get(0).unwrap_or(true);
+                            h.state
+                                .set_role(if rec { Role::Replica } else { Role::Primary });
+                        }
+                        Err(_) => {
+                            g.done(true);
+                            h.state.set_role(Role::Unknown);
+                        }
+                    }
+                }
+                Err(_) => {
+                    h.breaker_failure(self.now_ms());
+                    h.state.set_role(Role::Unknown);
+                }
+            }
+        });
+        futures_util::future::join_all(probes).await;
+    }
+
+    /// A host for `route` whose breaker lets a request through.
+    async fn pick(&self, route: Route) -> Result<Arc<Host>, Error> {
+        for pass in 0..2 {
+            let mut candidates: Vec<&Arc<Host>> = Vec::new();
+            if route == Route::Replica {
+                let replicas: Vec<&Arc<Host>> = self
+                    .hosts
+                    .iter()
+                    .filter(|h| h.role() == Role::Replica)
+                    .collect();
+                if !replicas.is_empty() {
+                    let start = self.next_replica.fetch_add(1, Ordering::Relaxed);
+                    for i in 0..replicas.len() {
+                        candidates.push(replicas[(start + i) % replicas.len()]);
+                    }
+                }
+            }
+            candidates.extend(self.hosts.iter().filter(|h| h.role() == Role::Primary));
+            let now = self.now_ms();
+            for h in &candidates {
+                if h.breaker_allow(now) {
+                    return Ok(Arc::clone(h));
+                }
+            }
+            let all_open = pass == 1
+                && self
+                    .hosts
+                    .iter()
+                    .all(|h| matches!(h.breaker_state(), BreakerState::Open { .. }));
+            if !candidates.is_empty() || all_open {
+                return Err(Error::new(Class::BreakerOpen, Action::Fatal)
+                    .message("the circuit breaker of every host of the route is open"));
+            }
+            if pass == 0 {
+                self.refresh_roles().await;
+            }
+        }
+        Err(
+            Error::new(Class::NoHost, Action::RetryAnywhere).message(match route {
+                Route::Primary => "no primary reachable",
+                Route::Replica => "no host reachable",
+            }),
+        )
+    }
+
+    async fn acquire(&self, host: &Host) -> Result<ConnGuard, AttemptError> {
+        let t = Instant::now();
+        let got = host.pool.get().await;
+        Counters::bump(&self.counters.acquires);
+        if t.elapsed() >= Duration::from_millis(1) {
+            Counters::bump(&self.counters.acquire_waits);
+        }
+        match got {
+            Ok(obj) => Ok(ConnGuard::new(obj)),
+            Err(deadpool::managed::PoolError::Timeout(deadpool::managed::TimeoutType::Wait)) => {
+                Counters::bump(&self.counters.acquire_timeouts);
+                self.emit(&Event::AcquireTimeout { host: host.name() });
+                Err(AttemptError::PoolTimeout)
+            }
+            Err(deadpool::managed::PoolError::Backend(e)) => Err(AttemptError::Connect(Some(e))),
+            Err(_) => Err(AttemptError::Connect(None)),
+        }
+    }
+
+    /// One attempt of `st` on `host`.
+    async fn attempt(
+        &self,
+        host: &Host,
+        st: &'static Statement,
+        op: &Op<'_>,
+        sent: &AtomicBool,
+    ) -> Result<(Out, bool), AttemptError> {
+        let mut g = self.acquire(host).await?;
+        if g.client().is_closed() {
+            g.done(true);
+            return Err(AttemptError::Connect(None));
+        }
+        sent.store(true, Ordering::Relaxed);
+        if let Some(key) = st.idempotency {
+            return run_keyed(&mut g, st, key, op, true).await;
+        }
+        g.start();
+        let res = run_op(g.client(), st, op).await;
+        match res {
+            Ok(Out::Stream(rows)) => {
+                g.done(false);
+                // The connection stays out of the pool until the stream is dropped.
+                let held = g;
+                let rows = rows.map_ok(move |r| {
+                    let _ = &held;
+                    r
+                });
+                Ok((Out::Stream(Box::pin(rows)), false))
+            }
+            Ok(out) => {
+                g.done(false);
+                Ok((out, false))
+            }
+            Err(e) => {
+                let replied = e.as_db_error().is_some();
+                g.done(!replied);
+                Err(AttemptError::Driver(
+                    e,
+                    if replied {
+                        SendState::Replied
+                    } else {
+                        SendState::SentNoReply
+                    },
+                ))
+            }
+        }
+    }
+
+    pub(crate) async fn run(&self, st: &'static Statement, op: Op<'_>) -> Result<Out, Error> {
+        Counters::bump(&self.counters.calls);
+        let deadline = TokioInstant::now() + st.timeout;
+        let mut backoff = Backoff::new(st.retry.backoff, self.next_seed());
+        let mut route = st.route;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let host = match self.pick(route).await {
+                Ok(h) => h,
+                Err(e) => {
+                    let e = e.statement(st.name).attempts(attempt);
+                    // No host known for the route (a failover in progress): wait and
+                    // look again, within the attempts and the deadline.
+                    let remaining = deadline.saturating_duration_since(TokioInstant::now());
+                    match backoff.next_delay(Some(remaining)) {
+                        Some(delay) if e.class() == Class::NoHost => {
+                            self.counters.retry(Class::NoHost);
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        _ => return Err(self.fail(st, e)),
+                    }
+                }
+            };
+            if attempt == 1 {
+                host.budget_request(self.now_ms());
+            }
+            Counters::bump(&self.counters.attempts);
+            self.emit(&Event::Attempt {
+                statement: st.name,
+                host: host.name(),
+                attempt,
+            });
+            let sent = AtomicBool::new(false);
+            let res = tokio::time::timeout_at(deadline, self.attempt(&host, st, &op, &sent)).await;
+            let (kind, send_state, source) = match res {
+                Ok(Ok((out, replayed))) => {
+                    host.breaker_success(self.now_ms());
+                    if replayed {
+                        Counters::bump(&self.counters.replays);
+                        self.emit(&Event::Replayed { statement: st.name });
+                    }
+                    return Ok(out);
+                }
+                Ok(Err(AttemptError::PoolTimeout)) => {
+                    (OwnedKind::PoolTimeout, SendState::NotSent, None)
+                }
+                Ok(Err(AttemptError::Connect(e))) => {
+                    let kind = match &e {
+                        Some(e) if e.as_db_error().is_some() => own_kind(driver_kind(e)),
+                        _ => OwnedKind::Io,
+                    };
+                    (kind, SendState::NotSent, e)
+                }
+                Ok(Err(AttemptError::Driver(e, s))) => (own_kind(driver_kind(&e)), s, Some(e)),
+                Ok(Err(AttemptError::KeyReused(owner))) => {
+                    let e = Error::new(Class::Conflict, Action::Fatal)
+                        .statement(st.name)
+                        .attempts(attempt)
+                        .message(format!(
+                            "the idempotency key is already recorded for `{owner}`; use a new key per write"
+                        ));
+                    return Err(self.fail(st, e));
+                }
+                Err(_elapsed) => (
+                    OwnedKind::Timeout,
+                    if sent.load(Ordering::Relaxed) {
+                        SendState::SentNoReply
+                    } else {
+                        SendState::NotSent
+                    },
+                    None,
+                ),
+            };
+            let decision = classify(&Failure {
+                kind: kind.as_kind(),
+                sent: send_state,
+                in_transaction: false,
+                idempotent: st.replay_safe(),
+                route,
+            });
+            let now = self.now_ms();
+            if decision.evict_generation {
+                host.evict();
+            }
+            if decision.feeds_breaker {
+                host.breaker_failure(now);
+            } else if send_state == SendState::Replied {
+                host.breaker_success(now);
+            } else if host.breaker_state() == BreakerState::HalfOpen {
+                host.breaker_failure(now);
+            }
+            if matches!(decision.class, Class::Connection | Class::ServerShutdown) {
+                host.state.set_role(Role::Unknown);
+            }
+            let mut err = match source {
+                Some(e) => Error::from_driver(e, send_state, &st.context(false)),
+                None => Error::new(decision.class, decision.action),
+            }
+            .with_action(decision.action)
+            .statement(st.name)
+            .attempts(attempt);
+            if matches!(kind, OwnedKind::Timeout) {
+                err = Error::new(Class::Timeout, decision.action)
+                    .statement(st.name)
+                    .attempts(attempt)
+                    .message(format!("deadline of {:?} passed", st.timeout));
+            }
+            match decision.action {
+                Action::Fatal | Action::Ambiguous => return Err(self.fail(st, err)),
+                Action::ReroutePrimary => {
+                    host.state.set_role(Role::Replica);
+                    self.refresh_roles().await;
+                    route = Route::Primary;
+                }
+                Action::RetryAnywhere | Action::RerunTransaction | Action::BackoffRetry => {}
+            }
+            let remaining = deadline.saturating_duration_since(TokioInstant::now());
+            let Some(delay) = backoff.next_delay(Some(remaining)) else {
+                return Err(self.fail(st, err));
+            };
+            if !host.budget_try_retry(self.now_ms(), decision.class.as_str()) {
+                return Err(self.fail(st, err.exhausted()));
+            }
+            self.counters.retry(decision.class);
+            self.emit(&Event::Retry {
+                statement: st.name,
+                host: host.name(),
+                class: decision.class,
+                attempt,
+                delay,
+            });
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn fail(&self, st: &'static Statement, e: Error) -> Error {
+        self.fail_name(st.name, e)
+    }
+
+    pub(crate) fn fail_name(&self, name: &str, e: Error) -> Error {
+        self.counters.failure(e.class());
+        if e.is_ambiguous() {
+            Counters::bump(&self.counters.ambiguous);
+        }
+        if e.is_budget_exhausted() {
+            Counters::bump(&self.counters.budget_exhausted);
+        }
+        self.emit(&Event::Failed {
+            statement: name,
+            class: e.class(),
+            attempts: e.attempt_count(),
+            ambiguous: e.is_ambiguous(),
+            budget_exhausted: e.is_budget_exhausted(),
+        });
+        e
+    }
+}
+
+/// A failure kind that owns its SQLSTATE.
+enum OwnedKind {
+    SqlState(String),
+    Io,
+    Timeout,
+    PoolTimeout,
+}
+
+fn own_kind(k: FailureKind<'_>) -> OwnedKind {
+    match k {
+        FailureKind::SqlState(s) => OwnedKind::SqlState(s.to_owned()),
+        FailureKind::Io => OwnedKind::Io,
+        FailureKind::Timeout => OwnedKind::Timeout,
+        FailureKind::PoolTimeout => OwnedKind::PoolTimeout,
+    }
+}
+
+impl OwnedKind {
+    fn as_kind(&self) -> FailureKind<'_> {
+        match self {
+            OwnedKind::SqlState(s) => FailureKind::SqlState(s),
+            OwnedKind::Io => FailureKind::Io,
+            OwnedKind::Timeout => FailureKind::Timeout,
+            OwnedKind::PoolTimeout => FailureKind::PoolTimeout,
+        }
+    }
+}
+
+/// Runs `op` once on `client`.
+pub(crate) async fn run_op<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    st: &'static Statement,
+    op: &Op<'_>,
+) -> Result<Out, tokio_postgres::Error> {
+    Ok(match op {
+        Op::Query(p) => Out::Rows(client.query(st.sql, p).await?),
+        Op::QueryOpt(p) => Out::Opt(client.query_opt(st.sql, p).await?),
+        Op::Execute(p) => Out::Count(client.execute(st.sql, p).await?),
+        Op::Stream(p) => {
+            let rows = client.query_raw(st.sql, p.iter().copied()).await?;
+            let st_ctx = st.context(false);
+            Out::Stream(Box::pin(rows.map_err(move |e| {
+                Error::from_driver(e, SendState::SentNoReply, &st_ctx).statement(st.name)
+            })))
+        }
+        Op::Copy(copy, rows) => Out::Count(copy_rows(client, st, copy, rows).await?),
+    })
+}
+
+/// Runs a keyed write in a transaction of its own (`own_tx`) or in the caller's.
+pub(crate) async fn run_keyed(
+    g: &mut ConnGuard,
+    st: &'static Statement,
+    key: &'static crate::exec::IdempotencyKey,
+    op: &Op<'_>,
+    own_tx: bool,
+) -> Result<(Out, bool), AttemptError> {
+    let (params, rows) = match op {
+        Op::Query(p) | Op::QueryOpt(p) | Op::Stream(p) => (*p, true),
+        Op::Execute(p) => (*p, false),
+        Op::Copy(..) => {
+            return Err(AttemptError::KeyReused(
+                "a COPY cannot carry an idempotency key".into(),
+            ))
+        }
+    };
+    g.start();
+    let client = g.client_mut();
+    let res = async {
+        if own_tx {
+            client.batch_execute("BEGIN").await?;
+        }
+        let out = keyed::run(client, st, key, params, rows).await?;
+        if own_tx {
+            if matches!(out, Keyed::Reused(_)) {
+                client.batch_execute("ROLLBACK").await?;
+            } else {
+                client.batch_execute("COMMIT").await?;
+            }
+        }
+        Ok::<Keyed, tokio_postgres::Error>(out)
+    }
+    .await;
+    match res {
+        Ok(k) => {
+            g.done(false);
+            let (out, replayed) = match k {
+                Keyed::Rows(r, replayed) => (
+                    match op {
+                        Op::QueryOpt(_) => Out::Opt(r.into_iter().next()),
+                        Op::Stream(_) => {
+                            Out::Stream(Box::pin(futures_util::stream::iter(r.into_iter().map(Ok))))
+                        }
+                        _ => Out::Rows(r),
+                    },
+                    replayed,
+                ),
+                Keyed::Count(n, replayed) => (Out::Count(n), replayed),
+                Keyed::Reused(owner) => return Err(AttemptError::KeyReused(owner)),
+            };
+            Ok((out, replayed))
+        }
+        Err(e) => {
+            let replied = e.as_db_error().is_some();
+            if own_tx && replied {
+                // The transaction is aborted; end it so the connection can be reused.
+                let ok = g.client().batch_execute("ROLLBACK").await.is_ok();
+                g.done(!ok);
+            } else {
+                g.done(true);
+            }
+            Err(AttemptError::Driver(
+                e,
+                if replied {
+                    SendState::Replied
+                } else {
+                    SendState::SentNoReply
+                },
+            ))
+        }
+    }
+}
+
+impl Db {
+    /// Starts building a runtime for a contract (the generated crate's `POLICIES`).
+    pub fn builder(policies: &'static Policies) -> DbBuilder {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        DbBuilder {
+            policies,
+            hosts: Vec::new(),
+            seed,
+            observer: None,
+            budget: BudgetConfig::default(),
+            ping_after: Duration::from_secs(5),
+            maintenance_every: Duration::from_secs(1),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The contract's policies this runtime applies.
+    pub fn policies(&self) -> &'static Policies {
+        self.shared.policies
+    }
+
+    /// `Ok` when a primary answers within the acquire timeout; the roles of the
+    /// hosts are refreshed when none is known.
+    pub async fn ready(&self) -> Result<(), Error> {
+        let s = &self.shared;
+        let limit = s.policies.pool.acquire_timeout;
+        let check = async {
+            let host = s.pick(Route::Primary).await?;
+            let g = s.acquire(&host).await.map_err(|e| match e {
+                AttemptError::PoolTimeout => Error::new(Class::PoolTimeout, Action::Fatal),
+                AttemptError::Connect(Some(e)) | AttemptError::Driver(e, _) => Error::from(e),
+                _ => Error::new(Class::Connection, Action::Fatal),
+            })?;
+            let row = g.client().query_one(crate::host::ROLE_SQL, &[]).await?;
+            if row.try_get::<_, bool>(0)? {
+                host.state.set_role(Role::Replica);
+                return Err(Error::new(Class::NoHost, Action::Fatal)
+                    .message(format!("{} is in recovery: not a primary", host.name())));
+            }
+            host.breaker_success(s.now_ms());
+            Ok(())
+        };
+        match tokio::time::timeout(limit, check).await {
+            Ok(r) => r,
+            Err(_) => Err(Error::new(Class::Timeout, Action::Fatal)
+                .message(format!("no primary answered within {limit:?}"))),
+        }
+    }
+
+    /// A snapshot of pools, breakers, roles and counters.
+    pub fn stats(&self) -> Stats {
+        let hosts = self
+            .shared
+            .hosts
+            .iter()
+            .map(|h| {
+                let st = h.pool.status();
+                HostStats {
+                    name: h.name().to_owned(),
+                    role: h.role(),
+                    breaker: h.breaker_state(),
+                    size: st.size,
+                    idle: st.available,
+                    waiting: st.waiting,
+                    max_size: st.max_size,
+                }
+            })
+            .collect();
+        self.shared.counters.snapshot(hosts)
+    }
+
+    /// Creates the table keyed writes are recorded in, if missing.
+    pub async fn install_idempotency_table(&self) -> Result<(), Error> {
+        let s = &self.shared;
+        let host = s.pick(Route::Primary).await?;
+        let g = s.acquire(&host).await.map_err(|_| {
+            Error::new(Class::Connection, Action::Fatal).message("no connection to the primary")
+        })?;
+        g.client().batch_execute(keyed::IDEMPOTENCY_TABLE).await?;
+        Ok(())
+    }
+
+    /// Acquires a connection to the primary for work the contract does not cover;
+    /// it goes back to the pool when dropped.
+    pub async fn connection(&self) -> Result<PooledClient, Error> {
+        let s = &self.shared;
+        let host = s.pick(Route::Primary).await?;
+        match s.acquire(&host).await {
+            Ok(g) => Ok(PooledClient(g)),
+            Err(AttemptError::PoolTimeout) => Err(Error::new(Class::PoolTimeout, Action::Fatal)),
+            Err(AttemptError::Connect(Some(e))) => Err(e.into()),
+            Err(_) => Err(Error::new(Class::Connection, Action::Fatal)),
+        }
+    }
+
+    pub(crate) async fn acquire_primary(&self) -> Result<(Arc<Host>, ConnGuard), Error> {
+        let s = &self.shared;
+        let host = s.pick(Route::Primary).await?;
+        match s.acquire(&host).await {
+            Ok(g) => Ok((host, g)),
+            Err(AttemptError::PoolTimeout) => Err(Error::new(Class::PoolTimeout, Action::Fatal)),
+            Err(AttemptError::Connect(Some(e))) => {
+                host.breaker_failure(s.now_ms());
+                host.state.set_role(Role::Unknown);
+                Err(Error::from_driver(
+                    e,
+                    SendState::NotSent,
+                    &crate::error::Context {
+                        in_transaction: true,
+                        idempotent: false,
+                        route: Route::Primary,
+                    },
+                ))
+            }
+            Err(_) => Err(Error::new(Class::Connection, Action::RerunTransaction)),
+        }
+    }
+}
+
+/// A connection from the runtime's pool, for statements outside the contract.
+pub struct PooledClient(ConnGuard);
+
+impl std::ops::Deref for PooledClient {
+    type Target = tokio_postgres::Client;
+    fn deref(&self) -> &tokio_postgres::Client {
+        self.0.client()
+    }
+}
+
+impl Executor for Db {
+    async fn query(
+        &self,
+        st: &'static Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Error> {
+        match self.shared.run(st, Op::Query(params)).await? {
+            Out::Rows(r) => Ok(r),
+            _ => unreachable!("a query returns rows"),
+        }
+    }
+
+    async fn query_opt(
+        &self,
+        st: &'static Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, Error> {
+        match self.shared.run(st, Op::QueryOpt(params)).await? {
+            Out::Opt(r) => Ok(r),
+            _ => unreachable!("query_opt returns an optional row"),
+        }
+    }
+
+    async fn query_stream(
+        &self,
+        st: &'static Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<RowStream<Row>, Error> {
+        match self.shared.run(st, Op::Stream(params)).await? {
+            Out::Stream(s) => Ok(s),
+            _ => unreachable!("query_stream returns a stream"),
+        }
+    }
+
+    async fn execute(
+        &self,
+        st: &'static Statement,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, Error> {
+        match self.shared.run(st, Op::Execute(params)).await? {
+            Out::Count(n) => expect_rows(st, n),
+            _ => unreachable!("execute returns a count"),
+        }
+    }
+
+    async fn copy_in<'a, R: AsRef<[&'a (dyn ToSql + Sync)]> + Sync>(
+        &self,
+        st: &'static Statement,
+        copy: &'static str,
+        rows: &[R],
+    ) -> Result<u64, Error> {
+        let rows: Vec<&[&(dyn ToSql + Sync)]> = rows.iter().map(|r| r.as_ref()).collect();
+        match self.shared.run(st, Op::Copy(copy, &rows)).await? {
+            Out::Count(n) => Ok(n),
+            _ => unreachable!("copy returns a count"),
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! One database host: its connection pool (deadpool), its role, its circuit breaker
+//! and its retry budget.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use tokio_postgres::{Client, NoTls};
+
+use crate::breaker::{Breaker, BreakerConfig, BreakerState};
+use crate::budget::{BudgetConfig, RetryBudget};
+use crate::exec::PoolPolicy;
+use crate::observe::{Event, Observer, Role};
+use crate::rng::SplitMix64;
+
+/// Whether a host takes writes: a standby in recovery does not, nor does a server
+/// whose sessions default to read-only (how failover managers fence an old primary).
+pub(crate) const ROLE_SQL: &str = "SELECT pg_catalog.pg_is_in_recovery() \
+     OR pg_catalog.current_setting('transaction_read_only') = 'on'";
+
+/// A pooled connection.
+pub(crate) struct Conn {
+    pub client: Client,
+    /// When it is replaced: `max_lifetime` plus its share of the jitter.
+    lifetime: Duration,
+    /// Set when the connection's state is unknown (a dropped or timed-out call, a
+    /// broken transaction): it is closed instead of being reused.
+    pub broken: bool,
+}
+
+pub(crate) type Pool = managed::Pool<Manager>;
+pub(crate) type Object = managed::Object<Manager>;
+
+/// What the pool's manager shares with the host.
+pub(crate) struct HostState {
+    pub name: String,
+    role: AtomicU8,
+    /// Connections created before this instant are closed (the server restarted).
+    evicted_before: Mutex<Option<Instant>>,
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl HostState {
+    pub fn role(&self) -> Role {
+        match self.role.load(Ordering::Acquire) {
+            1 => Role::Primary,
+            2 => Role::Replica,
+            _ => Role::Unknown,
+        }
+    }
+
+    pub fn set_role(&self, role: Role) {
+        let v = match role {
+            Role::Unknown => 0,
+            Role::Primary => 1,
+            Role::Replica => 2,
+        };
+        if self.role.swap(v, Ordering::AcqRel) != v {
+            self.emit(&Event::Role {
+                host: &self.name,
+                role,
+            });
+        }
+    }
+
+    pub fn emit(&self, e: &Event<'_>) {
+        if let Some(o) = &self.observer {
+            o.on_event(e);
+        }
+    }
+
+    fn evicted(&self, created: Instant) -> bool {
+        let g = self
+            .evicted_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        g.is_some_and(|t| created <= t)
+    }
+}
+
+pub(crate) struct Manager {
+    config: tokio_postgres::Config,
+    state: Arc<HostState>,
+    policy: PoolPolicy,
+    ping_after: Duration,
+    rng: Mutex<SplitMix64>,
+}
+
+impl managed::Manager for Manager {
+    type Type = Conn;
+    type Error = tokio_postgres::Error;
+
+    async fn create(&self) -> Result<Conn, tokio_postgres::Error> {
+        let (client, connection) = self.config.connect(NoTls).await?;
+        tokio::spawn(connection);
+        // The role comes with every new connection: a promoted standby is seen as
+        // soon as a connection to it opens.
+        let row = client.query_one(crate::host::ROLE_SQL, &[]).await?;
+        let in_recovery: bool = row.try_get(0)?;
+        self.state.set_role(if in_recovery {
+            Role::Replica
+        } else {
+            Role::Primary
+        });
+        let jitter_us = u64::try_from(self.policy.lifetime_jitter.as_micros()).unwrap_or(0);
+        let extra = self
+            .rng
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .uniform(jitter_us);
+        self.state.emit(&Event::ConnectionOpened {
+            host: &self.state.name,
+        });
+        Ok(Conn {
+            client,
+            lifetime: self.policy.max_lifetime + Duration::from_micros(extra),
+            broken: false,
+        })
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut Conn,
+        metrics: &Metrics,
+    ) -> RecycleResult<tokio_postgres::Error> {
+        let reason = if conn.broken || conn.client.is_closed() {
+            Some("broken")
+        } else if self.state.evicted(metrics.created) {
+            Some("evicted")
+        } else if metrics.age() >= conn.lifetime {
+            Some("expired")
+        } else if metrics.last_used() >= self.policy.idle_timeout {
+            Some("idle")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.closed(reason);
+            return Err(RecycleError::message(reason));
+        }
+        // A connection idle for a while may have been cut by a proxy or a restart.
+        if metrics.last_used() >= self.ping_after {
+            if let Err(e) = conn.client.simple_query("").await {
+                self.closed("broken");
+                return Err(RecycleError::Backend(e));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Manager {
+    fn closed(&self, reason: &str) {
+        self.state.emit(&Event::ConnectionClosed {
+            host: &self.state.name,
+            reason,
+        });
+    }
+}
+
+/// One host of the runtime.
+pub(crate) struct Host {
+    pub state: Arc<HostState>,
+    pub pool: Pool,
+    breaker: Mutex<Breaker>,
+    budget: Mutex<RetryBudget>,
+    policy: PoolPolicy,
+}
+
+pub(crate) struct HostSettings {
+    pub policy: PoolPolicy,
+    pub breaker: BreakerConfig,
+    pub budget: BudgetConfig,
+    pub ping_after: Duration,
+    pub seed: u64,
+    pub observer: Option<Arc<dyn Observer>>,
+}
+
+impl Host {
+    pub fn new(config: tokio_postgres::Config, s: &HostSettings) -> Result<Host, String> {
+        let name = host_name(&config);
+        let state = Arc::new(HostState {
+            name,
+            role: AtomicU8::new(0),
+            evicted_before: Mutex::new(None),
+            observer: s.observer.clone(),
+        });
+        let manager = Manager {
+            config,
+            state: state.clone(),
+            policy: s.policy,
+            ping_after: s.ping_after,
+            rng: Mutex::new(SplitMix64::new(s.seed ^ 0x5eed_11fe)),
+        };
+        let pool = managed::Pool::builder(manager)
+            .max_size(s.policy.max_size.max(1) as usize)
+            .wait_timeout(Some(s.policy.acquire_timeout))
+            .create_timeout(Some(s.policy.acquire_timeout))
+            .recycle_timeout(Some(s.policy.acquire_timeout))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Host {
+            state,
+            pool,
+            breaker: Mutex::new(Breaker::new(s.breaker, s.seed)),
+            budget: Mutex::new(RetryBudget::new(s.budget)),
+            policy: s.policy,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.state.name
+    }
+
+    pub fn role(&self) -> Role {
+        self.state.role()
+    }
+
+    fn with_breaker<T>(&self, f: impl FnOnce(&mut Breaker) -> T) -> T {
+        let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        let before = b.state();
+        let out = f(&mut b);
+        let after = b.state();
+        drop(b);
+        if std::mem::discriminant(&before) != std::mem::discriminant(&after) {
+            self.state.emit(&Event::Breaker {
+                host: self.name(),
+                state: after,
+            });
+        }
+        out
+    }
+
+    pub fn breaker_allow(&self, now_ms: u64) -> bool {
+        self.with_breaker(|b| b.allow(now_ms))
+    }
+
+    pub fn breaker_success(&self, now_ms: u64) {
+        self.with_breaker(|b| b.record_success(now_ms));
+    }
+
+    pub fn breaker_failure(&self, now_ms: u64) {
+        self.with_breaker(|b| b.record_failure(now_ms));
+    }
+
+    pub fn breaker_state(&self) -> BreakerState {
+        self.breaker
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .state()
+    }
+
+    pub fn budget_request(&self, now_ms: u64) {
+        self.budget
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .request(now_ms);
+    }
+
+    pub fn budget_try_retry(&self, now_ms: u64, class: &str) -> bool {
+        self.budget
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .try_retry(now_ms, class)
+    }
+
+    /// Closes every connection opened until now: the server behind them restarted.
+    pub fn evict(&self) {
+        *self
+            .state
+            .evicted_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        let state = self.state.clone();
+        let removed = self.pool.retain(|_, m| !state.evicted(m.created)).removed;
+        for _ in removed {
+            self.state.emit(&Event::ConnectionClosed {
+                host: self.name(),
+                reason: "evicted",
+            });
+        }
+    }
+
+    /// Closes idle connections past their lifetime or idle timeout (keeping
+    /// `min_idle`), and opens connections up to `min_idle`.
+    pub async fn maintain(&self) {
+        let min_idle = self.policy.min_idle as usize;
+        let idle_timeout = self.policy.idle_timeout;
+        let state = self.state.clone();
+        let mut kept = 0usize;
+        let removed = self
+            .pool
+            .retain(|c, m| {
+                let keep = !c.broken
+                    && !c.client.is_closed()
+                    && !state.evicted(m.created)
+                    && m.age() < c.lifetime
+                    && (m.last_used() < idle_timeout || kept < min_idle);
+                kept += usize::from(keep);
+                keep
+            })
+            .removed;
+        for _ in removed {
+            self.state.emit(&Event::ConnectionClosed {
+                host: self.name(),
+                reason: "expired",
+            });
+        }
+        let status = self.pool.status();
+        if status.size < min_idle && self.role() != Role::Unknown {
+            let missing = min_idle - status.size;
+            let mut held = Vec::with_capacity(missing);
+            for _ in 0..missing {
+                match self.pool.get().await {
+                    Ok(o) => held.push(o),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
+fn host_name(config: &tokio_postgres::Config) -> String {
+    use tokio_postgres::config::Host as H;
+    let host = match config.get_hosts().first() {
+        Some(H::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(H::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}

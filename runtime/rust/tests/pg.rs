@@ -1,0 +1,645 @@
+//! The runtime against a real PostgreSQL (DATABASE_URL, set by scripts/test.sh): each
+//! behaviour of docs/runtime.md, with a scratch database per test. Outages are made
+//! with a TCP proxy in front of the server that the test switches off and on.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sqlpact_runtime::{
+    BackoffPolicy, BreakerPolicy, BreakerState, Class, Db, Event, Executor, IdempotencyKey, Jitter,
+    Observer, Policies, PoolPolicy, ResultColumn, RetryPolicy, Role, Route, Statement, TxOptions,
+};
+use tokio::io::copy_bidirectional;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_postgres::{Client, NoTls};
+
+static FAST: RetryPolicy = RetryPolicy {
+    name: "standard",
+    backoff: BackoffPolicy {
+        base: Duration::from_millis(5),
+        cap: Duration::from_millis(40),
+        max_attempts: 4,
+        multiplier: 2.0,
+        jitter: Jitter::Full,
+    },
+};
+
+static POLICIES: Policies = Policies {
+    contract: "runtime-test",
+    version: "0.0.0",
+    pool: PoolPolicy {
+        max_size: 4,
+        min_idle: 0,
+        acquire_timeout: Duration::from_millis(300),
+        idle_timeout: Duration::from_secs(60),
+        max_lifetime: Duration::from_secs(1800),
+        lifetime_jitter: Duration::from_secs(0),
+    },
+    breaker: BreakerPolicy {
+        failure_threshold: 3,
+        open_for: Duration::from_millis(300),
+    },
+    retry: &[&FAST],
+    statements: &[],
+};
+
+static ONE_CONN: Policies = Policies {
+    pool: PoolPolicy {
+        max_size: 1,
+        acquire_timeout: Duration::from_millis(200),
+        ..POLICIES.pool
+    },
+    ..POLICIES
+};
+
+const fn st(name: &'static str, sql: &'static str) -> Statement {
+    Statement {
+        name,
+        command: "exec",
+        sql,
+        read_only: false,
+        idempotent: false,
+        route: Route::Primary,
+        timeout: Duration::from_secs(5),
+        retry: &FAST,
+        idempotency: None,
+        expect_one_row: false,
+    }
+}
+
+static READ_N: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st("ReadN", "SELECT n FROM counter WHERE id = 1")
+};
+static BUMP_N: Statement = st("BumpN", "UPDATE counter SET n = n + 1 WHERE id = 1");
+static SLOW_INSERT: Statement = st(
+    "SlowInsert",
+    "INSERT INTO log (v) SELECT $1::text FROM pg_sleep(0.6)",
+);
+static SLOW_INSERT_IDEMPOTENT: Statement = Statement {
+    idempotent: true,
+    ..st(
+        "SlowInsertIdempotent",
+        "INSERT INTO log (v) SELECT $1::text FROM pg_sleep(0.6)",
+    )
+};
+static SLEEP: Statement = Statement {
+    command: "one",
+    timeout: Duration::from_millis(300),
+    ..st("Sleep", "SELECT pg_sleep(5)")
+};
+static TRANSFER_COLUMNS: [ResultColumn; 3] = [
+    ResultColumn {
+        name: "id",
+        pg_type: "int4",
+    },
+    ResultColumn {
+        name: "amount",
+        pg_type: "numeric",
+    },
+    ResultColumn {
+        name: "tags",
+        pg_type: "text[]",
+    },
+];
+static TRANSFER_KEY: IdempotencyKey = IdempotencyKey {
+    param: 0,
+    param_type: "text",
+    columns: &TRANSFER_COLUMNS,
+};
+static CREATE_TRANSFER: Statement = Statement {
+    command: "one",
+    idempotency: Some(&TRANSFER_KEY),
+    ..st(
+        "CreateTransfer",
+        "INSERT INTO transfers (key, amount, tags) VALUES ($1, $2::text::numeric, $3) RETURNING id, amount, tags",
+    )
+};
+static EXEC_KEY: IdempotencyKey = IdempotencyKey {
+    param: 0,
+    param_type: "text",
+    columns: &[],
+};
+static ADD_LOG_KEYED: Statement = Statement {
+    command: "execrows",
+    idempotency: Some(&EXEC_KEY),
+    ..st(
+        "AddLogKeyed",
+        "INSERT INTO log (v) VALUES ($1), ($1 || '-2')",
+    )
+};
+static OTHER_KEYED: Statement = Statement {
+    command: "execrows",
+    idempotency: Some(&EXEC_KEY),
+    ..st("OtherKeyed", "INSERT INTO log (v) VALUES ($1)")
+};
+static UPDATE_VERSIONED: Statement = Statement {
+    command: "execrows",
+    expect_one_row: true,
+    ..st(
+        "UpdateVersioned",
+        "UPDATE counter SET n = n + 1, version = version + 1 WHERE id = 1 AND version = $1",
+    )
+};
+static WHERE_AM_I: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st("WhereAmI", "SELECT current_database()::text")
+};
+static WHERE_AM_I_REPLICA: Statement = Statement {
+    route: Route::Replica,
+    ..WHERE_AM_I
+};
+static UPSERT_MARK: Statement = Statement {
+    idempotent: true,
+    ..st(
+        "UpsertMark",
+        "INSERT INTO log (v) VALUES ($1) ON CONFLICT DO NOTHING",
+    )
+};
+
+const SCHEMA: &str = "
+CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL, version int NOT NULL DEFAULT 1);
+INSERT INTO counter (id, n) VALUES (1, 0);
+CREATE TABLE log (v text PRIMARY KEY);
+CREATE TABLE transfers (id serial PRIMARY KEY, key text UNIQUE, amount numeric NOT NULL, tags text[]);
+";
+
+async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+fn base_url() -> String {
+    std::env::var("DATABASE_URL")
+        .expect("DATABASE_URL is not set: run the tests through scripts/test.sh")
+}
+
+/// A fresh database with SCHEMA applied; returns its URL and an admin client.
+async fn scratch(name: &str) -> (String, Client) {
+    let url = base_url();
+    let name = format!("rt_{name}_{}", std::process::id());
+    let admin = connect(&url).await;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin.batch_execute(&sql).await.unwrap();
+    }
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    connect(&url).await.batch_execute(SCHEMA).await.unwrap();
+    (url, admin)
+}
+
+async fn db(policies: &'static Policies, urls: &[&str]) -> Db {
+    let mut b = Db::builder(policies).seed(7);
+    for u in urls {
+        b = b.host(u).unwrap();
+    }
+    b.build().await.unwrap()
+}
+
+async fn count(url: &str, sql: &str) -> i64 {
+    connect(url)
+        .await
+        .query_one(sql, &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0)
+}
+
+/// Terminates the backends running a statement that contains `needle`, once one shows.
+async fn kill_when_running(admin: &Client, db: &str, needle: &str) -> usize {
+    for _ in 0..200 {
+        let n = admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid() \
+                 AND state = 'active'",
+                &[&db, &format!("%{needle}%")],
+            )
+            .await
+            .unwrap();
+        if n > 0 {
+            return n as usize;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    0
+}
+
+fn db_name(url: &str) -> String {
+    url.rsplit_once('/').unwrap().1.to_owned()
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+impl Observer for Recorder {
+    fn on_event(&self, e: &Event<'_>) {
+        let line = match e {
+            Event::Retry { class, .. } => format!("retry {class}"),
+            Event::Failed { class, .. } => format!("failed {class}"),
+            Event::Breaker { state, .. } => format!("breaker {state:?}"),
+            Event::Replayed { statement } => format!("replayed {statement}"),
+            _ => return,
+        };
+        self.0.lock().unwrap().push(line);
+    }
+}
+
+#[tokio::test]
+async fn a_serialization_failure_reruns_the_transaction() {
+    let (url, _admin) = scratch("serial").await;
+    let db = db(&POLICIES, &[&url]).await;
+    let outsider = connect(&url).await;
+    let calls = AtomicU32::new(0);
+    let n = db
+        .transaction(TxOptions::serializable(), async |tx| {
+            let call = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            let n: i32 = tx.query_one(&READ_N, &[]).await?.get(0);
+            if call == 1 {
+                // Another session changes the row after this snapshot was taken.
+                outsider
+                    .execute("UPDATE counter SET n = n + 100 WHERE id = 1", &[])
+                    .await
+                    .unwrap();
+            }
+            tx.execute(&BUMP_N, &[]).await?;
+            Ok(n)
+        })
+        .await
+        .expect("the transaction commits on its second run");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "re-run exactly once");
+    assert_eq!(n, 100, "the second run saw the other session's write");
+    let row = outsider
+        .query_one("SELECT n FROM counter", &[])
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i32>(0), 101);
+    let stats = db.stats();
+    assert_eq!(stats.transaction_reruns, 1);
+    assert_eq!(stats.retries.get("serialization"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_transaction_returns_other_errors_without_rerunning() {
+    let (url, _admin) = scratch("txfatal").await;
+    let db = db(&POLICIES, &[&url]).await;
+    db.install_idempotency_table().await.unwrap();
+    let calls = AtomicU32::new(0);
+    let err = db
+        .transaction(TxOptions::default(), async |tx| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tx.execute(&BUMP_N, &[]).await?;
+            tx.execute(&ADD_LOG_KEYED, &[&"x"]).await?;
+            tx.execute(&ADD_LOG_KEYED, &[&"x"]).await?; // replayed inside: fine
+            tx.execute(&UPDATE_VERSIONED, &[&99i32]).await?; // stale: conflict
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), Class::Conflict);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // Rolled back: neither the bump nor the keyed write stayed.
+    assert_eq!(count(&url, "SELECT n::int8 FROM counter").await, 0);
+    assert_eq!(count(&url, "SELECT count(*) FROM log").await, 0);
+}
+
+#[tokio::test]
+async fn a_non_idempotent_write_is_not_retried_after_send() {
+    let (url, admin) = scratch("ambig").await;
+    let name = db_name(&url);
+    let db = db(&POLICIES, &[&url]).await;
+    let (res, killed) = tokio::join!(
+        db.execute(&SLOW_INSERT, &[&"once"]),
+        kill_when_running(&admin, &name, "pg_sleep(0.6)")
+    );
+    assert_eq!(killed, 1);
+    let err = res.unwrap_err();
+    assert!(err.is_ambiguous(), "{err}");
+    assert_eq!(err.class(), Class::ServerShutdown, "{err}");
+    assert_eq!(err.attempt_count(), 1, "not retried: {err}");
+    assert_eq!(db.stats().ambiguous, 1);
+
+    // The same statement declared idempotent is retried on a new connection.
+    let (res, killed) = tokio::join!(
+        db.execute(&SLOW_INSERT_IDEMPOTENT, &[&"twice"]),
+        kill_when_running(&admin, &name, "pg_sleep(0.6)")
+    );
+    assert_eq!(killed, 1);
+    assert_eq!(res.expect("retried after the kill"), 1);
+    assert_eq!(count(&url, "SELECT count(*) FROM log").await, 1);
+    assert_eq!(db.stats().retries.get("server_shutdown"), Some(&1));
+}
+
+#[tokio::test]
+async fn an_idempotency_key_replays_the_stored_result() {
+    let (url, _admin) = scratch("keyed").await;
+    let db = db(&POLICIES, &[&url]).await;
+    db.install_idempotency_table().await.unwrap();
+    let tags = vec!["a".to_owned(), "b é".to_owned()];
+    let first = db
+        .query_one(
+            &CREATE_TRANSFER,
+            &[&"k-1", &"12345678901234567890.5", &tags],
+        )
+        .await
+        .unwrap();
+    let again = db
+        .query_one(&CREATE_TRANSFER, &[&"k-1", &"99", &Vec::<String>::new()])
+        .await
+        .unwrap();
+    let id: i32 = first.get("id");
+    assert_eq!(
+        again.get::<_, i32>("id"),
+        id,
+        "the replay returns the first id"
+    );
+    assert_eq!(again.get::<_, Vec<String>>("tags"), tags);
+    assert_eq!(
+        count(&url, "SELECT count(*) FROM transfers").await,
+        1,
+        "applied once"
+    );
+    // The numeric survives exactly, as text from the server.
+    let exact = connect(&url)
+        .await
+        .query_one("SELECT amount::text FROM transfers", &[])
+        .await
+        .unwrap()
+        .get::<_, String>(0);
+    assert_eq!(exact, "12345678901234567890.5");
+    let other = db
+        .query_one(&CREATE_TRANSFER, &[&"k-2", &"1", &tags])
+        .await
+        .unwrap();
+    assert_ne!(other.get::<_, i32>("id"), id);
+
+    assert_eq!(db.execute(&ADD_LOG_KEYED, &[&"e-1"]).await.unwrap(), 2);
+    assert_eq!(db.execute(&ADD_LOG_KEYED, &[&"e-1"]).await.unwrap(), 2);
+    assert_eq!(count(&url, "SELECT count(*) FROM log").await, 2);
+    assert_eq!(db.stats().replays, 2);
+
+    let err = db.execute(&OTHER_KEYED, &[&"e-1"]).await.unwrap_err();
+    assert_eq!(err.class(), Class::Conflict, "{err}");
+}
+
+#[tokio::test]
+async fn a_zero_row_optimistic_update_is_a_conflict() {
+    let (url, _admin) = scratch("occ").await;
+    let db = db(&POLICIES, &[&url]).await;
+    assert_eq!(db.execute(&UPDATE_VERSIONED, &[&1i32]).await.unwrap(), 1);
+    let err = db.execute(&UPDATE_VERSIONED, &[&1i32]).await.unwrap_err();
+    assert_eq!(err.class(), Class::Conflict);
+    assert_eq!(err.code(), "conflict");
+    assert_eq!(err.statement_name(), Some("UpdateVersioned"));
+    // A plain client applies the same rule.
+    let plain = connect(&url).await;
+    let err = Executor::execute(&plain, &UPDATE_VERSIONED, &[&1i32])
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), Class::Conflict);
+}
+
+#[tokio::test]
+async fn the_acquire_timeout_fires() {
+    let (url, _admin) = scratch("acquire").await;
+    let db = db(&ONE_CONN, &[&url]).await;
+    let held = db.connection().await.unwrap();
+    let t = Instant::now();
+    let err = db.query_one(&READ_N, &[]).await.unwrap_err();
+    let waited = t.elapsed();
+    assert_eq!(err.class(), Class::PoolTimeout, "{err}");
+    assert!(waited >= Duration::from_millis(190), "{waited:?}");
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    assert_eq!(db.stats().acquire_timeouts, 1);
+    drop(held);
+    db.query_one(&READ_N, &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deadline_cancels_the_statement_on_the_server() {
+    let (url, admin) = scratch("deadline").await;
+    let name = db_name(&url);
+    let db = db(&POLICIES, &[&url]).await;
+    let t = Instant::now();
+    let err = db.query_one(&SLEEP, &[]).await.unwrap_err();
+    assert_eq!(err.class(), Class::Timeout, "{err}");
+    assert!(t.elapsed() < Duration::from_secs(2));
+    // The CancelRequest reached the server: the sleep is gone long before 5 s.
+    let mut gone = false;
+    for _ in 0..100 {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND query LIKE '%pg_sleep(5)%' AND state = 'active'",
+                &[&name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the server still runs the canceled statement");
+    // No capacity leaked: the pool still serves.
+    db.query_one(&READ_N, &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_caller_giving_up_leaks_no_capacity() {
+    let (url, _admin) = scratch("cancel").await;
+    let db = db(&ONE_CONN, &[&url]).await;
+    for _ in 0..5 {
+        let r = tokio::time::timeout(Duration::from_millis(50), db.query_one(&SLEEP, &[])).await;
+        assert!(r.is_err(), "the caller gave up first");
+    }
+    // With one connection in all, a leak would make this wait out the acquire timeout.
+    db.query_one(&READ_N, &[]).await.unwrap();
+    let s = db.stats();
+    assert!(s.hosts[0].size <= 1);
+}
+
+/// A TCP proxy in front of the server that the test switches off (refusing and
+/// cutting connections) and on.
+struct Proxy {
+    port: u16,
+    up: Arc<AtomicBool>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(target: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let up = Arc::new(AtomicBool::new(true));
+        let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let (u, c) = (up.clone(), conns.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if !u.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) = TcpStream::connect(&target).await {
+                        let _ = copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                c.lock().unwrap().push(h);
+            }
+        });
+        Proxy { port, up, conns }
+    }
+
+    fn down(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for h in self.conns.lock().unwrap().drain(..) {
+            h.abort();
+        }
+    }
+
+    fn up(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+
+    /// `url` with its host and port replaced by the proxy's.
+    fn url(&self, url: &str) -> String {
+        let (scheme_user, rest) = url.rsplit_once('@').unwrap();
+        let (_, path) = rest.split_once('/').unwrap();
+        format!("{scheme_user}@127.0.0.1:{}/{path}", self.port)
+    }
+}
+
+fn target_of(url: &str) -> String {
+    let (_, rest) = url.rsplit_once('@').unwrap();
+    let (hostport, _) = rest.split_once('/').unwrap();
+    hostport.replace("localhost", "127.0.0.1")
+}
+
+#[tokio::test]
+async fn the_breaker_opens_and_recovers_and_ready_tracks_the_server() {
+    let (url, _admin) = scratch("breaker").await;
+    let proxy = Proxy::start(target_of(&url)).await;
+    let rec = Arc::new(Recorder::default());
+    let db = Db::builder(&POLICIES)
+        .seed(3)
+        .observer(rec.clone())
+        .host(&proxy.url(&url))
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    db.ready().await.expect("ready while the server answers");
+    db.query_one(&READ_N, &[]).await.unwrap();
+
+    proxy.down();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        db.ready().await.is_err(),
+        "not ready while the server is cut off"
+    );
+    let mut classes = Vec::new();
+    for _ in 0..6 {
+        classes.push(db.query_one(&READ_N, &[]).await.unwrap_err().class());
+    }
+    assert_eq!(
+        classes.last(),
+        Some(&Class::BreakerOpen),
+        "the breaker opened: {classes:?}"
+    );
+    let t = Instant::now();
+    let err = db.query_one(&READ_N, &[]).await.unwrap_err();
+    assert_eq!(err.class(), Class::BreakerOpen);
+    assert!(
+        t.elapsed() < Duration::from_millis(50),
+        "an open breaker fails fast"
+    );
+    assert!(matches!(
+        db.stats().hosts[0].breaker,
+        BreakerState::Open { .. }
+    ));
+
+    proxy.up();
+    let mut recovered = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if db.ready().await.is_ok() {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "ready again once the server answers");
+    db.query_one(&READ_N, &[]).await.unwrap();
+    assert_eq!(db.stats().hosts[0].breaker, BreakerState::Closed);
+    let events = rec.0.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|e| e.starts_with("breaker Open")),
+        "{events:?}"
+    );
+    assert!(events.iter().any(|e| e == "breaker Closed"), "{events:?}");
+}
+
+#[tokio::test]
+async fn reads_go_to_the_replica_and_writes_follow_a_promotion() {
+    // Two databases play two hosts: `old` is the primary, `new` a standby (its
+    // sessions are read-only, as a fenced or recovering server's are).
+    let (old, admin) = scratch("old").await;
+    let (new, _) = scratch("new").await;
+    let (old_name, new_name) = (db_name(&old), db_name(&new));
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {new_name} SET default_transaction_read_only = on"
+        ))
+        .await
+        .unwrap();
+    let db = db(&POLICIES, &[&old, &new]).await;
+    let roles: Vec<Role> = db.stats().hosts.iter().map(|h| h.role).collect();
+    assert_eq!(roles, [Role::Primary, Role::Replica]);
+    let on = |r: tokio_postgres::Row| r.get::<_, String>(0);
+    assert_eq!(on(db.query_one(&WHERE_AM_I, &[]).await.unwrap()), old_name);
+    assert_eq!(
+        on(db.query_one(&WHERE_AM_I_REPLICA, &[]).await.unwrap()),
+        new_name
+    );
+    db.execute(&UPSERT_MARK, &[&"before"]).await.unwrap();
+
+    // Failover: the old primary is fenced, the standby promoted, sessions cut.
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {old_name} SET default_transaction_read_only = on;
+             ALTER DATABASE {new_name} RESET default_transaction_read_only;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname IN ('{old_name}', '{new_name}');"
+        ))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    db.execute(&UPSERT_MARK, &[&"after"]).await.unwrap();
+    assert_eq!(
+        count(&new, "SELECT count(*) FROM log WHERE v = 'after'").await,
+        1,
+        "the write reached the new primary"
+    );
+    assert_eq!(
+        count(&old, "SELECT count(*) FROM log WHERE v = 'after'").await,
+        0
+    );
+    let roles: Vec<Role> = db.stats().hosts.iter().map(|h| h.role).collect();
+    assert_eq!(roles, [Role::Replica, Role::Primary]);
+    assert_eq!(on(db.query_one(&WHERE_AM_I, &[]).await.unwrap()), new_name);
+}
