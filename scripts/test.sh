@@ -41,9 +41,6 @@ unformatted="$(gofmt -l "${go_modules[@]}")"
 if [ -n "$unformatted" ]; then echo "not gofmt-clean: $unformatted"; exit 1; fi
 for m in "${go_modules[@]}"; do (cd "$m" && go vet ./...); done
 
-log "runtime core (Go) against the shared vectors"
-(cd runtime/go && go test -count=1 ./...)
-
 log "tests (against a throwaway PostgreSQL 15)"
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and
 # removes the cluster again. The server refuses to run as root; pg_virtualenv runs it
@@ -53,6 +50,9 @@ pg_virtualenv -v 15 bash -c '
   export DATABASE_URL="postgresql://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"
   export INSTA_UPDATE=no
   cargo test --locked --workspace --all-targets
+  echo
+  echo "== the runtime core (Go): shared vectors, then each behaviour against PostgreSQL"
+  (cd runtime/go && go test -count=1 ./...)
   echo
   echo "== the generated Go client against PostgreSQL"
   (cd tests/clients/go && go test -count=1 ./...)

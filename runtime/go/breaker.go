@@ -33,10 +33,20 @@ type BreakerConfig struct {
 type BreakerState int
 
 const (
-	Closed BreakerState = iota
-	Open
-	HalfOpen
+	BreakerClosed BreakerState = iota
+	BreakerOpen
+	BreakerHalfOpen
 )
+
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerOpen:
+		return "open"
+	case BreakerHalfOpen:
+		return "half_open"
+	}
+	return "closed"
+}
 
 type result struct {
 	at     uint64
@@ -57,10 +67,10 @@ func (b *Breaker) State() (BreakerState, uint64) {
 // open delay the breaker half-opens and lets exactly one probe through.
 func (b *Breaker) Allow(nowMs uint64) bool {
 	switch {
-	case b.state == Closed:
+	case b.state == BreakerClosed:
 		return true
-	case b.state == Open && nowMs >= b.openUntil:
-		b.state = HalfOpen
+	case b.state == BreakerOpen && nowMs >= b.openUntil:
+		b.state = BreakerHalfOpen
 		return true
 	}
 	return false
@@ -69,12 +79,12 @@ func (b *Breaker) Allow(nowMs uint64) bool {
 // RecordSuccess records a success at nowMs.
 func (b *Breaker) RecordSuccess(nowMs uint64) {
 	switch b.state {
-	case HalfOpen:
-		b.state = Closed
+	case BreakerHalfOpen:
+		b.state = BreakerClosed
 		b.openings = 0
 		b.consecutive = 0
 		b.window = b.window[:0]
-	case Closed:
+	case BreakerClosed:
 		b.consecutive = 0
 		b.prune(nowMs)
 		b.window = append(b.window, result{nowMs, false})
@@ -84,9 +94,9 @@ func (b *Breaker) RecordSuccess(nowMs uint64) {
 // RecordFailure records a connect failure or timeout at nowMs.
 func (b *Breaker) RecordFailure(nowMs uint64) {
 	switch b.state {
-	case HalfOpen:
+	case BreakerHalfOpen:
 		b.trip(nowMs)
-	case Closed:
+	case BreakerClosed:
 		b.consecutive++
 		b.prune(nowMs)
 		b.window = append(b.window, result{nowMs, true})
@@ -124,7 +134,7 @@ func (b *Breaker) trip(nowMs uint64) {
 		d = capMs
 	}
 	delay := d - d/2 + b.rng.Uniform(d/2)
-	b.state = Open
+	b.state = BreakerOpen
 	b.openUntil = nowMs + delay
 	b.openings++
 	b.consecutive = 0

@@ -41,7 +41,7 @@ func TestEveryEventSequenceGivesTheSameStates(t *testing.T) {
 		t.Fatalf("only %d cases", len(v.Cases))
 	}
 	cfg := BreakerConfig(v.Config)
-	names := map[BreakerState]string{Closed: "closed", Open: "open", HalfOpen: "half_open"}
+	names := map[BreakerState]string{BreakerClosed: "closed", BreakerOpen: "open", BreakerHalfOpen: "half_open"}
 	seen := map[string]int{}
 	for _, c := range v.Cases {
 		br := NewBreaker(cfg, c.Seed)
@@ -64,7 +64,7 @@ func TestEveryEventSequenceGivesTheSameStates(t *testing.T) {
 			if names[state] != s.State {
 				t.Fatalf("%s step %d (%+v): state %s", c.Name, i, s, names[state])
 			}
-			if state == Open && (s.OpenUntil == nil || until != *s.OpenUntil) {
+			if state == BreakerOpen && (s.OpenUntil == nil || until != *s.OpenUntil) {
 				t.Fatalf("%s step %d (%+v): open until %d", c.Name, i, s, until)
 			}
 		}

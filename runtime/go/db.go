@@ -1,0 +1,655 @@
+package sqlpact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// roleSQL says whether a host takes writes: a standby in recovery does not, nor does a
+// server whose sessions default to read-only (how failover managers fence an old
+// primary).
+const roleSQL = "SELECT pg_catalog.pg_is_in_recovery() OR pg_catalog.current_setting('transaction_read_only') = 'on'"
+
+// Role is a host's role, as roleSQL last said.
+type Role int32
+
+const (
+	RoleUnknown Role = iota
+	RolePrimary
+	RoleReplica
+)
+
+func (r Role) String() string {
+	switch r {
+	case RolePrimary:
+		return "primary"
+	case RoleReplica:
+		return "replica"
+	}
+	return "unknown"
+}
+
+// Options configures a DB beyond the contract's policies.
+type Options struct {
+	// Hosts are connection strings (libpq keyword/value or URL); the first is tried
+	// first.
+	Hosts []string
+	// Seed seeds backoff, breaker and lifetime jitter (0: from the clock). The same
+	// seed gives the same delays in Go and Rust.
+	Seed uint64
+	// Observer receives every runtime event.
+	Observer Observer
+	// Budget is the retry budget per host (zero: 20% of requests plus 10/s over 10 s).
+	Budget BudgetConfig
+}
+
+type host struct {
+	name    string
+	pool    *pgxpool.Pool
+	role    atomic.Int32
+	mu      sync.Mutex
+	breaker *Breaker
+	budget  *RetryBudget
+	db      *DB
+}
+
+// DB is the runtime: pools over several hosts, every statement run under its policy.
+// It implements DBTX (each call a statement outside the contract, on the primary) and
+// Runner, so generated code takes it directly: ledger.New(db).
+type DB struct {
+	policies *Policies
+	hosts    []*host
+	epoch    time.Time
+	seedMu   sync.Mutex
+	seeds    *SplitMix64
+	observer Observer
+	counters counters
+	next     atomic.Uint64
+	refresh  sync.Mutex
+}
+
+// Open creates the pools and learns the hosts' roles, without failing when none
+// answers: Ready says when a primary is reachable. Close it when done.
+func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
+	if len(o.Hosts) == 0 {
+		return nil, &Error{Class: ClassNoHost, Action: Fatal, Msg: "no host configured: set Options.Hosts"}
+	}
+	seed := o.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	budget := o.Budget
+	if budget == (BudgetConfig{}) {
+		budget = DefaultBudget
+	}
+	open := uint64(p.Breaker.OpenFor / time.Millisecond)
+	bcfg := BreakerConfig{FailureThreshold: max(p.Breaker.FailureThreshold, 1), OpenForMs: open,
+		MaxOpenMs: open * 16, WindowMs: 10_000, MinRequests: 20, FailurePercent: 50}
+	d := &DB{policies: p, epoch: time.Now(), seeds: NewSplitMix64(seed), observer: o.Observer}
+	for _, conn := range o.Hosts {
+		cfg, err := pgxpool.ParseConfig(conn)
+		if err != nil {
+			d.Close()
+			return nil, &Error{Class: ClassOther, Action: Fatal, Msg: "invalid connection string", Err: err}
+		}
+		h := &host{name: fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), db: d,
+			breaker: NewBreaker(bcfg, d.nextSeed()), budget: NewRetryBudget(budget)}
+		cfg.MaxConns = int32(max(p.Pool.MaxSize, 1))
+		cfg.MinConns = int32(p.Pool.MinIdle)
+		cfg.MaxConnLifetime = p.Pool.MaxLifetime
+		cfg.MaxConnLifetimeJitter = p.Pool.LifetimeJitter
+		cfg.MaxConnIdleTime = p.Pool.IdleTimeout
+		cfg.HealthCheckPeriod = time.Second
+		cfg.ConnConfig.ConnectTimeout = p.Pool.AcquireTimeout
+		// A caller's deadline sends a CancelRequest, so the server stops the statement.
+		cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+		}
+		// The role comes with every new connection: a promoted standby is seen as soon
+		// as a connection to it opens.
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			var rec bool
+			if err := c.QueryRow(ctx, roleSQL).Scan(&rec); err != nil {
+				return err
+			}
+			h.setRole(roleOf(rec))
+			d.emit(Event{Kind: EventConnectionOpened, Host: h.name})
+			return nil
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			d.Close()
+			return nil, &Error{Class: ClassOther, Action: Fatal, Msg: "pool", Err: err}
+		}
+		h.pool = pool
+		d.hosts = append(d.hosts, h)
+	}
+	d.refreshRoles(ctx)
+	return d, nil
+}
+
+// Close closes every pool.
+func (d *DB) Close() {
+	for _, h := range d.hosts {
+		if h.pool != nil {
+			h.pool.Close()
+		}
+	}
+}
+
+// Policies returns the contract's policies this runtime applies.
+func (d *DB) Policies() *Policies { return d.policies }
+
+func roleOf(inRecovery bool) Role {
+	if inRecovery {
+		return RoleReplica
+	}
+	return RolePrimary
+}
+
+func (d *DB) nowMs() uint64 { return uint64(time.Since(d.epoch) / time.Millisecond) }
+
+func (d *DB) nextSeed() uint64 {
+	d.seedMu.Lock()
+	defer d.seedMu.Unlock()
+	return d.seeds.Next()
+}
+
+func (d *DB) emit(e Event) {
+	if d.observer != nil {
+		d.observer.OnEvent(e)
+	}
+}
+
+func (h *host) getRole() Role { return Role(h.role.Load()) }
+
+func (h *host) setRole(r Role) {
+	if Role(h.role.Swap(int32(r))) != r {
+		h.db.emit(Event{Kind: EventRole, Host: h.name, Role: r})
+	}
+}
+
+func (h *host) withBreaker(f func(b *Breaker)) {
+	h.mu.Lock()
+	before, _ := h.breaker.State()
+	f(h.breaker)
+	after, _ := h.breaker.State()
+	h.mu.Unlock()
+	if before != after {
+		h.db.emit(Event{Kind: EventBreaker, Host: h.name, Breaker: after})
+	}
+}
+
+func (h *host) allow() (ok bool) {
+	h.withBreaker(func(b *Breaker) { ok = b.Allow(h.db.nowMs()) })
+	return ok
+}
+
+func (h *host) success() { h.withBreaker(func(b *Breaker) { b.RecordSuccess(h.db.nowMs()) }) }
+func (h *host) failure() { h.withBreaker(func(b *Breaker) { b.RecordFailure(h.db.nowMs()) }) }
+
+func (h *host) breakerState() BreakerState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, _ := h.breaker.State()
+	return s
+}
+
+func (h *host) request() {
+	h.mu.Lock()
+	h.budget.Request(h.db.nowMs())
+	h.mu.Unlock()
+}
+
+func (h *host) tryRetry(c Class) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.budget.TryRetry(h.db.nowMs(), string(c))
+}
+
+// evict closes every connection opened until now: the server behind them restarted.
+func (h *host) evict() {
+	h.pool.Reset()
+	h.db.emit(Event{Kind: EventConnectionClosed, Host: h.name, Reason: "evicted"})
+}
+
+// refreshRoles asks every host whether it takes writes. One refresh at a time;
+// callers arriving meanwhile wait for it instead of starting another.
+func (d *DB) refreshRoles(ctx context.Context) {
+	if !d.refresh.TryLock() {
+		d.refresh.Lock()
+		d.refresh.Unlock()
+		return
+	}
+	defer d.refresh.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range d.hosts {
+		if !h.allow() {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			actx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
+			defer cancel()
+			c, err := h.pool.Acquire(actx)
+			if err != nil {
+				h.failure()
+				h.setRole(RoleUnknown)
+				return
+			}
+			defer c.Release()
+			var rec bool
+			if err := c.QueryRow(actx, roleSQL).Scan(&rec); err != nil {
+				h.setRole(RoleUnknown)
+				return
+			}
+			h.success()
+			h.setRole(roleOf(rec))
+		}()
+	}
+	wg.Wait()
+}
+
+// pick returns a host for route whose breaker lets a request through.
+func (d *DB) pick(ctx context.Context, route Route) (*host, error) {
+	for pass := 0; pass < 2; pass++ {
+		var cands []*host
+		if route == RouteReplica {
+			var reps []*host
+			for _, h := range d.hosts {
+				if h.getRole() == RoleReplica {
+					reps = append(reps, h)
+				}
+			}
+			if n := len(reps); n > 0 {
+				start := int(d.next.Add(1))
+				for i := range n {
+					cands = append(cands, reps[(start+i)%n])
+				}
+			}
+		}
+		for _, h := range d.hosts {
+			if h.getRole() == RolePrimary {
+				cands = append(cands, h)
+			}
+		}
+		for _, h := range cands {
+			if h.allow() {
+				return h, nil
+			}
+		}
+		allOpen := pass == 1
+		for _, h := range d.hosts {
+			if h.breakerState() != BreakerOpen {
+				allOpen = false
+			}
+		}
+		if len(cands) > 0 || allOpen {
+			return nil, &Error{Class: ClassBreakerOpen, Action: Fatal,
+				Msg: "the circuit breaker of every host of the route is open"}
+		}
+		if pass == 0 {
+			d.refreshRoles(ctx)
+		}
+	}
+	msg := "no host reachable"
+	if route == RoutePrimary {
+		msg = "no primary reachable"
+	}
+	return nil, &Error{Class: ClassNoHost, Action: RetryAnywhere, Msg: msg}
+}
+
+var errPoolTimeout = errors.New("no connection from the pool within the acquire timeout")
+
+// acquire gets a connection from h within the acquire timeout and ctx.
+func (d *DB) acquire(ctx context.Context, h *host) (*pgxpool.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
+	defer cancel()
+	t := time.Now()
+	c, err := h.pool.Acquire(actx)
+	d.counters.acquires.Add(1)
+	if time.Since(t) >= time.Millisecond {
+		d.counters.acquireWaits.Add(1)
+	}
+	if err != nil && ctx.Err() == nil && actx.Err() != nil {
+		d.counters.acquireTimeouts.Add(1)
+		d.emit(Event{Kind: EventAcquireTimeout, Host: h.name})
+		return nil, errPoolTimeout
+	}
+	return c, err
+}
+
+// Run runs st under its policy; fn does the statement's work on the DBTX it is given.
+func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context.Context, db DBTX) error) error {
+	d.counters.calls.Add(1)
+	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
+	defer cancel()
+	policy := defaultBackoff
+	if st.Retry != nil {
+		policy = st.Retry.Backoff
+	}
+	bo := NewBackoff(policy, d.nextSeed())
+	route := st.Route
+	for attempt := 1; ; attempt++ {
+		h, err := d.pick(ctx, route)
+		if err != nil {
+			e := err.(*Error)
+			e.Statement, e.Attempts = st.Name, attempt
+			if delay, ok := bo.NextDelay(remaining(ctx)); ok && e.Class == ClassNoHost {
+				d.counters.retry(ClassNoHost)
+				if sleep(ctx, delay) {
+					continue
+				}
+			}
+			return d.fail(e)
+		}
+		if attempt == 1 {
+			h.request()
+		}
+		d.counters.attempts.Add(1)
+		d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
+		sent := NotSent
+		c, err := d.acquire(ctx, h)
+		if err == nil {
+			sent = SentNoReply
+			var replayed bool
+			if st.Idempotency != nil {
+				replayed, err = runKeyed(ctx, c, st, fn, true)
+			} else {
+				err = fn(ctx, c)
+			}
+			c.Release()
+			if replayed && err == nil {
+				d.counters.replays.Add(1)
+				d.emit(Event{Kind: EventReplayed, Statement: st.Name})
+			}
+		}
+		if err == nil {
+			h.success()
+			return nil
+		}
+		var own *Error
+		if errors.As(err, &own) || errors.Is(err, pgx.ErrNoRows) {
+			// The statement's own outcome (no row, a conflict): the server answered.
+			h.success()
+			e := wrap(err, st, Replied, false)
+			e.Attempts = attempt
+			return d.fail(e)
+		}
+		var f Failure
+		switch {
+		case errors.Is(err, errPoolTimeout):
+			f = Failure{Kind: FailPoolTimeout, Sent: NotSent, Route: route}
+		case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+			f = Failure{Kind: FailTimeout, Sent: sent, Idempotent: st.replaySafe(), Route: route}
+		default:
+			f = failureOf(err, sent, false, st.replaySafe(), route)
+		}
+		dec := Classify(f)
+		if dec.EvictGeneration {
+			h.evict()
+		}
+		switch {
+		case dec.FeedsBreaker:
+			h.failure()
+		case f.Sent == Replied:
+			h.success()
+		case h.breakerState() == BreakerHalfOpen:
+			h.failure()
+		}
+		class := Class(dec.Class)
+		if class == ClassConnection || class == ClassServerShutdown {
+			h.setRole(RoleUnknown)
+		}
+		e := &Error{Class: class, Action: dec.Action, Statement: st.Name, Attempts: attempt, Err: err}
+		if class == ClassTimeout {
+			e.Msg = fmt.Sprintf("deadline of %v passed", st.Timeout)
+		}
+		switch dec.Action {
+		case Fatal, Ambiguous:
+			return d.fail(e)
+		case ReroutePrimary:
+			h.setRole(RoleReplica)
+			d.refreshRoles(ctx)
+			route = RoutePrimary
+		}
+		delay, ok := bo.NextDelay(remaining(ctx))
+		if !ok {
+			return d.fail(e)
+		}
+		if !h.tryRetry(class) {
+			e.BudgetExhausted = true
+			return d.fail(e)
+		}
+		d.counters.retry(class)
+		d.emit(Event{Kind: EventRetry, Statement: st.Name, Host: h.name, Class: class, Attempt: attempt, Delay: delay})
+		if !sleep(ctx, delay) {
+			return d.fail(e)
+		}
+	}
+}
+
+var defaultBackoff = BackoffPolicy{Base: 50 * time.Millisecond, Cap: time.Second, MaxAttempts: 3}
+
+func remaining(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(time.Until(dl), 0)
+	}
+	return -1
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (d *DB) fail(e *Error) error {
+	d.counters.failure(e.Class)
+	if e.Ambiguous() {
+		d.counters.ambiguous.Add(1)
+	}
+	if e.BudgetExhausted {
+		d.counters.budgetExhausted.Add(1)
+	}
+	d.emit(Event{Kind: EventFailed, Statement: e.Statement, Class: e.Class, Attempt: e.Attempts,
+		Ambiguous: e.Ambiguous(), BudgetExhausted: e.BudgetExhausted})
+	return e
+}
+
+// Ready returns nil when a primary answers within the acquire timeout; the hosts'
+// roles are refreshed when none is known.
+func (d *DB) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
+	defer cancel()
+	h, err := d.pick(ctx, RoutePrimary)
+	if err != nil {
+		return err
+	}
+	c, err := d.acquire(ctx, h)
+	if err != nil {
+		return &Error{Class: ClassConnection, Action: Fatal, Msg: "no connection to the primary", Err: err}
+	}
+	defer c.Release()
+	var rec bool
+	if err := c.QueryRow(ctx, roleSQL).Scan(&rec); err != nil {
+		return &Error{Class: ClassConnection, Action: Fatal, Err: err}
+	}
+	if rec {
+		h.setRole(RoleReplica)
+		return &Error{Class: ClassNoHost, Action: Fatal, Msg: h.name + " does not take writes: not a primary"}
+	}
+	h.success()
+	return nil
+}
+
+// InstallIdempotencyTable creates the table keyed writes are recorded in, if missing.
+func (d *DB) InstallIdempotencyTable(ctx context.Context) error {
+	_, err := d.Exec(ctx, IdempotencyTable)
+	return err
+}
+
+func (d *DB) primary(ctx context.Context) (*pgxpool.Pool, error) {
+	h, err := d.pick(ctx, RoutePrimary)
+	if err != nil {
+		return nil, err
+	}
+	return h.pool, nil
+}
+
+// Acquire returns a connection to the primary for work outside the contract.
+func (d *DB) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	h, err := d.pick(ctx, RoutePrimary)
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.acquire(ctx, h)
+	if errors.Is(err, errPoolTimeout) {
+		return nil, &Error{Class: ClassPoolTimeout, Action: Fatal, Err: err}
+	}
+	return c, err
+}
+
+// Exec runs sql on the primary, once (a statement outside the contract).
+func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	p, err := d.primary(ctx)
+	if err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	return p.Exec(ctx, sql, args...)
+}
+
+// Query runs sql on the primary, once.
+func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	p, err := d.primary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Query(ctx, sql, args...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// QueryRow runs sql on the primary, once.
+func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	p, err := d.primary(ctx)
+	if err != nil {
+		return errRow{err}
+	}
+	return p.QueryRow(ctx, sql, args...)
+}
+
+// SendBatch sends b to the primary, once.
+func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	p, err := d.primary(ctx)
+	if err != nil {
+		return errBatch{err}
+	}
+	return p.SendBatch(ctx, b)
+}
+
+type errBatch struct{ err error }
+
+func (b errBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, b.err }
+func (b errBatch) Query() (pgx.Rows, error)         { return nil, b.err }
+func (b errBatch) QueryRow() pgx.Row                { return errRow(b) }
+func (b errBatch) Close() error                     { return b.err }
+func (b errBatch) Tx() pgx.Tx                       { return nil }
+
+// CopyFrom copies rows to the primary, once.
+func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	p, err := d.primary(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return p.CopyFrom(ctx, table, columns, src)
+}
+
+// HostStats is one host in a Stats snapshot.
+type HostStats struct {
+	Name    string
+	Role    Role
+	Breaker BreakerState
+	// Size counts open connections, Idle the idle ones; MaxSize is the limit.
+	Size, Idle, MaxSize int
+}
+
+// Stats is a snapshot of the runtime's state and counters since it opened.
+type Stats struct {
+	Hosts []HostStats
+	// Calls counts statement calls; Attempts every attempt, first ones included.
+	Calls, Attempts int64
+	// Retries and Failures count by class code.
+	Retries, Failures                   map[Class]int64
+	Ambiguous, BudgetExhausted, Replays int64
+	TransactionReruns                   int64
+	Acquires, AcquireWaits              int64
+	AcquireTimeouts                     int64
+}
+
+type counters struct {
+	calls, attempts, ambiguous, budgetExhausted, replays atomic.Int64
+	transactionReruns, acquires, acquireWaits            atomic.Int64
+	acquireTimeouts                                      atomic.Int64
+	mu                                                   sync.Mutex
+	retries, failures                                    map[Class]int64
+}
+
+func (c *counters) retry(cl Class) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.retries == nil {
+		c.retries = map[Class]int64{}
+	}
+	c.retries[cl]++
+}
+
+func (c *counters) failure(cl Class) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failures == nil {
+		c.failures = map[Class]int64{}
+	}
+	c.failures[cl]++
+}
+
+// Stats returns a snapshot of pools, breakers, roles and counters.
+func (d *DB) Stats() Stats {
+	s := Stats{Retries: map[Class]int64{}, Failures: map[Class]int64{}}
+	for _, h := range d.hosts {
+		ps := h.pool.Stat()
+		s.Hosts = append(s.Hosts, HostStats{Name: h.name, Role: h.getRole(), Breaker: h.breakerState(),
+			Size: int(ps.TotalConns()), Idle: int(ps.IdleConns()), MaxSize: int(ps.MaxConns())})
+	}
+	c := &d.counters
+	s.Calls, s.Attempts = c.calls.Load(), c.attempts.Load()
+	s.Ambiguous, s.BudgetExhausted, s.Replays = c.ambiguous.Load(), c.budgetExhausted.Load(), c.replays.Load()
+	s.TransactionReruns = c.transactionReruns.Load()
+	s.Acquires, s.AcquireWaits, s.AcquireTimeouts = c.acquires.Load(), c.acquireWaits.Load(), c.acquireTimeouts.Load()
+	c.mu.Lock()
+	for k, v := range c.retries {
+		s.Retries[k] = v
+	}
+	for k, v := range c.failures {
+		s.Failures[k] = v
+	}
+	c.mu.Unlock()
+	return s
+}

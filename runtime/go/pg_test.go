@@ -1,0 +1,526 @@
+package sqlpact
+
+// The runtime against a real PostgreSQL (DATABASE_URL, set by scripts/test.sh): each
+// behaviour of docs/runtime.md, with a scratch database per test, as the Rust crate's
+// tests/pg.rs does. Outages are made with a TCP proxy the test switches off and on.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+var fast = &RetryPolicy{Name: "standard", Backoff: BackoffPolicy{Base: 5 * time.Millisecond,
+	Cap: 40 * time.Millisecond, MaxAttempts: 4, Multiplier: 2, Jitter: JitterFull}}
+
+func testPolicies() *Policies {
+	return &Policies{Contract: "runtime-test", Version: "0.0.0",
+		Pool: PoolPolicy{MaxSize: 4, AcquireTimeout: 300 * time.Millisecond, IdleTimeout: time.Minute,
+			MaxLifetime: 30 * time.Minute},
+		Breaker: BreakerPolicy{FailureThreshold: 3, OpenFor: 300 * time.Millisecond},
+		Retry:   []*RetryPolicy{fast}}
+}
+
+func stmt(name, sql string) *Statement {
+	return &Statement{Name: name, Command: "exec", SQL: sql, Route: RoutePrimary, Timeout: 5 * time.Second, Retry: fast}
+}
+
+const schema = `
+CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL, version int NOT NULL DEFAULT 1);
+INSERT INTO counter (id, n) VALUES (1, 0);
+CREATE TABLE log (v text PRIMARY KEY);
+CREATE TABLE transfers (id serial PRIMARY KEY, key text UNIQUE, amount numeric NOT NULL, tags text[]);
+`
+
+func scratch(t *testing.T, name string) (string, *pgx.Conn) {
+	t.Helper()
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		t.Fatal("DATABASE_URL is not set: run the tests through scripts/test.sh")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(context.Background()) })
+	name = fmt.Sprintf("gort_%s_%d", name, os.Getpid())
+	for _, sql := range []string{"DROP DATABASE IF EXISTS " + name + " WITH (FORCE)", "CREATE DATABASE " + name} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	url := base[:strings.LastIndex(base, "/")+1] + name
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	if _, err := c.Exec(ctx, schema); err != nil {
+		t.Fatal(err)
+	}
+	return url, admin
+}
+
+func open(t *testing.T, p *Policies, o Options) *DB {
+	t.Helper()
+	o.Seed = 7
+	db, err := Open(context.Background(), p, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	return db
+}
+
+func count(t *testing.T, url, sql string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var n int64
+	if err := c.QueryRow(ctx, sql).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func exec(ctx context.Context, db DBTX, st *Statement, args ...any) (int64, error) {
+	var n int64
+	err := Run(ctx, st, db, nil, func(ctx context.Context, q DBTX) error {
+		tag, err := q.Exec(ctx, st.SQL, args...)
+		if err != nil {
+			return err
+		}
+		n = tag.RowsAffected()
+		return CheckRows(st, n)
+	})
+	return n, err
+}
+
+func readN(ctx context.Context, db DBTX) (int32, error) {
+	st := &Statement{Name: "ReadN", Command: "one", SQL: "SELECT n FROM counter WHERE id = 1", ReadOnly: true,
+		Idempotent: true, Timeout: 5 * time.Second, Retry: fast}
+	var n int32
+	err := Run(ctx, st, db, nil, func(ctx context.Context, q DBTX) error { return q.QueryRow(ctx, st.SQL).Scan(&n) })
+	return n, err
+}
+
+func classOf(t *testing.T, err error) *Error {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("not a *sqlpact.Error: %v", err)
+	}
+	return e
+}
+
+func TestSerializationFailureRerunsTheTransaction(t *testing.T) {
+	url, _ := scratch(t, "serial")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	outsider, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outsider.Close(ctx)
+	bump := stmt("BumpN", "UPDATE counter SET n = n + 1 WHERE id = 1")
+	calls, seen := 0, int32(0)
+	err = db.Transaction(ctx, TxOptions{IsoLevel: pgx.Serializable}, func(ctx context.Context, tx *Tx) error {
+		calls++
+		n, err := readN(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if calls == 1 {
+			if _, err := outsider.Exec(ctx, "UPDATE counter SET n = n + 100 WHERE id = 1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen = n
+		_, err = exec(ctx, tx, bump)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || seen != 100 {
+		t.Fatalf("calls %d, seen %d; want 2 and 100", calls, seen)
+	}
+	if n := count(t, url, "SELECT n::int8 FROM counter"); n != 101 {
+		t.Fatalf("n = %d", n)
+	}
+	s := db.Stats()
+	if s.TransactionReruns != 1 || s.Retries[ClassSerialization] != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func killWhenRunning(ctx context.Context, admin *pgx.Conn, db, needle string) int64 {
+	for range 200 {
+		tag, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid() AND state = 'active'`, db, "%"+needle+"%")
+		if err == nil && tag.RowsAffected() > 0 {
+			return tag.RowsAffected()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return 0
+}
+
+func dbName(url string) string { return url[strings.LastIndex(url, "/")+1:] }
+
+func TestNonIdempotentWriteIsNotRetriedAfterSend(t *testing.T) {
+	url, admin := scratch(t, "ambig")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	slow := stmt("SlowInsert", "INSERT INTO log (v) SELECT $1::text FROM pg_sleep(0.6)")
+	done := make(chan int64)
+	go func() { done <- killWhenRunning(ctx, admin, dbName(url), "pg_sleep(0.6)") }()
+	_, err := exec(ctx, db, slow, "once")
+	if k := <-done; k != 1 {
+		t.Fatalf("killed %d", k)
+	}
+	e := classOf(t, err)
+	if !e.Ambiguous() || e.Class != ClassServerShutdown || e.Attempts != 1 {
+		t.Fatalf("want an ambiguous server_shutdown after 1 attempt, got %v (%+v)", err, e)
+	}
+	slowIdem := stmt("SlowInsertIdempotent", slow.SQL)
+	slowIdem.Idempotent = true
+	go func() { done <- killWhenRunning(ctx, admin, dbName(url), "pg_sleep(0.6)") }()
+	n, err := exec(ctx, db, slowIdem, "twice")
+	if k := <-done; k != 1 || err != nil || n != 1 {
+		t.Fatalf("killed %d, n %d, err %v", k, n, err)
+	}
+	if c := count(t, url, "SELECT count(*) FROM log"); c != 1 {
+		t.Fatalf("%d rows", c)
+	}
+	if s := db.Stats(); s.Ambiguous != 1 || s.Retries[ClassServerShutdown] != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestIdempotencyKeyReplaysTheStoredResult(t *testing.T) {
+	url, _ := scratch(t, "keyed")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	if err := db.InstallIdempotencyTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	create := stmt("CreateTransfer",
+		"INSERT INTO transfers (key, amount, tags) VALUES ($1, $2::text::numeric, $3) RETURNING id, amount::text, tags")
+	create.Idempotency = &IdempotencyKey{Param: 0, ParamType: "text", Columns: []ResultColumn{
+		{"id", "int4"}, {"amount", "text"}, {"tags", "text[]"}}}
+	run := func(key, amount string, tags []string) (int32, string, []string, error) {
+		var id int32
+		var amt string
+		var got []string
+		err := Run(ctx, create, db, nil, func(ctx context.Context, q DBTX) error {
+			return q.QueryRow(ctx, create.SQL, key, amount, tags).Scan(&id, &amt, &got)
+		})
+		return id, amt, got, err
+	}
+	tags := []string{"a", "b é"}
+	id, amt, _, err := run("k-1", "12345678901234567890.5", tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, amt2, tags2, err := run("k-1", "99", nil)
+	if err != nil || id2 != id || amt2 != amt || strings.Join(tags2, "|") != "a|b é" {
+		t.Fatalf("replay: %d %s %v %v; first %d %s", id2, amt2, tags2, err, id, amt)
+	}
+	if c := count(t, url, "SELECT count(*) FROM transfers"); c != 1 {
+		t.Fatalf("%d transfers", c)
+	}
+	addLog := stmt("AddLogKeyed", "INSERT INTO log (v) VALUES ($1), ($1 || '-2')")
+	addLog.Command = "execrows"
+	addLog.Idempotency = &IdempotencyKey{Param: 0, ParamType: "text"}
+	for range 2 {
+		if n, err := exec(ctx, db, addLog, "e-1"); err != nil || n != 2 {
+			t.Fatalf("n %d err %v", n, err)
+		}
+	}
+	if c := count(t, url, "SELECT count(*) FROM log"); c != 2 {
+		t.Fatalf("%d log rows", c)
+	}
+	if r := db.Stats().Replays; r != 2 {
+		t.Fatalf("replays %d", r)
+	}
+	other := stmt("OtherKeyed", "INSERT INTO log (v) VALUES ($1)")
+	other.Idempotency = addLog.Idempotency
+	_, err = exec(ctx, db, other, "e-1")
+	if ClassOf(err) != ClassConflict {
+		t.Fatalf("want conflict, got %v", err)
+	}
+}
+
+func TestZeroRowOptimisticUpdateIsAConflict(t *testing.T) {
+	url, _ := scratch(t, "occ")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	upd := stmt("UpdateVersioned", "UPDATE counter SET n = n + 1, version = version + 1 WHERE id = 1 AND version = $1")
+	upd.ExpectOneRow = true
+	if n, err := exec(ctx, db, upd, 1); err != nil || n != 1 {
+		t.Fatalf("n %d err %v", n, err)
+	}
+	_, err := exec(ctx, db, upd, 1)
+	if e := classOf(t, err); e.Class != ClassConflict || e.Statement != "UpdateVersioned" {
+		t.Fatalf("%+v", e)
+	}
+	plain, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close(ctx)
+	if _, err := exec(ctx, plain, upd, 1); ClassOf(err) != ClassConflict {
+		t.Fatalf("plain client: %v", err)
+	}
+}
+
+func TestAcquireTimeoutFires(t *testing.T) {
+	url, _ := scratch(t, "acquire")
+	ctx := context.Background()
+	p := testPolicies()
+	p.Pool.MaxSize, p.Pool.AcquireTimeout = 1, 200*time.Millisecond
+	db := open(t, p, Options{Hosts: []string{url}})
+	held, err := db.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = readN(ctx, db)
+	waited := time.Since(start)
+	if ClassOf(err) != ClassPoolTimeout || waited < 190*time.Millisecond || waited > 2*time.Second {
+		t.Fatalf("%v after %v", err, waited)
+	}
+	if s := db.Stats(); s.AcquireTimeouts != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	held.Release()
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeadlineCancelsTheStatementOnTheServer(t *testing.T) {
+	url, admin := scratch(t, "deadline")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	sleepSt := stmt("Sleep", "SELECT pg_sleep(5)")
+	sleepSt.Timeout = 300 * time.Millisecond
+	start := time.Now()
+	err := Run(ctx, sleepSt, db, nil, func(ctx context.Context, q DBTX) error {
+		_, err := q.Exec(ctx, sleepSt.SQL)
+		return err
+	})
+	if ClassOf(err) != ClassTimeout || time.Since(start) > 2*time.Second {
+		t.Fatalf("%v after %v", err, time.Since(start))
+	}
+	gone := false
+	for range 100 {
+		var n int64
+		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1
+			AND query LIKE '%pg_sleep(5)%' AND state = 'active'`, dbName(url)).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			gone = true
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !gone {
+		t.Fatal("the server still runs the canceled statement")
+	}
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type proxy struct {
+	ln    net.Listener
+	up    atomic.Bool
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	p.up.Store(true)
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !p.up.Load() {
+				in.Close()
+				continue
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(out, in); out.Close() }()
+			go func() { _, _ = io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) down() {
+	p.up.Store(false)
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+	p.mu.Unlock()
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recorder) OnEvent(e Event) {
+	if e.Kind == EventBreaker {
+		r.mu.Lock()
+		r.events = append(r.events, "breaker "+e.Breaker.String())
+		r.mu.Unlock()
+	}
+}
+
+func TestBreakerOpensAndRecoversAndReadyTracksTheServer(t *testing.T) {
+	url, _ := scratch(t, "breaker")
+	ctx := context.Background()
+	at := strings.LastIndex(url, "@")
+	slash := strings.Index(url[at:], "/") + at
+	target := strings.Replace(url[at+1:slash], "localhost", "127.0.0.1", 1)
+	px := startProxy(t, target)
+	rec := &recorder{}
+	db := open(t, testPolicies(), Options{Hosts: []string{url[:at+1] + px.ln.Addr().String() + url[slash:]}, Observer: rec})
+	if err := db.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	px.down()
+	time.Sleep(50 * time.Millisecond)
+	if db.Ready(ctx) == nil {
+		t.Fatal("ready while the server is cut off")
+	}
+	var last Class
+	for range 6 {
+		_, err := readN(ctx, db)
+		last = ClassOf(err)
+	}
+	if last != ClassBreakerOpen {
+		t.Fatalf("last class %s", last)
+	}
+	start := time.Now()
+	if _, err := readN(ctx, db); ClassOf(err) != ClassBreakerOpen || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("an open breaker fails fast: %v after %v", err, time.Since(start))
+	}
+	px.up.Store(true)
+	ok := false
+	for range 100 {
+		time.Sleep(50 * time.Millisecond)
+		if db.Ready(ctx) == nil {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		t.Fatal("not ready again")
+	}
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if s := db.Stats(); s.Hosts[0].Breaker != BreakerClosed {
+		t.Fatalf("breaker %v", s.Hosts[0].Breaker)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	got := strings.Join(rec.events, ",")
+	if !strings.Contains(got, "breaker open") || !strings.Contains(got, "breaker closed") {
+		t.Fatalf("events %s", got)
+	}
+}
+
+func TestReadsGoToTheReplicaAndWritesFollowAPromotion(t *testing.T) {
+	oldURL, admin := scratch(t, "old")
+	newURL, _ := scratch(t, "new")
+	ctx := context.Background()
+	oldName, newName := dbName(oldURL), dbName(newURL)
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+newName+" SET default_transaction_read_only = on"); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t, testPolicies(), Options{Hosts: []string{oldURL, newURL}})
+	roles := func() string {
+		var r []string
+		for _, h := range db.Stats().Hosts {
+			r = append(r, h.Role.String())
+		}
+		return strings.Join(r, ",")
+	}
+	if r := roles(); r != "primary,replica" {
+		t.Fatalf("roles %s", r)
+	}
+	where := stmt("WhereAmI", "SELECT current_database()::text")
+	where.Idempotent, where.ReadOnly = true, true
+	whereRep := *where
+	whereRep.Route = RouteReplica
+	on := func(st *Statement) string {
+		var s string
+		if err := Run(ctx, st, db, nil, func(ctx context.Context, q DBTX) error { return q.QueryRow(ctx, st.SQL).Scan(&s) }); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if on(where) != oldName || on(&whereRep) != newName {
+		t.Fatal("routing")
+	}
+	mark := stmt("UpsertMark", "INSERT INTO log (v) VALUES ($1) ON CONFLICT DO NOTHING")
+	mark.Idempotent = true
+	for _, sql := range []string{
+		"ALTER DATABASE " + oldName + " SET default_transaction_read_only = on",
+		"ALTER DATABASE " + newName + " RESET default_transaction_read_only",
+		fmt.Sprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname IN ('%s', '%s')", oldName, newName),
+	} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	if _, err := exec(ctx, db, mark, "after"); err != nil {
+		t.Fatal(err)
+	}
+	if count(t, newURL, "SELECT count(*) FROM log WHERE v = 'after'") != 1 ||
+		count(t, oldURL, "SELECT count(*) FROM log WHERE v = 'after'") != 0 {
+		t.Fatal("the write did not reach the new primary")
+	}
+	if r := roles(); r != "replica,primary" {
+		t.Fatalf("roles %s", r)
+	}
+}
