@@ -229,6 +229,12 @@ pub struct QueryPolicy {
     pub idempotent_source: String,
     /// `primary` or `replica`.
     pub route: String,
+    /// The parameter holding the write's idempotency key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// Affecting no row is a `conflict` error.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub expect_one_row: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -302,6 +308,9 @@ pub struct RustOutput {
     pub serde: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates: Option<String>,
+    /// Path of the `sqlpact-runtime` crate, relative to the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_path: Option<String>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -718,6 +718,7 @@ impl QueryCtx<'_> {
             })
             .collect();
         let read_only = !cx.writes;
+        let policy = self.policy(raw, read_only, &params, diags)?;
         Some(model::Query {
             name: raw.name.clone(),
             command: raw.command.clone(),
@@ -731,7 +732,7 @@ impl QueryCtx<'_> {
             columns,
             embeds,
             row_type: None,
-            policy: self.policy(&raw.name, read_only),
+            policy,
         })
     }
 
@@ -858,9 +859,61 @@ impl QueryCtx<'_> {
         true
     }
 
-    fn policy(&self, name: &str, read_only: bool) -> model::QueryPolicy {
+    fn policy(
+        &self,
+        raw: &RawQuery,
+        read_only: bool,
+        params: &[model::Param],
+        diags: &mut Diagnostics,
+    ) -> Option<model::QueryPolicy> {
+        let name = raw.name.as_str();
         let d = &self.reg.policies.defaults;
         let q = self.reg.policies.queries.get(name);
+        let mut ok = true;
+        let key = q.and_then(|p| p.idempotency_key.clone());
+        if let Some((k, span)) = &key {
+            let here = span.clone().unwrap_or_else(|| raw.name_span.clone());
+            if !params.iter().any(|p| &p.name == k) {
+                let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+                let help = did_you_mean(k, names.iter().copied()).map_or_else(
+                    || format!("name one of the query's parameters: {}", names.join(", ")),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{name}` has no parameter `{k}` to use as its idempotency key"),
+                    )
+                    .at(here)
+                    .help(help),
+                );
+                ok = false;
+            } else if read_only
+                || !matches!(
+                    raw.command.as_str(),
+                    "one" | "many" | "exec" | "execrows" | "execresult"
+                )
+            {
+                diags.push(
+                    Diagnostic::error(Code::InvalidValue, format!("`{name}` (`:{}`) cannot carry an idempotency key", raw.command))
+                        .at(here)
+                        .help("keys protect single writes: use them on an INSERT, UPDATE or DELETE run with `:one`, `:many`, `:exec`, `:execrows` or `:execresult`".to_owned()),
+                );
+                ok = false;
+            }
+        }
+        let expect_one_row = q.and_then(|p| p.expect_one_row).unwrap_or(false);
+        if expect_one_row && !matches!(raw.command.as_str(), "exec" | "execrows" | "execresult") {
+            diags.push(
+                Diagnostic::error(Code::InvalidValue, format!("`{name}` (`:{}`) cannot expect one affected row", raw.command))
+                    .at(raw.command_span.clone())
+                    .help("`expect_one_row` applies to `:exec`, `:execrows` and `:execresult` writes; a `:one` query already fails when it finds no row".to_owned()),
+            );
+            ok = false;
+        }
+        if !ok {
+            return None;
+        }
         let pick = |f: &dyn Fn(&crate::registry::PartialPolicy) -> Option<String>| {
             q.and_then(f).or_else(|| f(d))
         };
@@ -869,7 +922,7 @@ impl QueryCtx<'_> {
             .or(d.timeout_ms)
             .unwrap_or(5_000);
         let idempotent_declared = q.and_then(|p| p.idempotent).or(d.idempotent);
-        model::QueryPolicy {
+        Some(model::QueryPolicy {
             timeout_ms,
             retry: pick(&|p| p.retry.clone()).unwrap_or_else(|| "standard".into()),
             idempotent: idempotent_declared.unwrap_or(read_only),
@@ -879,7 +932,9 @@ impl QueryCtx<'_> {
                 "inferred".into()
             },
             route: pick(&|p| p.route.clone()).unwrap_or_else(|| "primary".into()),
-        }
+            idempotency_key: key.map(|(k, _)| k),
+            expect_one_row,
+        })
     }
 }
 
@@ -1081,6 +1136,7 @@ fn outputs_model(reg: &Registry) -> model::Outputs {
             module: r.module,
             serde: r.serde,
             templates: r.templates.as_ref().map(|t| t.value.clone()),
+            runtime_path: r.runtime_path.as_ref().map(|t| t.value.clone()),
         }),
     }
 }

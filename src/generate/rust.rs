@@ -168,6 +168,12 @@ struct LibCtx {
     crate_name: String,
     mod_lines: Vec<String>,
     statement_lines: Vec<String>,
+    /// The retry policies' statics.
+    policy_lines: Vec<String>,
+    /// The `POLICIES` static.
+    policies_lines: Vec<String>,
+    /// `sqlpact-runtime = ...`, the Cargo dependency line.
+    runtime_dependency: String,
     serde: bool,
     /// The crate needs `serde_interval` (serde for `pg_interval::Interval`).
     serde_interval: bool,
@@ -226,9 +232,16 @@ struct QueryCtx {
     sql: String,
     read_only: bool,
     idempotent: bool,
+    /// `Primary` or `Replica`, the runtime's `Route` variant.
     route: String,
     timeout_ms: u64,
+    /// The static of the retry policy: `RETRY_STANDARD`.
     retry: String,
+    /// `None`, or `Some(&NAME_KEY)`.
+    idempotency: String,
+    expect_one_row: bool,
+    /// The idempotency key's static, when the query has one.
+    key_lines: Vec<String>,
     #[serde(serialize_with = "super::joined")]
     doc: Vec<String>,
     structs: Vec<StructCtx>,
@@ -730,9 +743,20 @@ impl Gen<'_> {
             sql: raw_string(&q.sql),
             read_only: q.read_only,
             idempotent: q.policy.idempotent,
-            route: q.policy.route.clone(),
+            route: if q.policy.route == "replica" {
+                "Replica".into()
+            } else {
+                "Primary".into()
+            },
             timeout_ms: q.policy.timeout_ms,
-            retry: q.policy.retry.clone(),
+            retry: retry_static(&q.policy.retry),
+            idempotency: if q.policy.idempotency_key.is_some() {
+                format!("Some(&{const_name}_KEY)")
+            } else {
+                "None".into()
+            },
+            expect_one_row: q.policy.expect_one_row,
+            key_lines: key_lines(q, &const_name),
             doc,
             structs,
             body,
@@ -1100,6 +1124,9 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
             &statements,
             "];",
         ),
+        policy_lines: retry_lines(c),
+        policies_lines: policies_lines(c),
+        runtime_dependency: runtime_dependency(out),
         serde: out.serde,
         serde_interval: out.serde && used_crates.contains("pg_interval"),
         module: out.module,
@@ -1128,6 +1155,155 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
     };
     files.insert("src/lib.rs".into(), t.render("rust", "lib.rs", &lib_rs)?);
     Ok(files)
+}
+
+/// The static holding a retry policy: `standard` → `RETRY_STANDARD`.
+fn retry_static(name: &str) -> String {
+    let upper: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("RETRY_{upper}")
+}
+
+fn duration(ms: u64) -> String {
+    format!("Duration::from_millis({ms})")
+}
+
+/// One static per retry policy of the contract.
+fn retry_lines(c: &Contract) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (name, r) in &c.policies.retry {
+        let jitter = match r.jitter.as_str() {
+            "equal" => "Equal",
+            "none" => "None",
+            _ => "Full",
+        };
+        if !lines.is_empty() {
+            lines.push(String::new());
+        }
+        lines.extend([
+            format!("/// The retry policy `{name}`."),
+            format!(
+                "pub static {}: sqlpact_runtime::RetryPolicy = sqlpact_runtime::RetryPolicy {{",
+                retry_static(name)
+            ),
+            format!("    name: \"{name}\","),
+            "    backoff: sqlpact_runtime::BackoffPolicy {".into(),
+            format!("        base: {},", duration(r.initial_backoff_ms)),
+            format!("        cap: {},", duration(r.max_backoff_ms)),
+            format!("        max_attempts: {},", r.max_attempts),
+            format!("        multiplier: {:?},", r.multiplier),
+            format!("        jitter: sqlpact_runtime::Jitter::{jitter},"),
+            "    },".into(),
+            "};".into(),
+        ]);
+    }
+    lines
+}
+
+fn policies_lines(c: &Contract) -> Vec<String> {
+    let p = &c.policies;
+    let retry: Vec<String> = p
+        .retry
+        .keys()
+        .map(|n| format!("&{}", retry_static(n)))
+        .collect();
+    let mut lines = vec![
+        "pub static POLICIES: sqlpact_runtime::Policies = sqlpact_runtime::Policies {".to_owned(),
+        format!("    contract: \"{}\",", c.name),
+        format!("    version: \"{}\",", c.version),
+        "    pool: sqlpact_runtime::PoolPolicy {".into(),
+        format!("        max_size: {},", p.pool.max_size),
+        format!("        min_idle: {},", p.pool.min_idle),
+        format!(
+            "        acquire_timeout: {},",
+            duration(p.pool.acquire_timeout_ms)
+        ),
+        format!(
+            "        idle_timeout: {},",
+            duration(p.pool.idle_timeout_ms)
+        ),
+        format!(
+            "        max_lifetime: {},",
+            duration(p.pool.max_lifetime_ms)
+        ),
+        format!(
+            "        lifetime_jitter: {},",
+            duration(p.pool.lifetime_jitter_ms)
+        ),
+        "    },".into(),
+        "    breaker: sqlpact_runtime::BreakerPolicy {".into(),
+        format!(
+            "        failure_threshold: {},",
+            p.breaker.failure_threshold
+        ),
+        format!("        open_for: {},", duration(p.breaker.open_for_ms)),
+        "    },".into(),
+    ];
+    lines.extend(list(4, "retry: &[", &retry, "],"));
+    lines.push("    statements: STATEMENTS,".into());
+    lines.push("};".into());
+    lines
+}
+
+/// The static of a keyed query's idempotency key: the key's parameter and the result
+/// columns the runtime stores and restores.
+fn key_lines(q: &crate::model::Query, const_name: &str) -> Vec<String> {
+    let Some(key) = &q.policy.idempotency_key else {
+        return Vec::new();
+    };
+    let Some(param) = q.params.iter().position(|p| &p.name == key) else {
+        return Vec::new();
+    };
+    let mut lines = vec![
+        format!("/// The idempotency key of `{}`.", q.name),
+        format!(
+            "static {const_name}_KEY: sqlpact_runtime::IdempotencyKey = sqlpact_runtime::IdempotencyKey {{"
+        ),
+        format!("    param: {param},"),
+        format!("    param_type: \"{}\",", q.params[param].ty),
+    ];
+    if q.columns.is_empty() {
+        lines.push("    columns: &[],".into());
+    } else {
+        lines.push("    columns: &[".into());
+        for c in &q.columns {
+            lines.extend([
+                "        sqlpact_runtime::ResultColumn {".to_owned(),
+                format!("            name: \"{}\",", c.name),
+                format!("            pg_type: \"{}\",", c.ty),
+                "        },".into(),
+            ]);
+        }
+        lines.push("    ],".into());
+    }
+    lines.push("};".into());
+    lines
+}
+
+/// The Cargo dependency on the runtime: by path (relative to the generated crate)
+/// when the registry names one, else the published crate.
+fn runtime_dependency(out: &crate::model::RustOutput) -> String {
+    let Some(path) = &out.runtime_path else {
+        return "sqlpact-runtime = \"0.1\"".into();
+    };
+    let mut up = String::new();
+    for comp in std::path::Path::new(&out.out).components() {
+        if let std::path::Component::Normal(_) = comp {
+            up.push_str("../");
+        }
+    }
+    format!(
+        "sqlpact-runtime = {{ path = \"{up}{}\" }}",
+        path.trim_end_matches('/')
+    )
 }
 
 #[cfg(test)]

@@ -261,6 +261,14 @@ pub struct QueryPolicy {
     /// Where the statement runs: `primary` or `replica`.
     #[serde(default)]
     pub route: Option<Located<String>>,
+    /// The parameter holding an idempotency key: the runtime records the key with the
+    /// write's result in one transaction, and a replay returns the stored result.
+    #[serde(default)]
+    pub idempotency_key: Option<Located<String>>,
+    /// The statement must affect a row; affecting none is a `conflict` error
+    /// (optimistic concurrency, e.g. `WHERE id = @id AND version = @version`).
+    #[serde(default)]
+    pub expect_one_row: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -375,4 +383,8 @@ pub struct RustOutput {
     /// Directory of templates overriding the built-in ones, by file name.
     #[serde(default)]
     pub templates: Option<Located<String>>,
+    /// Path of the `sqlpact-runtime` crate, relative to the registry; without it the
+    /// generated crate depends on the published `sqlpact-runtime = "0.1"`.
+    #[serde(default)]
+    pub runtime_path: Option<Located<String>>,
 }

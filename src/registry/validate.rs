@@ -16,6 +16,9 @@ pub struct PartialPolicy {
     pub retry: Option<String>,
     pub idempotent: Option<bool>,
     pub route: Option<String>,
+    /// The key parameter's name, and where the registry names it.
+    pub idempotency_key: Option<(String, Option<Span>)>,
+    pub expect_one_row: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -244,6 +247,11 @@ fn partial(
         retry,
         idempotent: p.idempotent,
         route,
+        idempotency_key: p
+            .idempotency_key
+            .as_ref()
+            .map(|k| (k.value.clone(), span(file, k))),
+        expect_one_row: p.expect_one_row,
     }
 }
 

@@ -11,24 +11,25 @@ mod common;
 use chrono::{Datelike, Duration, Utc};
 use common::Scratch;
 use futures_util::TryStreamExt;
-use ledger_db::{self as db, Error, Executor, RowStream, Statement};
+use ledger_db::{self as db, Class, Error, Executor, RowStream, Statement};
 use rust_decimal::Decimal;
 use serde_json::json;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Row};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-/// An Executor that runs on a client and counts each statement.
-struct Recorder<'a> {
-    client: &'a Client,
+/// An Executor that runs on another (a plain client, or the runtime) and counts each
+/// statement.
+struct Recorder<'a, E> {
+    client: &'a E,
     seen: Mutex<BTreeMap<&'static str, u32>>,
 }
 
-impl Recorder<'_> {
+impl<E> Recorder<'_, E> {
     fn saw(&self, st: &'static Statement) {
         *self.seen.lock().unwrap().entry(st.name).or_default() += 1;
     }
@@ -43,7 +44,7 @@ impl Recorder<'_> {
     }
 }
 
-impl Executor for Recorder<'_> {
+impl<E: Executor> Executor for Recorder<'_, E> {
     async fn query(
         &self,
         st: &'static Statement,
@@ -104,7 +105,38 @@ async fn every_query_runs_with_the_expected_results() {
     assert!(missing.is_empty(), "queries never run: {missing:?}");
 }
 
-async fn scenario(q: &Recorder<'_>) {
+/// The same scenario through the runtime, built from the contract's own policies.
+#[tokio::test]
+async fn every_query_runs_through_the_runtime() {
+    let scratch = Scratch::new("sqlpact_rust_rt", &common::example_migrations()).await;
+    let rt = sqlpact_runtime::Db::builder(&db::POLICIES)
+        .seed(1)
+        .host(&scratch.url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    rt.ready().await.unwrap();
+    let q = Recorder {
+        client: &rt,
+        seen: Mutex::new(BTreeMap::new()),
+    };
+    scenario(&q).await;
+    let missing = q.missing();
+    let stats = rt.stats();
+    drop(rt);
+    scratch.drop().await;
+    assert!(missing.is_empty(), "queries never run: {missing:?}");
+    assert!(stats.calls >= db::STATEMENTS.len() as u64, "{stats:?}");
+    // Two `:one` lookups fail on purpose with no row; nothing else fails.
+    assert_eq!(
+        stats.failures.values().sum::<u64>(),
+        stats.failures.get("not_found").copied().unwrap_or(0),
+        "{stats:?}"
+    );
+}
+
+async fn scenario<E: Executor>(q: &Recorder<'_, E>) {
     let now = Utc::now();
 
     // Currencies and customers.
@@ -148,7 +180,9 @@ async fn scenario(q: &Recorder<'_>) {
         .unwrap();
     assert_eq!(by_email.id, ada.id);
     match db::get_customer_by_email(q, "nobody@example.com").await {
-        Err(Error::NotFound { statement }) => assert_eq!(statement, "GetCustomerByEmail"),
+        Err(e) if e.class() == Class::NotFound => {
+            assert_eq!(e.statement_name(), Some("GetCustomerByEmail"))
+        }
         other => panic!("GetCustomerByEmail of nobody: {other:?}"),
     }
     let upd = db::update_customer(
@@ -360,7 +394,7 @@ async fn scenario(q: &Recorder<'_>) {
     assert_eq!(db::revoke_customer_api_keys(q, ada.id).await.unwrap(), 1);
     assert!(matches!(
         db::authenticate_api_key(q, "sk_test").await,
-        Err(Error::NotFound { .. })
+        Err(e) if e.class() == Class::NotFound
     ));
 
     // Transfers.
@@ -389,7 +423,7 @@ async fn scenario(q: &Recorder<'_>) {
     assert_eq!(posted.to_balance, Some(dec("100.25")));
     assert!(matches!(
         db::post_transfer(q, dep.id).await,
-        Err(Error::NotFound { .. })
+        Err(e) if e.class() == Class::NotFound
     ));
     let details = db::get_transfer_details(q, dep.id).await.unwrap();
     assert_eq!(details.from_account_id, None);

@@ -23,9 +23,11 @@ pub static GET_ACCOUNT: Statement = Statement {
 WHERE id = $1"#,
     read_only: true,
     idempotent: true,
-    route: "replica",
+    route: sqlpact_runtime::Route::Replica,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `GetAccount` (queries/accounts.sql:1).
@@ -50,9 +52,11 @@ WHERE id = $1
 FOR UPDATE"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `GetAccountForUpdate` (queries/accounts.sql:5).
@@ -83,9 +87,11 @@ VALUES ($1, $2, $3, $4, $5)
 RETURNING id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`create_account`].
@@ -169,9 +175,11 @@ ORDER BY created_at DESC, id DESC
 LIMIT $3 OFFSET $4"#,
     read_only: true,
     idempotent: true,
-    route: "replica",
+    route: sqlpact_runtime::Route::Replica,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`list_accounts`].
@@ -262,9 +270,11 @@ WHERE id = ANY($1)
 ORDER BY created_at"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_accounts_by_ids`].
@@ -342,9 +352,11 @@ FROM accounts
 WHERE id = ANY($1::uuid[])"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_account_snapshots`].
@@ -411,9 +423,11 @@ INNER JOIN customers ON customers.id = accounts.customer_id
 WHERE accounts.id = $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_account_with_customer`].
@@ -461,9 +475,11 @@ SET status = $1,
 WHERE id = $2 AND version = $3"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`update_account_status`].
@@ -507,9 +523,11 @@ WHERE id = $2
 RETURNING id, metadata, version"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`merge_account_metadata`].
@@ -567,9 +585,11 @@ WHERE metadata @> $1::jsonb
 ORDER BY display_name"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`find_accounts_by_segment`].
@@ -642,9 +662,11 @@ WHERE id = $2
   AND NOT ($1::text = ANY(tags))"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `AddAccountTag` (queries/accounts.sql:72).
@@ -675,9 +697,11 @@ SET status = 'closed',
 WHERE id = $1 AND balance = 0"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `CloseAccount` (queries/accounts.sql:79).
@@ -710,9 +734,11 @@ SET status = 'frozen',
 WHERE id = $1"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `FreezeAccounts` (queries/accounts.sql:88).
@@ -742,9 +768,11 @@ FROM accounts
 WHERE id = $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_account_batch`].
@@ -803,9 +831,11 @@ SET name = EXCLUDED.name,
     active = true"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`upsert_currency`].
@@ -847,9 +877,11 @@ WHERE cur.active
 ORDER BY cur.code, a.created_at"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_currency_usage`].

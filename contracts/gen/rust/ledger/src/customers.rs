@@ -26,9 +26,11 @@ SET full_name = EXCLUDED.full_name,
 RETURNING id, email, full_name, country, created_at, updated_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`upsert_customer`].
@@ -94,9 +96,11 @@ pub static GET_CUSTOMER_BY_EMAIL: Statement = Statement {
 WHERE email = lower($1::text)"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_customer_by_email`].
@@ -151,9 +155,11 @@ WHERE id = $3
 RETURNING id, email, full_name, country, created_at, updated_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`update_customer`].
@@ -223,9 +229,11 @@ ORDER BY full_name
 LIMIT $2"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`search_customers`].
@@ -293,9 +301,11 @@ WHERE customers.id = $1
 ORDER BY accounts.created_at"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_customer_with_accounts`].
@@ -371,9 +381,11 @@ ORDER BY c.created_at DESC
 LIMIT $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_customer_summaries`].
@@ -459,9 +471,11 @@ WHERE c.created_at < $1
 ORDER BY c.created_at"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_dormant_customers`].
@@ -527,9 +541,11 @@ VALUES ($1, $2, $3, $4)
 RETURNING id, prefix, scopes, created_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`create_api_key`].
@@ -594,9 +610,11 @@ WHERE k.prefix = $1
   AND k.revoked_at IS NULL"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`authenticate_api_key`].
@@ -654,9 +672,11 @@ SET last_used_at = now()
 WHERE id = $1"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `TouchApiKey` (queries/customers.sql:91).
@@ -683,9 +703,11 @@ WHERE customer_id = $1
   AND revoked_at IS NULL"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `RevokeCustomerApiKeys` (queries/customers.sql:96).

@@ -31,9 +31,11 @@ WHERE t.id = $1
 RETURNING id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at, published_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`enqueue_transfer_event`].
@@ -122,9 +124,11 @@ FROM claimed
 ORDER BY claimed.created_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`claim_outbox_events`].
@@ -212,9 +216,11 @@ SET published_at = now()
 WHERE id = ANY($1::uuid[])"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `MarkEventsPublished` (queries/events.sql:44).
@@ -244,9 +250,11 @@ SET secret = EXCLUDED.secret,
 RETURNING id, customer_id, url, secret, event_types, active, created_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`upsert_webhook_endpoint`].
@@ -316,9 +324,11 @@ WHERE customer_id = $1
   AND $2::text = ANY(event_types)"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_endpoints_for_event`].
@@ -379,9 +389,11 @@ pub static RECORD_DELIVERY: Statement = Statement {
 VALUES ($1, $2, $3, $4, $5)"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`record_delivery`].
@@ -435,9 +447,11 @@ GROUP BY e.id, e.url
 ORDER BY e.url"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_delivery_stats`].
@@ -514,9 +528,11 @@ pub static INSERT_AUDIT_LOG: Statement = Statement {
 VALUES ($1, $2, $3, $4, $5)"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`insert_audit_log`].
@@ -563,9 +579,11 @@ ORDER BY created_at DESC, id DESC
 LIMIT $3"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`list_audit_log`].

@@ -22,9 +22,11 @@ VALUES ($1, $2, $3, $4, $5)
 RETURNING id, account_id, transfer_id, amount, reason, expires_at, released_at, created_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`place_hold`].
@@ -101,9 +103,11 @@ WHERE h.account_id = $1
 ORDER BY h.expires_at"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_active_holds`].
@@ -181,9 +185,11 @@ WHERE holds.transfer_id = t.id
 RETURNING holds.id, holds.account_id, holds.amount, t.status AS transfer_status"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`release_holds_for_transfer`].
@@ -248,9 +254,11 @@ WHERE released_at IS NULL
   AND expires_at <= now()"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `ReleaseExpiredHolds` (queries/holds.sql:24).
@@ -278,9 +286,11 @@ WHERE holds.account_id = accounts.id
 RETURNING holds.id, holds.account_id, holds.amount"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`delete_holds_of_closed_accounts`].
@@ -335,9 +345,11 @@ pub static GET_AVAILABLE_BALANCE: Statement = Statement {
 WHERE account_id = $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_available_balance`].

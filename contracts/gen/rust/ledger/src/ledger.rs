@@ -18,9 +18,11 @@ pub static INSERT_LEDGER_ENTRIES: Statement = Statement {
     sql: r#"INSERT INTO ledger_entries (account_id, transfer_id, amount, balance_after) VALUES ($1, $2, $3, $4)"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 const INSERT_LEDGER_ENTRIES_COPY: &str =
@@ -75,9 +77,11 @@ ORDER BY le.created_at, le.id
 LIMIT $2 OFFSET $3"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`list_ledger_entries`].
@@ -166,9 +170,11 @@ FROM (
 WHERE ranked.rn = 1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_latest_entries`].
@@ -248,9 +254,11 @@ FROM ledger_entries
 WHERE account_id = $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_ledger_totals`].
@@ -322,9 +330,11 @@ FULL JOIN (
 WHERE COALESCE(a.balance, 0) <> COALESCE(l.ledger_balance, 0)"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`reconcile_balances`].
@@ -396,9 +406,11 @@ WHERE a.customer_id = $1
   )"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `InsertOpeningEntries` (queries/ledger.sql:60).

@@ -21,9 +21,11 @@ VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`create_transfer`].
@@ -105,9 +107,11 @@ pub static GET_TRANSFER_BY_IDEMPOTENCY_KEY: Statement = Statement {
 WHERE idempotency_key = $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_transfer_by_idempotency_key`].
@@ -187,9 +191,11 @@ LEFT JOIN accounts dst ON dst.id = t.to_account_id
 WHERE t.id = $1"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`get_transfer_details`].
@@ -274,9 +280,11 @@ ORDER BY created_at DESC, id DESC
 LIMIT $4"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`list_account_transfers`].
@@ -404,9 +412,11 @@ LEFT JOIN debited d ON d.id = p.from_account_id
 LEFT JOIN credited c ON c.id = p.to_account_id"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(5000),
-    retry: "patient",
+    retry: &super::RETRY_PATIENT,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`post_transfer`].
@@ -486,9 +496,11 @@ WHERE status = 'pending'
   AND created_at < now() - CAST($1 AS interval)"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `FailStaleTransfers` (queries/transfers.sql:80).
@@ -519,9 +531,11 @@ FROM unnest($2::uuid[], $3::uuid[], $4::numeric[])
 RETURNING id, created_at"#,
     read_only: false,
     idempotent: false,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// The parameters of [`create_transfers`].
@@ -602,9 +616,11 @@ ORDER BY created_at DESC
 LIMIT 10"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// A row of [`list_recent_transfers`].
@@ -666,9 +682,11 @@ FROM transfers
 WHERE to_account_id = $1 AND from_account_id IS NOT NULL"#,
     read_only: true,
     idempotent: true,
-    route: "primary",
+    route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
-    retry: "standard",
+    retry: &super::RETRY_STANDARD,
+    idempotency: None,
+    expect_one_row: false,
 };
 
 /// Runs `ListCounterparties` (queries/transfers.sql:101).
