@@ -171,6 +171,10 @@ pub fn lookup(name: &str) -> Option<Signature> {
         "current_user" | "session_user" | "current_schema" | "current_database" | "version" => {
             sig(Fixed("text"), Never)
         }
+        "pg_backend_pid" => sig(Fixed("int4"), Never),
+        "pg_is_in_recovery" => sig(Fixed("bool"), Never),
+        "pg_terminate_backend" | "pg_cancel_backend" => sig(Fixed("bool"), Strict),
+        "pg_sleep" => typed(Fixed("void"), Strict, &["float8"]),
         "pg_advisory_lock" | "pg_advisory_xact_lock" => sig(Fixed("void"), Never),
         "pg_try_advisory_lock" | "pg_try_advisory_xact_lock" => sig(Fixed("bool"), Never),
         _ => return None,

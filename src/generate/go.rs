@@ -25,7 +25,12 @@ struct FileCtx {
     structs: Vec<StructCtx>,
     queries: Vec<QueryCtx>,
     statements: Vec<String>,
+    /// db.go: the retry policies' variables and the `Policies` table.
+    policy_lines: Vec<String>,
 }
+
+/// The runtime module; its package is `sqlpact`, imported under that name.
+const RUNTIME_IMPORT: &str = "github.com/sqlpact/sqlpact/runtime/go";
 
 #[derive(Serialize)]
 struct ImportGroup {
@@ -55,6 +60,8 @@ struct QueryCtx {
     stmt: String,
     sql_literal: String,
     stmt_literal: String,
+    /// Affecting no row is a conflict: the exec methods check the count.
+    expect_one_row: bool,
     #[serde(serialize_with = "super::joined")]
     doc: Vec<String>,
     /// `ctx context.Context, id uuid.UUID` or `ctx context.Context, arg XParams`.
@@ -133,7 +140,16 @@ impl Imports {
             .into_iter()
             .filter(|g| !g.is_empty())
             .map(|g| ImportGroup {
-                lines: g.iter().map(|p| format!("\"{p}\"")).collect(),
+                lines: g
+                    .iter()
+                    .map(|p| {
+                        if p.as_str() == RUNTIME_IMPORT {
+                            format!("sqlpact \"{p}\"")
+                        } else {
+                            format!("\"{p}\"")
+                        }
+                    })
+                    .collect(),
             })
             .collect()
     }
@@ -197,6 +213,78 @@ fn string_literal(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// The variable holding a retry policy: `standard` → `retryStandard`.
+fn retry_var(name: &str) -> String {
+    format!("retry{}", super::names::go_exported(name))
+}
+
+/// db.go's retry policy variables and the `Policies` table.
+fn policy_lines(c: &crate::model::Contract) -> Vec<String> {
+    let p = &c.policies;
+    let mut lines = Vec::new();
+    let mut vars = Vec::new();
+    for (name, r) in &p.retry {
+        let jitter = match r.jitter.as_str() {
+            "equal" => "sqlpact.JitterEqual",
+            "none" => "sqlpact.JitterNone",
+            _ => "sqlpact.JitterFull",
+        };
+        vars.push(vec![
+            retry_var(name),
+            format!(
+                "= &sqlpact.RetryPolicy{{Name: {}, Backoff: sqlpact.BackoffPolicy{{Base: {}, Cap: {}, MaxAttempts: {}, Multiplier: {:?}, Jitter: {jitter}}}}}",
+                quote(name),
+                duration_expr(r.initial_backoff_ms),
+                duration_expr(r.max_backoff_ms),
+                r.max_attempts,
+                r.multiplier,
+            ),
+        ]);
+    }
+    lines.push("// The contract's retry policies.".to_owned());
+    lines.push("var (".to_owned());
+    lines.extend(align(&vars).into_iter().map(|l| format!("\t{l}")));
+    lines.push(")".to_owned());
+    lines.push(String::new());
+    lines.push(
+        "// Policies is the contract's resolved policy table: what sqlpact.Open applies.".into(),
+    );
+    lines.push("var Policies = &sqlpact.Policies{".into());
+    let retry: Vec<String> = p.retry.keys().map(|n| retry_var(n)).collect();
+    let fields = vec![
+        vec!["Contract:".to_owned(), format!("{},", quote(&c.name))],
+        vec!["Version:".to_owned(), format!("{},", quote(&c.version))],
+        vec![
+            "Pool:".to_owned(),
+            format!(
+                "sqlpact.PoolPolicy{{MaxSize: {}, MinIdle: {}, AcquireTimeout: {}, IdleTimeout: {}, MaxLifetime: {}, LifetimeJitter: {}}},",
+                p.pool.max_size,
+                p.pool.min_idle,
+                duration_expr(p.pool.acquire_timeout_ms),
+                duration_expr(p.pool.idle_timeout_ms),
+                duration_expr(p.pool.max_lifetime_ms),
+                duration_expr(p.pool.lifetime_jitter_ms),
+            ),
+        ],
+        vec![
+            "Breaker:".to_owned(),
+            format!(
+                "sqlpact.BreakerPolicy{{FailureThreshold: {}, OpenFor: {}}},",
+                p.breaker.failure_threshold,
+                duration_expr(p.breaker.open_for_ms)
+            ),
+        ],
+        vec![
+            "Retry:".to_owned(),
+            format!("[]*sqlpact.RetryPolicy{{{}}},", retry.join(", ")),
+        ],
+        vec!["Statements:".to_owned(), "Statements,".to_owned()],
+    ];
+    lines.extend(align(&fields).into_iter().map(|l| format!("\t{l}")));
+    lines.push("}".into());
+    lines
 }
 
 fn duration_expr(ms: u64) -> String {
@@ -332,6 +420,7 @@ pub fn generate(
             structs,
             queries: Vec::new(),
             statements: Vec::new(),
+            policy_lines: Vec::new(),
         };
         files.insert("models.go".to_owned(), reg.render("go", "models.go", &ctx)?);
     }
@@ -372,6 +461,7 @@ pub fn generate(
             structs: Vec::new(),
             queries: qctxs,
             statements: Vec::new(),
+            policy_lines: Vec::new(),
         };
         let stem = file_name.rsplit('/').next().unwrap_or(file_name);
         files.insert(format!("{stem}.go"), reg.render("go", "queries.go", &ctx)?);
@@ -381,7 +471,7 @@ pub fn generate(
     imports.add("context");
     imports.add("time");
     imports.add("github.com/jackc/pgx/v5");
-    imports.add("github.com/jackc/pgx/v5/pgconn");
+    imports.add(RUNTIME_IMPORT);
     let ctx = FileCtx {
         header: header.clone(),
         package: out.package.clone(),
@@ -391,6 +481,7 @@ pub fn generate(
         structs: Vec::new(),
         queries: Vec::new(),
         statements: statements.iter().map(|s| format!("&{s},")).collect(),
+        policy_lines: policy_lines(c),
     };
     files.insert("db.go".to_owned(), reg.render("go", "db.go", &ctx)?);
 
@@ -497,15 +588,38 @@ fn query_ctx(
     let const_name = go_unexported(&q.name);
     let stmt = format!("stmt{name}");
     let p = &q.policy;
+    imports.add(RUNTIME_IMPORT);
+    let mut extra = String::new();
+    if let Some(key) = &p.idempotency_key {
+        if let Some(param) = q.params.iter().position(|x| &x.name == key) {
+            let cols: Vec<String> = q
+                .columns
+                .iter()
+                .map(|c| format!("{{Name: {}, PgType: {}}}", quote(&c.name), quote(&c.ty)))
+                .collect();
+            extra.push_str(&format!(
+                ", Idempotency: &sqlpact.IdempotencyKey{{Param: {param}, ParamType: {}, Columns: []sqlpact.ResultColumn{{{}}}}}",
+                quote(&q.params[param].ty),
+                cols.join(", ")
+            ));
+        }
+    }
+    if p.expect_one_row {
+        extra.push_str(", ExpectOneRow: true");
+    }
     let stmt_literal = format!(
-        "Statement{{Name: {}, Command: {}, SQL: {const_name}, ReadOnly: {}, Idempotent: {}, Route: {}, Timeout: {}, Retry: {}}}",
+        "Statement{{Name: {}, Command: {}, SQL: {const_name}, ReadOnly: {}, Idempotent: {}, Route: {}, Timeout: {}, Retry: {}{extra}}}",
         quote(&q.name),
         quote(&q.command),
         q.read_only,
         p.idempotent,
-        quote(&p.route),
+        if p.route == "replica" {
+            "sqlpact.RouteReplica"
+        } else {
+            "sqlpact.RoutePrimary"
+        },
         duration_expr(p.timeout_ms),
-        quote(&p.retry),
+        retry_var(&p.retry),
     );
     let mut doc = vec![format!(
         "// {name} runs the query `{}` ({}:{}):",
@@ -659,6 +773,7 @@ fn query_ctx(
         stmt,
         sql_literal: string_literal(&q.sql),
         stmt_literal,
+        expect_one_row: q.policy.expect_one_row,
         doc,
         signature_args: sig.join(", "),
         results,

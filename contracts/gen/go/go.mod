@@ -9,7 +9,15 @@ require (
 )
 
 require (
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+)
+
+require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/sqlpact/sqlpact/runtime/go v0.0.0
 	golang.org/x/text v0.41.0 // indirect
 )
+
+replace github.com/sqlpact/sqlpact/runtime/go => ../../../runtime/go

@@ -8,12 +8,15 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"example.com/ledgerservice/ledger"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+var scratchCount atomic.Int64
 
 // scratchDB creates a database on the server named by DATABASE_URL, applies the
 // example's migrations to it and returns a pool on it; the database is dropped
@@ -29,7 +32,7 @@ func scratchDB(t *testing.T) *pgxpool.Pool {
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	name := fmt.Sprintf("sqlpact_go_%d", os.Getpid())
+	name := fmt.Sprintf("sqlpact_go_%d_%d", os.Getpid(), scratchCount.Add(1))
 	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name); err != nil {
 		t.Fatal(err)
 	}
@@ -67,16 +70,22 @@ func scratchDB(t *testing.T) *pgxpool.Pool {
 	return pool
 }
 
-// recorder is a ledger.Runner that runs each statement once and records its name.
+// recorder is a ledger.Runner that records each statement's name and runs it (once,
+// or through another Runner).
 type recorder struct {
 	mu   sync.Mutex
 	seen map[string]int
+	// inner runs the statement when set (the runtime); else it runs once on db.
+	inner ledger.Runner
 }
 
 func (r *recorder) Run(ctx context.Context, st *ledger.Statement, db ledger.DBTX, fn func(context.Context, ledger.DBTX) error) error {
 	r.mu.Lock()
 	r.seen[st.Name]++
 	r.mu.Unlock()
+	if r.inner != nil {
+		return r.inner.Run(ctx, st, db, fn)
+	}
 	return fn(ctx, db)
 }
 

@@ -14,6 +14,7 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/sqlpact/sqlpact/runtime/go v0.0.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
 )
@@ -21,3 +22,5 @@ require (
 replace example.com/ledgerservice => ../../../contracts/gen/go
 
 replace example.com/kitchen => ../../fixtures/generate/kitchen_sink/gen/go
+
+replace github.com/sqlpact/sqlpact/runtime/go => ../../../runtime/go

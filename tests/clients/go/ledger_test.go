@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -38,10 +40,44 @@ func jsonEq(t *testing.T, what string, got json.RawMessage, want string) {
 // Go client against a real PostgreSQL and asserts its results. A recording Runner
 // proves that every statement ran.
 func TestEveryQuery(t *testing.T) {
-	ctx := context.Background()
 	pool := scratchDB(t)
 	rec := &recorder{seen: map[string]int{}}
-	q := ledger.NewWithRunner(pool, rec)
+	everyQuery(t, ledger.NewWithRunner(pool, rec), rec)
+}
+
+// TestEveryQueryThroughTheRuntime runs the same through the runtime core, opened with
+// the contract's own policy table.
+func TestEveryQueryThroughTheRuntime(t *testing.T) {
+	ctx := context.Background()
+	pool := scratchDB(t)
+	c := pool.Config().ConnConfig
+	url := fmt.Sprintf("postgresql://%s:%s@%s:%d/%s", c.User, c.Password, c.Host, c.Port, c.Database)
+	db, err := sqlpact.Open(ctx, ledger.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{seen: map[string]int{}, inner: db}
+	everyQuery(t, ledger.NewWithRunner(db, rec), rec)
+	s := db.Stats()
+	if s.Calls < int64(len(ledger.Statements)) {
+		t.Fatalf("%d calls through the runtime", s.Calls)
+	}
+	var failures int64
+	for _, n := range s.Failures {
+		failures += n
+	}
+	// Lookups that find no row on purpose are the only failures.
+	if failures != s.Failures[sqlpact.ClassNotFound] {
+		t.Fatalf("failures: %v", s.Failures)
+	}
+}
+
+func everyQuery(t *testing.T, q *ledger.Queries, rec *recorder) {
+	ctx := context.Background()
 
 	// Currencies and customers.
 	check(t, "UpsertCurrency usd", q.UpsertCurrency(ctx, ledger.UpsertCurrencyParams{Code: "usd", Name: "US Dollar", MinorUnits: 2}))

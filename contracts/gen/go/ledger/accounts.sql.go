@@ -11,12 +11,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const getAccount = `SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = $1`
 
-var stmtGetAccount = Statement{Name: "GetAccount", Command: "one", SQL: getAccount, ReadOnly: true, Idempotent: true, Route: "replica", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetAccount = Statement{Name: "GetAccount", Command: "one", SQL: getAccount, ReadOnly: true, Idempotent: true, Route: sqlpact.RouteReplica, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAccount runs the query `GetAccount` (queries/accounts.sql:1):
 //
@@ -34,7 +35,7 @@ const getAccountForUpdate = `SELECT id, customer_id, currency, display_name, sta
 WHERE id = $1
 FOR UPDATE`
 
-var stmtGetAccountForUpdate = Statement{Name: "GetAccountForUpdate", Command: "one", SQL: getAccountForUpdate, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetAccountForUpdate = Statement{Name: "GetAccountForUpdate", Command: "one", SQL: getAccountForUpdate, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAccountForUpdate runs the query `GetAccountForUpdate` (queries/accounts.sql:5):
 // Locks the account row until the surrounding transaction ends.
@@ -54,7 +55,7 @@ const createAccount = `INSERT INTO accounts (customer_id, currency, display_name
 VALUES ($1, $2, $3, $4, $5)
 RETURNING id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at`
 
-var stmtCreateAccount = Statement{Name: "CreateAccount", Command: "one", SQL: createAccount, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtCreateAccount = Statement{Name: "CreateAccount", Command: "one", SQL: createAccount, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // CreateAccountParams holds the parameters of CreateAccount.
 type CreateAccountParams struct {
@@ -100,7 +101,7 @@ WHERE (($1::public.account_status IS NULL OR status = $1)) AND (($2::bpchar IS N
 ORDER BY created_at DESC, id DESC
 LIMIT $3 OFFSET $4`
 
-var stmtListAccounts = Statement{Name: "ListAccounts", Command: "many", SQL: listAccounts, ReadOnly: true, Idempotent: true, Route: "replica", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListAccounts = Statement{Name: "ListAccounts", Command: "many", SQL: listAccounts, ReadOnly: true, Idempotent: true, Route: sqlpact.RouteReplica, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListAccountsParams holds the parameters of ListAccounts.
 type ListAccountsParams struct {
@@ -160,7 +161,7 @@ const getAccountsByIDs = `SELECT id, customer_id, currency, display_name, status
 WHERE id = ANY($1)
 ORDER BY created_at`
 
-var stmtGetAccountsByIDs = Statement{Name: "GetAccountsByIDs", Command: "many", SQL: getAccountsByIDs, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetAccountsByIDs = Statement{Name: "GetAccountsByIDs", Command: "many", SQL: getAccountsByIDs, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAccountsByIDsRow is a row of GetAccountsByIDs.
 type GetAccountsByIDsRow struct {
@@ -209,7 +210,7 @@ const listAccountSnapshots = `SELECT id, customer_id, currency, status, balance,
 FROM accounts
 WHERE id = ANY($1::uuid[])`
 
-var stmtListAccountSnapshots = Statement{Name: "ListAccountSnapshots", Command: "many", SQL: listAccountSnapshots, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListAccountSnapshots = Statement{Name: "ListAccountSnapshots", Command: "many", SQL: listAccountSnapshots, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListAccountSnapshotsRow is a row of ListAccountSnapshots.
 type ListAccountSnapshotsRow struct {
@@ -253,7 +254,7 @@ FROM accounts
 INNER JOIN customers ON customers.id = accounts.customer_id
 WHERE accounts.id = $1`
 
-var stmtGetAccountWithCustomer = Statement{Name: "GetAccountWithCustomer", Command: "one", SQL: getAccountWithCustomer, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetAccountWithCustomer = Statement{Name: "GetAccountWithCustomer", Command: "one", SQL: getAccountWithCustomer, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAccountWithCustomerRow is a row of GetAccountWithCustomer.
 type GetAccountWithCustomerRow struct {
@@ -281,7 +282,7 @@ SET status = $1,
     version = version + 1
 WHERE id = $2 AND version = $3`
 
-var stmtUpdateAccountStatus = Statement{Name: "UpdateAccountStatus", Command: "execrows", SQL: updateAccountStatus, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtUpdateAccountStatus = Statement{Name: "UpdateAccountStatus", Command: "execrows", SQL: updateAccountStatus, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // UpdateAccountStatusParams holds the parameters of UpdateAccountStatus.
 type UpdateAccountStatusParams struct {
@@ -316,7 +317,7 @@ SET metadata = metadata || $1::jsonb,
 WHERE id = $2
 RETURNING id, metadata, version`
 
-var stmtMergeAccountMetadata = Statement{Name: "MergeAccountMetadata", Command: "one", SQL: mergeAccountMetadata, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtMergeAccountMetadata = Statement{Name: "MergeAccountMetadata", Command: "one", SQL: mergeAccountMetadata, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // MergeAccountMetadataRow is a row of MergeAccountMetadata.
 type MergeAccountMetadataRow struct {
@@ -352,7 +353,7 @@ WHERE metadata @> $1::jsonb
   AND metadata ? 'segment'
 ORDER BY display_name`
 
-var stmtFindAccountsBySegment = Statement{Name: "FindAccountsBySegment", Command: "many", SQL: findAccountsBySegment, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtFindAccountsBySegment = Statement{Name: "FindAccountsBySegment", Command: "many", SQL: findAccountsBySegment, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // FindAccountsBySegmentRow is a row of FindAccountsBySegment.
 type FindAccountsBySegmentRow struct {
@@ -403,7 +404,7 @@ SET tags = array_append(tags, $1::text),
 WHERE id = $2
   AND NOT ($1::text = ANY(tags))`
 
-var stmtAddAccountTag = Statement{Name: "AddAccountTag", Command: "exec", SQL: addAccountTag, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtAddAccountTag = Statement{Name: "AddAccountTag", Command: "exec", SQL: addAccountTag, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // AddAccountTag runs the query `AddAccountTag` (queries/accounts.sql:72):
 //
@@ -426,7 +427,7 @@ SET status = 'closed',
     version = version + 1
 WHERE id = $1 AND balance = 0`
 
-var stmtCloseAccount = Statement{Name: "CloseAccount", Command: "exec", SQL: closeAccount, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtCloseAccount = Statement{Name: "CloseAccount", Command: "exec", SQL: closeAccount, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // CloseAccount runs the query `CloseAccount` (queries/accounts.sql:79):
 // Only an empty account can be closed.
@@ -450,7 +451,7 @@ SET status = 'frozen',
     version = version + 1
 WHERE id = $1`
 
-var stmtFreezeAccounts = Statement{Name: "FreezeAccounts", Command: "batchexec", SQL: freezeAccounts, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtFreezeAccounts = Statement{Name: "FreezeAccounts", Command: "batchexec", SQL: freezeAccounts, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // FreezeAccounts runs the query `FreezeAccounts` (queries/accounts.sql:88):
 //
@@ -483,7 +484,7 @@ const getAccountBatch = `SELECT id, currency, status, balance, version
 FROM accounts
 WHERE id = $1`
 
-var stmtGetAccountBatch = Statement{Name: "GetAccountBatch", Command: "batchone", SQL: getAccountBatch, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetAccountBatch = Statement{Name: "GetAccountBatch", Command: "batchone", SQL: getAccountBatch, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAccountBatchRow is a row of GetAccountBatch.
 type GetAccountBatchRow struct {
@@ -531,7 +532,7 @@ SET name = EXCLUDED.name,
     minor_units = EXCLUDED.minor_units,
     active = true`
 
-var stmtUpsertCurrency = Statement{Name: "UpsertCurrency", Command: "exec", SQL: upsertCurrency, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtUpsertCurrency = Statement{Name: "UpsertCurrency", Command: "exec", SQL: upsertCurrency, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // UpsertCurrencyParams holds the parameters of UpsertCurrency.
 type UpsertCurrencyParams struct {
@@ -561,7 +562,7 @@ RIGHT JOIN currencies cur ON cur.code = a.currency
 WHERE cur.active
 ORDER BY cur.code, a.created_at`
 
-var stmtListCurrencyUsage = Statement{Name: "ListCurrencyUsage", Command: "many", SQL: listCurrencyUsage, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListCurrencyUsage = Statement{Name: "ListCurrencyUsage", Command: "many", SQL: listCurrencyUsage, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListCurrencyUsageRow is a row of ListCurrencyUsage.
 type ListCurrencyUsageRow struct {

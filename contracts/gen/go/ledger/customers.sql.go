@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const upsertCustomer = `INSERT INTO customers (email, full_name, country)
@@ -20,7 +21,7 @@ SET full_name = EXCLUDED.full_name,
     updated_at = now()
 RETURNING id, email, full_name, country, created_at, updated_at`
 
-var stmtUpsertCustomer = Statement{Name: "UpsertCustomer", Command: "one", SQL: upsertCustomer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtUpsertCustomer = Statement{Name: "UpsertCustomer", Command: "one", SQL: upsertCustomer, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // UpsertCustomerParams holds the parameters of UpsertCustomer.
 type UpsertCustomerParams struct {
@@ -60,7 +61,7 @@ func (q *Queries) UpsertCustomer(ctx context.Context, arg UpsertCustomerParams) 
 const getCustomerByEmail = `SELECT id, email, full_name, country, created_at, updated_at FROM customers
 WHERE email = lower($1::text)`
 
-var stmtGetCustomerByEmail = Statement{Name: "GetCustomerByEmail", Command: "one", SQL: getCustomerByEmail, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetCustomerByEmail = Statement{Name: "GetCustomerByEmail", Command: "one", SQL: getCustomerByEmail, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetCustomerByEmailRow is a row of GetCustomerByEmail.
 type GetCustomerByEmailRow struct {
@@ -91,7 +92,7 @@ SET full_name = COALESCE($1, full_name),
 WHERE id = $3
 RETURNING id, email, full_name, country, created_at, updated_at`
 
-var stmtUpdateCustomer = Statement{Name: "UpdateCustomer", Command: "one", SQL: updateCustomer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtUpdateCustomer = Statement{Name: "UpdateCustomer", Command: "one", SQL: updateCustomer, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // UpdateCustomerParams holds the parameters of UpdateCustomer.
 type UpdateCustomerParams struct {
@@ -135,7 +136,7 @@ WHERE length($1::text) >= 3
 ORDER BY full_name
 LIMIT $2`
 
-var stmtSearchCustomers = Statement{Name: "SearchCustomers", Command: "many", SQL: searchCustomers, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtSearchCustomers = Statement{Name: "SearchCustomers", Command: "many", SQL: searchCustomers, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // SearchCustomersRow is a row of SearchCustomers.
 type SearchCustomersRow struct {
@@ -181,7 +182,7 @@ LEFT JOIN accounts ON accounts.customer_id = customers.id
 WHERE customers.id = $1
 ORDER BY accounts.created_at`
 
-var stmtGetCustomerWithAccounts = Statement{Name: "GetCustomerWithAccounts", Command: "many", SQL: getCustomerWithAccounts, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetCustomerWithAccounts = Statement{Name: "GetCustomerWithAccounts", Command: "many", SQL: getCustomerWithAccounts, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetCustomerWithAccountsRow is a row of GetCustomerWithAccounts.
 type GetCustomerWithAccountsRow struct {
@@ -254,7 +255,7 @@ LEFT JOIN (
 ORDER BY c.created_at DESC
 LIMIT $1`
 
-var stmtListCustomerSummaries = Statement{Name: "ListCustomerSummaries", Command: "many", SQL: listCustomerSummaries, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListCustomerSummaries = Statement{Name: "ListCustomerSummaries", Command: "many", SQL: listCustomerSummaries, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListCustomerSummariesRow is a row of ListCustomerSummaries.
 type ListCustomerSummariesRow struct {
@@ -318,7 +319,7 @@ WHERE c.created_at < $1
   )
 ORDER BY c.created_at`
 
-var stmtListDormantCustomers = Statement{Name: "ListDormantCustomers", Command: "many", SQL: listDormantCustomers, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListDormantCustomers = Statement{Name: "ListDormantCustomers", Command: "many", SQL: listDormantCustomers, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListDormantCustomersRow is a row of ListDormantCustomers.
 type ListDormantCustomersRow struct {
@@ -364,7 +365,7 @@ const createAPIKey = `INSERT INTO api_keys (customer_id, prefix, key_hash, scope
 VALUES ($1, $2, $3, $4)
 RETURNING id, prefix, scopes, created_at`
 
-var stmtCreateAPIKey = Statement{Name: "CreateApiKey", Command: "one", SQL: createAPIKey, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtCreateAPIKey = Statement{Name: "CreateApiKey", Command: "one", SQL: createAPIKey, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // CreateAPIKeyParams holds the parameters of CreateAPIKey.
 type CreateAPIKeyParams struct {
@@ -406,7 +407,7 @@ INNER JOIN customers AS c ON c.id = k.customer_id
 WHERE k.prefix = $1
   AND k.revoked_at IS NULL`
 
-var stmtAuthenticateAPIKey = Statement{Name: "AuthenticateApiKey", Command: "one", SQL: authenticateAPIKey, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtAuthenticateAPIKey = Statement{Name: "AuthenticateApiKey", Command: "one", SQL: authenticateAPIKey, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // AuthenticateAPIKeyRow is a row of AuthenticateAPIKey.
 type AuthenticateAPIKeyRow struct {
@@ -441,7 +442,7 @@ const touchAPIKey = `UPDATE api_keys
 SET last_used_at = now()
 WHERE id = $1`
 
-var stmtTouchAPIKey = Statement{Name: "TouchApiKey", Command: "exec", SQL: touchAPIKey, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtTouchAPIKey = Statement{Name: "TouchApiKey", Command: "exec", SQL: touchAPIKey, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // TouchAPIKey runs the query `TouchApiKey` (queries/customers.sql:91):
 //
@@ -460,7 +461,7 @@ SET revoked_at = now()
 WHERE customer_id = $1
   AND revoked_at IS NULL`
 
-var stmtRevokeCustomerAPIKeys = Statement{Name: "RevokeCustomerApiKeys", Command: "execrows", SQL: revokeCustomerAPIKeys, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtRevokeCustomerAPIKeys = Statement{Name: "RevokeCustomerApiKeys", Command: "execrows", SQL: revokeCustomerAPIKeys, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // RevokeCustomerAPIKeys runs the query `RevokeCustomerApiKeys` (queries/customers.sql:96):
 //

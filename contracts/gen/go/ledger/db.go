@@ -7,39 +7,20 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
-// DBTX is what the generated methods run on: a *pgxpool.Pool, a *pgx.Conn or a pgx.Tx.
-type DBTX interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
-	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
-}
+// DBTX is what the generated methods run on: the runtime's *sqlpact.DB or *sqlpact.Tx,
+// which apply the contract's policies, or a *pgxpool.Pool, *pgx.Conn or pgx.Tx, which
+// send each statement once.
+type DBTX = sqlpact.DBTX
 
 // Statement describes one query of the contract and the policy it runs under.
-type Statement struct {
-	Name       string
-	Command    string
-	SQL        string
-	ReadOnly   bool
-	Idempotent bool
-	// Route is "primary" or "replica".
-	Route   string
-	Timeout time.Duration
-	// Retry names the retry policy of the contract.
-	Retry string
-}
+type Statement = sqlpact.Statement
 
 // Runner runs every statement the generated methods send: the one place where
-// timeouts, retries and routing apply. Run calls fn at least once, with the DBTX to
-// use (db, or another one it chooses), and returns fn's last error. fn may run
-// more than once, so it starts from scratch on every call.
-type Runner interface {
-	Run(ctx context.Context, st *Statement, db DBTX, fn func(ctx context.Context, db DBTX) error) error
-}
+// timeouts, retries and routing apply. *sqlpact.DB and *sqlpact.Tx are Runners.
+type Runner = sqlpact.Runner
 
 // Queries holds one method per query of the contract.
 type Queries struct {
@@ -47,7 +28,8 @@ type Queries struct {
 	runner Runner
 }
 
-// New returns Queries that run each statement once, on db.
+// New returns Queries running on db: through the runtime's policies when db is a
+// *sqlpact.DB or *sqlpact.Tx, else each statement once.
 func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
@@ -63,10 +45,24 @@ func (q *Queries) WithTx(tx pgx.Tx) *Queries {
 }
 
 func (q *Queries) run(ctx context.Context, st *Statement, fn func(ctx context.Context, db DBTX) error) error {
-	if q.runner == nil {
-		return fn(ctx, q.db)
-	}
-	return q.runner.Run(ctx, st, q.db, fn)
+	return sqlpact.Run(ctx, st, q.db, q.runner, fn)
+}
+
+// The contract's retry policies.
+var (
+	retryNone     = &sqlpact.RetryPolicy{Name: "none", Backoff: sqlpact.BackoffPolicy{Base: 0, Cap: 0, MaxAttempts: 1, Multiplier: 1.0, Jitter: sqlpact.JitterNone}}
+	retryPatient  = &sqlpact.RetryPolicy{Name: "patient", Backoff: sqlpact.BackoffPolicy{Base: 100 * time.Millisecond, Cap: 5 * time.Second, MaxAttempts: 5, Multiplier: 2.0, Jitter: sqlpact.JitterFull}}
+	retryStandard = &sqlpact.RetryPolicy{Name: "standard", Backoff: sqlpact.BackoffPolicy{Base: 50 * time.Millisecond, Cap: 2 * time.Second, MaxAttempts: 3, Multiplier: 2.0, Jitter: sqlpact.JitterFull}}
+)
+
+// Policies is the contract's resolved policy table: what sqlpact.Open applies.
+var Policies = &sqlpact.Policies{
+	Contract:   "ledger",
+	Version:    "1.4.0",
+	Pool:       sqlpact.PoolPolicy{MaxSize: 20, MinIdle: 2, AcquireTimeout: 1 * time.Second, IdleTimeout: 5 * time.Minute, MaxLifetime: 30 * time.Minute, LifetimeJitter: 2 * time.Minute},
+	Breaker:    sqlpact.BreakerPolicy{FailureThreshold: 5, OpenFor: 5 * time.Second},
+	Retry:      []*sqlpact.RetryPolicy{retryNone, retryPatient, retryStandard},
+	Statements: Statements,
 }
 
 // Statements lists every statement of the contract, in registry order.

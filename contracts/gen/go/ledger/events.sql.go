@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const enqueueTransferEvent = `INSERT INTO outbox_events (aggregate_type, aggregate_id, event_type, payload)
@@ -26,7 +27,7 @@ FROM transfers t
 WHERE t.id = $1
 RETURNING id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at, published_at`
 
-var stmtEnqueueTransferEvent = Statement{Name: "EnqueueTransferEvent", Command: "one", SQL: enqueueTransferEvent, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtEnqueueTransferEvent = Statement{Name: "EnqueueTransferEvent", Command: "one", SQL: enqueueTransferEvent, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // EnqueueTransferEventRow is a row of EnqueueTransferEvent.
 type EnqueueTransferEventRow struct {
@@ -88,7 +89,7 @@ SELECT
 FROM claimed
 ORDER BY claimed.created_at`
 
-var stmtClaimOutboxEvents = Statement{Name: "ClaimOutboxEvents", Command: "many", SQL: claimOutboxEvents, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtClaimOutboxEvents = Statement{Name: "ClaimOutboxEvents", Command: "many", SQL: claimOutboxEvents, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ClaimOutboxEventsRow is a row of ClaimOutboxEvents.
 type ClaimOutboxEventsRow struct {
@@ -151,7 +152,7 @@ const markEventsPublished = `UPDATE outbox_events
 SET published_at = now()
 WHERE id = ANY($1::uuid[])`
 
-var stmtMarkEventsPublished = Statement{Name: "MarkEventsPublished", Command: "exec", SQL: markEventsPublished, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtMarkEventsPublished = Statement{Name: "MarkEventsPublished", Command: "exec", SQL: markEventsPublished, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // MarkEventsPublished runs the query `MarkEventsPublished` (queries/events.sql:44):
 //
@@ -173,7 +174,7 @@ SET secret = EXCLUDED.secret,
     active = true
 RETURNING id, customer_id, url, secret, event_types, active, created_at`
 
-var stmtUpsertWebhookEndpoint = Statement{Name: "UpsertWebhookEndpoint", Command: "one", SQL: upsertWebhookEndpoint, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtUpsertWebhookEndpoint = Statement{Name: "UpsertWebhookEndpoint", Command: "one", SQL: upsertWebhookEndpoint, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // UpsertWebhookEndpointParams holds the parameters of UpsertWebhookEndpoint.
 type UpsertWebhookEndpointParams struct {
@@ -217,7 +218,7 @@ WHERE customer_id = $1
   AND active
   AND $2::text = ANY(event_types)`
 
-var stmtListEndpointsForEvent = Statement{Name: "ListEndpointsForEvent", Command: "many", SQL: listEndpointsForEvent, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListEndpointsForEvent = Statement{Name: "ListEndpointsForEvent", Command: "many", SQL: listEndpointsForEvent, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListEndpointsForEventRow is a row of ListEndpointsForEvent.
 type ListEndpointsForEventRow struct {
@@ -257,7 +258,7 @@ func (q *Queries) ListEndpointsForEvent(ctx context.Context, customerID uuid.UUI
 const recordDelivery = `INSERT INTO webhook_deliveries (endpoint_id, event_id, status_code, response_body, duration_ms)
 VALUES ($1, $2, $3, $4, $5)`
 
-var stmtRecordDelivery = Statement{Name: "RecordDelivery", Command: "exec", SQL: recordDelivery, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtRecordDelivery = Statement{Name: "RecordDelivery", Command: "exec", SQL: recordDelivery, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // RecordDeliveryParams holds the parameters of RecordDelivery.
 type RecordDeliveryParams struct {
@@ -293,7 +294,7 @@ WHERE e.customer_id = $1
 GROUP BY e.id, e.url
 ORDER BY e.url`
 
-var stmtGetDeliveryStats = Statement{Name: "GetDeliveryStats", Command: "many", SQL: getDeliveryStats, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetDeliveryStats = Statement{Name: "GetDeliveryStats", Command: "many", SQL: getDeliveryStats, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetDeliveryStatsRow is a row of GetDeliveryStats.
 type GetDeliveryStatsRow struct {
@@ -346,7 +347,7 @@ func (q *Queries) GetDeliveryStats(ctx context.Context, customerID uuid.UUID) ([
 const insertAuditLog = `INSERT INTO audit_log (actor, action, entity_type, entity_id, payload)
 VALUES ($1, $2, $3, $4, $5)`
 
-var stmtInsertAuditLog = Statement{Name: "InsertAuditLog", Command: "exec", SQL: insertAuditLog, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtInsertAuditLog = Statement{Name: "InsertAuditLog", Command: "exec", SQL: insertAuditLog, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // InsertAuditLogParams holds the parameters of InsertAuditLog.
 type InsertAuditLogParams struct {
@@ -375,7 +376,7 @@ WHERE entity_type = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $3`
 
-var stmtListAuditLog = Statement{Name: "ListAuditLog", Command: "many", SQL: listAuditLog, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListAuditLog = Statement{Name: "ListAuditLog", Command: "many", SQL: listAuditLog, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListAuditLogParams holds the parameters of ListAuditLog.
 type ListAuditLogParams struct {

@@ -9,13 +9,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const placeHold = `INSERT INTO holds (account_id, transfer_id, amount, reason, expires_at)
 VALUES ($1, $2, $3, $4, $5)
 RETURNING id, account_id, transfer_id, amount, reason, expires_at, released_at, created_at`
 
-var stmtPlaceHold = Statement{Name: "PlaceHold", Command: "one", SQL: placeHold, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtPlaceHold = Statement{Name: "PlaceHold", Command: "one", SQL: placeHold, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // PlaceHoldParams holds the parameters of PlaceHold.
 type PlaceHoldParams struct {
@@ -59,7 +60,7 @@ WHERE h.account_id = $1
   AND h.expires_at > now()
 ORDER BY h.expires_at`
 
-var stmtListActiveHolds = Statement{Name: "ListActiveHolds", Command: "many", SQL: listActiveHolds, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListActiveHolds = Statement{Name: "ListActiveHolds", Command: "many", SQL: listActiveHolds, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListActiveHoldsRow is a row of ListActiveHolds.
 type ListActiveHoldsRow struct {
@@ -112,7 +113,7 @@ WHERE holds.transfer_id = t.id
   AND holds.released_at IS NULL
 RETURNING holds.id, holds.account_id, holds.amount, t.status AS transfer_status`
 
-var stmtReleaseHoldsForTransfer = Statement{Name: "ReleaseHoldsForTransfer", Command: "many", SQL: releaseHoldsForTransfer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtReleaseHoldsForTransfer = Statement{Name: "ReleaseHoldsForTransfer", Command: "many", SQL: releaseHoldsForTransfer, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ReleaseHoldsForTransferRow is a row of ReleaseHoldsForTransfer.
 type ReleaseHoldsForTransferRow struct {
@@ -157,7 +158,7 @@ SET released_at = now()
 WHERE released_at IS NULL
   AND expires_at <= now()`
 
-var stmtReleaseExpiredHolds = Statement{Name: "ReleaseExpiredHolds", Command: "exec", SQL: releaseExpiredHolds, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtReleaseExpiredHolds = Statement{Name: "ReleaseExpiredHolds", Command: "exec", SQL: releaseExpiredHolds, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ReleaseExpiredHolds runs the query `ReleaseExpiredHolds` (queries/holds.sql:24):
 //
@@ -178,7 +179,7 @@ WHERE holds.account_id = accounts.id
   AND accounts.status = 'closed'
 RETURNING holds.id, holds.account_id, holds.amount`
 
-var stmtDeleteHoldsOfClosedAccounts = Statement{Name: "DeleteHoldsOfClosedAccounts", Command: "many", SQL: deleteHoldsOfClosedAccounts, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtDeleteHoldsOfClosedAccounts = Statement{Name: "DeleteHoldsOfClosedAccounts", Command: "many", SQL: deleteHoldsOfClosedAccounts, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // DeleteHoldsOfClosedAccountsRow is a row of DeleteHoldsOfClosedAccounts.
 type DeleteHoldsOfClosedAccountsRow struct {
@@ -218,7 +219,7 @@ func (q *Queries) DeleteHoldsOfClosedAccounts(ctx context.Context) ([]DeleteHold
 const getAvailableBalance = `SELECT account_id, customer_id, currency, status, balance, held, available FROM account_balances
 WHERE account_id = $1`
 
-var stmtGetAvailableBalance = Statement{Name: "GetAvailableBalance", Command: "one", SQL: getAvailableBalance, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetAvailableBalance = Statement{Name: "GetAvailableBalance", Command: "one", SQL: getAvailableBalance, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAvailableBalanceRow is a row of GetAvailableBalance.
 type GetAvailableBalanceRow struct {

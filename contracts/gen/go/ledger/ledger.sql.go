@@ -10,11 +10,12 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const insertLedgerEntries = `INSERT INTO ledger_entries (account_id, transfer_id, amount, balance_after) VALUES ($1, $2, $3, $4)`
 
-var stmtInsertLedgerEntries = Statement{Name: "InsertLedgerEntries", Command: "copyfrom", SQL: insertLedgerEntries, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtInsertLedgerEntries = Statement{Name: "InsertLedgerEntries", Command: "copyfrom", SQL: insertLedgerEntries, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // InsertLedgerEntriesParams holds the parameters of InsertLedgerEntries.
 type InsertLedgerEntriesParams struct {
@@ -52,7 +53,7 @@ WHERE le.account_id = $1
 ORDER BY le.created_at, le.id
 LIMIT $2 OFFSET $3`
 
-var stmtListLedgerEntries = Statement{Name: "ListLedgerEntries", Command: "many", SQL: listLedgerEntries, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListLedgerEntries = Statement{Name: "ListLedgerEntries", Command: "many", SQL: listLedgerEntries, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListLedgerEntriesParams holds the parameters of ListLedgerEntries.
 type ListLedgerEntriesParams struct {
@@ -117,7 +118,7 @@ FROM (
 ) ranked
 WHERE ranked.rn = 1`
 
-var stmtGetLatestEntries = Statement{Name: "GetLatestEntries", Command: "many", SQL: getLatestEntries, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetLatestEntries = Statement{Name: "GetLatestEntries", Command: "many", SQL: getLatestEntries, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetLatestEntriesRow is a row of GetLatestEntries.
 type GetLatestEntriesRow struct {
@@ -173,7 +174,7 @@ const getLedgerTotals = `SELECT
 FROM ledger_entries
 WHERE account_id = $1`
 
-var stmtGetLedgerTotals = Statement{Name: "GetLedgerTotals", Command: "one", SQL: getLedgerTotals, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetLedgerTotals = Statement{Name: "GetLedgerTotals", Command: "one", SQL: getLedgerTotals, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetLedgerTotalsRow is a row of GetLedgerTotals.
 type GetLedgerTotalsRow struct {
@@ -220,7 +221,7 @@ FULL JOIN (
 ) l ON l.account_id = a.id
 WHERE COALESCE(a.balance, 0) <> COALESCE(l.ledger_balance, 0)`
 
-var stmtReconcileBalances = Statement{Name: "ReconcileBalances", Command: "many", SQL: reconcileBalances, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtReconcileBalances = Statement{Name: "ReconcileBalances", Command: "many", SQL: reconcileBalances, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ReconcileBalancesRow is a row of ReconcileBalances.
 type ReconcileBalancesRow struct {
@@ -276,7 +277,7 @@ WHERE a.customer_id = $1
       SELECT 1 FROM ledger_entries le WHERE le.account_id = a.id
   )`
 
-var stmtInsertOpeningEntries = Statement{Name: "InsertOpeningEntries", Command: "execrows", SQL: insertOpeningEntries, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtInsertOpeningEntries = Statement{Name: "InsertOpeningEntries", Command: "execrows", SQL: insertOpeningEntries, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // InsertOpeningEntries runs the query `InsertOpeningEntries` (queries/ledger.sql:60):
 // Gives each imported account without entries an opening entry for its balance.

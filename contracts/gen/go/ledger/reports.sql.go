@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const dailyTransferVolume = `SELECT
@@ -27,7 +28,7 @@ WHERE t.status = 'posted'
 GROUP BY date_trunc('day', t.created_at), t.currency
 ORDER BY period_start, t.currency`
 
-var stmtDailyTransferVolume = Statement{Name: "DailyTransferVolume", Command: "many", SQL: dailyTransferVolume, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtDailyTransferVolume = Statement{Name: "DailyTransferVolume", Command: "many", SQL: dailyTransferVolume, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // DailyTransferVolumeRow is a row of DailyTransferVolume.
 type DailyTransferVolumeRow struct {
@@ -91,7 +92,7 @@ WHERE le.account_id = $1
 GROUP BY 1, 2
 ORDER BY 1, 2`
 
-var stmtMonthlyStatement = Statement{Name: "MonthlyStatement", Command: "many", SQL: monthlyStatement, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtMonthlyStatement = Statement{Name: "MonthlyStatement", Command: "many", SQL: monthlyStatement, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // MonthlyStatementRow is a row of MonthlyStatement.
 type MonthlyStatementRow struct {
@@ -149,7 +150,7 @@ INNER JOIN accounts a ON a.customer_id = c.id
 WHERE c.id = $1
 GROUP BY c.id`
 
-var stmtGetCustomerOverview = Statement{Name: "GetCustomerOverview", Command: "one", SQL: getCustomerOverview, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetCustomerOverview = Statement{Name: "GetCustomerOverview", Command: "one", SQL: getCustomerOverview, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetCustomerOverviewRow is a row of GetCustomerOverview.
 type GetCustomerOverviewRow struct {
@@ -196,7 +197,7 @@ WHERE al.entity_type = 'account' AND al.entity_id = $1
 ORDER BY created_at DESC
 LIMIT $2`
 
-var stmtListAccountActivity = Statement{Name: "ListAccountActivity", Command: "many", SQL: listAccountActivity, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListAccountActivity = Statement{Name: "ListAccountActivity", Command: "many", SQL: listAccountActivity, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListAccountActivityRow is a row of ListAccountActivity.
 type ListAccountActivityRow struct {
@@ -262,7 +263,7 @@ FROM account_balances ab
 WHERE ab.customer_id = $1
 ORDER BY ab.available`
 
-var stmtClassifyAccounts = Statement{Name: "ClassifyAccounts", Command: "many", SQL: classifyAccounts, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtClassifyAccounts = Statement{Name: "ClassifyAccounts", Command: "many", SQL: classifyAccounts, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ClassifyAccountsRow is a row of ClassifyAccounts.
 type ClassifyAccountsRow struct {
@@ -333,7 +334,7 @@ WHERE t.amount > s.avg_amount * 2
   AND t.created_at >= $1
 ORDER BY ratio DESC`
 
-var stmtListUnusualTransfers = Statement{Name: "ListUnusualTransfers", Command: "many", SQL: listUnusualTransfers, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListUnusualTransfers = Statement{Name: "ListUnusualTransfers", Command: "many", SQL: listUnusualTransfers, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListUnusualTransfersRow is a row of ListUnusualTransfers.
 type ListUnusualTransfersRow struct {
@@ -396,7 +397,7 @@ INNER JOIN currencies cur ON cur.code = a.currency
 WHERE a.customer_id = $2
 ORDER BY a.created_at`
 
-var stmtListBalancesConverted = Statement{Name: "ListBalancesConverted", Command: "many", SQL: listBalancesConverted, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListBalancesConverted = Statement{Name: "ListBalancesConverted", Command: "many", SQL: listBalancesConverted, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListBalancesConvertedRow is a row of ListBalancesConverted.
 type ListBalancesConvertedRow struct {

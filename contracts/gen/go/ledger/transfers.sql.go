@@ -12,13 +12,14 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
 )
 
 const createTransfer = `INSERT INTO transfers (from_account_id, to_account_id, amount, currency, description, idempotency_key)
 VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee`
 
-var stmtCreateTransfer = Statement{Name: "CreateTransfer", Command: "one", SQL: createTransfer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtCreateTransfer = Statement{Name: "CreateTransfer", Command: "one", SQL: createTransfer, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // CreateTransferParams holds the parameters of CreateTransfer.
 type CreateTransferParams struct {
@@ -62,7 +63,7 @@ func (q *Queries) CreateTransfer(ctx context.Context, arg CreateTransferParams) 
 const getTransferByIdempotencyKey = `SELECT id, from_account_id, to_account_id, amount, currency, status, description, idempotency_key, created_at, posted_at, fee FROM transfers
 WHERE idempotency_key = $1`
 
-var stmtGetTransferByIdempotencyKey = Statement{Name: "GetTransferByIdempotencyKey", Command: "one", SQL: getTransferByIdempotencyKey, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetTransferByIdempotencyKey = Statement{Name: "GetTransferByIdempotencyKey", Command: "one", SQL: getTransferByIdempotencyKey, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetTransferByIdempotencyKeyRow is a row of GetTransferByIdempotencyKey.
 type GetTransferByIdempotencyKeyRow struct {
@@ -113,7 +114,7 @@ LEFT JOIN accounts src ON src.id = t.from_account_id
 LEFT JOIN accounts dst ON dst.id = t.to_account_id
 WHERE t.id = $1`
 
-var stmtGetTransferDetails = Statement{Name: "GetTransferDetails", Command: "one", SQL: getTransferDetails, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtGetTransferDetails = Statement{Name: "GetTransferDetails", Command: "one", SQL: getTransferDetails, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetTransferDetailsRow is a row of GetTransferDetails.
 type GetTransferDetailsRow struct {
@@ -168,7 +169,7 @@ WHERE (from_account_id = $1 OR to_account_id = $1)
 ORDER BY created_at DESC, id DESC
 LIMIT $4`
 
-var stmtListAccountTransfers = Statement{Name: "ListAccountTransfers", Command: "many", SQL: listAccountTransfers, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListAccountTransfers = Statement{Name: "ListAccountTransfers", Command: "many", SQL: listAccountTransfers, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListAccountTransfersParams holds the parameters of ListAccountTransfers.
 type ListAccountTransfersParams struct {
@@ -257,7 +258,7 @@ FROM posted p
 LEFT JOIN debited d ON d.id = p.from_account_id
 LEFT JOIN credited c ON c.id = p.to_account_id`
 
-var stmtPostTransfer = Statement{Name: "PostTransfer", Command: "one", SQL: postTransfer, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 5 * time.Second, Retry: "patient"}
+var stmtPostTransfer = Statement{Name: "PostTransfer", Command: "one", SQL: postTransfer, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 5 * time.Second, Retry: retryPatient}
 
 // PostTransferRow is a row of PostTransfer.
 type PostTransferRow struct {
@@ -317,7 +318,7 @@ SET status = 'failed'
 WHERE status = 'pending'
   AND created_at < now() - CAST($1 AS interval)`
 
-var stmtFailStaleTransfers = Statement{Name: "FailStaleTransfers", Command: "execresult", SQL: failStaleTransfers, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtFailStaleTransfers = Statement{Name: "FailStaleTransfers", Command: "execresult", SQL: failStaleTransfers, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // FailStaleTransfers runs the query `FailStaleTransfers` (queries/transfers.sql:80):
 //
@@ -341,7 +342,7 @@ FROM unnest($2::uuid[], $3::uuid[], $4::numeric[])
     AS u (from_account_id, to_account_id, amount)
 RETURNING id, created_at`
 
-var stmtCreateTransfers = Statement{Name: "CreateTransfers", Command: "many", SQL: createTransfers, ReadOnly: false, Idempotent: false, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtCreateTransfers = Statement{Name: "CreateTransfers", Command: "many", SQL: createTransfers, ReadOnly: false, Idempotent: false, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // CreateTransfersParams holds the parameters of CreateTransfers.
 type CreateTransfersParams struct {
@@ -392,7 +393,7 @@ WHERE from_account_id = $1
 ORDER BY created_at DESC
 LIMIT 10`
 
-var stmtListRecentTransfers = Statement{Name: "ListRecentTransfers", Command: "batchmany", SQL: listRecentTransfers, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListRecentTransfers = Statement{Name: "ListRecentTransfers", Command: "batchmany", SQL: listRecentTransfers, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListRecentTransfersRow is a row of ListRecentTransfers.
 type ListRecentTransfersRow struct {
@@ -458,7 +459,7 @@ SELECT from_account_id
 FROM transfers
 WHERE to_account_id = $1 AND from_account_id IS NOT NULL`
 
-var stmtListCounterparties = Statement{Name: "ListCounterparties", Command: "many", SQL: listCounterparties, ReadOnly: true, Idempotent: true, Route: "primary", Timeout: 2 * time.Second, Retry: "standard"}
+var stmtListCounterparties = Statement{Name: "ListCounterparties", Command: "many", SQL: listCounterparties, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // ListCounterparties runs the query `ListCounterparties` (queries/transfers.sql:101):
 // Accounts this account has sent money to or received money from.

@@ -1,0 +1,142 @@
+package clients
+
+// Policies written in the registry take effect in the generated Go client run on the
+// runtime (tests/fixtures/generate/kitchen_sink/sqlpact.yaml): a timeout, a retry
+// limit, idempotent: false, expect_one_row and an idempotency key. The Rust client is
+// held to the same in tests/clients/rust/tests/policies.rs.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"example.com/kitchen/kitchen"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
+)
+
+// kitchenDB creates a database with the kitchen-sink schema; it is dropped when the
+// test ends.
+func kitchenDB(t *testing.T) (string, *pgx.Conn) {
+	t.Helper()
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		t.Fatal("DATABASE_URL is not set: run the tests through scripts/test.sh")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("sqlpact_kitchen_go_%d_%d", os.Getpid(), scratchCount.Add(1))
+	for _, sql := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := pgx.ParseConfig(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := fmt.Sprintf("postgresql://%s:%s@%s:%d/%s", cfg.User, cfg.Password, cfg.Host, cfg.Port, name)
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close(ctx)
+		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		_ = admin.Close(ctx)
+	})
+	schema, err := os.ReadFile("../../fixtures/generate/kitchen_sink/schema.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, string(schema)); err != nil {
+		t.Fatal(err)
+	}
+	return url, conn
+}
+
+func asError(t *testing.T, err error) *sqlpact.Error {
+	t.Helper()
+	var e *sqlpact.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("not a *sqlpact.Error: %v", err)
+	}
+	return e
+}
+
+func TestRegistryPoliciesTakeEffectThroughTheRuntime(t *testing.T) {
+	ctx := context.Background()
+	url, conn := kitchenDB(t)
+	db, err := sqlpact.Open(ctx, kitchen.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q := kitchen.New(db)
+
+	// SlowEcho: { timeout: 200ms }.
+	if r, err := q.SlowEcho(ctx, "hi", 0.01); err != nil || r.V != "hi" {
+		t.Fatalf("SlowEcho: %+v %v", r, err)
+	}
+	start := time.Now()
+	if _, err := q.SlowEcho(ctx, "late", 3); sqlpact.ClassOf(err) != sqlpact.ClassTimeout || time.Since(start) > 2*time.Second {
+		t.Fatalf("SlowEcho past its timeout: %v after %v", err, time.Since(start))
+	}
+
+	// DropMyConnection: { idempotent: true, retry: twice }: retried, twice in all.
+	_, err = q.DropMyConnection(ctx)
+	if e := asError(t, err); e.Class != sqlpact.ClassServerShutdown || e.Attempts != 2 {
+		t.Fatalf("DropMyConnection: %v (%+v)", err, e)
+	}
+
+	// DropMyConnectionOnce: { idempotent: false, retry: twice }: sent, so never again.
+	_, err = q.DropMyConnectionOnce(ctx)
+	if e := asError(t, err); !e.Ambiguous() || e.Attempts != 1 {
+		t.Fatalf("DropMyConnectionOnce: %v (%+v)", err, e)
+	}
+
+	// BumpSampleVersion: { expect_one_row: true }.
+	if _, err := q.BumpSampleVersion(ctx, 999, 1); sqlpact.ClassOf(err) != sqlpact.ClassConflict {
+		t.Fatalf("BumpSampleVersion: %v", err)
+	}
+
+	// AddNoteOnce: { idempotency_key: body }.
+	if err := db.InstallIdempotencyTable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, err := q.AddNoteOnce(ctx, pgtype.Int8{}, "note-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := q.AddNoteOnce(ctx, pgtype.Int8{}, "note-1")
+	if err != nil || again != first {
+		t.Fatalf("replay: %+v %v; first %+v", again, err, first)
+	}
+	var n int64
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM notes").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d notes (%v)", n, err)
+	}
+	if r := db.Stats().Replays; r != 1 {
+		t.Fatalf("replays %d", r)
+	}
+}
+
+// TestAPlainConnectionKeepsTheRowCountContract: without the runtime each statement is
+// sent once, yet a write declared to affect one row still reports a conflict.
+func TestAPlainConnectionKeepsTheRowCountContract(t *testing.T) {
+	_, conn := kitchenDB(t)
+	_, err := kitchen.New(conn).BumpSampleVersion(context.Background(), 999, 1)
+	if sqlpact.ClassOf(err) != sqlpact.ClassConflict {
+		t.Fatalf("%v", err)
+	}
+}

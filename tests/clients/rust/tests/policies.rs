@@ -1,0 +1,88 @@
+//! Policies written in the registry take effect in the generated Rust client run on
+//! the runtime (tests/fixtures/generate/kitchen_sink/sqlpact.yaml): a timeout, a retry
+//! limit, `idempotent: false`, `expect_one_row` and an idempotency key. The Go client
+//! is held to the same in tests/clients/go/policy_test.go.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Scratch;
+use kitchen_db as k;
+use sqlpact_runtime::{Class, Db};
+
+async fn runtime(scratch: &Scratch) -> Db {
+    let db = Db::builder(&k::POLICIES)
+        .seed(5)
+        .host(&scratch.url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    db.ready().await.unwrap();
+    db
+}
+
+fn schema() -> std::path::PathBuf {
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/generate/kitchen_sink/schema.sql"
+    )
+    .into()
+}
+
+#[tokio::test]
+async fn registry_policies_take_effect_through_the_runtime() {
+    let scratch = Scratch::new("sqlpact_policies_rs", &[schema()]).await;
+    let db = runtime(&scratch).await;
+
+    // `SlowEcho: { timeout: 200ms }`.
+    assert_eq!(k::slow_echo(&db, "hi", 0.01).await.unwrap().v, "hi");
+    let t = Instant::now();
+    let err = k::slow_echo(&db, "late", 3.0).await.unwrap_err();
+    assert_eq!(err.class(), Class::Timeout, "{err}");
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+
+    // `DropMyConnection: { idempotent: true, retry: twice }`: retried, twice in all.
+    let err = k::drop_my_connection(&db).await.unwrap_err();
+    assert_eq!(err.class(), Class::ServerShutdown, "{err}");
+    assert_eq!(err.attempt_count(), 2, "{err}");
+
+    // `DropMyConnectionOnce: { idempotent: false, retry: twice }`: sent, so never again.
+    let err = k::drop_my_connection_once(&db).await.unwrap_err();
+    assert!(err.is_ambiguous(), "{err}");
+    assert_eq!(err.attempt_count(), 1, "{err}");
+
+    // `BumpSampleVersion: { expect_one_row: true }`.
+    let err = k::bump_sample_version(&db, 999, 1).await.unwrap_err();
+    assert_eq!(err.class(), Class::Conflict, "{err}");
+
+    // `AddNoteOnce: { idempotency_key: body }`.
+    db.install_idempotency_table().await.unwrap();
+    let first = k::add_note_once(&db, None, "note-1").await.unwrap();
+    let again = k::add_note_once(&db, None, "note-1").await.unwrap();
+    assert_eq!(first, again, "the replay returns the stored row");
+    let n: i64 = scratch
+        .client
+        .query_one("SELECT count(*) FROM notes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "written once");
+    assert_eq!(db.stats().replays, 1);
+
+    drop(db);
+    scratch.drop().await;
+}
+
+/// Without the runtime a plain client sends each statement once: no deadline, no
+/// retry, yet the row-count contract still holds.
+#[tokio::test]
+async fn a_plain_client_sends_once_but_keeps_the_row_count_contract() {
+    let scratch = Scratch::new("sqlpact_policies_plain_rs", &[schema()]).await;
+    let err = k::bump_sample_version(&scratch.client, 999, 1)
+        .await
+        .unwrap_err();
+    assert_eq!(err.class(), Class::Conflict);
+    scratch.drop().await;
+}
