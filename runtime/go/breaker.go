@@ -13,6 +13,7 @@ type Breaker struct {
 	consecutive uint32
 	window      []result
 	openings    uint32
+	probeAt     uint64 // when the current half-open probe went
 }
 
 // BreakerConfig holds the breaker's settings; times in milliseconds.
@@ -64,13 +65,16 @@ func (b *Breaker) State() (BreakerState, uint64) {
 }
 
 // Allow reports whether a new connection or a retry may go to this host now. After the
-// open delay the breaker half-opens and lets exactly one probe through.
+// open delay the breaker half-opens and lets one probe through (another once open_for
+// passed without its result: the caller gave up, the probe is presumed lost).
 func (b *Breaker) Allow(nowMs uint64) bool {
 	switch {
 	case b.state == BreakerClosed:
 		return true
-	case b.state == BreakerOpen && nowMs >= b.openUntil:
+	case b.state == BreakerOpen && nowMs >= b.openUntil,
+		b.state == BreakerHalfOpen && nowMs >= b.probeAt+b.cfg.OpenForMs:
 		b.state = BreakerHalfOpen
+		b.probeAt = nowMs
 		return true
 	}
 	return false

@@ -239,7 +239,9 @@ func (d *DB) refreshRoles(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			actx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
+			// Not the caller's context: a caller near its deadline must not mark
+			// healthy hosts down for everyone.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.policies.Pool.AcquireTimeout)
 			defer cancel()
 			c, err := h.pool.Acquire(actx)
 			if err != nil {
@@ -309,6 +311,23 @@ func (d *DB) pick(ctx context.Context, route Route) (*host, error) {
 	return nil, &Error{Class: ClassNoHost, Action: RetryAnywhere, Msg: msg}
 }
 
+// release returns c to its pool, or closes it when its statement was cut or its
+// connection failed: its state is unknown, so it is never reused.
+func release(ctx context.Context, c *pgxpool.Conn, err error) {
+	if err != nil && (ctx.Err() != nil || !replied(err)) {
+		_ = c.Conn().Close(context.WithoutCancel(ctx))
+	}
+	c.Release()
+}
+
+// replied reports that err is an answer of the server (or of the statement itself), not
+// a broken or cut connection.
+func replied(err error) bool {
+	var pg *pgconn.PgError
+	var own *Error
+	return errors.As(err, &pg) || errors.As(err, &own) || errors.Is(err, pgx.ErrNoRows)
+}
+
 var errPoolTimeout = errors.New("no connection from the pool within the acquire timeout")
 
 // acquire gets a connection from h within the acquire timeout and ctx.
@@ -368,7 +387,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			} else {
 				err = fn(ctx, c)
 			}
-			c.Release()
+			release(ctx, c, err)
 			if replayed && err == nil {
 				d.counters.replays.Add(1)
 				d.emit(Event{Kind: EventReplayed, Statement: st.Name})

@@ -126,7 +126,7 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 			}
 			return tx.Commit(ctx)
 		}()
-		c.Release()
+		release(ctx, c, err)
 		if err == nil {
 			h.success()
 			return nil

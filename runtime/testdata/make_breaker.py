@@ -34,6 +34,7 @@ class SplitMix64:
 class Breaker:
     def __init__(self, cfg, seed):
         self.cfg = cfg
+        self.probe_at = 0
         self.rng = SplitMix64(seed)
         self.state = "closed"
         self.consecutive = 0
@@ -64,6 +65,12 @@ class Breaker:
             return True
         if self.state == "open" and now >= self.open_until:
             self.state = "half_open"
+            self.probe_at = now
+            return True
+        # A probe whose result never came (its caller gave up) is presumed lost after
+        # open_for: the next request becomes the probe.
+        if self.state == "half_open" and now >= self.probe_at + self.cfg["open_for_ms"]:
+            self.probe_at = now
             return True
         return False
 
@@ -138,6 +145,11 @@ def main():
         t += 200_000
         ev += [(t, "allow"), (t + 1, "failure")]
     cases.append({"name": "open delay grows to the cap", "seed": 4, "events": ev})
+    # A probe whose result never comes: after open_for the next request probes.
+    ev = [(i, "failure") for i in range(5)]
+    ev += [(9000, "allow"), (9001, "allow"), (13999, "allow"), (14000, "allow"),
+           (14001, "allow"), (14002, "success"), (14003, "allow")]
+    cases.append({"name": "a lost probe is replaced after open_for", "seed": 6, "events": ev})
     # A random mix.
     rng = random.Random(5)
     ev = []

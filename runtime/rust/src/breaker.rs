@@ -39,6 +39,8 @@ pub struct Breaker {
     /// Results in the window: (time, failed).
     window: VecDeque<(u64, bool)>,
     openings: u32,
+    /// When the current half-open probe went.
+    probe_at_ms: u64,
 }
 
 impl Breaker {
@@ -50,6 +52,7 @@ impl Breaker {
             consecutive: 0,
             window: VecDeque::new(),
             openings: 0,
+            probe_at_ms: 0,
         }
     }
 
@@ -58,12 +61,22 @@ impl Breaker {
     }
 
     /// May a new connection or a retry go to this host now? After the open delay the
-    /// breaker half-opens and lets exactly one probe through.
+    /// breaker half-opens and lets one probe through (another once `open_for` passed
+    /// without its result).
     pub fn allow(&mut self, now_ms: u64) -> bool {
         match self.state {
             BreakerState::Closed => true,
             BreakerState::Open { until_ms } if now_ms >= until_ms => {
                 self.state = BreakerState::HalfOpen;
+                self.probe_at_ms = now_ms;
+                true
+            }
+            // A probe whose result never came (its caller gave up) is presumed lost
+            // after `open_for`: this request becomes the probe.
+            BreakerState::HalfOpen
+                if now_ms >= self.probe_at_ms.saturating_add(self.cfg.open_for_ms) =>
+            {
+                self.probe_at_ms = now_ms;
                 true
             }
             _ => false,

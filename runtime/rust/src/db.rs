@@ -204,6 +204,8 @@ pub(crate) enum AttemptError {
     Driver(tokio_postgres::Error, SendState),
     /// A keyed write's key belongs to another statement.
     KeyReused(String),
+    /// The statement cannot run as described (a misdeclared key).
+    Invalid(String),
 }
 
 /// A pooled connection in use. Dropped before [`ConnGuard::done`] (a caller gave up,
@@ -417,14 +419,20 @@ impl Shared {
         let res = run_op(g.client(), st, op).await;
         match res {
             Ok(Out::Stream(rows)) => {
-                g.done(false);
-                // The connection stays out of the pool until the stream is dropped.
-                let held = g;
-                let rows = rows.map_ok(move |r| {
-                    let _ = &held;
-                    r
+                // The statement stays in flight until the stream ends: a stream dropped
+                // early cancels it and closes the connection, instead of handing the
+                // next caller a connection still draining rows.
+                let mut held = Some(g);
+                let end = futures_util::stream::poll_fn(move |_| {
+                    if let Some(mut g) = held.take() {
+                        g.done(false);
+                    }
+                    std::task::Poll::Ready(None)
                 });
-                Ok((Out::Stream(Box::pin(rows)), false))
+                Ok((
+                    Out::Stream(Box::pin(futures_util::StreamExt::chain(rows, end))),
+                    false,
+                ))
             }
             Ok(out) => {
                 g.done(false);
@@ -508,6 +516,13 @@ impl Shared {
                         .message(format!(
                             "the idempotency key is already recorded for `{owner}`; use a new key per write"
                         ));
+                    return Err(self.fail(st, e));
+                }
+                Ok(Err(AttemptError::Invalid(m))) => {
+                    let e = Error::new(Class::Other, Action::Fatal)
+                        .statement(st.name)
+                        .attempts(attempt)
+                        .message(m);
                     return Err(self.fail(st, e));
                 }
                 Err(_elapsed) => (
@@ -666,11 +681,18 @@ pub(crate) async fn run_keyed(
         Op::Query(p) | Op::QueryOpt(p) | Op::Stream(p) => (*p, true),
         Op::Execute(p) => (*p, false),
         Op::Copy(..) => {
-            return Err(AttemptError::KeyReused(
+            return Err(AttemptError::Invalid(
                 "a COPY cannot carry an idempotency key".into(),
             ))
         }
     };
+    if key.param >= params.len() {
+        return Err(AttemptError::Invalid(format!(
+            "the idempotency key is parameter {} of {}",
+            key.param + 1,
+            params.len()
+        )));
+    }
     g.start();
     let client = g.client_mut();
     let res = async {
@@ -764,6 +786,7 @@ impl Db {
             let g = s.acquire(&host).await.map_err(|e| match e {
                 AttemptError::PoolTimeout => Error::new(Class::PoolTimeout, Action::Fatal),
                 AttemptError::Connect(Some(e)) | AttemptError::Driver(e, _) => Error::from(e),
+                AttemptError::Invalid(m) => Error::new(Class::Other, Action::Fatal).message(m),
                 _ => Error::new(Class::Connection, Action::Fatal),
             })?;
             let row = g.client().query_one(crate::host::ROLE_SQL, &[]).await?;
@@ -852,8 +875,16 @@ impl Db {
     }
 }
 
-/// A connection from the runtime's pool, for statements outside the contract.
+/// A connection from the runtime's pool, for statements outside the contract. Its
+/// state (an open transaction, session settings) is unknown to the pool, so it is
+/// closed when dropped rather than reused.
 pub struct PooledClient(ConnGuard);
+
+impl Drop for PooledClient {
+    fn drop(&mut self) {
+        self.0.done(true);
+    }
+}
 
 impl std::ops::Deref for PooledClient {
     type Target = tokio_postgres::Client;

@@ -83,6 +83,11 @@ impl Tx<'_> {
                     Op::Execute(p) => (*p, false),
                     Op::Copy(..) => (&[][..], false),
                 };
+                if key.param >= params.len() {
+                    return Err(Error::new(Class::Other, Action::Fatal)
+                        .statement(st.name)
+                        .message("the idempotency key is not among the statement's parameters"));
+                }
                 let client = tokio_postgres::GenericClient::client(&self.tx);
                 return match keyed::run(client, st, key, params, rows).await {
                     Ok(Keyed::Rows(r, _)) => Ok(match op {
