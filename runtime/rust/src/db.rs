@@ -669,6 +669,28 @@ pub(crate) async fn run_op<C: tokio_postgres::GenericClient + Sync>(
     })
 }
 
+impl Op<'_> {
+    /// A keyed write's parameters, and whether it returns rows; `None` for a COPY.
+    pub(crate) fn keyed_params(&self) -> Option<(&[&(dyn ToSql + Sync)], bool)> {
+        match self {
+            Op::Query(p) | Op::QueryOpt(p) | Op::Stream(p) => Some((p, true)),
+            Op::Execute(p) => Some((p, false)),
+            Op::Copy(..) => None,
+        }
+    }
+
+    /// A keyed write's rows, shaped as this operation returns them.
+    pub(crate) fn rows_out(&self, rows: Vec<Row>) -> Out {
+        match self {
+            Op::QueryOpt(_) => Out::Opt(rows.into_iter().next()),
+            Op::Stream(_) => Out::Stream(Box::pin(futures_util::stream::iter(
+                rows.into_iter().map(Ok),
+            ))),
+            _ => Out::Rows(rows),
+        }
+    }
+}
+
 /// Runs a keyed write in a transaction of its own (`own_tx`) or in the caller's.
 pub(crate) async fn run_keyed(
     g: &mut ConnGuard,
@@ -677,14 +699,10 @@ pub(crate) async fn run_keyed(
     op: &Op<'_>,
     own_tx: bool,
 ) -> Result<(Out, bool), AttemptError> {
-    let (params, rows) = match op {
-        Op::Query(p) | Op::QueryOpt(p) | Op::Stream(p) => (*p, true),
-        Op::Execute(p) => (*p, false),
-        Op::Copy(..) => {
-            return Err(AttemptError::Invalid(
-                "a COPY cannot carry an idempotency key".into(),
-            ))
-        }
+    let Some((params, rows)) = op.keyed_params() else {
+        return Err(AttemptError::Invalid(
+            "a COPY cannot carry an idempotency key".into(),
+        ));
     };
     if key.param >= params.len() {
         return Err(AttemptError::Invalid(format!(
@@ -714,16 +732,7 @@ pub(crate) async fn run_keyed(
         Ok(k) => {
             g.done(false);
             let (out, replayed) = match k {
-                Keyed::Rows(r, replayed) => (
-                    match op {
-                        Op::QueryOpt(_) => Out::Opt(r.into_iter().next()),
-                        Op::Stream(_) => {
-                            Out::Stream(Box::pin(futures_util::stream::iter(r.into_iter().map(Ok))))
-                        }
-                        _ => Out::Rows(r),
-                    },
-                    replayed,
-                ),
+                Keyed::Rows(r, replayed) => (op.rows_out(r), replayed),
                 Keyed::Count(n, replayed) => (Out::Count(n), replayed),
                 Keyed::Reused(owner) => return Err(AttemptError::KeyReused(owner)),
             };
@@ -893,61 +902,77 @@ impl std::ops::Deref for PooledClient {
     }
 }
 
-impl Executor for Db {
-    async fn query(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, Error> {
-        match self.shared.run(st, Op::Query(params)).await? {
-            Out::Rows(r) => Ok(r),
-            _ => unreachable!("a query returns rows"),
-        }
-    }
-
-    async fn query_opt(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, Error> {
-        match self.shared.run(st, Op::QueryOpt(params)).await? {
-            Out::Opt(r) => Ok(r),
-            _ => unreachable!("query_opt returns an optional row"),
-        }
-    }
-
-    async fn query_stream(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<RowStream<Row>, Error> {
-        match self.shared.run(st, Op::Stream(params)).await? {
-            Out::Stream(s) => Ok(s),
-            _ => unreachable!("query_stream returns a stream"),
-        }
-    }
-
-    async fn execute(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, Error> {
-        match self.shared.run(st, Op::Execute(params)).await? {
-            Out::Count(n) => expect_rows(st, n),
-            _ => unreachable!("execute returns a count"),
-        }
-    }
-
-    async fn copy_in<'a, R: AsRef<[&'a (dyn ToSql + Sync)]> + Sync>(
-        &self,
-        st: &'static Statement,
-        copy: &'static str,
-        rows: &[R],
-    ) -> Result<u64, Error> {
-        let rows: Vec<&[&(dyn ToSql + Sync)]> = rows.iter().map(|r| r.as_ref()).collect();
-        match self.shared.run(st, Op::Copy(copy, &rows)).await? {
-            Out::Count(n) => Ok(n),
-            _ => unreachable!("copy returns a count"),
-        }
+impl Db {
+    async fn run(&self, st: &'static Statement, op: Op<'_>) -> Result<Out, Error> {
+        self.shared.run(st, op).await
     }
 }
+
+/// `Executor` for a runtime type whose `run(st, op)` does the work: [`Db`] and
+/// [`Tx`](crate::Tx).
+macro_rules! executor_via_run {
+    ($ty:ty) => {
+        impl Executor for $ty {
+            async fn query(
+                &self,
+                st: &'static Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<Vec<Row>, Error> {
+                match self.run(st, Op::Query(params)).await? {
+                    Out::Rows(r) => Ok(r),
+                    _ => unreachable!("a query returns rows"),
+                }
+            }
+
+            async fn query_opt(
+                &self,
+                st: &'static Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<Option<Row>, Error> {
+                match self.run(st, Op::QueryOpt(params)).await? {
+                    Out::Opt(r) => Ok(r),
+                    _ => unreachable!("query_opt returns an optional row"),
+                }
+            }
+
+            async fn query_stream(
+                &self,
+                st: &'static Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<RowStream<Row>, Error> {
+                match self.run(st, Op::Stream(params)).await? {
+                    Out::Stream(s) => Ok(s),
+                    _ => unreachable!("query_stream returns a stream"),
+                }
+            }
+
+            async fn execute(
+                &self,
+                st: &'static Statement,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> Result<u64, Error> {
+                match self.run(st, Op::Execute(params)).await? {
+                    Out::Count(n) => expect_rows(st, n),
+                    _ => unreachable!("execute returns a count"),
+                }
+            }
+
+            async fn copy_in<'a, R: AsRef<[&'a (dyn ToSql + Sync)]> + Sync>(
+                &self,
+                st: &'static Statement,
+                copy: &'static str,
+                rows: &[R],
+            ) -> Result<u64, Error> {
+                let rows: Vec<&[&(dyn ToSql + Sync)]> = rows.iter().map(|r| r.as_ref()).collect();
+                match self.run(st, Op::Copy(copy, &rows)).await? {
+                    Out::Count(n) => Ok(n),
+                    _ => unreachable!("copy returns a count"),
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use executor_via_run;
+
+executor_via_run!(Db);

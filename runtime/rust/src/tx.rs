@@ -78,25 +78,15 @@ impl Tx<'_> {
     async fn run(&self, st: &'static Statement, op: Op<'_>) -> Result<Out, Error> {
         let work = async {
             if let Some(key) = st.idempotency {
-                let (params, rows) = match &op {
-                    Op::Query(p) | Op::QueryOpt(p) | Op::Stream(p) => (*p, true),
-                    Op::Execute(p) => (*p, false),
-                    Op::Copy(..) => (&[][..], false),
-                };
-                if key.param >= params.len() {
+                let Some((params, rows)) = op.keyed_params().filter(|(p, _)| key.param < p.len())
+                else {
                     return Err(Error::new(Class::Other, Action::Fatal)
                         .statement(st.name)
                         .message("the idempotency key is not among the statement's parameters"));
-                }
+                };
                 let client = tokio_postgres::GenericClient::client(&self.tx);
                 return match keyed::run(client, st, key, params, rows).await {
-                    Ok(Keyed::Rows(r, _)) => Ok(match op {
-                        Op::QueryOpt(_) => Out::Opt(r.into_iter().next()),
-                        Op::Stream(_) => {
-                            Out::Stream(Box::pin(futures_util::stream::iter(r.into_iter().map(Ok))))
-                        }
-                        _ => Out::Rows(r),
-                    }),
+                    Ok(Keyed::Rows(r, _)) => Ok(op.rows_out(r)),
                     Ok(Keyed::Count(n, _)) => Ok(Out::Count(n)),
                     Ok(Keyed::Reused(owner)) => Err(Error::new(Class::Conflict, Action::Fatal)
                         .statement(st.name)
@@ -126,64 +116,7 @@ impl Tx<'_> {
     }
 }
 
-impl Executor for Tx<'_> {
-    async fn query(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, Error> {
-        match self.run(st, Op::Query(params)).await? {
-            Out::Rows(r) => Ok(r),
-            _ => unreachable!("a query returns rows"),
-        }
-    }
-
-    async fn query_opt(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, Error> {
-        match self.run(st, Op::QueryOpt(params)).await? {
-            Out::Opt(r) => Ok(r),
-            _ => unreachable!("query_opt returns an optional row"),
-        }
-    }
-
-    async fn query_stream(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<RowStream<Row>, Error> {
-        match self.run(st, Op::Stream(params)).await? {
-            Out::Stream(s) => Ok(s),
-            _ => unreachable!("query_stream returns a stream"),
-        }
-    }
-
-    async fn execute(
-        &self,
-        st: &'static Statement,
-        params: &[&(dyn ToSql + Sync)],
-    ) -> Result<u64, Error> {
-        match self.run(st, Op::Execute(params)).await? {
-            Out::Count(n) => expect_rows(st, n),
-            _ => unreachable!("execute returns a count"),
-        }
-    }
-
-    async fn copy_in<'a, R: AsRef<[&'a (dyn ToSql + Sync)]> + Sync>(
-        &self,
-        st: &'static Statement,
-        copy: &'static str,
-        rows: &[R],
-    ) -> Result<u64, Error> {
-        let rows: Vec<&[&(dyn ToSql + Sync)]> = rows.iter().map(|r| r.as_ref()).collect();
-        match self.run(st, Op::Copy(copy, &rows)).await? {
-            Out::Count(n) => Ok(n),
-            _ => unreachable!("copy returns a count"),
-        }
-    }
-}
+crate::db::executor_via_run!(Tx<'_>);
 
 const TX_NAME: &str = "transaction";
 
