@@ -556,18 +556,15 @@ impl Shared {
             if matches!(decision.class, Class::Connection | Class::ServerShutdown) {
                 host.state.set_role(Role::Unknown);
             }
-            let mut err = match source {
-                Some(e) => Error::from_driver(e, send_state, &st.context(false)),
-                None => Error::new(decision.class, decision.action),
+            // The decision made above is the error's: classified once.
+            let mut err = Error::new(decision.class, decision.action)
+                .statement(st.name)
+                .attempts(attempt);
+            if let Some(e) = source {
+                err = err.driver(e);
             }
-            .with_action(decision.action)
-            .statement(st.name)
-            .attempts(attempt);
             if matches!(kind, OwnedKind::Timeout) {
-                err = Error::new(Class::Timeout, decision.action)
-                    .statement(st.name)
-                    .attempts(attempt)
-                    .message(format!("deadline of {:?} passed", st.timeout));
+                err = err.message(format!("deadline of {:?} passed", st.timeout));
             }
             match decision.action {
                 Action::Fatal | Action::Ambiguous => return Err(self.fail(st, err)),
@@ -791,13 +788,7 @@ impl Db {
         let s = &self.shared;
         let limit = s.policies.pool.acquire_timeout;
         let check = async {
-            let host = s.pick(Route::Primary).await?;
-            let g = s.acquire(&host).await.map_err(|e| match e {
-                AttemptError::PoolTimeout => Error::new(Class::PoolTimeout, Action::Fatal),
-                AttemptError::Connect(Some(e)) | AttemptError::Driver(e, _) => Error::from(e),
-                AttemptError::Invalid(m) => Error::new(Class::Other, Action::Fatal).message(m),
-                _ => Error::new(Class::Connection, Action::Fatal),
-            })?;
+            let (host, g) = self.acquire_primary().await?;
             let row = g.client().query_one(crate::host::ROLE_SQL, &[]).await?;
             if row.try_get::<_, bool>(0)? {
                 host.state.set_role(Role::Replica);
@@ -838,48 +829,40 @@ impl Db {
 
     /// Creates the table keyed writes are recorded in, if missing.
     pub async fn install_idempotency_table(&self) -> Result<(), Error> {
-        let s = &self.shared;
-        let host = s.pick(Route::Primary).await?;
-        let g = s.acquire(&host).await.map_err(|_| {
-            Error::new(Class::Connection, Action::Fatal).message("no connection to the primary")
-        })?;
+        let (_, g) = self.acquire_primary().await?;
         g.client().batch_execute(keyed::IDEMPOTENCY_TABLE).await?;
         Ok(())
     }
 
-    /// Acquires a connection to the primary for work the contract does not cover;
-    /// it goes back to the pool when dropped.
+    /// Acquires a connection to the primary for work the contract does not cover. Its
+    /// state is unknown to the pool, so it is closed when dropped.
     pub async fn connection(&self) -> Result<PooledClient, Error> {
-        let s = &self.shared;
-        let host = s.pick(Route::Primary).await?;
-        match s.acquire(&host).await {
-            Ok(g) => Ok(PooledClient(g)),
-            Err(AttemptError::PoolTimeout) => Err(Error::new(Class::PoolTimeout, Action::Fatal)),
-            Err(AttemptError::Connect(Some(e))) => Err(e.into()),
-            Err(_) => Err(Error::new(Class::Connection, Action::Fatal)),
-        }
+        let (_, g) = self.acquire_primary().await?;
+        Ok(PooledClient(g))
     }
 
+    /// A connection to the primary, outside a statement's run loop (readiness,
+    /// transactions, ad-hoc work). A failed connect counts against the host's breaker.
     pub(crate) async fn acquire_primary(&self) -> Result<(Arc<Host>, ConnGuard), Error> {
         let s = &self.shared;
         let host = s.pick(Route::Primary).await?;
         match s.acquire(&host).await {
             Ok(g) => Ok((host, g)),
             Err(AttemptError::PoolTimeout) => Err(Error::new(Class::PoolTimeout, Action::Fatal)),
-            Err(AttemptError::Connect(Some(e))) => {
+            Err(AttemptError::Connect(e)) => {
                 host.breaker_failure(s.now_ms());
                 host.state.set_role(Role::Unknown);
-                Err(Error::from_driver(
-                    e,
-                    SendState::NotSent,
-                    &crate::error::Context {
-                        in_transaction: true,
-                        idempotent: false,
-                        route: Route::Primary,
-                    },
-                ))
+                let err = Error::new(Class::Connection, Action::Fatal)
+                    .message(format!("no connection to the primary {}", host.name()));
+                Err(match e {
+                    Some(e) => err.driver(e),
+                    None => err,
+                })
             }
-            Err(_) => Err(Error::new(Class::Connection, Action::RerunTransaction)),
+            Err(AttemptError::Driver(e, _)) => Err(e.into()),
+            Err(AttemptError::KeyReused(m) | AttemptError::Invalid(m)) => {
+                Err(Error::new(Class::Other, Action::Fatal).message(m))
+            }
         }
     }
 }

@@ -158,9 +158,7 @@ impl Error {
             idempotent: ctx.idempotent,
             route: ctx.route,
         });
-        let mut err = Error::new(decision.class, decision.action);
-        err.inner.source = Some(e);
-        err
+        Error::new(decision.class, decision.action).driver(e)
     }
 
     pub(crate) fn statement(mut self, name: &'static str) -> Self {
@@ -183,8 +181,9 @@ impl Error {
         self
     }
 
-    pub(crate) fn with_action(mut self, a: Action) -> Self {
-        self.inner.action = a;
+    /// Attaches the driver's error (its SQLSTATE and message).
+    pub(crate) fn driver(mut self, e: tokio_postgres::Error) -> Self {
+        self.inner.source = Some(e);
         self
     }
 
