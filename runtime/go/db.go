@@ -116,6 +116,14 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		}
 		// The role comes with every new connection: a promoted standby is seen as soon
 		// as a connection to it opens.
+		// The breaker gates new connections, not the pooled ones: without its permit
+		// an acquire is served from idle connections only.
+		cfg.BeforeConnect = func(ctx context.Context, _ *pgx.ConnConfig) error {
+			if ctx.Value(permitKey{}) == nil && h.breakerState() != BreakerClosed {
+				return errBreakerOpen
+			}
+			return nil
+		}
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 			var rec bool
 			if err := c.QueryRow(ctx, roleSQL).Scan(&rec); err != nil {
@@ -233,7 +241,10 @@ func (d *DB) refreshRoles(ctx context.Context) {
 	defer d.refresh.Unlock()
 	var wg sync.WaitGroup
 	for _, h := range d.hosts {
-		if !h.allow() {
+		// A host whose breaker is not closed is asked on one of its idle connections,
+		// if it has one.
+		permit := h.allow()
+		if !permit && h.pool.Stat().IdleConns() == 0 {
 			continue
 		}
 		wg.Add(1)
@@ -241,9 +252,12 @@ func (d *DB) refreshRoles(ctx context.Context) {
 			defer wg.Done()
 			// Not the caller's context: a caller near its deadline must not mark
 			// healthy hosts down for everyone.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.policies.Pool.AcquireTimeout)
+			actx, cancel := context.WithTimeout(withPermit(context.WithoutCancel(ctx), permit), d.policies.Pool.AcquireTimeout)
 			defer cancel()
 			c, err := h.pool.Acquire(actx)
+			if errors.Is(err, errBreakerOpen) {
+				return
+			}
 			if err != nil {
 				h.failure()
 				h.setRole(RoleUnknown)
@@ -262,8 +276,28 @@ func (d *DB) refreshRoles(ctx context.Context) {
 	wg.Wait()
 }
 
-// pick returns a host for route whose breaker lets a request through.
-func (d *DB) pick(ctx context.Context, route Route) (*host, error) {
+// permitKey marks a context whose acquire the host's breaker let through: only such an
+// acquire opens a new connection while the breaker is not closed.
+type permitKey struct{}
+
+func withPermit(ctx context.Context, permit bool) context.Context {
+	if permit {
+		return context.WithValue(ctx, permitKey{}, true)
+	}
+	return ctx
+}
+
+var errBreakerOpen = errors.New("the circuit breaker is open")
+
+func breakerOpen(h *host) *Error {
+	return &Error{Class: ClassBreakerOpen, Action: Fatal,
+		Msg: "the circuit breaker of " + h.name + " is open and none of its connections is idle"}
+}
+
+// pick returns a host for route and whether its breaker let the request through (so
+// it may open a connection). A first attempt may also go to a host whose breaker
+// refuses it while that host has idle connections: healthy connections keep serving.
+func (d *DB) pick(ctx context.Context, route Route, first bool) (*host, bool, error) {
 	for pass := 0; pass < 2; pass++ {
 		var cands []*host
 		if route == RouteReplica {
@@ -285,10 +319,17 @@ func (d *DB) pick(ctx context.Context, route Route) (*host, error) {
 				cands = append(cands, h)
 			}
 		}
+		var idle *host
 		for _, h := range cands {
 			if h.allow() {
-				return h, nil
+				return h, true, nil
 			}
+			if first && idle == nil && h.pool.Stat().IdleConns() > 0 {
+				idle = h
+			}
+		}
+		if idle != nil {
+			return idle, false, nil
 		}
 		allOpen := pass == 1
 		for _, h := range d.hosts {
@@ -297,7 +338,7 @@ func (d *DB) pick(ctx context.Context, route Route) (*host, error) {
 			}
 		}
 		if len(cands) > 0 || allOpen {
-			return nil, &Error{Class: ClassBreakerOpen, Action: Fatal,
+			return nil, false, &Error{Class: ClassBreakerOpen, Action: Fatal,
 				Msg: "the circuit breaker of every host of the route is open"}
 		}
 		if pass == 0 {
@@ -308,7 +349,7 @@ func (d *DB) pick(ctx context.Context, route Route) (*host, error) {
 	if route == RoutePrimary {
 		msg = "no primary reachable"
 	}
-	return nil, &Error{Class: ClassNoHost, Action: RetryAnywhere, Msg: msg}
+	return nil, false, &Error{Class: ClassNoHost, Action: RetryAnywhere, Msg: msg}
 }
 
 // release returns c to its pool, or closes it when its statement was cut or its
@@ -330,15 +371,19 @@ func replied(err error) bool {
 
 var errPoolTimeout = errors.New("no connection from the pool within the acquire timeout")
 
-// acquire gets a connection from h within the acquire timeout and ctx.
-func (d *DB) acquire(ctx context.Context, h *host) (*pgxpool.Conn, error) {
-	actx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
+// acquire gets a connection from h within the acquire timeout and ctx; it opens a new
+// one only with permit, or while h's breaker is closed.
+func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
+	actx, cancel := context.WithTimeout(withPermit(ctx, permit), d.policies.Pool.AcquireTimeout)
 	defer cancel()
 	t := time.Now()
 	c, err := h.pool.Acquire(actx)
 	d.counters.acquires.Add(1)
 	if time.Since(t) >= time.Millisecond {
 		d.counters.acquireWaits.Add(1)
+	}
+	if errors.Is(err, errBreakerOpen) {
+		return nil, errBreakerOpen
 	}
 	if err != nil && ctx.Err() == nil && actx.Err() != nil {
 		d.counters.acquireTimeouts.Add(1)
@@ -360,7 +405,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 	bo := NewBackoff(policy, d.nextSeed())
 	route := st.Route
 	for attempt := 1; ; attempt++ {
-		h, err := d.pick(ctx, route)
+		h, permit, err := d.pick(ctx, route, attempt == 1)
 		if err != nil {
 			e := err.(*Error)
 			e.Statement, e.Attempts = st.Name, attempt
@@ -378,7 +423,12 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 		d.counters.attempts.Add(1)
 		d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
 		sent := NotSent
-		c, err := d.acquire(ctx, h)
+		c, err := d.acquire(ctx, h, permit)
+		if errors.Is(err, errBreakerOpen) {
+			e := breakerOpen(h)
+			e.Statement, e.Attempts = st.Name, attempt
+			return d.fail(e)
+		}
 		if err == nil {
 			sent = SentNoReply
 			var replayed bool
@@ -496,11 +546,14 @@ func (d *DB) fail(e *Error) error {
 func (d *DB) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
 	defer cancel()
-	h, err := d.pick(ctx, RoutePrimary)
+	h, permit, err := d.pick(ctx, RoutePrimary, true)
 	if err != nil {
 		return err
 	}
-	c, err := d.acquire(ctx, h)
+	c, err := d.acquire(ctx, h, permit)
+	if errors.Is(err, errBreakerOpen) {
+		return breakerOpen(h)
+	}
 	if err != nil {
 		return &Error{Class: ClassConnection, Action: Fatal, Msg: "no connection to the primary", Err: err}
 	}
@@ -523,21 +576,25 @@ func (d *DB) InstallIdempotencyTable(ctx context.Context) error {
 	return err
 }
 
-func (d *DB) primary(ctx context.Context) (*pgxpool.Pool, error) {
-	h, err := d.pick(ctx, RoutePrimary)
+// primary returns the primary's pool and ctx with the breaker's permit, if granted.
+func (d *DB) primary(ctx context.Context) (*pgxpool.Pool, context.Context, error) {
+	h, permit, err := d.pick(ctx, RoutePrimary, true)
 	if err != nil {
-		return nil, err
+		return nil, ctx, err
 	}
-	return h.pool, nil
+	return h.pool, withPermit(ctx, permit), nil
 }
 
 // Acquire returns a connection to the primary for work outside the contract.
 func (d *DB) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
-	h, err := d.pick(ctx, RoutePrimary)
+	h, permit, err := d.pick(ctx, RoutePrimary, true)
 	if err != nil {
 		return nil, err
 	}
-	c, err := d.acquire(ctx, h)
+	c, err := d.acquire(ctx, h, permit)
+	if errors.Is(err, errBreakerOpen) {
+		return nil, breakerOpen(h)
+	}
 	if errors.Is(err, errPoolTimeout) {
 		return nil, &Error{Class: ClassPoolTimeout, Action: Fatal, Err: err}
 	}
@@ -546,7 +603,7 @@ func (d *DB) Acquire(ctx context.Context) (*pgxpool.Conn, error) {
 
 // Exec runs sql on the primary, once (a statement outside the contract).
 func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	p, err := d.primary(ctx)
+	p, ctx, err := d.primary(ctx)
 	if err != nil {
 		return pgconn.CommandTag{}, err
 	}
@@ -555,7 +612,7 @@ func (d *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandT
 
 // Query runs sql on the primary, once.
 func (d *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	p, err := d.primary(ctx)
+	p, ctx, err := d.primary(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -568,7 +625,7 @@ func (r errRow) Scan(...any) error { return r.err }
 
 // QueryRow runs sql on the primary, once.
 func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	p, err := d.primary(ctx)
+	p, ctx, err := d.primary(ctx)
 	if err != nil {
 		return errRow{err}
 	}
@@ -577,7 +634,7 @@ func (d *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // SendBatch sends b to the primary, once.
 func (d *DB) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	p, err := d.primary(ctx)
+	p, ctx, err := d.primary(ctx)
 	if err != nil {
 		return errBatch{err}
 	}
@@ -594,7 +651,7 @@ func (b errBatch) Tx() pgx.Tx                       { return nil }
 
 // CopyFrom copies rows to the primary, once.
 func (d *DB) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	p, err := d.primary(ctx)
+	p, ctx, err := d.primary(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -351,10 +351,11 @@ func TestDeadlineCancelsTheStatementOnTheServer(t *testing.T) {
 }
 
 type proxy struct {
-	ln    net.Listener
-	up    atomic.Bool
-	mu    sync.Mutex
-	conns []net.Conn
+	ln       net.Listener
+	up       atomic.Bool
+	accepted atomic.Int64 // connections asked for, refused or not
+	mu       sync.Mutex
+	conns    []net.Conn
 }
 
 func startProxy(t *testing.T, target string) *proxy {
@@ -371,6 +372,7 @@ func startProxy(t *testing.T, target string) *proxy {
 			if err != nil {
 				return
 			}
+			p.accepted.Add(1)
 			if !p.up.Load() {
 				in.Close()
 				continue
@@ -400,6 +402,19 @@ func (p *proxy) down() {
 	p.mu.Unlock()
 }
 
+// url returns url with its host and port replaced by the proxy's.
+func (p *proxy) url(url string) string {
+	at := strings.LastIndex(url, "@")
+	slash := strings.Index(url[at:], "/") + at
+	return url[:at+1] + p.ln.Addr().String() + url[slash:]
+}
+
+func targetOf(url string) string {
+	at := strings.LastIndex(url, "@")
+	slash := strings.Index(url[at:], "/") + at
+	return strings.Replace(url[at+1:slash], "localhost", "127.0.0.1", 1)
+}
+
 type recorder struct {
 	mu     sync.Mutex
 	events []string
@@ -416,12 +431,9 @@ func (r *recorder) OnEvent(e Event) {
 func TestBreakerOpensAndRecoversAndReadyTracksTheServer(t *testing.T) {
 	url, _ := scratch(t, "breaker")
 	ctx := context.Background()
-	at := strings.LastIndex(url, "@")
-	slash := strings.Index(url[at:], "/") + at
-	target := strings.Replace(url[at+1:slash], "localhost", "127.0.0.1", 1)
-	px := startProxy(t, target)
+	px := startProxy(t, targetOf(url))
 	rec := &recorder{}
-	db := open(t, testPolicies(), Options{Hosts: []string{url[:at+1] + px.ln.Addr().String() + url[slash:]}, Observer: rec})
+	db := open(t, testPolicies(), Options{Hosts: []string{px.url(url)}, Observer: rec})
 	if err := db.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -465,6 +477,76 @@ func TestBreakerOpensAndRecoversAndReadyTracksTheServer(t *testing.T) {
 	got := strings.Join(rec.events, ",")
 	if !strings.Contains(got, "breaker open") || !strings.Contains(got, "breaker closed") {
 		t.Fatalf("events %s", got)
+	}
+}
+
+func TestOpenBreakerGatesNewConnectionsWhilePooledOnesKeepServing(t *testing.T) {
+	url, _ := scratch(t, "breaker_idle")
+	ctx := context.Background()
+	px := startProxy(t, targetOf(url))
+	p := testPolicies()
+	p.Breaker = BreakerPolicy{FailureThreshold: 1, OpenFor: 30 * time.Second}
+	db := open(t, p, Options{Hosts: []string{px.url(url)}})
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if s := db.Stats().Hosts[0].Size; s != 1 {
+		t.Fatalf("%d pooled connections, want 1", s)
+	}
+	slowRead := stmt("SlowRead", "SELECT n FROM counter, pg_sleep(0.8) WHERE id = 1")
+	slowRead.Command, slowRead.ReadOnly, slowRead.Idempotent = "one", true, true
+	slow := func() chan error {
+		done := make(chan error, 1)
+		go func() {
+			done <- db.Run(ctx, slowRead, nil, func(ctx context.Context, q DBTX) error {
+				var n int32
+				return q.QueryRow(ctx, slowRead.SQL).Scan(&n)
+			})
+		}()
+		time.Sleep(100 * time.Millisecond)
+		return done
+	}
+
+	// New connections fail from now on; the pooled one stays healthy.
+	px.up.Store(false)
+	busy := slow()
+	if _, err := readN(ctx, db); ClassOf(err) != ClassBreakerOpen {
+		t.Fatalf("want breaker-open, got %v", err)
+	}
+	if b := db.Stats().Hosts[0].Breaker; b != BreakerOpen {
+		t.Fatalf("breaker %v", b)
+	}
+	asked := px.accepted.Load()
+
+	// The statement already running on the pooled connection completes, and that
+	// connection serves the next calls while the breaker stays open.
+	if err := <-busy; err != nil {
+		t.Fatalf("the running statement: %v", err)
+	}
+	for range 3 {
+		if _, err := readN(ctx, db); err != nil {
+			t.Fatalf("served by the pooled connection: %v", err)
+		}
+	}
+	if b := db.Stats().Hosts[0].Breaker; b != BreakerOpen {
+		t.Fatalf("breaker %v", b)
+	}
+
+	// With that connection busy, a call finds no idle one and fails fast without
+	// opening a connection.
+	busy = slow()
+	start := time.Now()
+	if _, err := readN(ctx, db); ClassOf(err) != ClassBreakerOpen || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("want a fast breaker-open, got %v after %v", err, time.Since(start))
+	}
+	if err := <-busy; err != nil {
+		t.Fatal(err)
+	}
+	if n := px.accepted.Load(); n != asked {
+		t.Fatalf("%d connections attempted while the breaker is open", n-asked)
+	}
+	if s := db.Stats().Hosts[0].Size; s != 1 {
+		t.Fatalf("%d pooled connections, want 1", s)
 	}
 }
 

@@ -100,14 +100,21 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 		access = pgx.ReadOnly
 	}
 	for attempt := 1; ; attempt++ {
-		h, err := d.pick(ctx, RoutePrimary)
+		h, permit, err := d.pick(ctx, RoutePrimary, attempt == 1)
 		if err != nil {
-			return d.fail(err.(*Error))
+			e := err.(*Error)
+			e.Statement, e.Attempts = txName, attempt
+			return d.fail(e)
 		}
 		if attempt == 1 {
 			h.request()
 		}
-		c, err := d.acquire(ctx, h)
+		c, err := d.acquire(ctx, h, permit)
+		if errors.Is(err, errBreakerOpen) {
+			e := breakerOpen(h)
+			e.Statement, e.Attempts = txName, attempt
+			return d.fail(e)
+		}
 		if err != nil {
 			cl := ClassConnection
 			if errors.Is(err, errPoolTimeout) {

@@ -17,7 +17,7 @@ use crate::budget::BudgetConfig;
 use crate::classify::{classify, Action, Failure, FailureKind, Route, SendState};
 use crate::error::{driver_kind, Class, Error};
 use crate::exec::{copy_rows, expect_rows, Executor, Policies, RowStream, Statement};
-use crate::host::{Host, HostSettings, Object};
+use crate::host::{ConnectError, Host, HostSettings, Object, CONNECT_PERMIT};
 use crate::keyed::{self, Keyed};
 use crate::observe::{Counters, Event, HostStats, Observer, Role, Stats};
 use crate::rng::SplitMix64;
@@ -200,6 +200,8 @@ pub(crate) enum AttemptError {
     PoolTimeout,
     /// No connection: opening one failed.
     Connect(Option<tokio_postgres::Error>),
+    /// No idle connection, and the host's breaker refuses to open one.
+    BreakerOpen,
     /// The statement failed on its connection.
     Driver(tokio_postgres::Error, SendState),
     /// A keyed write's key belongs to another statement.
@@ -304,10 +306,13 @@ impl Shared {
             return;
         };
         let probes = self.hosts.iter().map(|h| async move {
-            if !h.breaker_allow(self.now_ms()) {
+            // A host whose breaker is not closed is asked on one of its idle
+            // connections, if it has one.
+            let permit = h.breaker_allow(self.now_ms());
+            if !permit && h.pool.status().available == 0 {
                 return;
             }
-            match h.pool.get().await {
+            match CONNECT_PERMIT.scope(permit, h.pool.get()).await {
                 Ok(obj) => {
                     let mut g = ConnGuard::new(obj);
                     g.start();
@@ -325,6 +330,7 @@ impl Shared {
                         }
                     }
                 }
+                Err(deadpool::managed::PoolError::Backend(ConnectError::BreakerOpen)) => {}
                 Err(_) => {
                     h.breaker_failure(self.now_ms());
                     h.state.set_role(Role::Unknown);
@@ -334,8 +340,10 @@ impl Shared {
         futures_util::future::join_all(probes).await;
     }
 
-    /// A host for `route` whose breaker lets a request through.
-    async fn pick(&self, route: Route) -> Result<Arc<Host>, Error> {
+    /// A host for `route`, and whether its breaker let the request through (so it may
+    /// open a connection). A first attempt may also go to a host whose breaker refuses
+    /// it while that host has idle connections: healthy connections keep serving.
+    async fn pick(&self, route: Route, first: bool) -> Result<(Arc<Host>, bool), Error> {
         for pass in 0..2 {
             let mut candidates: Vec<&Arc<Host>> = Vec::new();
             if route == Route::Replica {
@@ -353,10 +361,17 @@ impl Shared {
             }
             candidates.extend(self.hosts.iter().filter(|h| h.role() == Role::Primary));
             let now = self.now_ms();
+            let mut idle = None;
             for h in &candidates {
                 if h.breaker_allow(now) {
-                    return Ok(Arc::clone(h));
+                    return Ok((Arc::clone(h), true));
                 }
+                if first && idle.is_none() && h.pool.status().available > 0 {
+                    idle = Some(Arc::clone(h));
+                }
+            }
+            if let Some(h) = idle {
+                return Ok((h, false));
             }
             let all_open = pass == 1
                 && self
@@ -379,9 +394,11 @@ impl Shared {
         )
     }
 
-    async fn acquire(&self, host: &Host) -> Result<ConnGuard, AttemptError> {
+    /// A connection from `host`'s pool; a new one is opened only with `permit`, or
+    /// while the host's breaker is closed.
+    async fn acquire(&self, host: &Host, permit: bool) -> Result<ConnGuard, AttemptError> {
         let t = Instant::now();
-        let got = host.pool.get().await;
+        let got = CONNECT_PERMIT.scope(permit, host.pool.get()).await;
         Counters::bump(&self.counters.acquires);
         if t.elapsed() >= Duration::from_millis(1) {
             Counters::bump(&self.counters.acquire_waits);
@@ -393,7 +410,12 @@ impl Shared {
                 self.emit(&Event::AcquireTimeout { host: host.name() });
                 Err(AttemptError::PoolTimeout)
             }
-            Err(deadpool::managed::PoolError::Backend(e)) => Err(AttemptError::Connect(Some(e))),
+            Err(deadpool::managed::PoolError::Backend(ConnectError::Pg(e))) => {
+                Err(AttemptError::Connect(Some(e)))
+            }
+            Err(deadpool::managed::PoolError::Backend(ConnectError::BreakerOpen)) => {
+                Err(AttemptError::BreakerOpen)
+            }
             Err(_) => Err(AttemptError::Connect(None)),
         }
     }
@@ -402,11 +424,12 @@ impl Shared {
     async fn attempt(
         &self,
         host: &Host,
+        permit: bool,
         st: &'static Statement,
         op: &Op<'_>,
         sent: &AtomicBool,
     ) -> Result<(Out, bool), AttemptError> {
-        let mut g = self.acquire(host).await?;
+        let mut g = self.acquire(host, permit).await?;
         if g.client().is_closed() {
             g.done(true);
             return Err(AttemptError::Connect(None));
@@ -461,7 +484,7 @@ impl Shared {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let host = match self.pick(route).await {
+            let (host, permit) = match self.pick(route, attempt == 1).await {
                 Ok(h) => h,
                 Err(e) => {
                     let e = e.statement(st.name).attempts(attempt);
@@ -488,7 +511,9 @@ impl Shared {
                 attempt,
             });
             let sent = AtomicBool::new(false);
-            let res = tokio::time::timeout_at(deadline, self.attempt(&host, st, &op, &sent)).await;
+            let res =
+                tokio::time::timeout_at(deadline, self.attempt(&host, permit, st, &op, &sent))
+                    .await;
             let (kind, send_state, source) = match res {
                 Ok(Ok((out, replayed))) => {
                     host.breaker_success(self.now_ms());
@@ -509,6 +534,11 @@ impl Shared {
                     (kind, SendState::NotSent, e)
                 }
                 Ok(Err(AttemptError::Driver(e, s))) => (own_kind(driver_kind(&e)), s, Some(e)),
+                Ok(Err(AttemptError::BreakerOpen)) => {
+                    return Err(
+                        self.fail(st, breaker_open(&host).statement(st.name).attempts(attempt))
+                    );
+                }
                 Ok(Err(AttemptError::KeyReused(owner))) => {
                     let e = Error::new(Class::Conflict, Action::Fatal)
                         .statement(st.name)
@@ -845,9 +875,10 @@ impl Db {
     /// transactions, ad-hoc work). A failed connect counts against the host's breaker.
     pub(crate) async fn acquire_primary(&self) -> Result<(Arc<Host>, ConnGuard), Error> {
         let s = &self.shared;
-        let host = s.pick(Route::Primary).await?;
-        match s.acquire(&host).await {
+        let (host, permit) = s.pick(Route::Primary, true).await?;
+        match s.acquire(&host, permit).await {
             Ok(g) => Ok((host, g)),
+            Err(AttemptError::BreakerOpen) => Err(breaker_open(&host)),
             Err(AttemptError::PoolTimeout) => Err(Error::new(Class::PoolTimeout, Action::Fatal)),
             Err(AttemptError::Connect(e)) => {
                 host.breaker_failure(s.now_ms());
@@ -865,6 +896,13 @@ impl Db {
             }
         }
     }
+}
+
+fn breaker_open(host: &Host) -> Error {
+    Error::new(Class::BreakerOpen, Action::Fatal).message(format!(
+        "the circuit breaker of {} is open and none of its connections is idle",
+        host.name()
+    ))
 }
 
 /// A connection from the runtime's pool, for statements outside the contract. Its

@@ -1,7 +1,7 @@
 //! One database host: its connection pool (deadpool), its role, its circuit breaker
 //! and its retry budget.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,12 +32,43 @@ pub(crate) struct Conn {
 pub(crate) type Pool = managed::Pool<Manager>;
 pub(crate) type Object = managed::Object<Manager>;
 
+tokio::task_local! {
+    /// Set around a pool acquire the host's breaker let through: only such an acquire
+    /// may open a new connection while the breaker is not closed.
+    pub(crate) static CONNECT_PERMIT: bool;
+}
+
+/// Why the pool could not open a connection.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    /// The breaker is not closed and this acquire holds no permit.
+    BreakerOpen,
+    Pg(tokio_postgres::Error),
+}
+
+impl From<tokio_postgres::Error> for ConnectError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ConnectError::Pg(e)
+    }
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::BreakerOpen => f.write_str("the circuit breaker is open"),
+            ConnectError::Pg(e) => e.fmt(f),
+        }
+    }
+}
+
 /// What the pool's manager shares with the host.
 pub(crate) struct HostState {
     pub name: String,
     role: AtomicU8,
     /// Connections created before this instant are closed (the server restarted).
     evicted_before: Mutex<Option<Instant>>,
+    /// Mirrors the breaker: closed, so any acquire may open a connection.
+    breaker_closed: AtomicBool,
     pub observer: Option<Arc<dyn Observer>>,
 }
 
@@ -89,9 +120,15 @@ pub(crate) struct Manager {
 
 impl managed::Manager for Manager {
     type Type = Conn;
-    type Error = tokio_postgres::Error;
+    type Error = ConnectError;
 
-    async fn create(&self) -> Result<Conn, tokio_postgres::Error> {
+    async fn create(&self) -> Result<Conn, ConnectError> {
+        // The breaker gates new connections, not the pooled ones: without its permit
+        // an acquire is served from idle connections only.
+        let permit = CONNECT_PERMIT.try_with(|p| *p).unwrap_or(false);
+        if !permit && !self.state.breaker_closed.load(Ordering::Acquire) {
+            return Err(ConnectError::BreakerOpen);
+        }
         let (client, connection) = self.config.connect(NoTls).await?;
         tokio::spawn(connection);
         // The role comes with every new connection: a promoted standby is seen as
@@ -119,11 +156,7 @@ impl managed::Manager for Manager {
         })
     }
 
-    async fn recycle(
-        &self,
-        conn: &mut Conn,
-        metrics: &Metrics,
-    ) -> RecycleResult<tokio_postgres::Error> {
+    async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<ConnectError> {
         let reason = if conn.broken || conn.client.is_closed() {
             Some("broken")
         } else if self.state.evicted(metrics.created) {
@@ -143,7 +176,7 @@ impl managed::Manager for Manager {
         if metrics.last_used() >= self.ping_after {
             if let Err(e) = conn.client.simple_query("").await {
                 self.closed("broken");
-                return Err(RecycleError::Backend(e));
+                return Err(RecycleError::Backend(e.into()));
             }
         }
         Ok(())
@@ -184,6 +217,7 @@ impl Host {
             name,
             role: AtomicU8::new(0),
             evicted_before: Mutex::new(None),
+            breaker_closed: AtomicBool::new(true),
             observer: s.observer.clone(),
         });
         let manager = Manager {
@@ -224,6 +258,9 @@ impl Host {
         let out = f(&mut b);
         let after = b.state();
         drop(b);
+        self.state
+            .breaker_closed
+            .store(after == BreakerState::Closed, Ordering::Release);
         if std::mem::discriminant(&before) != std::mem::discriminant(&after) {
             self.state.emit(&Event::Breaker {
                 host: self.name(),

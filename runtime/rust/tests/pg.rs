@@ -2,7 +2,7 @@
 //! behaviour of docs/runtime.md, with a scratch database per test. Outages are made
 //! with a TCP proxy in front of the server that the test switches off and on.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -478,6 +478,8 @@ async fn a_caller_giving_up_leaks_no_capacity() {
 struct Proxy {
     port: u16,
     up: Arc<AtomicBool>,
+    /// Connections the proxy was asked for, refused or not.
+    accepted: Arc<AtomicUsize>,
     conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -486,13 +488,15 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let up = Arc::new(AtomicBool::new(true));
+        let accepted = Arc::new(AtomicUsize::new(0));
         let conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (u, c) = (up.clone(), conns.clone());
+        let (u, a, c) = (up.clone(), accepted.clone(), conns.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
+                a.fetch_add(1, Ordering::SeqCst);
                 if !u.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -506,7 +510,17 @@ impl Proxy {
                 c.lock().unwrap().push(h);
             }
         });
-        Proxy { port, up, conns }
+        Proxy {
+            port,
+            up,
+            accepted,
+            conns,
+        }
+    }
+
+    /// Refuses new connections; the open ones keep working.
+    fn refuse(&self) {
+        self.up.store(false, Ordering::SeqCst);
     }
 
     fn down(&self) {
@@ -595,6 +609,81 @@ async fn the_breaker_opens_and_recovers_and_ready_tracks_the_server() {
         "{events:?}"
     );
     assert!(events.iter().any(|e| e == "breaker Closed"), "{events:?}");
+}
+
+static LONG_OPEN: Policies = Policies {
+    breaker: BreakerPolicy {
+        failure_threshold: 1,
+        open_for: Duration::from_secs(30),
+    },
+    ..POLICIES
+};
+static SLOW_READ: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st(
+        "SlowRead",
+        "SELECT n FROM counter, pg_sleep(0.8) WHERE id = 1",
+    )
+};
+
+#[tokio::test]
+async fn an_open_breaker_gates_new_connections_while_pooled_ones_keep_serving() {
+    let (url, _admin) = scratch("breaker_idle").await;
+    let proxy = Proxy::start(target_of(&url)).await;
+    let db = db(&LONG_OPEN, &[&proxy.url(&url)]).await;
+    db.query_one(&READ_N, &[]).await.unwrap();
+    assert_eq!(db.stats().hosts[0].size, 1, "one pooled connection");
+
+    // New connections fail from now on; the pooled one stays healthy.
+    proxy.refuse();
+    let busy = {
+        let db = db.clone();
+        tokio::spawn(async move { db.query_one(&SLOW_READ, &[]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = db.query_one(&READ_N, &[]).await.unwrap_err();
+    assert_eq!(err.class(), Class::BreakerOpen, "{err}");
+    assert!(matches!(
+        db.stats().hosts[0].breaker,
+        BreakerState::Open { .. }
+    ));
+    let asked = proxy.accepted.load(Ordering::SeqCst);
+
+    // The statement already running on the pooled connection completes, and that
+    // connection serves the next calls while the breaker stays open.
+    busy.await
+        .unwrap()
+        .expect("the running statement completes");
+    for _ in 0..3 {
+        db.query_one(&READ_N, &[])
+            .await
+            .expect("served by the pooled connection");
+    }
+    assert!(matches!(
+        db.stats().hosts[0].breaker,
+        BreakerState::Open { .. }
+    ));
+
+    // With that connection busy, a call finds no idle one and fails fast without
+    // opening a connection.
+    let busy = {
+        let db = db.clone();
+        tokio::spawn(async move { db.query_one(&SLOW_READ, &[]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t = Instant::now();
+    let err = db.query_one(&READ_N, &[]).await.unwrap_err();
+    assert_eq!(err.class(), Class::BreakerOpen, "{err}");
+    assert!(t.elapsed() < Duration::from_millis(50), "fails fast");
+    busy.await.unwrap().unwrap();
+    assert_eq!(
+        proxy.accepted.load(Ordering::SeqCst),
+        asked,
+        "no connection attempted while the breaker is open"
+    );
+    assert_eq!(db.stats().hosts[0].size, 1);
 }
 
 #[tokio::test]
