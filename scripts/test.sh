@@ -20,6 +20,16 @@ if ! command -v pg_virtualenv >/dev/null 2>&1 || [ ! -x /usr/lib/postgresql/15/b
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-common >/dev/null
 fi
 
+# The throwaway cluster serves TLS with the "snakeoil" certificate of ssl-cert (the
+# runtimes' TLS tests connect with sslmode=require).
+if [ ! -e /etc/ssl/certs/ssl-cert-snakeoil.pem ]; then
+  log "installing ssl-cert (the test server's TLS certificate)"
+  need_root ssl-cert
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ssl-cert >/dev/null
+  make-ssl-cert generate-default-snakeoil
+fi
+
 for comp in rustfmt clippy; do
   if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then
     log "installing the Rust component $comp"

@@ -606,3 +606,23 @@ func TestReadsGoToTheReplicaAndWritesFollowAPromotion(t *testing.T) {
 		t.Fatalf("roles %s", r)
 	}
 }
+
+func TestConnectionsGoThroughTLS(t *testing.T) {
+	url, _ := scratch(t, "tls")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url + "?sslmode=require"}})
+	if err := db.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := stmt("OnTls", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+	st.Command, st.ReadOnly, st.Idempotent = "one", true, true
+	var ssl bool
+	if err := Run(ctx, st, db, nil, func(ctx context.Context, q DBTX) error {
+		return q.QueryRow(ctx, st.SQL).Scan(&ssl)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !ssl {
+		t.Fatal("the connection is not encrypted")
+	}
+}

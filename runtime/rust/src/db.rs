@@ -8,8 +8,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use tokio::time::Instant as TokioInstant;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::{NoTls, Row, Socket};
 
 use crate::backoff::Backoff;
 use crate::breaker::{BreakerConfig, BreakerState};
@@ -17,7 +19,7 @@ use crate::budget::BudgetConfig;
 use crate::classify::{classify, Action, Failure, FailureKind, Route, SendState};
 use crate::error::{driver_kind, Class, Error};
 use crate::exec::{copy_rows, expect_rows, Executor, Policies, RowStream, Statement};
-use crate::host::{ConnectError, Host, HostSettings, Object, CONNECT_PERMIT};
+use crate::host::{connector, Connect, ConnectError, Host, HostSettings, Object, CONNECT_PERMIT};
 use crate::keyed::{self, Keyed};
 use crate::observe::{Counters, Event, HostStats, Observer, Role, Stats};
 use crate::rng::SplitMix64;
@@ -31,9 +33,25 @@ pub struct DbBuilder {
     budget: BudgetConfig,
     ping_after: Duration,
     maintenance_every: Duration,
+    connect: Option<Connect>,
 }
 
 impl DbBuilder {
+    /// Opens connections through `tls` (for example `postgres-openssl`'s `MakeTlsConnector`
+    /// or `tokio-postgres-rustls`' `MakeRustlsConnect`); without it connections are
+    /// plain TCP or Unix sockets. The hosts' `sslmode` applies as in tokio-postgres:
+    /// `prefer` (the default) tries TLS first, `require` insists on it.
+    pub fn tls<T>(mut self, tls: T) -> Self
+    where
+        T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+        T::Stream: Send + 'static,
+        T::TlsConnect: Send,
+        <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+    {
+        self.connect = Some(connector(tls));
+        self
+    }
+
     /// Adds a host, as a libpq-style connection string (`host=db1 user=app dbname=app`
     /// or `postgresql://app@db1/app`). The first host given is tried first.
     pub fn host(mut self, conn: &str) -> Result<Self, Error> {
@@ -90,6 +108,18 @@ impl DbBuilder {
             return Err(Error::new(Class::NoHost, Action::Fatal)
                 .message("no host configured: call `host(...)` at least once"));
         }
+        let tls = self.connect.is_some();
+        if let Some(cfg) = self
+            .hosts
+            .iter()
+            .find(|c| !tls && c.get_ssl_mode() == SslMode::Require)
+        {
+            return Err(Error::new(Class::Other, Action::Fatal).message(format!(
+                "host {} asks for sslmode=require but no TLS connector is set: pass one with `tls(...)`",
+                crate::host::host_name(cfg)
+            )));
+        }
+        let connect = self.connect.unwrap_or_else(|| connector(NoTls));
         let p = self.policies;
         let breaker = BreakerConfig {
             failure_threshold: p.breaker.failure_threshold.max(1),
@@ -109,6 +139,7 @@ impl DbBuilder {
                 ping_after: self.ping_after,
                 seed: seeds.next_u64(),
                 observer: self.observer.clone(),
+                connect: connect.clone(),
             };
             let host = Host::new(cfg, &settings).map_err(|m| {
                 Error::new(Class::Other, Action::Fatal).message(format!("pool: {m}"))
@@ -800,6 +831,7 @@ impl Db {
             budget: BudgetConfig::default(),
             ping_after: Duration::from_secs(5),
             maintenance_every: Duration::from_secs(1),
+            connect: None,
         }
     }
 

@@ -6,7 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
-use tokio_postgres::{Client, NoTls};
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Client, Socket};
 
 use crate::breaker::{Breaker, BreakerConfig, BreakerState};
 use crate::budget::{BudgetConfig, RetryBudget};
@@ -110,8 +114,35 @@ impl HostState {
     }
 }
 
+/// Opens one connection (plain or through a TLS connector) and spawns its I/O task.
+pub(crate) type Connect = Arc<
+    dyn Fn(
+            &tokio_postgres::Config,
+        ) -> Pin<Box<dyn Future<Output = Result<Client, tokio_postgres::Error>> + Send>>
+        + Send
+        + Sync,
+>;
+
+pub(crate) fn connector<T>(tls: T) -> Connect
+where
+    T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    Arc::new(move |config: &tokio_postgres::Config| {
+        let (config, tls) = (config.clone(), tls.clone());
+        Box::pin(async move {
+            let (client, connection) = config.connect(tls).await?;
+            tokio::spawn(connection);
+            Ok(client)
+        })
+    })
+}
+
 pub(crate) struct Manager {
     config: tokio_postgres::Config,
+    connect: Connect,
     state: Arc<HostState>,
     policy: PoolPolicy,
     ping_after: Duration,
@@ -129,8 +160,7 @@ impl managed::Manager for Manager {
         if !permit && !self.state.breaker_closed.load(Ordering::Acquire) {
             return Err(ConnectError::BreakerOpen);
         }
-        let (client, connection) = self.config.connect(NoTls).await?;
-        tokio::spawn(connection);
+        let client = (self.connect)(&self.config).await?;
         // The role comes with every new connection: a promoted standby is seen as
         // soon as a connection to it opens.
         let row = client.query_one(crate::host::ROLE_SQL, &[]).await?;
@@ -208,6 +238,7 @@ pub(crate) struct HostSettings {
     pub ping_after: Duration,
     pub seed: u64,
     pub observer: Option<Arc<dyn Observer>>,
+    pub connect: Connect,
 }
 
 impl Host {
@@ -222,6 +253,7 @@ impl Host {
         });
         let manager = Manager {
             config,
+            connect: s.connect.clone(),
             state: state.clone(),
             policy: s.policy,
             ping_after: s.ping_after,
@@ -359,7 +391,7 @@ impl Host {
     }
 }
 
-fn host_name(config: &tokio_postgres::Config) -> String {
+pub(crate) fn host_name(config: &tokio_postgres::Config) -> String {
     use tokio_postgres::config::Host as H;
     let host = match config.get_hosts().first() {
         Some(H::Tcp(h)) => h.clone(),

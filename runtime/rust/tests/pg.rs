@@ -735,3 +735,108 @@ async fn reads_go_to_the_replica_and_writes_follow_a_promotion() {
     assert_eq!(roles, [Role::Replica, Role::Primary]);
     assert_eq!(on(db.query_one(&WHERE_AM_I, &[]).await.unwrap()), new_name);
 }
+
+/// Accepts any server certificate: the throwaway server's certificate is self-signed
+/// for the machine's name. The test is about the transport, not about trust.
+#[derive(Debug)]
+struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &rustls::pki_types::ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+static ON_TLS: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st(
+        "OnTls",
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+};
+
+#[tokio::test]
+async fn connections_go_through_a_tls_connector() {
+    let (url, admin) = scratch("tls").await;
+    let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    assert_eq!(
+        ssl, "on",
+        "the test server runs without SSL (scripts/test.sh installs ssl-cert for its certificate)"
+    );
+    let url = format!("{url}?sslmode=require");
+
+    let err = Db::builder(&POLICIES)
+        .host(&url)
+        .unwrap()
+        .build()
+        .await
+        .err()
+        .expect("sslmode=require without a connector is refused");
+    assert!(err.to_string().contains("no TLS connector"), "{err}");
+
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
+        .with_no_client_auth();
+    let db = Db::builder(&POLICIES)
+        .tls(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+        .host(&url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    db.ready().await.expect("ready over TLS");
+    let row = db.query_one(&ON_TLS, &[]).await.unwrap();
+    assert!(row.get::<_, bool>(0), "the connection is encrypted");
+    let n = db
+        .transaction(TxOptions::default(), async |tx| {
+            Ok(tx.query_one(&READ_N, &[]).await?.get::<_, i32>(0))
+        })
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
