@@ -59,7 +59,7 @@ pg_virtualenv -v 15 bash -c '
   set -euo pipefail
   export DATABASE_URL="postgresql://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"
   export INSTA_UPDATE=no
-  cargo test --locked --workspace --all-targets
+  cargo test --locked --workspace --all-targets --all-features
   echo
   echo "== the runtime core (Go): shared vectors, then each behaviour against PostgreSQL"
   (cd runtime/go && go test -count=1 ./...)
