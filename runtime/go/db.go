@@ -112,7 +112,9 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		cfg.ConnConfig.ConnectTimeout = p.Pool.AcquireTimeout
 		// A caller's deadline sends a CancelRequest, so the server stops the statement.
 		cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+			// The cancel usually ends the statement at once; on a dead network the
+			// connection is cut this long after the deadline.
+			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 100 * time.Millisecond}
 		}
 		// The role comes with every new connection: a promoted standby is seen as soon
 		// as a connection to it opens.
@@ -469,6 +471,9 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			h.evict()
 		}
 		switch {
+		case errors.Is(ctx.Err(), context.Canceled):
+			// The caller gave up: the host's health is unknown, the breaker learns
+			// nothing (a lost probe is replaced after open_for).
 		case dec.FeedsBreaker:
 			h.failure()
 		case f.Sent == Replied:
@@ -546,21 +551,34 @@ func (d *DB) fail(e *Error) error {
 func (d *DB) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, d.policies.Pool.AcquireTimeout)
 	defer cancel()
+	timedOut := func(err error) error {
+		return &Error{Class: ClassTimeout, Action: Fatal, Msg: "no primary answered within " + d.policies.Pool.AcquireTimeout.String(), Err: err}
+	}
 	h, permit, err := d.pick(ctx, RoutePrimary, true)
 	if err != nil {
 		return err
 	}
 	c, err := d.acquire(ctx, h, permit)
-	if errors.Is(err, errBreakerOpen) {
+	switch {
+	case errors.Is(err, errBreakerOpen):
 		return breakerOpen(h)
-	}
-	if err != nil {
-		return &Error{Class: ClassConnection, Action: Fatal, Msg: "no connection to the primary", Err: err}
+	case errors.Is(err, errPoolTimeout) || (err != nil && ctx.Err() != nil):
+		return timedOut(err)
+	case err != nil:
+		// A failed connect counts against the host's breaker.
+		h.failure()
+		h.setRole(RoleUnknown)
+		return &Error{Class: ClassConnection, Action: Fatal, Msg: "no connection to the primary " + h.name, Err: err}
 	}
 	defer c.Release()
 	var rec bool
 	if err := c.QueryRow(ctx, roleSQL).Scan(&rec); err != nil {
-		return &Error{Class: ClassConnection, Action: Fatal, Err: err}
+		if ctx.Err() != nil {
+			return timedOut(err)
+		}
+		e := wrap(err, &Statement{Name: "ready", Route: RoutePrimary, ReadOnly: true, Idempotent: true}, SentNoReply, false)
+		e.Action = Fatal
+		return e
 	}
 	if rec {
 		h.setRole(RoleReplica)

@@ -135,7 +135,12 @@ func failureOf(err error, sent SendState, inTx, idempotent bool, route Route) Fa
 	var pg *pgconn.PgError
 	switch {
 	case errors.As(err, &pg):
-		f.Kind, f.SQLState, f.Sent = FailSQLState, pg.Code, Replied
+		// A server's refusal while connecting (57P03, 53300) answers the connect,
+		// not the statement: it was not sent.
+		f.Kind, f.SQLState = FailSQLState, pg.Code
+		if sent != NotSent {
+			f.Sent = Replied
+		}
 	case errors.Is(err, context.DeadlineExceeded):
 		f.Kind = FailTimeout
 	case errors.Is(err, context.Canceled):

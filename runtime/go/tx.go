@@ -44,7 +44,8 @@ func (t *Tx) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 	}
 	e := wrap(err, st, SentNoReply, true)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && e.Class != ClassNotFound && e.Class != ClassConflict {
-		e.Class, e.Msg = ClassTimeout, fmt.Sprintf("deadline of %v passed", st.Timeout)
+		// The transaction is rolled back: nothing of it applies, so nothing is unknown.
+		e.Class, e.Action, e.Msg = ClassTimeout, Fatal, fmt.Sprintf("deadline of %v passed", st.Timeout)
 	}
 	return e
 }
@@ -117,18 +118,33 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 		}
 		if err != nil {
 			cl := ClassConnection
-			if errors.Is(err, errPoolTimeout) {
+			switch {
+			case errors.Is(err, errPoolTimeout):
 				cl = ClassPoolTimeout
+			case ctx.Err() != nil:
+				cl = ClassTimeout
+			default:
+				// A failed connect counts against the host's breaker.
+				h.failure()
+				h.setRole(RoleUnknown)
 			}
 			return d.fail(&Error{Class: cl, Action: Fatal, Statement: txName, Attempts: attempt, Err: err})
 		}
 		err = func() error {
 			tx, err := c.BeginTx(ctx, pgx.TxOptions{IsoLevel: o.IsoLevel, AccessMode: access})
 			if err != nil {
+				// Nothing was applied yet: a lost BEGIN is safe to re-run.
+				if !replied(err) {
+					dec := Classify(failureOf(err, NotSent, true, false, RoutePrimary))
+					return &Error{Class: Class(dec.Class), Action: dec.Action, Statement: txName, Err: err}
+				}
 				return err
 			}
 			if err := fn(ctx, &Tx{tx: tx}); err != nil {
-				_ = tx.Rollback(context.WithoutCancel(ctx))
+				// Bounded: on a dead network the rollback must not hang the caller.
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.policies.Pool.AcquireTimeout)
+				defer cancel()
+				_ = tx.Rollback(rctx)
 				return err
 			}
 			return tx.Commit(ctx)

@@ -19,7 +19,9 @@ use crate::budget::BudgetConfig;
 use crate::classify::{classify, Action, Failure, FailureKind, Route, SendState};
 use crate::error::{driver_kind, Class, Error};
 use crate::exec::{copy_rows, expect_rows, Executor, Policies, RowStream, Statement};
-use crate::host::{connector, Connect, ConnectError, Host, HostSettings, Object, CONNECT_PERMIT};
+use crate::host::{
+    transport, Cancel, ConnectError, Host, HostSettings, Object, Transport, CONNECT_PERMIT,
+};
 use crate::keyed::{self, Keyed};
 use crate::observe::{Counters, Event, HostStats, Observer, Role, Stats};
 use crate::rng::SplitMix64;
@@ -33,7 +35,7 @@ pub struct DbBuilder {
     budget: BudgetConfig,
     ping_after: Duration,
     maintenance_every: Duration,
-    connect: Option<Connect>,
+    transport: Option<Transport>,
 }
 
 impl DbBuilder {
@@ -48,7 +50,7 @@ impl DbBuilder {
         T::TlsConnect: Send,
         <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
     {
-        self.connect = Some(connector(tls));
+        self.transport = Some(transport(tls));
         self
     }
 
@@ -108,7 +110,7 @@ impl DbBuilder {
             return Err(Error::new(Class::NoHost, Action::Fatal)
                 .message("no host configured: call `host(...)` at least once"));
         }
-        let tls = self.connect.is_some();
+        let tls = self.transport.is_some();
         if let Some(cfg) = self
             .hosts
             .iter()
@@ -119,7 +121,7 @@ impl DbBuilder {
                 crate::host::host_name(cfg)
             )));
         }
-        let connect = self.connect.unwrap_or_else(|| connector(NoTls));
+        let transport = self.transport.unwrap_or_else(|| transport(NoTls));
         let p = self.policies;
         let breaker = BreakerConfig {
             failure_threshold: p.breaker.failure_threshold.max(1),
@@ -139,7 +141,7 @@ impl DbBuilder {
                 ping_after: self.ping_after,
                 seed: seeds.next_u64(),
                 observer: self.observer.clone(),
-                connect: connect.clone(),
+                transport: transport.clone(),
             };
             let host = Host::new(cfg, &settings).map_err(|m| {
                 Error::new(Class::Other, Action::Fatal).message(format!("pool: {m}"))
@@ -273,6 +275,15 @@ impl ConnGuard {
             .client
     }
 
+    /// How to cancel this connection's running statement.
+    pub fn cancel(&self) -> Cancel {
+        self.obj
+            .as_ref()
+            .expect("connection present until drop")
+            .cancel
+            .clone()
+    }
+
     /// Marks the start of a statement: from here, dropping the guard cancels it.
     pub fn start(&mut self) {
         self.in_flight = true;
@@ -299,11 +310,9 @@ impl Drop for ConnGuard {
         }
         obj.broken = true;
         if self.in_flight {
-            let token = obj.client.cancel_token();
+            let cancel = (obj.cancel)(obj.client.cancel_token());
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    let _ = token.cancel_query(NoTls).await;
-                });
+                rt.spawn(cancel);
             }
         }
         // The connection's state is unknown: close it rather than reuse it.
@@ -336,36 +345,44 @@ impl Shared {
             let _wait = self.refresh.lock().await;
             return;
         };
+        // Bounded by the acquire timeout: a hung host must not hold up the callers
+        // waiting for the refresh.
+        let limit = self.policies.pool.acquire_timeout;
         let probes = self.hosts.iter().map(|h| async move {
-            // A host whose breaker is not closed is asked on one of its idle
-            // connections, if it has one.
-            let permit = h.breaker_allow(self.now_ms());
-            if !permit && h.pool.status().available == 0 {
-                return;
-            }
-            match CONNECT_PERMIT.scope(permit, h.pool.get()).await {
-                Ok(obj) => {
-                    let mut g = ConnGuard::new(obj);
-                    g.start();
-                    match g.client().query_one(crate::host::ROLE_SQL, &[]).await {
-                        Ok(row) => {
-                            g.done(false);
-                            h.breaker_success(self.now_ms());
-                            let rec: bool = row.try_get(0).unwrap_or(true);
-                            h.state
-                                .set_role(if rec { Role::Replica } else { Role::Primary });
-                        }
-                        Err(_) => {
-                            g.done(true);
-                            h.state.set_role(Role::Unknown);
+            let probe = async {
+                // A host whose breaker is not closed is asked on one of its idle
+                // connections, if it has one.
+                let permit = h.breaker_allow(self.now_ms());
+                if !permit && h.pool.status().available == 0 {
+                    return;
+                }
+                match CONNECT_PERMIT.scope(permit, h.pool.get()).await {
+                    Ok(obj) => {
+                        let mut g = ConnGuard::new(obj);
+                        g.start();
+                        match g.client().query_one(crate::host::ROLE_SQL, &[]).await {
+                            Ok(row) => {
+                                g.done(false);
+                                h.breaker_success(self.now_ms());
+                                let rec: bool = row.try_get(0).unwrap_or(true);
+                                h.state
+                                    .set_role(if rec { Role::Replica } else { Role::Primary });
+                            }
+                            Err(_) => {
+                                g.done(true);
+                                h.state.set_role(Role::Unknown);
+                            }
                         }
                     }
+                    Err(deadpool::managed::PoolError::Backend(ConnectError::BreakerOpen)) => {}
+                    Err(_) => {
+                        h.breaker_failure(self.now_ms());
+                        h.state.set_role(Role::Unknown);
+                    }
                 }
-                Err(deadpool::managed::PoolError::Backend(ConnectError::BreakerOpen)) => {}
-                Err(_) => {
-                    h.breaker_failure(self.now_ms());
-                    h.state.set_role(Role::Unknown);
-                }
+            };
+            if tokio::time::timeout(limit, probe).await.is_err() {
+                h.state.set_role(Role::Unknown);
             }
         });
         futures_util::future::join_all(probes).await;
@@ -831,7 +848,7 @@ impl Db {
             budget: BudgetConfig::default(),
             ping_after: Duration::from_secs(5),
             maintenance_every: Duration::from_secs(1),
-            connect: None,
+            transport: None,
         }
     }
 
@@ -850,8 +867,23 @@ impl Db {
         let s = &self.shared;
         let limit = s.policies.pool.acquire_timeout;
         let check = async {
-            let (host, g) = self.acquire_primary().await?;
-            let row = g.client().query_one(crate::host::ROLE_SQL, &[]).await?;
+            let (host, g) = self.acquire_primary(true).await?;
+            // A read: a lost reply is a failed check, not an unknown outcome.
+            let row = g
+                .client()
+                .query_one(crate::host::ROLE_SQL, &[])
+                .await
+                .map_err(|e| {
+                    Error::from_driver(
+                        e,
+                        SendState::SentNoReply,
+                        &crate::error::Context {
+                            in_transaction: false,
+                            idempotent: true,
+                            route: Route::Primary,
+                        },
+                    )
+                })?;
             if row.try_get::<_, bool>(0)? {
                 host.state.set_role(Role::Replica);
                 return Err(Error::new(Class::NoHost, Action::Fatal)
@@ -891,7 +923,7 @@ impl Db {
 
     /// Creates the table keyed writes are recorded in, if missing.
     pub async fn install_idempotency_table(&self) -> Result<(), Error> {
-        let (_, g) = self.acquire_primary().await?;
+        let (_, g) = self.acquire_primary(true).await?;
         g.client().batch_execute(keyed::IDEMPOTENCY_TABLE).await?;
         Ok(())
     }
@@ -899,15 +931,19 @@ impl Db {
     /// Acquires a connection to the primary for work the contract does not cover. Its
     /// state is unknown to the pool, so it is closed when dropped.
     pub async fn connection(&self) -> Result<PooledClient, Error> {
-        let (_, g) = self.acquire_primary().await?;
+        let (_, g) = self.acquire_primary(true).await?;
         Ok(PooledClient(g))
     }
 
     /// A connection to the primary, outside a statement's run loop (readiness,
     /// transactions, ad-hoc work). A failed connect counts against the host's breaker.
-    pub(crate) async fn acquire_primary(&self) -> Result<(Arc<Host>, ConnGuard), Error> {
+    /// Only a `first` attempt may be served by a host whose breaker refuses it.
+    pub(crate) async fn acquire_primary(
+        &self,
+        first: bool,
+    ) -> Result<(Arc<Host>, ConnGuard), Error> {
         let s = &self.shared;
-        let (host, permit) = s.pick(Route::Primary, true).await?;
+        let (host, permit) = s.pick(Route::Primary, first).await?;
         match s.acquire(&host, permit).await {
             Ok(g) => Ok((host, g)),
             Err(AttemptError::BreakerOpen) => Err(breaker_open(&host)),

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
-use tokio_postgres::{Client, Socket};
+use tokio_postgres::{CancelToken, Client, Socket};
 
 use crate::breaker::{Breaker, BreakerConfig, BreakerState};
 use crate::budget::{BudgetConfig, RetryBudget};
@@ -26,6 +26,8 @@ pub(crate) const ROLE_SQL: &str = "SELECT pg_catalog.pg_is_in_recovery() \
 /// A pooled connection.
 pub(crate) struct Conn {
     pub client: Client,
+    /// Cancels the connection's running statement.
+    pub cancel: Cancel,
     /// When it is replaced: `max_lifetime` plus its share of the jitter.
     lifetime: Duration,
     /// Set when the connection's state is unknown (a dropped or timed-out call, a
@@ -123,26 +125,47 @@ pub(crate) type Connect = Arc<
         + Sync,
 >;
 
-pub(crate) fn connector<T>(tls: T) -> Connect
+/// Sends a CancelRequest for a connection's running statement, over the same transport
+/// (a server that requires TLS refuses a plain cancel).
+pub(crate) type Cancel =
+    Arc<dyn Fn(CancelToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// How connections are opened and their statements canceled.
+#[derive(Clone)]
+pub(crate) struct Transport {
+    pub connect: Connect,
+    pub cancel: Cancel,
+}
+
+pub(crate) fn transport<T>(tls: T) -> Transport
 where
     T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
     T::Stream: Send + 'static,
     T::TlsConnect: Send,
     <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
 {
-    Arc::new(move |config: &tokio_postgres::Config| {
-        let (config, tls) = (config.clone(), tls.clone());
-        Box::pin(async move {
-            let (client, connection) = config.connect(tls).await?;
-            tokio::spawn(connection);
-            Ok(client)
-        })
-    })
+    let for_cancel = tls.clone();
+    Transport {
+        connect: Arc::new(move |config: &tokio_postgres::Config| {
+            let (config, tls) = (config.clone(), tls.clone());
+            Box::pin(async move {
+                let (client, connection) = config.connect(tls).await?;
+                tokio::spawn(connection);
+                Ok(client)
+            })
+        }),
+        cancel: Arc::new(move |token: CancelToken| {
+            let tls = for_cancel.clone();
+            Box::pin(async move {
+                let _ = token.cancel_query(tls).await;
+            })
+        }),
+    }
 }
 
 pub(crate) struct Manager {
     config: tokio_postgres::Config,
-    connect: Connect,
+    transport: Transport,
     state: Arc<HostState>,
     policy: PoolPolicy,
     ping_after: Duration,
@@ -160,7 +183,7 @@ impl managed::Manager for Manager {
         if !permit && !self.state.breaker_closed.load(Ordering::Acquire) {
             return Err(ConnectError::BreakerOpen);
         }
-        let client = (self.connect)(&self.config).await?;
+        let client = (self.transport.connect)(&self.config).await?;
         // The role comes with every new connection: a promoted standby is seen as
         // soon as a connection to it opens.
         let row = client.query_one(crate::host::ROLE_SQL, &[]).await?;
@@ -181,6 +204,7 @@ impl managed::Manager for Manager {
         });
         Ok(Conn {
             client,
+            cancel: self.transport.cancel.clone(),
             lifetime: self.policy.max_lifetime + Duration::from_micros(extra),
             broken: false,
         })
@@ -238,7 +262,7 @@ pub(crate) struct HostSettings {
     pub ping_after: Duration,
     pub seed: u64,
     pub observer: Option<Arc<dyn Observer>>,
-    pub connect: Connect,
+    pub transport: Transport,
 }
 
 impl Host {
@@ -253,7 +277,7 @@ impl Host {
         });
         let manager = Manager {
             config,
-            connect: s.connect.clone(),
+            transport: s.transport.clone(),
             state: state.clone(),
             policy: s.policy,
             ping_after: s.ping_after,

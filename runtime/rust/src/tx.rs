@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use tokio::time::Instant as TokioInstant;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{IsolationLevel, NoTls, Row};
+use tokio_postgres::{IsolationLevel, Row};
 
 use crate::backoff::{Backoff, BackoffPolicy};
 use crate::classify::{Action, SendState};
 use crate::db::{run_op, Db, Op, Out};
 use crate::error::{Class, Error};
 use crate::exec::{expect_rows, Executor, RetryPolicy, RowStream, Statement};
+use crate::host::Cancel;
 use crate::keyed::{self, Keyed};
 use crate::observe::{Counters, Event};
 
@@ -54,6 +55,7 @@ impl TxOptions {
 pub struct Tx<'a> {
     tx: tokio_postgres::Transaction<'a>,
     broken: &'a AtomicBool,
+    cancel: Cancel,
 }
 
 impl Tx<'_> {
@@ -104,10 +106,7 @@ impl Tx<'_> {
             Ok(r) => r,
             Err(_) => {
                 self.broken.store(true, Ordering::Relaxed);
-                let token = self.tx.cancel_token();
-                tokio::spawn(async move {
-                    let _ = token.cancel_query(NoTls).await;
-                });
+                tokio::spawn((self.cancel)(self.tx.cancel_token()));
                 Err(Error::new(Class::Timeout, Action::Fatal)
                     .statement(st.name)
                     .message(format!("deadline of {:?} passed", st.timeout)))
@@ -144,11 +143,27 @@ impl Db {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let (host, mut g) = self.acquire_primary().await?;
+            // The deadline covers the connection wait too.
+            let acquired = match deadline {
+                Some(d) => tokio::time::timeout_at(d, self.acquire_primary(attempt == 1))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(Error::new(Class::Timeout, Action::Fatal)
+                            .message("the transaction's deadline passed"))
+                    }),
+                None => self.acquire_primary(attempt == 1).await,
+            };
+            let (host, mut g) = match acquired {
+                Ok(a) => a,
+                Err(e) => return Err(s.fail_name(TX_NAME, e.attempts(attempt))),
+            };
             if attempt == 1 {
                 host.budget_request(s.now_ms());
             }
             let broken = AtomicBool::new(false);
+            let committing = AtomicBool::new(false);
+            let cancel = g.cancel();
+            let rollback_limit = self.policies().pool.acquire_timeout;
             g.start();
             let work = async {
                 let client = g.client_mut();
@@ -162,14 +177,25 @@ impl Db {
                 let tx = Tx {
                     tx,
                     broken: &broken,
+                    cancel,
                 };
                 match f(&tx).await {
-                    Ok(v) => match tx.tx.commit().await {
-                        Ok(()) => Ok(v),
-                        Err(e) => Err(commit_error(e, &broken)),
-                    },
+                    Ok(v) => {
+                        committing.store(true, Ordering::Relaxed);
+                        match tx.tx.commit().await {
+                            Ok(()) => Ok(v),
+                            Err(e) => Err(commit_error(e, &broken)),
+                        }
+                    }
                     Err(e) => {
-                        if tx.tx.rollback().await.is_err() {
+                        // A broken connection is closed, which rolls back; a live one
+                        // rolls back within a bound, never hanging on a dead network.
+                        let rolled_back = !broken.load(Ordering::Relaxed)
+                            && matches!(
+                                tokio::time::timeout(rollback_limit, tx.tx.rollback()).await,
+                                Ok(Ok(()))
+                            );
+                        if !rolled_back {
                             broken.store(true, Ordering::Relaxed);
                         }
                         Err(e)
@@ -181,9 +207,15 @@ impl Db {
                     Ok(r) => r,
                     Err(_) => {
                         drop(g);
+                        // A commit sent without its reply may have applied.
+                        let action = if committing.load(Ordering::Relaxed) {
+                            Action::Ambiguous
+                        } else {
+                            Action::Fatal
+                        };
                         return Err(s.fail_name(
                             TX_NAME,
-                            Error::new(Class::Timeout, Action::Fatal)
+                            Error::new(Class::Timeout, action)
                                 .attempts(attempt)
                                 .message("the transaction's deadline passed"),
                         ));

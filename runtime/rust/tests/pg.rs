@@ -804,6 +804,7 @@ async fn connections_go_through_a_tls_connector() {
         ssl, "on",
         "the test server runs without SSL (scripts/test.sh installs ssl-cert for its certificate)"
     );
+    let name = db_name(&url);
     let url = format!("{url}?sslmode=require");
 
     let err = Db::builder(&POLICIES)
@@ -839,4 +840,26 @@ async fn connections_go_through_a_tls_connector() {
         .await
         .unwrap();
     assert_eq!(n, 0);
+
+    // A deadline's CancelRequest goes over TLS too (the server refuses a plain one).
+    let err = db.query_one(&SLEEP, &[]).await.unwrap_err();
+    assert_eq!(err.class(), Class::Timeout, "{err}");
+    let mut gone = false;
+    for _ in 0..100 {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 \
+                 AND query LIKE '%pg_sleep(5)%' AND state = 'active'",
+                &[&name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the server still runs the canceled statement");
 }
