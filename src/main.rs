@@ -88,6 +88,41 @@ enum Command {
     Diff,
     /// Print the JSON Schema of sqlpact.yaml.
     Schema,
+    /// Compare the contract with a baseline; fail on changes that break deployed
+    /// clients, running services or the database.
+    #[command(args_conflicts_with_subcommands = true)]
+    Compat {
+        /// The baseline: a directory, a registry file, or a git revision (`main`,
+        /// `v1.4.0`, `HEAD~1`, `origin/main:services/ledger`).
+        #[arg(long, value_name = "BASELINE")]
+        against: Option<String>,
+        #[arg(long, value_enum, default_value = "backward")]
+        mode: sqlpact::compat::Mode,
+        #[arg(long, value_enum, default_value = "text")]
+        format: CompatFormat,
+        /// Exit 1 when a finding at this level or above is found.
+        #[arg(long, value_enum, default_value = "error")]
+        fail_on: sqlpact::compat::Level,
+        #[command(subcommand)]
+        command: Option<CompatCommand>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum CompatFormat {
+    Text,
+    Json,
+    Github,
+    Markdown,
+}
+
+#[derive(Subcommand)]
+enum CompatCommand {
+    /// List the rules.
+    Rules {
+        #[arg(long, value_enum, default_value = "text")]
+        format: ModelFormat,
+    },
 }
 
 fn main() -> ExitCode {
@@ -185,6 +220,43 @@ fn exit_for(diags: &Diagnostics) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn compat(
+    config: &Option<PathBuf>,
+    against: Option<String>,
+    mode: sqlpact::compat::Mode,
+    format: CompatFormat,
+    fail_on: sqlpact::compat::Level,
+    out: &mut impl Write,
+) -> Result<ExitCode, String> {
+    use sqlpact::compat::{self, report};
+    let Some(against) = against else {
+        return Err("nothing to compare against\n  help: name the baseline: `sqlpact compat --against main` (a git revision, a directory or a registry file)".into());
+    };
+    let path = config_path(config)?;
+    let base = compat::baseline::resolve(&against, &path)?;
+    let findings = compat::run(&base.registry, &path, &against, mode)?;
+    let r = report::Report {
+        baseline: &against,
+        mode,
+        summary: report::Summary::of(&findings),
+        findings: &findings,
+    };
+    let text = match format {
+        CompatFormat::Text => report::text(&r),
+        CompatFormat::Json => report::json(&r) + "\n",
+        CompatFormat::Github => {
+            report::github(&r, path.parent().unwrap_or(std::path::Path::new("")))
+        }
+        CompatFormat::Markdown => report::markdown(&r),
+    };
+    write!(out, "{text}").map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(if findings.iter().any(|f| f.level >= fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -380,6 +452,25 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             writeln!(out, "{}", sqlpact::registry::json_schema()).map_err(io)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Compat {
+            command: Some(CompatCommand::Rules { format }),
+            ..
+        } => {
+            let rules = sqlpact::compat::rules::catalog();
+            let text = match format {
+                ModelFormat::Text => sqlpact::compat::report::rules_text(&rules),
+                ModelFormat::Json => sqlpact::compat::report::rules_json(&rules) + "\n",
+            };
+            write!(out, "{text}").map_err(io)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Compat {
+            against,
+            mode,
+            format,
+            fail_on,
+            command: None,
+        } => compat(&cli.config, against, mode, format, fail_on, &mut out),
     }
 }
 

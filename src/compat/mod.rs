@@ -1,0 +1,343 @@
+//! `sqlpact compat`: compares a contract with a baseline and reports every change that
+//! would break a deployed client, a running service or the database.
+//!
+//! Each rule lives in its own file under `rules/`, with a stable ID, a category, a
+//! default level and the semver bump it requires; `rules::ALL` registers them.
+
+pub mod baseline;
+pub mod report;
+pub mod rules;
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::diag::{Diagnostics, Severity};
+use crate::model::{Contract, Query, Source};
+use crate::registry::Registry;
+use crate::source::SourceMap;
+
+/// What a rule protects, strictest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Category {
+    /// The generated Go and Rust API.
+    Codegen,
+    WireJson,
+    Wire,
+    /// The database: old queries against the new schema.
+    Db,
+    /// Runtime policies.
+    Runtime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warning => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Which side of a deployment a change hurts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// Code reading results: generated clients, consumers.
+    Reader,
+    /// Code sending statements or writing data.
+    Writer,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bump {
+    Patch,
+    Minor,
+    Major,
+}
+
+/// One rule of the catalog.
+#[derive(Debug, Serialize)]
+pub struct Rule {
+    /// `AREA-NNN`, stable forever.
+    pub id: &'static str,
+    /// kebab-case.
+    pub name: &'static str,
+    pub category: Category,
+    pub level: Level,
+    pub side: Side,
+    pub bump: Bump,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// Markdown: why it matters and how to make the change safely.
+    #[serde(skip)]
+    pub doc: &'static str,
+}
+
+/// A change a rule found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub name: &'static str,
+    pub category: Category,
+    pub level: Level,
+    pub bump: Bump,
+    /// What changed, as a path: `query GetAccount`, `query GetAccount column email`.
+    pub entity: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Where the entity is in the new contract, and where it was in the baseline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new_location: Option<Source>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_location: Option<Source>,
+    /// Stable across commits: the rule and the entity, hashed.
+    pub fingerprint: String,
+}
+
+/// Collects the findings of the rules.
+pub struct Findings<'r> {
+    rule: &'r Rule,
+    out: &'r mut Vec<Finding>,
+}
+
+impl Findings<'_> {
+    pub fn add(
+        &mut self,
+        entity: impl Into<String>,
+        message: impl Into<String>,
+        new: Option<&Source>,
+        old: Option<&Source>,
+    ) -> &mut Finding {
+        let entity = entity.into();
+        let fingerprint = fingerprint(self.rule.id, &entity);
+        self.out.push(Finding {
+            rule: self.rule.id,
+            name: self.rule.name,
+            category: self.rule.category,
+            level: self.rule.level,
+            bump: self.rule.bump,
+            entity,
+            message: message.into(),
+            help: None,
+            new_location: new.cloned(),
+            old_location: old.cloned(),
+            fingerprint,
+        });
+        self.out.last_mut().expect("just pushed")
+    }
+}
+
+/// FNV-1a over the rule and the entity: the same change keeps its fingerprint when
+/// lines move or other changes come and go.
+pub(crate) fn fingerprint(rule: &str, entity: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in rule.bytes().chain([0]).chain(entity.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// A baseline query run through the analyzer against the new schema.
+pub enum Replayed {
+    /// It no longer type-checks: the analyzer's messages.
+    Broken(Vec<String>),
+    /// It type-checks, with these columns.
+    Ok(Box<Query>),
+}
+
+/// What the rules read: both contracts, indexed, and the baseline's queries replayed
+/// against the new schema.
+pub struct Cx<'a> {
+    pub old: &'a Contract,
+    pub new: &'a Contract,
+    pub old_queries: BTreeMap<&'a str, &'a Query>,
+    pub new_queries: BTreeMap<&'a str, &'a Query>,
+    /// Per baseline query name; empty when not computed (the forward direction).
+    pub replayed: &'a HashMap<String, Replayed>,
+}
+
+impl<'a> Cx<'a> {
+    pub fn new(
+        old: &'a Contract,
+        new: &'a Contract,
+        replayed: &'a HashMap<String, Replayed>,
+    ) -> Self {
+        Cx {
+            old,
+            new,
+            old_queries: old.queries.iter().map(|q| (q.name.as_str(), q)).collect(),
+            new_queries: new.queries.iter().map(|q| (q.name.as_str(), q)).collect(),
+            replayed,
+        }
+    }
+
+    /// Queries in both contracts, by name.
+    pub fn pairs(&self) -> impl Iterator<Item = (&'a Query, &'a Query)> + '_ {
+        self.old_queries
+            .iter()
+            .filter_map(|(n, o)| self.new_queries.get(n).map(|q| (*o, *q)))
+    }
+}
+
+/// Compatibility modes, as schema registries define them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// New clients work with what old ones wrote and with the old database; old
+    /// clients keep working against the new schema.
+    Backward,
+    /// Old clients work with what new ones write.
+    Forward,
+    /// Both.
+    Full,
+}
+
+/// Runs every rule in `mode`. `replayed` holds the baseline's queries analyzed
+/// against the new schema (the database rules read it).
+pub fn compare(
+    old: &Contract,
+    new: &Contract,
+    replayed: &HashMap<String, Replayed>,
+    mode: Mode,
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if matches!(mode, Mode::Backward | Mode::Full) {
+        run_rules(&Cx::new(old, new, replayed), &mut out);
+    }
+    if matches!(mode, Mode::Forward | Mode::Full) {
+        // Forward compatibility of B against A is backward compatibility of A
+        // against B: the same rules with the sides swapped.
+        let none = HashMap::new();
+        let mut swapped = Vec::new();
+        run_rules(&Cx::new(new, old, &none), &mut swapped);
+        for mut f in swapped {
+            std::mem::swap(&mut f.new_location, &mut f.old_location);
+            f.message = format!("(forward) {}", f.message);
+            f.fingerprint = fingerprint(&format!("{}/forward", f.rule), &f.entity);
+            out.push(f);
+        }
+    }
+    rules::version_check(old, new, &mut out);
+    out.sort_by(|a, b| {
+        b.level
+            .cmp(&a.level)
+            .then_with(|| a.rule.cmp(b.rule))
+            .then_with(|| a.entity.cmp(&b.entity))
+    });
+    out.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+    out
+}
+
+fn run_rules(cx: &Cx<'_>, out: &mut Vec<Finding>) {
+    for (rule, check) in rules::ALL {
+        let mut f = Findings { rule, out };
+        check(cx, &mut f);
+    }
+}
+
+/// Analyzes the baseline's queries against the new schema: `old` with its schema
+/// sources replaced by `new_schema` (both loaded into `sources`).
+pub fn replay(
+    old: Registry,
+    new_schema: Vec<crate::registry::SchemaSource>,
+    sources: &SourceMap,
+) -> HashMap<String, Replayed> {
+    let raw: Vec<(String, crate::source::Span)> = old
+        .queries
+        .iter()
+        .map(|q| (q.name.clone(), q.sql_span.clone()))
+        .collect();
+    let hybrid = Registry {
+        schema: new_schema,
+        ..old
+    };
+    let mut diags = Diagnostics::default();
+    let analysis = crate::analyze::analyze(&hybrid, sources, &mut diags);
+    let mut by_name: HashMap<String, Replayed> = analysis
+        .contract
+        .queries
+        .into_iter()
+        .map(|q| (q.name.clone(), Replayed::Ok(Box::new(q))))
+        .collect();
+    for (name, span) in raw {
+        if by_name.contains_key(&name) {
+            continue;
+        }
+        let messages: Vec<String> = diags
+            .items
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .filter(|d| {
+                d.span.as_ref().is_some_and(|s| {
+                    s.file == span.file
+                        && s.range.start >= span.range.start
+                        && s.range.start <= span.range.end
+                })
+            })
+            .map(|d| d.message.clone())
+            .collect();
+        by_name.insert(name, Replayed::Broken(messages));
+    }
+    by_name
+}
+
+/// Loads and analyzes a registry into `sources`; `Err` (with the first errors) when it
+/// has errors: only valid contracts are compared.
+pub fn load(
+    path: &std::path::Path,
+    what: &str,
+    sources: &mut SourceMap,
+) -> Result<(Registry, Contract), String> {
+    let mut diags = Diagnostics::default();
+    let reg = crate::registry::load(path, sources, &mut diags);
+    let analysis = reg
+        .as_ref()
+        .map(|r| crate::analyze::analyze(r, sources, &mut diags));
+    diags.sort();
+    match (reg, analysis) {
+        (Some(reg), Some(a)) if !diags.has_errors() => Ok((reg, a.contract)),
+        _ => {
+            let mut msg =
+                format!("the {what} contract has errors; compat compares valid contracts only");
+            for d in diags
+                .items
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .take(5)
+            {
+                msg.push('\n');
+                msg.push_str(&crate::render::text(d, sources, false));
+            }
+            msg.push_str("\n  help: run `sqlpact check` on it");
+            Err(msg)
+        }
+    }
+}
+
+/// Compares the registry at `new` with the one at `old` (`label` names it in messages).
+pub fn run(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    label: &str,
+    mode: Mode,
+) -> Result<Vec<Finding>, String> {
+    let mut sources = SourceMap::default();
+    let (new_reg, new) = load(new, "current", &mut sources)?;
+    let (old_reg, old) = load(old, &format!("baseline ({label})"), &mut sources)?;
+    let replayed = replay(old_reg, new_reg.schema.clone(), &sources);
+    Ok(compare(&old, &new, &replayed, mode))
+}

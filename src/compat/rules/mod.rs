@@ -1,0 +1,240 @@
+//! The rule catalog: one file per rule, registered here.
+
+use sqlparser::ast::{Statement, TableObject};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::{Cx, Findings, Rule};
+use crate::compat::Finding;
+use crate::model::{Contract, Table};
+
+mod col_001_column_removed;
+mod col_002_column_type_changed;
+mod col_003_column_became_nullable;
+mod col_004_column_became_not_null;
+mod col_005_column_added;
+mod enm_001_enum_value_removed;
+mod enm_002_enum_value_added;
+mod prm_001_param_removed;
+mod prm_002_param_added;
+mod prm_003_param_reordered;
+mod prm_004_param_type_changed;
+mod prm_005_param_became_not_null;
+mod qry_001_query_removed;
+mod qry_002_query_command_changed;
+mod qry_003_query_became_write;
+mod qry_004_query_added;
+mod run_001_idempotent_turned_off;
+mod run_002_timeout_lowered;
+mod run_003_routed_to_replica;
+mod run_004_idempotency_key_removed;
+mod sch_001_baseline_query_breaks;
+mod sch_002_baseline_query_shape_changed;
+mod sch_003_insert_misses_required_column;
+mod typ_001_go_type_changed;
+mod typ_002_rust_type_changed;
+mod ver_001_breaking_without_major;
+
+/// A rule's check over both contracts.
+pub type Check = fn(&Cx<'_>, &mut Findings<'_>);
+
+/// Every rule comparing two contracts, in catalog order.
+pub const ALL: &[(&Rule, Check)] = &[
+    (&qry_001_query_removed::RULE, qry_001_query_removed::check),
+    (
+        &qry_002_query_command_changed::RULE,
+        qry_002_query_command_changed::check,
+    ),
+    (
+        &qry_003_query_became_write::RULE,
+        qry_003_query_became_write::check,
+    ),
+    (&qry_004_query_added::RULE, qry_004_query_added::check),
+    (&prm_001_param_removed::RULE, prm_001_param_removed::check),
+    (&prm_002_param_added::RULE, prm_002_param_added::check),
+    (
+        &prm_003_param_reordered::RULE,
+        prm_003_param_reordered::check,
+    ),
+    (
+        &prm_004_param_type_changed::RULE,
+        prm_004_param_type_changed::check,
+    ),
+    (
+        &prm_005_param_became_not_null::RULE,
+        prm_005_param_became_not_null::check,
+    ),
+    (&col_001_column_removed::RULE, col_001_column_removed::check),
+    (
+        &col_002_column_type_changed::RULE,
+        col_002_column_type_changed::check,
+    ),
+    (
+        &col_003_column_became_nullable::RULE,
+        col_003_column_became_nullable::check,
+    ),
+    (
+        &col_004_column_became_not_null::RULE,
+        col_004_column_became_not_null::check,
+    ),
+    (&col_005_column_added::RULE, col_005_column_added::check),
+    (
+        &typ_001_go_type_changed::RULE,
+        typ_001_go_type_changed::check,
+    ),
+    (
+        &typ_002_rust_type_changed::RULE,
+        typ_002_rust_type_changed::check,
+    ),
+    (
+        &enm_001_enum_value_removed::RULE,
+        enm_001_enum_value_removed::check,
+    ),
+    (
+        &enm_002_enum_value_added::RULE,
+        enm_002_enum_value_added::check,
+    ),
+    (
+        &sch_001_baseline_query_breaks::RULE,
+        sch_001_baseline_query_breaks::check,
+    ),
+    (
+        &sch_002_baseline_query_shape_changed::RULE,
+        sch_002_baseline_query_shape_changed::check,
+    ),
+    (
+        &sch_003_insert_misses_required_column::RULE,
+        sch_003_insert_misses_required_column::check,
+    ),
+    (
+        &run_001_idempotent_turned_off::RULE,
+        run_001_idempotent_turned_off::check,
+    ),
+    (
+        &run_002_timeout_lowered::RULE,
+        run_002_timeout_lowered::check,
+    ),
+    (
+        &run_003_routed_to_replica::RULE,
+        run_003_routed_to_replica::check,
+    ),
+    (
+        &run_004_idempotency_key_removed::RULE,
+        run_004_idempotency_key_removed::check,
+    ),
+];
+
+/// Every rule, `VER-001` (which reads the others' findings) included.
+pub fn catalog() -> Vec<&'static Rule> {
+    let mut v: Vec<&'static Rule> = ALL.iter().map(|(r, _)| *r).collect();
+    v.push(&ver_001_breaking_without_major::RULE);
+    v.sort_by_key(|r| r.id);
+    v
+}
+
+/// The module file each rule lives in, by ID (the tests check every file is here).
+pub const FILES: &[(&str, &str)] = &[
+    ("QRY-001", "qry_001_query_removed.rs"),
+    ("QRY-002", "qry_002_query_command_changed.rs"),
+    ("QRY-003", "qry_003_query_became_write.rs"),
+    ("QRY-004", "qry_004_query_added.rs"),
+    ("PRM-001", "prm_001_param_removed.rs"),
+    ("PRM-002", "prm_002_param_added.rs"),
+    ("PRM-003", "prm_003_param_reordered.rs"),
+    ("PRM-004", "prm_004_param_type_changed.rs"),
+    ("PRM-005", "prm_005_param_became_not_null.rs"),
+    ("COL-001", "col_001_column_removed.rs"),
+    ("COL-002", "col_002_column_type_changed.rs"),
+    ("COL-003", "col_003_column_became_nullable.rs"),
+    ("COL-004", "col_004_column_became_not_null.rs"),
+    ("COL-005", "col_005_column_added.rs"),
+    ("TYP-001", "typ_001_go_type_changed.rs"),
+    ("TYP-002", "typ_002_rust_type_changed.rs"),
+    ("ENM-001", "enm_001_enum_value_removed.rs"),
+    ("ENM-002", "enm_002_enum_value_added.rs"),
+    ("SCH-001", "sch_001_baseline_query_breaks.rs"),
+    ("SCH-002", "sch_002_baseline_query_shape_changed.rs"),
+    ("SCH-003", "sch_003_insert_misses_required_column.rs"),
+    ("RUN-001", "run_001_idempotent_turned_off.rs"),
+    ("RUN-002", "run_002_timeout_lowered.rs"),
+    ("RUN-003", "run_003_routed_to_replica.rs"),
+    ("RUN-004", "run_004_idempotency_key_removed.rs"),
+    ("VER-001", "ver_001_breaking_without_major.rs"),
+];
+
+/// `VER-001`: the declared version against what the findings require.
+pub fn version_check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>) {
+    ver_001_breaking_without_major::check(old, new, findings);
+}
+
+/// The Go or Rust type of a parameter or column changed while its SQL type did not.
+fn lang_type_changed(
+    cx: &Cx<'_>,
+    f: &mut Findings<'_>,
+    lang: &str,
+    pick: fn(&(String, String)) -> &String,
+) {
+    for (old, new) in cx.pairs() {
+        let params = new.params.iter().filter_map(|p| {
+            let o = old
+                .params
+                .iter()
+                .find(|o| o.name == p.name && o.ty == p.ty && o.nullable == p.nullable)?;
+            Some((
+                "param",
+                &p.name,
+                (o.go_type.clone(), o.rust_type.clone()),
+                (p.go_type.clone(), p.rust_type.clone()),
+            ))
+        });
+        let columns = new.columns.iter().filter_map(|c| {
+            let o = old
+                .columns
+                .iter()
+                .find(|o| o.name == c.name && o.ty == c.ty && o.nullable == c.nullable)?;
+            Some((
+                "column",
+                &c.name,
+                (o.go_type.clone(), o.rust_type.clone()),
+                (c.go_type.clone(), c.rust_type.clone()),
+            ))
+        });
+        for (kind, name, was, now) in params.chain(columns) {
+            if pick(&was) != pick(&now) {
+                f.add(
+                    format!("query {} {kind} {name}", new.name),
+                    format!(
+                        "the {lang} type of {kind} `{name}` of query `{}` changed from `{}` to `{}`",
+                        new.name,
+                        pick(&was),
+                        pick(&now)
+                    ),
+                    Some(&new.source),
+                    Some(&old.source),
+                );
+            }
+        }
+    }
+}
+
+/// The table an INSERT writes and the columns it lists.
+fn insert_target(sql: &str) -> Option<(String, Vec<String>)> {
+    let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let Some(Statement::Insert(ins)) = stmts.first() else {
+        return None;
+    };
+    let TableObject::TableName(name) = &ins.table else {
+        return None;
+    };
+    let clean = |s: String| s.replace('"', "").to_lowercase();
+    Some((
+        clean(name.to_string()),
+        ins.columns.iter().map(|c| clean(c.to_string())).collect(),
+    ))
+}
+
+fn find_table<'a>(tables: &'a [Table], name: &str) -> Option<&'a Table> {
+    tables
+        .iter()
+        .find(|t| t.name == name || t.name == format!("public.{name}"))
+}

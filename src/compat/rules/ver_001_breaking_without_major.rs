@@ -1,0 +1,95 @@
+//! VER-001 `breaking-without-major`: A breaking change without a major bump of `contract.version`.
+
+use crate::compat::{Bump, Category, Finding, Level, Rule, Side};
+use crate::model::Contract;
+
+pub const RULE: Rule = Rule {
+    id: "VER-001",
+    name: "breaking-without-major",
+    category: Category::Codegen,
+    level: Level::Error,
+    side: Side::Writer,
+    bump: Bump::Major,
+    summary: "A breaking change without a major bump of `contract.version`.",
+    doc: "The contract version tells every consumer what to expect: a change another rule marks as requiring a major bump must come with one (for `0.x` versions, a minor bump). The finding suggests the next version. Runs after every other rule, on their findings.",
+};
+
+/// Checks the declared version against the strictest bump the findings require.
+pub fn check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>) {
+    let needed = findings
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .map(|f| f.bump)
+        .chain(findings.iter().map(|f| f.bump.min(Bump::Minor)))
+        .max();
+    let Some(needed) = needed else { return };
+    let (Some(o), Some(n)) = (semver(&old.version), semver(&new.version)) else {
+        return;
+    };
+    let declared = if n.0 > o.0 {
+        Bump::Major
+    } else if n.0 == o.0 && n.1 > o.1 {
+        if o.0 == 0 {
+            Bump::Major
+        } else {
+            Bump::Minor
+        }
+    } else if n.0 == o.0 && n.1 == o.1 && n.2 > o.2 {
+        Bump::Patch
+    } else {
+        return findings.push(finding(
+            "the contract version did not increase",
+            old,
+            new,
+            needed,
+        ));
+    };
+    if needed == Bump::Major && declared < Bump::Major {
+        findings.push(finding(
+            "a breaking change needs a major version",
+            old,
+            new,
+            needed,
+        ));
+    }
+}
+
+fn finding(what: &str, old: &Contract, new: &Contract, needed: Bump) -> Finding {
+    let suggestion = semver(&old.version).map(|(ma, mi, pa)| match (needed, ma) {
+        (Bump::Major, 0) => format!("0.{}.0", mi + 1),
+        (Bump::Major, _) => format!("{}.0.0", ma + 1),
+        (Bump::Minor, _) => format!("{ma}.{}.0", mi + 1),
+        (Bump::Patch, _) => format!("{ma}.{mi}.{}", pa + 1),
+    });
+    let entity = "contract version".to_owned();
+    Finding {
+        rule: RULE.id,
+        name: RULE.name,
+        category: RULE.category,
+        level: if needed == Bump::Major {
+            RULE.level
+        } else {
+            Level::Warning
+        },
+        bump: needed,
+        message: format!(
+            "{what}: `contract.version` is {} (baseline {})",
+            new.version, old.version
+        ),
+        help: suggestion.map(|v| format!("set `contract.version: {v}`")),
+        new_location: None,
+        old_location: None,
+        fingerprint: crate::compat::fingerprint(RULE.id, &entity),
+        entity,
+    }
+}
+
+fn semver(v: &str) -> Option<(u64, u64, u64)> {
+    let core = v.split(['-', '+']).next()?;
+    let mut it = core.split('.').map(|p| p.parse::<u64>().ok());
+    Some((
+        it.next()??,
+        it.next().flatten().unwrap_or(0),
+        it.next().flatten().unwrap_or(0),
+    ))
+}
