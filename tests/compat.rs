@@ -203,11 +203,36 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Removes the test repository however the test ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn baselines_left() -> usize {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref().is_ok_and(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("sqlpact-baseline-")
+            })
+        })
+        .count()
+}
+
 #[test]
 fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
-    let repo = std::env::temp_dir().join(format!("sqlpact-compat-git-{}", std::process::id()));
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("sqlpact-compat-git-{}", std::process::id())));
+    let repo = scratch.0.clone();
     let _ = std::fs::remove_dir_all(&repo);
     std::fs::create_dir_all(&repo).unwrap();
+    let left_before = baselines_left();
     let fx = common::root().join("tests/fixtures/compat/COL-001");
     let reg = repo.join("services/ledger");
     git(&repo, &["init", "-q"]);
@@ -217,7 +242,7 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     git(&repo, &["tag", "v1.0.0"]);
     copy_dir(&fx.join("new"), &reg);
     git(&repo, &["commit", "-qam", "v2"]);
-    // An uncommitted edit: the working tree is the new side, the tag the baseline.
+    // The working tree is the new side, the tag the baseline.
     let cfg = "services/ledger/sqlpact.yaml";
     let run = |args: &[&str]| {
         let mut all = vec!["-c", cfg, "compat"];
@@ -296,6 +321,35 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("revision `v9.9.9` not found"), "{err}");
     assert!(err.contains("help: fetch it"), "{err}");
+    // The schema outside the registry's directory comes from the revision too.
+    std::fs::create_dir_all(repo.join("db")).unwrap();
+    std::fs::rename(reg.join("schema.sql"), repo.join("db/schema.sql")).unwrap();
+    let yaml = std::fs::read_to_string(reg.join("sqlpact.yaml")).unwrap();
+    std::fs::write(
+        reg.join("sqlpact.yaml"),
+        yaml.replace("schema: [schema.sql]", "schema: [../../db/schema.sql]"),
+    )
+    .unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "schema moved"]);
+    let o = run(&["--against", "HEAD"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // A revision with `:` in it is a revision, not `rev:path`.
+    let o = run(&["--against", ":/schema moved"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}{}",
+        text(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+
     let o = run(&["--against", "HEAD:nowhere"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
@@ -310,5 +364,8 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
         .unwrap()
         .iter()
         .all(|r| r["level"] != Level::Info.as_str() || r["bump"] != "major"));
-    let _ = std::fs::remove_dir_all(&repo);
+    assert!(
+        baselines_left() <= left_before,
+        "a revision's temporary directory was left behind"
+    );
 }

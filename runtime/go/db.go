@@ -271,7 +271,9 @@ func (d *DB) refreshRoles(ctx context.Context) {
 				h.setRole(RoleUnknown)
 				return
 			}
-			h.success()
+			if permit {
+				h.success()
+			}
 			h.setRole(roleOf(rec))
 		}()
 	}
@@ -446,13 +448,17 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			}
 		}
 		if err == nil {
-			h.success()
+			if permit {
+				h.success()
+			}
 			return nil
 		}
 		var own *Error
 		if errors.As(err, &own) || errors.Is(err, pgx.ErrNoRows) {
 			// The statement's own outcome (no row, a conflict): the server answered.
-			h.success()
+			if permit {
+				h.success()
+			}
 			e := wrap(err, st, Replied, false)
 			e.Attempts = attempt
 			return d.fail(e)
@@ -476,7 +482,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			// nothing (a lost probe is replaced after open_for).
 		case dec.FeedsBreaker:
 			h.failure()
-		case f.Sent == Replied:
+		case f.Sent == Replied && permit:
 			h.success()
 		case h.breakerState() == BreakerHalfOpen:
 			h.failure()
@@ -562,8 +568,10 @@ func (d *DB) Ready(ctx context.Context) error {
 	switch {
 	case errors.Is(err, errBreakerOpen):
 		return breakerOpen(h)
-	case errors.Is(err, errPoolTimeout) || (err != nil && ctx.Err() != nil):
+	case errors.Is(err, errPoolTimeout) || (err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded)):
 		return timedOut(err)
+	case err != nil && ctx.Err() != nil:
+		return &Error{Class: ClassCanceled, Action: Fatal, Msg: "the caller gave up", Err: err}
 	case err != nil:
 		// A failed connect counts against the host's breaker.
 		h.failure()
@@ -573,7 +581,7 @@ func (d *DB) Ready(ctx context.Context) error {
 	defer c.Release()
 	var rec bool
 	if err := c.QueryRow(ctx, roleSQL).Scan(&rec); err != nil {
-		if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return timedOut(err)
 		}
 		e := wrap(err, &Statement{Name: "ready", Route: RoutePrimary, ReadOnly: true, Idempotent: true}, SentNoReply, false)
@@ -584,7 +592,9 @@ func (d *DB) Ready(ctx context.Context) error {
 		h.setRole(RoleReplica)
 		return &Error{Class: ClassNoHost, Action: Fatal, Msg: h.name + " does not take writes: not a primary"}
 	}
-	h.success()
+	if permit {
+		h.success()
+	}
 	return nil
 }
 
@@ -594,13 +604,53 @@ func (d *DB) InstallIdempotencyTable(ctx context.Context) error {
 	return err
 }
 
-// primary returns the primary's pool and ctx with the breaker's permit, if granted.
-func (d *DB) primary(ctx context.Context) (*pgxpool.Pool, context.Context, error) {
+// primary returns a pool of the primary for a statement outside the contract: a
+// connection it hands out is its own, or the breaker's refusal as a *Error.
+func (d *DB) primary(ctx context.Context) (*primaryPool, context.Context, error) {
 	h, permit, err := d.pick(ctx, RoutePrimary, true)
 	if err != nil {
 		return nil, ctx, err
 	}
-	return h.pool, withPermit(ctx, permit), nil
+	return &primaryPool{h}, withPermit(ctx, permit), nil
+}
+
+type primaryPool struct{ h *host }
+
+func (p *primaryPool) err(err error) error {
+	if errors.Is(err, errBreakerOpen) {
+		return breakerOpen(p.h)
+	}
+	return err
+}
+
+func (p *primaryPool) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	t, err := p.h.pool.Exec(ctx, sql, args...)
+	return t, p.err(err)
+}
+
+func (p *primaryPool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	r, err := p.h.pool.Query(ctx, sql, args...)
+	return r, p.err(err)
+}
+
+func (p *primaryPool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	return mappedRow{p.h.pool.QueryRow(ctx, sql, args...), p}
+}
+
+type mappedRow struct {
+	row pgx.Row
+	p   *primaryPool
+}
+
+func (r mappedRow) Scan(dest ...any) error { return r.p.err(r.row.Scan(dest...)) }
+
+func (p *primaryPool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return p.h.pool.SendBatch(ctx, b)
+}
+
+func (p *primaryPool) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
+	n, err := p.h.pool.CopyFrom(ctx, table, columns, src)
+	return n, p.err(err)
 }
 
 // Acquire returns a connection to the primary for work outside the contract.

@@ -121,8 +121,10 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 			switch {
 			case errors.Is(err, errPoolTimeout):
 				cl = ClassPoolTimeout
-			case ctx.Err() != nil:
+			case errors.Is(ctx.Err(), context.DeadlineExceeded):
 				cl = ClassTimeout
+			case ctx.Err() != nil:
+				cl = ClassCanceled
 			default:
 				// A failed connect counts against the host's breaker.
 				h.failure()
@@ -151,7 +153,9 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 		}()
 		release(ctx, c, err)
 		if err == nil {
-			h.success()
+			if permit {
+				h.success()
+			}
 			return nil
 		}
 		var e *Error

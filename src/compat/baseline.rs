@@ -3,22 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-/// A baseline registry on disk, and the directory to remove when done (a git
-/// revision's files are written to a private temporary directory).
+/// A baseline registry on disk (a git revision's files are written to a private
+/// temporary directory, removed when the baseline is dropped).
 pub struct Baseline {
     pub registry: PathBuf,
     /// How the baseline was named, for messages.
     pub label: String,
-    scratch: Option<PathBuf>,
+    _scratch: Option<tempfile::TempDir>,
 }
 
-impl Drop for Baseline {
-    fn drop(&mut self) {
-        if let Some(dir) = self.scratch.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
+/// What a registry reads: the registry itself, SQL, protobuf. Only these are written
+/// out of a revision, from its whole tree (a registry may name `../schema.sql`).
+const READ_EXTENSIONS: &[&str] = &["yaml", "yml", "sql", "proto"];
 
 /// Resolves `against`: an existing directory (its `sqlpact.yaml`), an existing file,
 /// or a git revision, optionally `rev:path` with a directory or registry file inside
@@ -36,14 +32,14 @@ pub fn resolve(against: &str, current: &Path) -> Result<Baseline, String> {
         return Ok(Baseline {
             registry,
             label: against.to_owned(),
-            scratch: None,
+            _scratch: None,
         });
     }
     if p.is_file() {
         return Ok(Baseline {
             registry: p.to_path_buf(),
             label: against.to_owned(),
-            scratch: None,
+            _scratch: None,
         });
     }
     from_git(against, current)
@@ -63,9 +59,18 @@ fn from_git(against: &str, current: &Path) -> Result<Baseline, String> {
         .workdir()
         .ok_or_else(|| "the git repository has no working tree".to_owned())?
         .to_path_buf();
-    let (rev, inner) = match against.split_once(':') {
-        Some((rev, path)) => (rev, Some(path.trim_matches('/').to_owned())),
-        None => (against, None),
+    // A revision may itself contain `:` (`:/message`, `@{date}`): the whole string
+    // first, then `rev:path`.
+    let whole_is_commit = repo
+        .rev_parse_single(against)
+        .ok()
+        .and_then(|id| id.object().ok())
+        .is_some_and(|o| o.peel_to_commit().is_ok());
+    let (rev, inner) = match against.rsplit_once(':') {
+        Some((rev, path)) if !whole_is_commit && !rev.is_empty() => {
+            (rev, Some(path.trim_matches('/').to_owned()))
+        }
+        _ => (against, None),
     };
     // Where the registry sits inside the revision's tree.
     let (dir, file) = match inner {
@@ -117,49 +122,31 @@ fn from_git(against: &str, current: &Path) -> Result<Baseline, String> {
         .object()
         .and_then(|o| o.peel_to_tree())
         .map_err(|e| format!("revision `{rev}` does not name a tree: {e}"))?;
-    let tree = if dir.as_os_str().is_empty() {
-        commit_tree
-    } else {
-        let entry = commit_tree
-            .lookup_entry_by_path(&dir)
-            .map_err(|e| format!("reading `{rev}`: {e}"))?
-            .ok_or_else(|| {
-                format!(
-                    "`{}` does not exist in revision `{rev}`\n  help: the registry may have moved; name it with `--against {rev}:path/to/dir`",
-                    dir.display()
-                )
-            })?;
-        entry
-            .object()
-            .map_err(|e| format!("reading `{rev}`: {e}"))?
-            .peel_to_tree()
-            .map_err(|_| format!("`{}` is not a directory in revision `{rev}`", dir.display()))?
-    };
-    let scratch = std::env::temp_dir().join(format!(
-        "sqlpact-baseline-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-    ));
+    let scratch = tempfile::Builder::new()
+        .prefix("sqlpact-baseline-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    write_tree(&commit_tree, scratch.path()).map_err(|e| format!("reading `{rev}`: {e}"))?;
+    let in_tree = dir.join(&file);
     let baseline = Baseline {
-        registry: scratch.join(&file),
+        registry: scratch.path().join(&in_tree),
         label: against.to_owned(),
-        scratch: Some(scratch.clone()),
+        _scratch: Some(scratch),
     };
-    write_tree(&tree, &scratch).map_err(|e| format!("reading `{rev}`: {e}"))?;
     if !baseline.registry.is_file() {
+        let what = if baseline.registry.parent().is_some_and(Path::is_dir) {
+            format!("revision `{rev}` has no `{}`", in_tree.display())
+        } else {
+            format!("`{}` does not exist in revision `{rev}`", dir.display())
+        };
         return Err(format!(
-            "revision `{rev}` has no `{}`\n  help: name the registry inside the revision: `--against {rev}:path/to/dir`",
-            dir.join(&file).display()
+            "{what}\n  help: the registry may have moved; name it inside the revision: `--against {rev}:path/to/dir`"
         ));
     }
     Ok(baseline)
 }
-
-/// Writes the blobs of `tree` under `to`, recursively (symlinks and submodules are
-/// skipped: a registry does not need them).
+/// Writes the blobs of `tree` that a registry may read under `to`, recursively
+/// (symlinks and submodules are skipped).
 fn write_tree(tree: &gix::Tree<'_>, to: &Path) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(to)?;
     for entry in tree.iter() {
@@ -172,7 +159,11 @@ fn write_tree(tree: &gix::Tree<'_>, to: &Path) -> Result<(), Box<dyn std::error:
         if mode.is_tree() {
             let sub = entry.object()?.peel_to_tree()?;
             write_tree(&sub, &to.join(&name))?;
-        } else if mode.is_blob() {
+        } else if mode.is_blob()
+            && Path::new(&name)
+                .extension()
+                .is_some_and(|e| READ_EXTENSIONS.iter().any(|x| e == *x))
+        {
             let obj = entry.object()?;
             std::fs::write(to.join(&name), &obj.data)?;
         }

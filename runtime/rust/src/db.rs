@@ -249,6 +249,9 @@ pub(crate) enum AttemptError {
 pub(crate) struct ConnGuard {
     obj: Option<Object>,
     in_flight: bool,
+    /// The host's breaker let this acquire through: only such a request's success
+    /// closes a half-open breaker (an idle connection proves nothing about connects).
+    pub permit: bool,
 }
 
 impl ConnGuard {
@@ -256,6 +259,7 @@ impl ConnGuard {
         ConnGuard {
             obj: Some(obj),
             in_flight: false,
+            permit: false,
         }
     }
 
@@ -363,7 +367,9 @@ impl Shared {
                         match g.client().query_one(crate::host::ROLE_SQL, &[]).await {
                             Ok(row) => {
                                 g.done(false);
-                                h.breaker_success(self.now_ms());
+                                if permit {
+                                    h.breaker_success(self.now_ms());
+                                }
                                 let rec: bool = row.try_get(0).unwrap_or(true);
                                 h.state
                                     .set_role(if rec { Role::Replica } else { Role::Primary });
@@ -452,7 +458,11 @@ impl Shared {
             Counters::bump(&self.counters.acquire_waits);
         }
         match got {
-            Ok(obj) => Ok(ConnGuard::new(obj)),
+            Ok(obj) => {
+                let mut g = ConnGuard::new(obj);
+                g.permit = permit;
+                Ok(g)
+            }
             Err(deadpool::managed::PoolError::Timeout(deadpool::managed::TimeoutType::Wait)) => {
                 Counters::bump(&self.counters.acquire_timeouts);
                 self.emit(&Event::AcquireTimeout { host: host.name() });
@@ -564,7 +574,9 @@ impl Shared {
                     .await;
             let (kind, send_state, source) = match res {
                 Ok(Ok((out, replayed))) => {
-                    host.breaker_success(self.now_ms());
+                    if permit {
+                        host.breaker_success(self.now_ms());
+                    }
                     if replayed {
                         Counters::bump(&self.counters.replays);
                         self.emit(&Event::Replayed { statement: st.name });
@@ -626,7 +638,7 @@ impl Shared {
             }
             if decision.feeds_breaker {
                 host.breaker_failure(now);
-            } else if send_state == SendState::Replied {
+            } else if send_state == SendState::Replied && permit {
                 host.breaker_success(now);
             } else if host.breaker_state() == BreakerState::HalfOpen {
                 host.breaker_failure(now);
@@ -889,7 +901,9 @@ impl Db {
                 return Err(Error::new(Class::NoHost, Action::Fatal)
                     .message(format!("{} is in recovery: not a primary", host.name())));
             }
-            host.breaker_success(s.now_ms());
+            if g.permit {
+                host.breaker_success(s.now_ms());
+            }
             Ok(())
         };
         match tokio::time::timeout(limit, check).await {

@@ -126,7 +126,7 @@ pub(crate) type Connect = Arc<
 >;
 
 /// Sends a CancelRequest for a connection's running statement, over the same transport
-/// (a server that requires TLS refuses a plain cancel).
+/// (tokio-postgres refuses to send a plain one for a host configured `sslmode=require`).
 pub(crate) type Cancel =
     Arc<dyn Fn(CancelToken) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 

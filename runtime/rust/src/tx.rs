@@ -155,8 +155,9 @@ impl Db {
             };
             let (host, mut g) = match acquired {
                 Ok(a) => a,
-                Err(e) => return Err(s.fail_name(TX_NAME, e.attempts(attempt))),
+                Err(e) => return Err(s.fail_name(TX_NAME, e.statement(TX_NAME).attempts(attempt))),
             };
+            let permit = g.permit;
             if attempt == 1 {
                 host.budget_request(s.now_ms());
             }
@@ -227,7 +228,9 @@ impl Db {
             drop(g);
             let e = match result {
                 Ok(v) => {
-                    host.breaker_success(s.now_ms());
+                    if permit {
+                        host.breaker_success(s.now_ms());
+                    }
                     return Ok(v);
                 }
                 Err(e) => e.attempts(attempt),

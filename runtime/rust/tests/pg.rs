@@ -841,7 +841,8 @@ async fn connections_go_through_a_tls_connector() {
         .unwrap();
     assert_eq!(n, 0);
 
-    // A deadline's CancelRequest goes over TLS too (the server refuses a plain one).
+    // A deadline's CancelRequest goes over TLS too (tokio-postgres refuses to send a
+    // plain one for an `sslmode=require` host, so the sleep would run on).
     let err = db.query_one(&SLEEP, &[]).await.unwrap_err();
     assert_eq!(err.class(), Class::Timeout, "{err}");
     let mut gone = false;

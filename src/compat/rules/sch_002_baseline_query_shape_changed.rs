@@ -16,25 +16,39 @@ pub const RULE: Rule = Rule {
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (name, q) in &cx.old_queries {
         if let Some(Replayed::Ok(r)) = cx.replayed.get(*name) {
+            // Deployed clients decode by position: the count, then each column.
+            if q.columns.len() != r.columns.len() {
+                f.add(
+                    format!("query {name} schema columns"),
+                    format!(
+                        "against the new schema, the baseline query `{name}` returns {} columns, was {}",
+                        r.columns.len(),
+                        q.columns.len()
+                    ),
+                    cx.new_queries.get(name).map(|n| &n.source),
+                    Some(&q.source),
+                );
+                continue;
+            }
             for (a, b) in q.columns.iter().zip(&r.columns) {
-                let ty = a.ty != b.ty;
-                let null = !a.nullable && b.nullable;
-                if ty || null {
-                    let what = if ty {
-                        format!("type `{}` instead of `{}`", b.ty, a.ty)
-                    } else {
-                        "NULL where it never was".to_owned()
-                    };
-                    f.add(
-                        format!("query {name} schema column {}", a.name),
-                        format!(
-                            "against the new schema, column `{}` of the baseline query `{name}` gets {what}",
-                            a.name
-                        ),
-                        cx.new_queries.get(name).map(|n| &n.source),
-                        Some(&q.source),
-                    );
-                }
+                let what = if a.name != b.name {
+                    format!("`{}` in its place", b.name)
+                } else if a.ty != b.ty {
+                    format!("type `{}` instead of `{}`", b.ty, a.ty)
+                } else if !a.nullable && b.nullable {
+                    "NULL where it never was".to_owned()
+                } else {
+                    continue;
+                };
+                f.add(
+                    format!("query {name} schema column {}", a.name),
+                    format!(
+                        "against the new schema, column `{}` of the baseline query `{name}` gets {what}",
+                        a.name
+                    ),
+                    cx.new_queries.get(name).map(|n| &n.source),
+                    Some(&q.source),
+                );
             }
         }
     }

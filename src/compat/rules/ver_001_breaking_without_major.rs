@@ -11,17 +11,12 @@ pub const RULE: Rule = Rule {
     side: Side::Writer,
     bump: Bump::Major,
     summary: "A breaking change without a major bump of `contract.version`.",
-    doc: "The contract version tells every consumer what to expect: a change another rule marks as requiring a major bump must come with one (for `0.x` versions, a minor bump). The finding suggests the next version. Runs after every other rule, on their findings.",
+    doc: "The contract version tells every consumer what to expect: a change another rule marks as requiring a major bump must come with one (for `0.x` versions, a minor bump), an error otherwise; a change requiring a minor bump shipped as a patch, or any change without a version increase, is a warning. The finding suggests the next version. Runs after every other rule, on their findings.",
 };
 
 /// Checks the declared version against the strictest bump the findings require.
 pub fn check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>) {
-    let needed = findings
-        .iter()
-        .filter(|f| f.level == Level::Error)
-        .map(|f| f.bump)
-        .chain(findings.iter().map(|f| f.bump.min(Bump::Minor)))
-        .max();
+    let needed = findings.iter().map(|f| f.bump).max();
     let Some(needed) = needed else { return };
     let (Some(o), Some(n)) = (semver(&old.version), semver(&new.version)) else {
         return;
@@ -44,13 +39,13 @@ pub fn check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>) {
             needed,
         ));
     };
-    if needed == Bump::Major && declared < Bump::Major {
-        findings.push(finding(
-            "a breaking change needs a major version",
-            old,
-            new,
-            needed,
-        ));
+    if needed > declared {
+        let what = if needed == Bump::Major {
+            "a breaking change needs a major version"
+        } else {
+            "a new feature needs a minor version"
+        };
+        findings.push(finding(what, old, new, needed));
     }
 }
 
