@@ -1,5 +1,6 @@
 //! COL-002 `column-type-changed`: A result column's SQL type changed.
 
+use super::column_pairs;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -15,21 +16,17 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (old, new) in cx.pairs() {
-        for c in &new.columns {
-            if let Some(o) = old.columns.iter().find(|o| o.name == c.name) {
-                if o.ty != c.ty {
-                    f.add(
-                        format!("query {} column {}", new.name, c.name),
-                        format!(
-                            "column `{}` of query `{}` changed type from `{}` to `{}`",
-                            c.name, new.name, o.ty, c.ty
-                        ),
-                        Some(&new.source),
-                        Some(&old.source),
-                    );
-                }
-            }
+    for (old, new, o, c) in column_pairs(cx) {
+        if o.ty != c.ty {
+            f.add(
+                format!("query {} column {}", new.name, c.name),
+                format!(
+                    "column `{}` of query `{}` changed type from `{}` to `{}`",
+                    c.name, new.name, o.ty, c.ty
+                ),
+                Some(&new.source),
+                Some(&old.source),
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
 //! COL-004 `column-became-not-null`: A result column can no longer be NULL.
 
+use super::column_pairs;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -14,18 +15,17 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (old, new) in cx.pairs() {
-        for c in &new.columns {
-            if let Some(o) = old.columns.iter().find(|o| o.name == c.name) {
-                if o.nullable && !c.nullable && o.ty == c.ty {
-                    f.add(
-                        format!("query {} column {}", new.name, c.name),
-                        format!("column `{}` of query `{}` is no longer nullable: its generated type changes", c.name, new.name),
-                        Some(&new.source),
-                        Some(&old.source),
-                    );
-                }
-            }
+    for (old, new, o, c) in column_pairs(cx) {
+        if o.nullable && !c.nullable && o.ty == c.ty {
+            f.add(
+                format!("query {} column {}", new.name, c.name),
+                format!(
+                    "column `{}` of query `{}` is no longer nullable: its generated type changes",
+                    c.name, new.name
+                ),
+                Some(&new.source),
+                Some(&old.source),
+            );
         }
     }
 }

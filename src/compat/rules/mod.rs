@@ -6,7 +6,7 @@ use sqlparser::parser::Parser;
 
 use super::{Cx, Findings, Rule};
 use crate::compat::Finding;
-use crate::model::{Contract, Table};
+use crate::model::{Column, Contract, Param, Query, Table};
 
 mod col_001_column_removed;
 mod col_002_column_type_changed;
@@ -167,6 +167,31 @@ pub fn version_check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>
     ver_001_breaking_without_major::check(old, new, findings);
 }
 
+/// The columns of each query in both contracts, matched by name: (query before,
+/// query now, column before, column now).
+fn column_pairs<'a>(
+    cx: &'a Cx<'a>,
+) -> impl Iterator<Item = (&'a Query, &'a Query, &'a Column, &'a Column)> + 'a {
+    cx.pairs().flat_map(|(old, new)| {
+        new.columns.iter().filter_map(move |c| {
+            let o = old.columns.iter().find(|o| o.name == c.name)?;
+            Some((old, new, o, c))
+        })
+    })
+}
+
+/// The parameters of each query in both contracts, matched by name.
+fn param_pairs<'a>(
+    cx: &'a Cx<'a>,
+) -> impl Iterator<Item = (&'a Query, &'a Query, &'a Param, &'a Param)> + 'a {
+    cx.pairs().flat_map(|(old, new)| {
+        new.params.iter().filter_map(move |p| {
+            let o = old.params.iter().find(|o| o.name == p.name)?;
+            Some((old, new, o, p))
+        })
+    })
+}
+
 /// The Go or Rust type of a parameter or column changed while its SQL type did not.
 fn lang_type_changed(
     cx: &Cx<'_>,
@@ -174,45 +199,33 @@ fn lang_type_changed(
     lang: &str,
     pick: fn(&(String, String)) -> &String,
 ) {
-    for (old, new) in cx.pairs() {
-        let params = new.params.iter().filter_map(|p| {
-            let o = old
-                .params
-                .iter()
-                .find(|o| o.name == p.name && o.ty == p.ty && o.nullable == p.nullable)?;
-            Some((
-                "param",
-                &p.name,
-                (o.go_type.clone(), o.rust_type.clone()),
-                (p.go_type.clone(), p.rust_type.clone()),
-            ))
+    let params = param_pairs(cx)
+        .filter(|(_, _, o, p)| o.ty == p.ty && o.nullable == p.nullable)
+        .map(|(old, new, o, p)| {
+            let was = (o.go_type.clone(), o.rust_type.clone());
+            let now = (p.go_type.clone(), p.rust_type.clone());
+            (old, new, "param", &p.name, was, now)
         });
-        let columns = new.columns.iter().filter_map(|c| {
-            let o = old
-                .columns
-                .iter()
-                .find(|o| o.name == c.name && o.ty == c.ty && o.nullable == c.nullable)?;
-            Some((
-                "column",
-                &c.name,
-                (o.go_type.clone(), o.rust_type.clone()),
-                (c.go_type.clone(), c.rust_type.clone()),
-            ))
+    let columns = column_pairs(cx)
+        .filter(|(_, _, o, c)| o.ty == c.ty && o.nullable == c.nullable)
+        .map(|(old, new, o, c)| {
+            let was = (o.go_type.clone(), o.rust_type.clone());
+            let now = (c.go_type.clone(), c.rust_type.clone());
+            (old, new, "column", &c.name, was, now)
         });
-        for (kind, name, was, now) in params.chain(columns) {
-            if pick(&was) != pick(&now) {
-                f.add(
-                    format!("query {} {kind} {name}", new.name),
-                    format!(
-                        "the {lang} type of {kind} `{name}` of query `{}` changed from `{}` to `{}`",
-                        new.name,
-                        pick(&was),
-                        pick(&now)
-                    ),
-                    Some(&new.source),
-                    Some(&old.source),
-                );
-            }
+    for (old, new, kind, name, was, now) in params.chain(columns) {
+        if pick(&was) != pick(&now) {
+            f.add(
+                format!("query {} {kind} {name}", new.name),
+                format!(
+                    "the {lang} type of {kind} `{name}` of query `{}` changed from `{}` to `{}`",
+                    new.name,
+                    pick(&was),
+                    pick(&now)
+                ),
+                Some(&new.source),
+                Some(&old.source),
+            );
         }
     }
 }

@@ -1,5 +1,6 @@
 //! PRM-004 `param-type-changed`: A parameter's SQL type changed.
 
+use super::param_pairs;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -14,21 +15,17 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (old, new) in cx.pairs() {
-        for p in &new.params {
-            if let Some(o) = old.params.iter().find(|o| o.name == p.name) {
-                if o.ty != p.ty {
-                    f.add(
-                        format!("query {} param {}", new.name, p.name),
-                        format!(
-                            "parameter `{}` of query `{}` changed type from `{}` to `{}`",
-                            p.name, new.name, o.ty, p.ty
-                        ),
-                        Some(&new.source),
-                        Some(&old.source),
-                    );
-                }
-            }
+    for (old, new, o, p) in param_pairs(cx) {
+        if o.ty != p.ty {
+            f.add(
+                format!("query {} param {}", new.name, p.name),
+                format!(
+                    "parameter `{}` of query `{}` changed type from `{}` to `{}`",
+                    p.name, new.name, o.ty, p.ty
+                ),
+                Some(&new.source),
+                Some(&old.source),
+            );
         }
     }
 }
