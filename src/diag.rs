@@ -85,6 +85,10 @@ codes! {
     BadOptional = "E411", "bad-optional", "an optional parameter is not used in a filter";
     VerifyRejected = "E500", "verify-rejected", "the server rejects a schema statement or query the analyzer accepted";
     VerifyMismatch = "E501", "verify-mismatch", "the server reports another type or nullability than the analyzer";
+    WireLock = "E600", "wire-lock", "`sqlpact.lock` is not a valid lock (syntax, version, a number given twice)";
+    WireType = "E601", "wire-type", "a value cannot travel on the wire (a nullable array, a type protobuf cannot carry)";
+    WireName = "E602", "wire-name", "two things would get the same wire message or enum name";
+    ProtoError = "E603", "proto-error", "a hand-written .proto file does not compile";
 }
 
 /// A secondary location, e.g. "first defined here".

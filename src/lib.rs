@@ -13,3 +13,4 @@ pub mod source;
 pub mod sqltext;
 pub mod types;
 pub mod verify;
+pub mod wire;

@@ -287,10 +287,10 @@ fn generate(
         .parent()
         .map(std::path::Path::to_path_buf)
         .unwrap_or_default();
-    if a.contract.outputs.go.is_none() && a.contract.outputs.rust.is_none() {
+    if a.contract.outputs.go.is_none() && a.contract.outputs.rust.is_none() && a.wire.is_none() {
         return Err("the registry configures no outputs\n  help: add `outputs: { go: { out: gen/go, package: db } }` or `outputs: { rust: { out: gen/rust, crate: db } }` to sqlpact.yaml".into());
     }
-    let outs = generate::plan(&a.contract, &root).map_err(|e| e.to_string())?;
+    let outs = generate::plan(&a.contract, a.wire.as_ref(), &root).map_err(|e| e.to_string())?;
     let files: usize = outs.iter().map(|o| o.files.len()).sum();
     let changes = generate::compare(outs).map_err(|e| e.to_string())?;
     let result = match mode {

@@ -26,6 +26,9 @@ pub struct Contract {
     pub policies: Policies,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wire: Option<Wire>,
+    /// Renames, new name to old name: `GetAccount.display_name` → `name`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub renamed_from: BTreeMap<String, String>,
     pub outputs: Outputs,
 }
 
@@ -274,6 +277,13 @@ pub struct BreakerSpec {
 pub struct Wire {
     pub version: u32,
     pub min_compatible: u32,
+    /// The protobuf package, ending in the version: `ledger.wire.v3`.
+    pub package: String,
+    /// Where the derived `.proto` files are written, relative to the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<String>,
+    /// `string` or `bytes`.
+    pub uuid: String,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

@@ -46,7 +46,8 @@ fn committed_generated_code_is_up_to_date() {
 fn kitchen_sink_snapshots() {
     let reg = common::root().join("tests/fixtures/generate/kitchen_sink/sqlpact.yaml");
     let a = common::clean(&reg);
-    let outs = sqlpact::generate::plan(&a.contract, reg.parent().unwrap()).unwrap();
+    let outs =
+        sqlpact::generate::plan(&a.contract, a.wire.as_ref(), reg.parent().unwrap()).unwrap();
     let mut names = Vec::new();
     for o in &outs {
         for (name, body) in &o.files {
@@ -59,7 +60,7 @@ fn kitchen_sink_snapshots() {
             common::settings().bind(|| insta::assert_snapshot!(snap, body));
         }
     }
-    assert_eq!(names.len(), 7, "{names:?}");
+    assert_eq!(names.len(), 9, "{names:?}");
 }
 
 fn copy_fixture(name: &str) -> PathBuf {
@@ -113,12 +114,12 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(text(&first.stderr).contains("created gen/go/kitchen/db.go"));
     let snapshot = files_under(&dir.join("gen"));
-    assert_eq!(snapshot.len(), 7);
+    assert_eq!(snapshot.len(), 8);
 
     // Regenerating without changes is a no-op, byte for byte.
     let again = sqlpact(&["-c", c, "generate"]);
     assert!(
-        text(&again.stderr).contains("7 file(s) generated, 0 changed"),
+        text(&again.stderr).contains("9 file(s) generated, 0 changed"),
         "{}",
         text(&again.stderr)
     );
@@ -159,7 +160,7 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert!(diff.contains("-//\tSELECT count(*) FROM samples"), "{diff}");
     assert!(text(&check.stderr).contains("out of date"));
     // --check and diff write nothing.
-    assert_eq!(files_under(&dir.join("gen")).len(), 8);
+    assert_eq!(files_under(&dir.join("gen")).len(), 9);
     let shown = sqlpact(&["-c", c, "diff"]);
     assert_eq!(shown.status.code(), Some(0));
     assert_eq!(text(&shown.stdout), diff);
@@ -234,7 +235,11 @@ fn a_registry_without_outputs_says_how_to_add_them() {
     let dir = copy_fixture("no-outputs");
     let cfg = dir.join("sqlpact.yaml");
     let yaml = std::fs::read_to_string(&cfg).unwrap();
-    let yaml = &yaml[..yaml.find("outputs:").unwrap()];
+    let yaml: String = yaml[..yaml.find("outputs:").unwrap()]
+        .lines()
+        .filter(|l| !l.starts_with("wire:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(&cfg, yaml).unwrap();
     let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
     assert_eq!(out.status.code(), Some(2));

@@ -27,6 +27,8 @@ pub struct Analysis {
     pub contract: model::Contract,
     /// The schema sources, in the order they were applied.
     pub schema: Vec<crate::registry::SchemaSource>,
+    /// The wire format, when the contract declares one and everything else is valid.
+    pub wire: Option<crate::wire::Build>,
 }
 
 fn view_columns(
@@ -270,13 +272,15 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
     }
 
     let row_types = check_row_types(reg, sources, &mut queries, diags);
+    let schema = schema_model(&catalog, sources);
+    let renamed_from = check_renames(reg, sources, &queries, &schema, diags);
     let contract = model::Contract {
         model_version: model::MODEL_VERSION,
         name: cfg.contract.name.value.clone(),
         version: cfg.contract.version.value.clone(),
         description: cfg.contract.description.clone(),
         engine: cfg.engine.value.clone(),
-        schema: schema_model(&catalog, sources),
+        schema,
         queries,
         row_types,
         policies: reg.policies.table.clone(),
@@ -286,13 +290,30 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
                 .min_compatible
                 .as_ref()
                 .map_or(w.version.value, |m| m.value),
+            package: format!(
+                "{}.v{}",
+                w.package.as_ref().map_or_else(
+                    || format!("{}.wire", cfg.contract.name.value.replace('-', "_")),
+                    |p| p.value.clone()
+                ),
+                w.version.value
+            ),
+            out: w.out.as_ref().map(|o| o.value.clone()),
+            uuid: w.uuid.as_ref().map_or("string".into(), |u| u.value.clone()),
         }),
+        renamed_from,
         outputs: outputs_model(reg),
+    };
+    let wire = if diags.has_errors() {
+        None
+    } else {
+        crate::wire::build(&contract, reg.wire_lock, &reg.wire_protos, sources, diags)
     };
     Analysis {
         catalog,
         contract,
         schema: reg.schema.clone(),
+        wire,
     }
 }
 
@@ -994,6 +1015,100 @@ fn rewrite_sql(
 
 /// A result column's name, type and nullability: what shared row types compare.
 type Shape = (String, String, bool);
+
+/// Resolves `renamed_from`: each key must name something that exists now, and the old
+/// name must not.
+fn check_renames(
+    reg: &Registry,
+    sources: &SourceMap,
+    queries: &[model::Query],
+    schema: &model::Schema,
+    diags: &mut Diagnostics,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (key, old) in &reg.config.renamed_from {
+        let at = span_of(reg.file, sources, old);
+        let fail = |msg: String, help: String| {
+            Diagnostic::error(Code::InvalidValue, msg)
+                .at_opt(at)
+                .help(help)
+        };
+        let (head, tail) = match key.split_once('.') {
+            Some((h, t)) => (h, Some(t)),
+            None => (key.as_str(), None),
+        };
+        let query = queries.iter().find(|q| q.name == head);
+        let problem = match (query, tail) {
+            (Some(_), None) => queries.iter().any(|q| q.name == old.value).then(|| {
+                format!(
+                    "`{key}` is renamed from `{}`, but a query of that name still exists",
+                    old.value
+                )
+            }),
+            (Some(q), Some(p)) if p.starts_with('@') => {
+                let names: Vec<&str> = q.params.iter().map(|x| x.name.as_str()).collect();
+                if !names.contains(&&p[1..]) {
+                    Some(format!(
+                        "query `{head}` has no parameter `{}` (it has: {})",
+                        &p[1..],
+                        names.join(", ")
+                    ))
+                } else if names.contains(&old.value.trim_start_matches('@')) {
+                    Some(format!(
+                        "`{key}` is renamed from `{}`, but `{head}` still has that parameter",
+                        old.value
+                    ))
+                } else {
+                    None
+                }
+            }
+            (Some(q), Some(c)) => {
+                let names: Vec<&str> = q.columns.iter().map(|x| x.name.as_str()).collect();
+                if !names.contains(&c) {
+                    Some(format!(
+                        "query `{head}` returns no column `{c}` (it returns: {})",
+                        names.join(", ")
+                    ))
+                } else if names.contains(&old.value.as_str()) {
+                    Some(format!(
+                        "`{key}` is renamed from `{}`, but `{head}` still returns that column",
+                        old.value
+                    ))
+                } else {
+                    None
+                }
+            }
+            (None, _) => {
+                let (enum_name, value) = key.rsplit_once('.').unwrap_or((key.as_str(), ""));
+                let e = schema.enums.iter().find(|e| {
+                    e.name == enum_name || e.name.strip_prefix("public.") == Some(enum_name)
+                });
+                match e {
+                    Some(e) if e.values.iter().any(|v| v == value) => {
+                        e.values.contains(&old.value).then(|| {
+                            format!(
+                                "`{key}` is renamed from `{}`, but the enum still has that value",
+                                old.value
+                            )
+                        })
+                    }
+                    Some(e) => Some(format!("enum `{}` has no value `{value}`", e.name)),
+                    None => Some(format!("`{key}` names no query and no enum value")),
+                }
+            }
+        };
+        match problem {
+            Some(msg) => diags.push(fail(
+                msg,
+                "keys are `Query`, `Query.column`, `Query.@param` or `enum.value`, each naming what exists now; the value is the old name".into(),
+            )),
+            None => {
+                out.insert(key.clone(), old.value.trim_start_matches('@').to_owned());
+            }
+        }
+    }
+    out
+}
 
 fn check_row_types(
     reg: &Registry,

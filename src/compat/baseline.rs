@@ -12,9 +12,9 @@ pub struct Baseline {
     _scratch: Option<tempfile::TempDir>,
 }
 
-/// What a registry reads: the registry itself, SQL, protobuf. Only these are written
+/// What a registry reads: the registry itself, SQL, protobuf, the wire lock. Only these are written
 /// out of a revision, from its whole tree (a registry may name `../schema.sql`).
-const READ_EXTENSIONS: &[&str] = &["yaml", "yml", "sql", "proto"];
+const READ_EXTENSIONS: &[&str] = &["yaml", "yml", "sql", "proto", "lock"];
 
 /// Resolves `against`: an existing directory (its `sqlpact.yaml`), an existing file,
 /// or a git revision, optionally `rev:path` with a directory or registry file inside

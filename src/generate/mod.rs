@@ -174,11 +174,19 @@ pub struct Output {
     pub display: String,
     pub dir: PathBuf,
     pub files: Rendered,
+    /// Remove files under `dir` that carry the marker but are no longer generated.
+    /// Off for the lock, which sits in the registry's own directory.
+    pub sweep: bool,
 }
 
-/// Renders every configured output, each language on its own thread. `root` is the
-/// registry's directory.
-pub fn plan(c: &Contract, root: &Path) -> Result<Vec<Output>, GenError> {
+/// Renders every configured output, each language on its own thread, plus the wire
+/// lock and the derived `.proto` files when the contract declares a wire format.
+/// `root` is the registry's directory.
+pub fn plan(
+    c: &Contract,
+    wire: Option<&crate::wire::Build>,
+    root: &Path,
+) -> Result<Vec<Output>, GenError> {
     let templates = |dir: &Option<String>| dir.as_deref().map(|d| root.join(d));
     let go = || -> Result<Option<Output>, GenError> {
         let Some(g) = &c.outputs.go else {
@@ -190,6 +198,7 @@ pub fn plan(c: &Contract, root: &Path) -> Result<Vec<Output>, GenError> {
             display: g.out.clone(),
             dir: root.join(&g.out),
             files: go::generate(c, g, &t)?,
+            sweep: true,
         }))
     };
     let rust = || -> Result<Option<Output>, GenError> {
@@ -202,6 +211,7 @@ pub fn plan(c: &Contract, root: &Path) -> Result<Vec<Output>, GenError> {
             display: r.out.clone(),
             dir: root.join(&r.out),
             files: rust::generate(c, r, &t)?,
+            sweep: true,
         }))
     };
     let (go, rust) = std::thread::scope(|s| {
@@ -210,7 +220,26 @@ pub fn plan(c: &Contract, root: &Path) -> Result<Vec<Output>, GenError> {
         let rust = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         (go, rust)
     });
-    Ok([go?, rust?].into_iter().flatten().collect())
+    let mut outs: Vec<Output> = [go?, rust?].into_iter().flatten().collect();
+    if let (Some(b), Some(w)) = (wire, &c.wire) {
+        outs.push(Output {
+            lang: "lock",
+            display: String::new(),
+            dir: root.to_path_buf(),
+            files: Rendered::from([(crate::registry::LOCK_FILE.to_owned(), b.lock.clone())]),
+            sweep: false,
+        });
+        if let Some(out) = &w.out {
+            outs.push(Output {
+                lang: "proto",
+                display: out.clone(),
+                dir: root.join(out),
+                files: b.protos.clone(),
+                sweep: true,
+            });
+        }
+    }
+    Ok(outs)
 }
 
 /// What regenerating would change in one file.
@@ -295,7 +324,11 @@ pub fn compare(outs: Vec<Output>) -> Result<Vec<FileChange>, GenError> {
         let names: std::collections::BTreeSet<String> = o.files.keys().cloned().collect();
         for (name, text) in o.files {
             let full = o.dir.join(&name);
-            let path = format!("{}/{name}", o.display.trim_end_matches('/'));
+            let path = if o.display.is_empty() {
+                name.clone()
+            } else {
+                format!("{}/{name}", o.display.trim_end_matches('/'))
+            };
             match std::fs::read(&full) {
                 Ok(bytes) if bytes == text.as_bytes() => {}
                 Ok(bytes) if !first_line(&bytes).contains(MARKER) => {
@@ -319,7 +352,9 @@ pub fn compare(outs: Vec<Output>) -> Result<Vec<FileChange>, GenError> {
             }
         }
         let mut existing = Vec::new();
-        generated_files(&o.dir, "", &mut existing)?;
+        if o.sweep {
+            generated_files(&o.dir, "", &mut existing)?;
+        }
         for (rel, full) in existing {
             if !names.contains(&rel) {
                 let old = std::fs::read_to_string(&full).unwrap_or_default();

@@ -114,6 +114,12 @@ pub struct RegistryFile {
     /// The wire (protobuf) version of the contract.
     #[serde(default)]
     pub wire: Option<Wire>,
+    /// Renames: the new name maps to the old one, so that the rename keeps its wire field
+    /// number and the compat gate does not read it as a removal. Keys: `Query` (a query),
+    /// `Query.column` (a result column), `Query.@param` (a parameter), `enum.value` (an
+    /// enum value; the enum schema-qualified or not).
+    #[serde(default)]
+    pub renamed_from: BTreeMap<String, Located<String>>,
     /// Where generated code goes.
     #[serde(default)]
     pub outputs: Option<Outputs>,
@@ -333,6 +339,22 @@ pub struct Wire {
     /// Oldest wire version still accepted; at most `version`.
     #[serde(default)]
     pub min_compatible: Option<Located<u32>>,
+    /// Protobuf package prefix; the wire version is appended: `ledger.wire` gives
+    /// `ledger.wire.v3`. Defaults to the contract name followed by `.wire`.
+    #[serde(default)]
+    pub package: Option<Located<String>>,
+    /// Directory the derived `.proto` files are written to, relative to the registry.
+    /// Without it the messages are still derived (for the Go and Rust code) but no
+    /// `.proto` file is written.
+    #[serde(default)]
+    pub out: Option<Located<String>>,
+    /// How a `uuid` travels: `string` (the default, `8-4-4-4-12` hex) or `bytes` (16 bytes).
+    #[serde(default)]
+    pub uuid: Option<Located<String>>,
+    /// Hand-written `.proto` files (paths or globs relative to the registry), compiled
+    /// together with the derived ones; they may import the derived file.
+    #[serde(default)]
+    pub protos: Vec<Located<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -41,7 +41,15 @@ pub struct Registry {
     pub schema: Vec<SchemaSource>,
     pub queries: Vec<RawQuery>,
     pub policies: ValidatedPolicies,
+    /// The wire lock (`sqlpact.lock` next to the registry), when wire is configured and
+    /// the file exists.
+    pub wire_lock: Option<FileId>,
+    /// Hand-written `.proto` files named by `wire.protos`.
+    pub wire_protos: Vec<FileId>,
 }
+
+/// The wire lock's file name, next to the registry file.
+pub const LOCK_FILE: &str = "sqlpact.lock";
 
 /// Loads the registry at `path`. Returns `None` only when the registry file itself could
 /// not be read or parsed; every other problem is a diagnostic next to a usable registry.
@@ -62,6 +70,7 @@ pub fn load(path: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
     let schema = load_schema(&config, &root, file, sources, diags);
     let queries = load_queries(&config, &root, file, sources, diags);
     validate::check_query_refs(&config, &queries, file, diags);
+    let (wire_lock, wire_protos) = load_wire(&config, &root, file, sources, diags);
 
     Some(Registry {
         root,
@@ -70,6 +79,8 @@ pub fn load(path: &Path, sources: &mut SourceMap, diags: &mut Diagnostics) -> Op
         schema,
         queries,
         policies,
+        wire_lock,
+        wire_protos,
     })
 }
 
@@ -274,6 +285,60 @@ fn load_schema(
         }
     }
     out
+}
+
+fn load_wire(
+    config: &RegistryFile,
+    root: &Path,
+    reg: FileId,
+    sources: &mut SourceMap,
+    diags: &mut Diagnostics,
+) -> (Option<FileId>, Vec<FileId>) {
+    let Some(w) = &config.wire else {
+        return (None, Vec::new());
+    };
+    let lock_path = root.join(LOCK_FILE);
+    let lock = lock_path
+        .is_file()
+        .then(|| read_text(&lock_path, LOCK_FILE, MAX_SQL_BYTES, None, diags))
+        .flatten()
+        .map(|text| sources.add(SourceFile::new(LOCK_FILE.into(), lock_path, text)));
+    let mut protos = Vec::new();
+    for entry in &w.protos {
+        let cause = span_of(reg, sources, entry);
+        let path = root.join(&entry.value);
+        let files = if is_glob(&entry.value) {
+            expand_glob(root, &entry.value)
+        } else if path.is_file() {
+            vec![path]
+        } else {
+            Vec::new()
+        };
+        let files: Vec<PathBuf> = files
+            .into_iter()
+            .filter(|f| f.extension().is_some_and(|e| e == "proto"))
+            .collect();
+        if files.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    Code::NoFiles,
+                    format!("wire path `{}` matches no .proto file", entry.value),
+                )
+                .at_opt(cause)
+                .help(
+                    "name .proto files or a glob such as `proto/*.proto`, relative to sqlpact.yaml",
+                ),
+            );
+            continue;
+        }
+        for f in files {
+            let name = display_path(root, &f);
+            if let Some(text) = read_text(&f, &name, MAX_SQL_BYTES, cause.clone(), diags) {
+                protos.push(sources.add(SourceFile::new(name, f, text)));
+            }
+        }
+    }
+    (lock, protos)
 }
 
 fn load_queries(

@@ -107,6 +107,33 @@ pub fn check_header(c: &RegistryFile, file: FileId, diags: &mut Diagnostics) {
                 ));
             }
         }
+        if let Some(p) = &w.package {
+            let ok = !p.value.is_empty()
+                && p.value.split('.').all(|seg| {
+                    let mut ch = seg.chars();
+                    ch.next()
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                        && ch.all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !ok {
+                diags.push(invalid(
+                    file,
+                    p,
+                    format!("`{}` is not a protobuf package name", p.value),
+                    "write dot-separated identifiers, e.g. `ledger.wire`; sqlpact appends `.v<version>`",
+                ));
+            }
+        }
+        if let Some(u) = &w.uuid {
+            if u.value != "string" && u.value != "bytes" {
+                diags.push(invalid(
+                    file,
+                    u,
+                    format!("`{}` is not a uuid wire form", u.value),
+                    "write `uuid: string` (text, the default) or `uuid: bytes` (16 bytes)",
+                ));
+            }
+        }
     }
 }
 

@@ -1,0 +1,213 @@
+//! The derived `.proto` text, and its compilation with protox together with the
+//! registry's hand-written files.
+
+use std::fmt::Write;
+
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver};
+
+use super::{Label, MessageKind, WireModel};
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::model::Contract;
+use crate::source::{FileId, SourceMap, Span};
+
+/// Renders the derived file. Deterministic: the model is already in contract order.
+pub fn render(c: &Contract, m: &WireModel) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// {} from contract {} {}. DO NOT EDIT.",
+        crate::generate::MARKER,
+        c.name,
+        c.version
+    );
+    let _ = writeln!(
+        s,
+        "// Wire version {}; readers accept versions {} to {}. Field numbers are kept in sqlpact.lock.",
+        m.version, m.min_compatible, m.version
+    );
+    s.push_str("syntax = \"proto3\";\n\n");
+    let _ = writeln!(s, "package {};\n", m.package);
+    let uses = |t: &str| {
+        m.messages
+            .iter()
+            .any(|msg| msg.fields.iter().any(|f| f.ty == t))
+    };
+    let mut imports = Vec::new();
+    if uses("google.protobuf.Duration") {
+        imports.push("google/protobuf/duration.proto");
+    }
+    if uses("google.protobuf.Timestamp") {
+        imports.push("google/protobuf/timestamp.proto");
+    }
+    for i in &imports {
+        let _ = writeln!(s, "import \"{i}\";");
+    }
+    if !imports.is_empty() {
+        s.push('\n');
+    }
+    for e in &m.enums {
+        let _ = writeln!(s, "// The SQL enum `{}`.", e.sql_name);
+        let _ = writeln!(s, "enum {} {{", e.name);
+        let _ = writeln!(
+            s,
+            "  {} = 0;",
+            super::enum_value_name(&e.name, "unspecified")
+        );
+        for (sql, name, n) in &e.values {
+            let _ = writeln!(s, "  {name} = {n}; // '{}'", sql.replace('\n', " "));
+        }
+        reserved(
+            &mut s,
+            &e.reserved,
+            &e.values.iter().map(|v| v.1.as_str()).collect::<Vec<_>>(),
+        );
+        s.push_str("}\n\n");
+    }
+    for msg in &m.messages {
+        let list = msg
+            .queries
+            .iter()
+            .map(|q| format!("`{q}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = match msg.kind {
+            MessageKind::Row => format!("A result row of {list}."),
+            MessageKind::Params => format!("The parameters of {list}."),
+            MessageKind::Embed => format!("An embedded table, in {list}."),
+            MessageKind::List => {
+                "A list that may be NULL: absent is NULL, present is the list (maybe empty)."
+                    .to_owned()
+            }
+        };
+        let _ = writeln!(s, "// {what}");
+        let _ = writeln!(s, "message {} {{", msg.name);
+        for f in &msg.fields {
+            let label = match f.label {
+                Label::Plain => "",
+                Label::Optional => "optional ",
+                Label::Repeated => "repeated ",
+            };
+            if msg.kind == MessageKind::List {
+                let _ = writeln!(s, "  {label}{} {} = {};", f.ty, f.name, f.number);
+                continue;
+            }
+            let null = if f.nullable { " NULL" } else { "" };
+            let _ = writeln!(
+                s,
+                "  {label}{} {} = {}; // {}{null}",
+                f.ty, f.name, f.number, f.pg_type
+            );
+        }
+        reserved(
+            &mut s,
+            &msg.reserved,
+            &msg.fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>(),
+        );
+        s.push_str("}\n\n");
+    }
+    while s.ends_with("\n\n") {
+        s.pop();
+    }
+    s
+}
+
+/// `reserved 3, 5;` and `reserved "old_name";` (names in use again are left out: a
+/// re-added field has a new number, and protobuf forbids a reserved name in use).
+fn reserved(s: &mut String, list: &[(u32, String)], in_use: &[&str]) {
+    if list.is_empty() {
+        return;
+    }
+    let numbers: Vec<String> = list.iter().map(|(n, _)| n.to_string()).collect();
+    let _ = writeln!(s, "  reserved {};", numbers.join(", "));
+    let mut names: Vec<&str> = list
+        .iter()
+        .map(|(_, n)| n.as_str())
+        .filter(|n| !in_use.contains(n))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    if !names.is_empty() {
+        let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+        let _ = writeln!(s, "  reserved {};", quoted.join(", "));
+    }
+}
+
+/// Serves the derived file from memory and the hand-written ones from the source map.
+struct Files {
+    derived: (String, String),
+    hand: Vec<(String, String)>,
+}
+
+impl FileResolver for Files {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        if name == self.derived.0 {
+            return File::from_source(name, &self.derived.1);
+        }
+        match self.hand.iter().find(|(n, _)| *n == name) {
+            Some((n, text)) => File::from_source(n, text),
+            None => Err(protox::Error::file_not_found(name)),
+        }
+    }
+}
+
+/// Compiles the derived file and the hand-written ones into one descriptor set (with
+/// source info). A hand-written file that does not compile is a located diagnostic.
+pub fn compile(
+    derived_name: &str,
+    derived: &str,
+    protos: &[FileId],
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<prost_types::FileDescriptorSet> {
+    let files = Files {
+        derived: (derived_name.to_owned(), derived.to_owned()),
+        hand: protos
+            .iter()
+            .map(|id| {
+                let f = sources.get(*id);
+                (f.name.clone(), f.text.clone())
+            })
+            .collect(),
+    };
+    let mut names: Vec<String> = vec![derived_name.to_owned()];
+    names.extend(files.hand.iter().map(|(n, _)| n.clone()));
+    let mut chain = ChainFileResolver::new();
+    chain.add(files);
+    chain.add(GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(chain);
+    compiler.include_imports(true).include_source_info(true);
+    let result = compiler.open_files(&names);
+    match result {
+        Ok(c) => Some(c.file_descriptor_set()),
+        Err(e) => {
+            let file = e.file().map(str::to_owned);
+            let id = protos
+                .iter()
+                .copied()
+                .find(|id| Some(sources.get(*id).name.as_str()) == file.as_deref());
+            let offset = miette::Diagnostic::labels(&e)
+                .and_then(|mut l| l.next())
+                .map(|l| l.offset());
+            let span = id.map(|id| Span::point(id, offset.unwrap_or(0)));
+            let msg = if id.is_none() && file.as_deref() == Some(derived_name) {
+                format!("the derived file `{derived_name}` does not compile: {e}")
+            } else {
+                e.to_string()
+            };
+            let help = miette::Diagnostic::help(&e)
+                .map(|h| h.to_string())
+                .unwrap_or_else(|| {
+                    "fix the .proto file; hand-written files may import the derived one by its package path".into()
+                });
+            diags.push(
+                Diagnostic::error(Code::ProtoError, msg)
+                    .at_opt(span)
+                    .help(help),
+            );
+            None
+        }
+    }
+}

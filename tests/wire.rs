@@ -1,0 +1,292 @@
+//! Wire versions: the derived `.proto` files and `sqlpact.lock` (snapshots), and the
+//! lock's promise under a script of contract edits: no field number ever moves or is
+//! given twice.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::sqlpact_in;
+use sqlpact::wire::Lock;
+
+#[test]
+fn the_examples_wire_snapshot() {
+    let reg = common::root().join("contracts/sqlpact.yaml");
+    let a = common::clean(&reg);
+    let b = a.wire.as_ref().expect("the example declares a wire format");
+    assert_eq!(b.model.package, "ledger.wire.v3");
+    assert!(
+        !b.lock_changed,
+        "contracts/sqlpact.lock is out of date: run `sqlpact -c contracts/sqlpact.yaml generate`"
+    );
+    for (name, text) in &b.protos {
+        common::settings().bind(|| {
+            insta::assert_snapshot!(format!("wire_example_{}", name.replace('/', "_")), text)
+        });
+    }
+    common::settings().bind(|| insta::assert_snapshot!("wire_example_lock", b.lock));
+    // The descriptor set holds the derived file and its imports, with source info.
+    let names: Vec<&str> = b.descriptors.file.iter().map(|f| f.name()).collect();
+    assert!(names.contains(&"ledger/wire/v3/ledger.proto"), "{names:?}");
+    assert!(
+        names.contains(&"google/protobuf/timestamp.proto"),
+        "{names:?}"
+    );
+}
+
+const SCHEMA: &str = "CREATE TYPE item_status AS ENUM ('new', 'done');\n\
+CREATE TABLE items (\n  id bigint PRIMARY KEY,\n  name text NOT NULL,\n  note text,\n  status item_status NOT NULL,\n  created_at timestamptz NOT NULL DEFAULT now()\n);\n";
+
+/// One state of the contract in the edit script.
+struct Step {
+    what: &'static str,
+    /// The query file.
+    sql: &'static str,
+    /// Extra registry lines (renames).
+    extra: &'static str,
+    /// The enum's values.
+    enum_values: &'static str,
+    /// Message renames made by this step: new name → old name.
+    renamed_messages: &'static [(&'static str, &'static str)],
+    /// Field renames made by this step: (message, new field, old field).
+    renamed_fields: &'static [(&'static str, &'static str, &'static str)],
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        what: "base",
+        sql: "-- name: GetItem :one\nSELECT id, name, note, status FROM items WHERE id = @id;\n",
+        extra: "",
+        enum_values: "'new', 'done'",
+        renamed_messages: &[],
+        renamed_fields: &[],
+    },
+    Step {
+        what: "rename name to title",
+        sql: "-- name: GetItem :one\nSELECT id, name AS title, note, status FROM items WHERE id = @id;\n",
+        extra: "renamed_from:\n  GetItem.title: name\n",
+        enum_values: "'new', 'done'",
+        renamed_messages: &[],
+        renamed_fields: &[("GetItemRow", "title", "name")],
+    },
+    Step {
+        what: "reorder",
+        sql: "-- name: GetItem :one\nSELECT status, id, name AS title, note FROM items WHERE id = @id;\n",
+        extra: "renamed_from:\n  GetItem.title: name\n",
+        enum_values: "'new', 'done'",
+        renamed_messages: &[],
+        renamed_fields: &[],
+    },
+    Step {
+        what: "remove note, add created_at",
+        sql: "-- name: GetItem :one\nSELECT status, id, name AS title, created_at FROM items WHERE id = @id;\n",
+        extra: "",
+        enum_values: "'new', 'done'",
+        renamed_messages: &[],
+        renamed_fields: &[],
+    },
+    Step {
+        what: "re-add note with the same name",
+        sql: "-- name: GetItem :one\nSELECT status, id, name AS title, created_at, note FROM items WHERE id = @id;\n",
+        extra: "",
+        enum_values: "'new', 'done'",
+        renamed_messages: &[],
+        renamed_fields: &[],
+    },
+    Step {
+        what: "enum: remove a value, add one, rename one",
+        sql: "-- name: GetItem :one\nSELECT status, id, name AS title, created_at, note FROM items WHERE id = @id;\n",
+        extra: "renamed_from:\n  item_status.finished: done\n",
+        enum_values: "'finished', 'archived'",
+        renamed_messages: &[],
+        renamed_fields: &[("ItemStatus", "finished", "done")],
+    },
+    Step {
+        what: "rename the query",
+        sql: "-- name: FetchItem :one\nSELECT status, id, name AS title, created_at, note FROM items WHERE id = @id;\n",
+        extra: "renamed_from:\n  FetchItem: GetItem\n",
+        enum_values: "'finished', 'archived'",
+        renamed_messages: &[("FetchItemRow", "GetItemRow"), ("FetchItemParams", "GetItemParams")],
+        renamed_fields: &[],
+    },
+    Step {
+        what: "remove the query",
+        sql: "-- name: CountItems :one\nSELECT count(*) AS n FROM items;\n",
+        extra: "",
+        enum_values: "'finished', 'archived'",
+        renamed_messages: &[],
+        renamed_fields: &[],
+    },
+    Step {
+        what: "bring the query back, with one more column",
+        sql: "-- name: CountItems :one\nSELECT count(*) AS n FROM items;\n\n-- name: FetchItem :one\nSELECT status, id, name AS title, created_at, note, name FROM items WHERE id = @id;\n",
+        extra: "",
+        enum_values: "'finished', 'archived'",
+        renamed_messages: &[],
+        renamed_fields: &[],
+    },
+];
+
+fn write_step(dir: &Path, s: &Step) {
+    std::fs::write(
+        dir.join("schema.sql"),
+        SCHEMA.replace("'new', 'done'", s.enum_values),
+    )
+    .unwrap();
+    std::fs::write(dir.join("queries.sql"), s.sql).unwrap();
+    std::fs::write(
+        dir.join("sqlpact.yaml"),
+        format!(
+            "version: 1\ncontract: {{ name: items, version: 1.0.0 }}\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\nwire: {{ version: 1, out: proto }}\n{}",
+            s.extra
+        ),
+    )
+    .unwrap();
+}
+
+/// Every (message or enum, name) → number in a lock, live ones only.
+fn live_numbers(lock: &Lock) -> BTreeMap<(String, String), u32> {
+    let mut out = BTreeMap::new();
+    for (m, n) in lock.messages.iter().chain(&lock.enums) {
+        for (f, num) in &n.fields {
+            out.insert((m.clone(), f.clone()), *num);
+        }
+    }
+    out
+}
+
+#[test]
+fn no_field_number_ever_moves_or_is_given_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut previous: BTreeMap<(String, String), u32> = BTreeMap::new();
+    // (message, number) → the name it was first given, followed through renames.
+    let mut ever: BTreeMap<(String, u32), String> = BTreeMap::new();
+    for (i, step) in STEPS.iter().enumerate() {
+        write_step(dir.path(), step);
+        let out = sqlpact_in(&["generate"], Some(dir.path()));
+        assert!(
+            out.status.success(),
+            "step {i} ({}): {}",
+            step.what,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(dir.path().join("sqlpact.lock")).unwrap();
+        let lock = Lock::parse(&text).unwrap_or_else(|e| panic!("step {i}: {}", e.0));
+        let proto =
+            std::fs::read_to_string(dir.path().join("proto/items/wire/v1/items.proto")).unwrap();
+        common::settings().bind(|| {
+            insta::assert_snapshot!(format!("wire_edits_{i}_proto"), proto, step.what);
+            insta::assert_snapshot!(format!("wire_edits_{i}_lock"), text, step.what);
+        });
+
+        // Follow this step's renames in the history.
+        for (new, old) in step.renamed_messages {
+            let moved: Vec<_> = ever
+                .iter()
+                .filter(|((m, _), _)| m == old)
+                .map(|((_, n), f)| (*n, f.clone()))
+                .collect();
+            for (n, f) in moved {
+                ever.remove(&((*old).to_owned(), n));
+                ever.insert(((*new).to_owned(), n), f);
+            }
+            let moved: Vec<_> = previous
+                .iter()
+                .filter(|((m, _), _)| m == old)
+                .map(|((_, f), n)| (f.clone(), *n))
+                .collect();
+            for (f, n) in moved {
+                previous.insert(((*new).to_owned(), f), n);
+            }
+        }
+        for (m, new, old) in step.renamed_fields {
+            for ((mm, _), f) in ever.iter_mut() {
+                if mm == m && f == old {
+                    *f = (*new).to_owned();
+                }
+            }
+            if let Some(n) = previous.remove(&((*m).to_owned(), (*old).to_owned())) {
+                previous.insert(((*m).to_owned(), (*new).to_owned()), n);
+            }
+        }
+
+        let now = live_numbers(&lock);
+        for ((m, f), n) in &now {
+            if let Some(before) = previous.get(&(m.clone(), f.clone())) {
+                assert_eq!(n, before, "step {i} ({}): {m}.{f} moved", step.what);
+            }
+            match ever.get(&(m.clone(), *n)) {
+                Some(first) => assert_eq!(
+                    first, f,
+                    "step {i} ({}): number {n} of {m} was `{first}` and is now given to `{f}`",
+                    step.what
+                ),
+                None => {
+                    ever.insert((m.clone(), *n), f.clone());
+                }
+            }
+        }
+        // Every number ever given and not in use now is reserved.
+        for ((m, n), f) in &ever {
+            let in_use = now.get(&(m.clone(), f.clone())) == Some(n);
+            let entry = lock.messages.get(m).or_else(|| lock.enums.get(m));
+            let reserved = entry.is_some_and(|e| e.reserved.contains_key(n));
+            assert!(
+                in_use || reserved,
+                "step {i} ({}): {m} number {n} (`{f}`) is neither in use nor reserved",
+                step.what
+            );
+        }
+        previous = now;
+
+        // Regenerating changes nothing, and --check agrees.
+        let check = sqlpact_in(&["generate", "--check"], Some(dir.path()));
+        assert!(check.status.success(), "step {i}: not a fixed point");
+    }
+}
+
+#[test]
+fn check_fails_when_the_lock_would_change() {
+    let dir = tempfile::tempdir().unwrap();
+    write_step(dir.path(), &STEPS[0]);
+    assert!(sqlpact_in(&["generate"], Some(dir.path())).status.success());
+    write_step(dir.path(), &STEPS[3]);
+    let out = sqlpact_in(&["generate", "--check"], Some(dir.path()));
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("sqlpact.lock"), "{stdout}");
+    assert!(stdout.contains("+      created_at: 6"), "{stdout}");
+}
+
+#[test]
+fn a_hand_written_proto_compiles_with_the_derived_one() {
+    let dir = tempfile::tempdir().unwrap();
+    write_step(dir.path(), &STEPS[0]);
+    std::fs::create_dir(dir.path().join("api")).unwrap();
+    std::fs::write(
+        dir.path().join("api/events.proto"),
+        "syntax = \"proto3\";\npackage items.events;\nimport \"items/wire/v1/items.proto\";\nimport \"google/protobuf/timestamp.proto\";\nmessage ItemSeen {\n  items.wire.v1.GetItemRow item = 1;\n  google.protobuf.Timestamp at = 2;\n}\n",
+    )
+    .unwrap();
+    let cfg = std::fs::read_to_string(dir.path().join("sqlpact.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("sqlpact.yaml"),
+        cfg.replace("out: proto }", "out: proto, protos: [api/*.proto] }"),
+    )
+    .unwrap();
+    let a = common::clean(&dir.path().join("sqlpact.yaml"));
+    let b = a.wire.expect("wire");
+    let names: Vec<&str> = b.descriptors.file.iter().map(|f| f.name()).collect();
+    assert!(names.contains(&"api/events.proto"), "{names:?}");
+    let events = b
+        .descriptors
+        .file
+        .iter()
+        .find(|f| f.name() == "api/events.proto")
+        .unwrap();
+    assert_eq!(
+        events.message_type[0].field[0].type_name(),
+        ".items.wire.v1.GetItemRow"
+    );
+}
