@@ -31,6 +31,7 @@ mod keyed;
 mod observe;
 mod rng;
 mod tx;
+mod wire;
 
 pub use backoff::{Backoff, BackoffPolicy, Jitter};
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
@@ -49,3 +50,4 @@ pub use observe::{Event, HostStats, Observer, Role, Stats};
 pub use rng::SplitMix64;
 pub use tokio_postgres::IsolationLevel;
 pub use tx::{Tx, TxOptions};
+pub use wire::{negotiate, NegotiationError, WireRange};
