@@ -60,7 +60,7 @@ fn kitchen_sink_snapshots() {
             common::settings().bind(|| insta::assert_snapshot!(snap, body));
         }
     }
-    assert_eq!(names.len(), 9, "{names:?}");
+    assert_eq!(names.len(), 11, "{names:?}");
 }
 
 fn copy_fixture(name: &str) -> PathBuf {
@@ -114,12 +114,12 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(text(&first.stderr).contains("created gen/go/kitchen/db.go"));
     let snapshot = files_under(&dir.join("gen"));
-    assert_eq!(snapshot.len(), 8);
+    assert_eq!(snapshot.len(), 10);
 
     // Regenerating without changes is a no-op, byte for byte.
     let again = sqlpact(&["-c", c, "generate"]);
     assert!(
-        text(&again.stderr).contains("9 file(s) generated, 0 changed"),
+        text(&again.stderr).contains("11 file(s) generated, 0 changed"),
         "{}",
         text(&again.stderr)
     );
@@ -160,7 +160,7 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert!(diff.contains("-//\tSELECT count(*) FROM samples"), "{diff}");
     assert!(text(&check.stderr).contains("out of date"));
     // --check and diff write nothing.
-    assert_eq!(files_under(&dir.join("gen")).len(), 9);
+    assert_eq!(files_under(&dir.join("gen")).len(), 11);
     let shown = sqlpact(&["-c", c, "diff"]);
     assert_eq!(shown.status.code(), Some(0));
     assert_eq!(text(&shown.stdout), diff);

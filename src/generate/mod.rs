@@ -9,6 +9,7 @@
 pub mod go;
 pub mod names;
 pub mod rust;
+mod rust_wire;
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -210,7 +211,7 @@ pub fn plan(
             lang: "rust",
             display: r.out.clone(),
             dir: root.join(&r.out),
-            files: rust::generate(c, r, &t)?,
+            files: rust::generate(c, r, &t, wire)?,
             sweep: true,
         }))
     };

@@ -778,7 +778,12 @@ impl Gen<'_> {
 }
 
 /// Generates the crate: Cargo.toml, src/lib.rs, src/models.rs, one module per query file.
-pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendered, GenError> {
+pub fn generate(
+    c: &Contract,
+    out: &RustOutput,
+    t: &Templates,
+    wire: Option<&crate::wire::Build>,
+) -> Result<Rendered, GenError> {
     let header = header_line("//", c);
     let enum_names: BTreeSet<String> = c
         .schema
@@ -1064,6 +1069,21 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
     }
     mods.sort();
     let mut mod_lines: Vec<String> = mods.iter().map(|m| format!("mod {m};")).collect();
+    if let Some(b) = wire {
+        files.insert(
+            "src/wire.rs".into(),
+            super::rust_wire::messages(&header, b)?,
+        );
+        files.insert("src/wire_rows.rs".into(), wire_rows(c, &g, &header, b));
+        mod_lines.push("pub mod wire;".into());
+        mod_lines.push("mod wire_rows;".into());
+        mods.push("wire_rows".into());
+        mods.sort();
+        mod_lines.sort_by(|a, b| {
+            a.trim_start_matches("pub ")
+                .cmp(b.trim_start_matches("pub "))
+        });
+    }
     mod_lines.push(String::new());
     mod_lines.extend(mods.iter().map(|m| format!("pub use {m}::*;")));
 
@@ -1112,6 +1132,11 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
     if out.serde {
         deps.push("serde = { version = \"1\", features = [\"derive\"] }".into());
     }
+    if wire.is_some() {
+        deps.push("prost = \"0.14\"".into());
+        deps.push("prost-types = \"0.14\"".into());
+        deps.sort();
+    }
     let lib = LibCtx {
         header: header_line("#", c),
         contract: c.name.clone(),
@@ -1155,6 +1180,61 @@ pub fn generate(c: &Contract, out: &RustOutput, t: &Templates) -> Result<Rendere
     };
     files.insert("src/lib.rs".into(), t.render("rust", "lib.rs", &lib_rs)?);
     Ok(files)
+}
+
+/// The conversions between row structs and wire messages (`src/wire_rows.rs`).
+fn wire_rows(c: &Contract, g: &Gen<'_>, header: &str, b: &crate::wire::Build) -> String {
+    use super::rust_wire::RowStruct;
+    let message = |name: &str| b.model.messages.iter().find(|m| m.name == name);
+    let mut rows: Vec<RowStruct<'_>> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for q in &c.queries {
+        for e in &q.embeds {
+            let Some(name) = g.embed_names.get(&e.table) else {
+                continue;
+            };
+            if let (true, Some(m)) = (seen.insert(name.clone()), message(name)) {
+                let cols =
+                    &q.columns[e.first_column as usize..(e.first_column + e.column_count) as usize];
+                rows.push(RowStruct {
+                    name: name.clone(),
+                    fields: g.struct_fields(cols),
+                    message: m,
+                });
+            }
+        }
+        if q.columns.len() == 1 && q.embeds.is_empty() || q.columns.is_empty() {
+            continue;
+        }
+        let name = match &q.row_type {
+            Some(rt) => rust_pascal(rt),
+            None => format!("{}Row", rust_pascal(&q.name)),
+        };
+        if let (true, Some(m)) = (seen.insert(name.clone()), message(&name)) {
+            rows.push(RowStruct {
+                name,
+                fields: g.row_parts(q).0,
+                message: m,
+            });
+        }
+    }
+    let enums: Vec<(String, Vec<(String, String)>)> = c
+        .schema
+        .enums
+        .iter()
+        .map(|e| {
+            let name = rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name));
+            let mut vs: Vec<String> = e.values.iter().map(|v| rust_pascal(v)).collect();
+            dedupe(&mut vs, "");
+            let wire_vs: Vec<String> = e
+                .values
+                .iter()
+                .map(|v| rust_pascal(&crate::generate::names::words(v).join("_")))
+                .collect();
+            (name, vs.into_iter().zip(wire_vs).collect())
+        })
+        .collect();
+    super::rust_wire::conversions(header, &rows, &enums, b)
 }
 
 /// The static holding a retry policy: `standard` → `RETRY_STANDARD`.

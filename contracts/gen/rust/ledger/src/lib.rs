@@ -16,6 +16,8 @@ mod ledger;
 mod models;
 mod reports;
 mod transfers;
+pub mod wire;
+mod wire_rows;
 
 pub use accounts::*;
 pub use customers::*;
@@ -25,6 +27,7 @@ pub use ledger::*;
 pub use models::*;
 pub use reports::*;
 pub use transfers::*;
+pub use wire_rows::*;
 
 use std::time::Duration;
 
