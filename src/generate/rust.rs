@@ -832,9 +832,7 @@ pub fn generate(
         .enums
         .iter()
         .map(|e| {
-            let name = rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name));
-            let mut vs: Vec<String> = e.values.iter().map(|v| rust_pascal(v)).collect();
-            dedupe(&mut vs, "");
+            let (name, vs) = enum_idents(e);
             let all: Vec<String> = vs.iter().map(|v| format!("{name}::{v}")).collect();
             EnumCtx {
                 derives: enum_derives.clone(),
@@ -1182,6 +1180,14 @@ pub fn generate(
     Ok(files)
 }
 
+/// A SQL enum's Rust type name and its variants' names, in value order.
+fn enum_idents(e: &crate::model::Enum) -> (String, Vec<String>) {
+    let name = rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name));
+    let mut vs: Vec<String> = e.values.iter().map(|v| rust_pascal(v)).collect();
+    dedupe(&mut vs, "");
+    (name, vs)
+}
+
 /// The conversions between row structs and wire messages (`src/wire_rows.rs`).
 fn wire_rows(c: &Contract, g: &Gen<'_>, header: &str, b: &crate::wire::Build) -> String {
     use super::rust_wire::RowStruct;
@@ -1223,9 +1229,7 @@ fn wire_rows(c: &Contract, g: &Gen<'_>, header: &str, b: &crate::wire::Build) ->
         .enums
         .iter()
         .map(|e| {
-            let name = rust_pascal(e.name.strip_prefix("public.").unwrap_or(&e.name));
-            let mut vs: Vec<String> = e.values.iter().map(|v| rust_pascal(v)).collect();
-            dedupe(&mut vs, "");
+            let (name, vs) = enum_idents(e);
             let wire_vs: Vec<String> = e
                 .values
                 .iter()

@@ -43,7 +43,8 @@ pub fn messages(header: &str, b: &Build) -> Result<String, GenError> {
 }
 
 /// How one Rust value type maps to one protobuf element type. `to` reads `{x}` of type
-/// `&T`; `from` reads the owned protobuf value `{x}`, and is a `Result` when `fallible`.
+/// `&T`; `from` reads the owned protobuf value `{x}`, names the field `{f}` in errors, and
+/// is a `Result` when `fallible`.
 struct Conv {
     to: String,
     from: String,
@@ -70,34 +71,36 @@ fn conv(
         | ("f32", "float")
         | ("f64", "double")
         | ("u32", "uint32") => c("*{x}", "{x}", None),
-        ("i16", "int32") => c("i32::from(*{x})", "int2_from({x}, F)", Some("int2")),
+        ("i16", "int32") => c("i32::from(*{x})", "int2_from({x}, {f})", Some("int2")),
         ("String", "string") | ("Vec<u8>", "bytes") => c("{x}.clone()", "{x}", None),
         ("rust_decimal::Decimal", "string") => c(
             "{x}.normalize().to_string()",
-            "decimal_from({x}, F)",
+            "decimal_from({x}, {f})",
             Some("decimal"),
         ),
-        ("uuid::Uuid", "string") => c("{x}.to_string()", "uuid_from({x}, F)", Some("uuid")),
+        ("uuid::Uuid", "string") => c("{x}.to_string()", "uuid_from({x}, {f})", Some("uuid")),
         ("uuid::Uuid", "bytes") => c(
             "{x}.as_bytes().to_vec()",
-            "uuid_from_bytes({x}, F)",
+            "uuid_from_bytes({x}, {f})",
             Some("uuid_bytes"),
         ),
-        ("serde_json::Value", "string") => c("{x}.to_string()", "json_from({x}, F)", Some("json")),
+        ("serde_json::Value", "string") => {
+            c("{x}.to_string()", "json_from({x}, {f})", Some("json"))
+        }
         ("chrono::NaiveDate", "string") => c(
             "{x}.format(\"%Y-%m-%d\").to_string()",
-            "date_from({x}, F)",
+            "date_from({x}, {f})",
             Some("date"),
         ),
-        ("std::net::IpAddr", "string") => c("{x}.to_string()", "ip_from({x}, F)", Some("ip")),
+        ("std::net::IpAddr", "string") => c("{x}.to_string()", "ip_from({x}, {f})", Some("ip")),
         ("chrono::DateTime<chrono::Utc>", "google.protobuf.Timestamp") => c(
             "timestamp_to({x})",
-            "timestamp_from({x}, F)",
+            "timestamp_from({x}, {f})",
             Some("timestamp"),
         ),
         (r, p) if enums.contains(r) && r == p => Conv {
             to: format!("wire::{r}::from(*{{x}}) as i32"),
-            from: format!("{r}::from_wire({{x}}, F)"),
+            from: format!("{r}::from_wire({{x}}, {{f}})"),
             fallible: true,
             helper: None,
         },
@@ -458,7 +461,7 @@ fn field(
     if let Some(h) = c.helper {
         helpers.insert(h);
     }
-    let from_t = c.from.replace('F', &label);
+    let from_t = c.from.replace("{f}", &label);
     // `|x| f(x)` is written `f` (clippy's redundant_closure).
     let in_closure = |t: &str| match t.strip_suffix("({x})") {
         Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
@@ -539,4 +542,79 @@ fn field(
         _ => return Err(format!("`{rt}` does not match the wire field")),
     };
     Ok((init(&pname, &to), init(fname, &from)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(ty: &str, label: Label) -> Field {
+        Field {
+            name: "kind".into(),
+            source_name: "kind".into(),
+            number: 1,
+            label,
+            ty: ty.into(),
+            pg_type: "public.fruit".into(),
+            nullable: label == Label::Optional,
+            list_of: None,
+        }
+    }
+
+    #[test]
+    fn type_names_are_never_taken_for_placeholders() {
+        // An enum called `Fruit` (a capital F) must come through whole.
+        let enums = BTreeSet::from(["Fruit".to_owned()]);
+        let mut helpers = BTreeSet::new();
+        let (to, from) = field(
+            "kind",
+            "Fruit",
+            &field_of("Fruit", Label::Plain),
+            &enums,
+            &BTreeSet::new(),
+            &mut helpers,
+        )
+        .unwrap();
+        assert_eq!(
+            to,
+            ["            kind: wire::Fruit::from(row.kind) as i32,"]
+        );
+        assert_eq!(
+            from,
+            ["            kind: Fruit::from_wire(m.kind, \"kind\")?,"]
+        );
+    }
+
+    #[test]
+    fn long_chains_and_calls_break_as_rustfmt_breaks_them() {
+        let chain = init(
+            "closed_at",
+            "m.closed_at.map(|x| timestamp_from(x, \"closed_at\")).transpose()?",
+        );
+        assert_eq!(
+            chain,
+            [
+                "            closed_at: m",
+                "                .closed_at",
+                "                .map(|x| timestamp_from(x, \"closed_at\"))",
+                "                .transpose()?,",
+            ]
+        );
+        let short = init("id", "uuid_from(m.id, \"id\")?");
+        assert_eq!(short, ["            id: uuid_from(m.id, \"id\")?,"]);
+    }
+
+    #[test]
+    fn a_type_without_a_conversion_is_named() {
+        let err = field(
+            "at",
+            "chrono::NaiveTime",
+            &field_of("string", Label::Plain),
+            &BTreeSet::new(),
+            &BTreeSet::new(),
+            &mut BTreeSet::new(),
+        )
+        .unwrap_err();
+        assert_eq!(err, "`chrono::NaiveTime` as `string`");
+    }
 }
