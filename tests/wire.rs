@@ -290,3 +290,32 @@ fn a_hand_written_proto_compiles_with_the_derived_one() {
         ".items.wire.v1.GetItemRow"
     );
 }
+
+#[test]
+fn an_embed_named_like_a_row_type_is_a_clash_not_a_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("schema.sql"),
+        "CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL);\nCREATE TABLE tags (item_id bigint NOT NULL, tag text NOT NULL);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("queries.sql"),
+        "-- name: ListItems :many\nSELECT id, name FROM items;\n\n-- name: ItemTags :many\nSELECT sqlc.embed(items), t.tag FROM items JOIN tags t ON t.item_id = items.id;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("sqlpact.yaml"),
+        "version: 1\ncontract: { name: items, version: 1.0.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\nrow_types:\n  Item: [ListItems]\nwire: { version: 1 }\n",
+    )
+    .unwrap();
+    let out = sqlpact_in(&["check"], Some(dir.path()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("E602"), "{stderr}");
+    assert!(
+        stderr.contains("`Item` would stand for both the row of `ListItems`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("table `public.items`"), "{stderr}");
+}

@@ -155,30 +155,25 @@ pub fn conversions(
         .filter(|m| m.kind == MessageKind::Embed)
         .map(|m| m.name.clone())
         .collect();
-    let mut helpers = BTreeSet::new();
+    // Helper functions and enums the conversions use (`enum <Name>`).
+    let mut helpers: BTreeSet<String> = BTreeSet::new();
     let mut impls = Vec::new();
     let mut skipped = Vec::new();
     let mut converted = BTreeSet::new();
     // An embedded table converts only when its own struct does (embeds come first).
-    let mut convertible = BTreeSet::new();
     for r in rows {
-        let ok_embeds: BTreeSet<String> = embeds.intersection(&convertible).cloned().collect();
+        let ok_embeds: BTreeSet<String> = embeds.intersection(&converted).cloned().collect();
         match row_impls(r, &enum_names, &ok_embeds, &mut helpers) {
             Ok(lines) => {
                 impls.extend(lines);
                 converted.insert(r.name.clone());
-                convertible.insert(r.name.clone());
             }
             Err(why) => skipped.push(format!("//! - `{}`: {why}", r.name)),
         }
     }
     let used_enums: Vec<&(String, Vec<(String, String)>)> = enums
         .iter()
-        .filter(|(n, _)| {
-            impls.iter().any(|l| {
-                l.contains(&format!("{n}::from_wire")) || l.contains(&format!("wire::{n}::from"))
-            })
-        })
+        .filter(|(n, _)| helpers.contains(&format!("enum {n}")))
         .collect();
     let mut s = vec![
         header.to_owned(),
@@ -195,7 +190,7 @@ pub fn conversions(
     s.push(String::new());
     s.push("use std::fmt;".into());
     s.push(String::new());
-    let mut names: BTreeSet<String> = converted.clone();
+    let mut names = converted;
     names.extend(used_enums.iter().map(|e| e.0.clone()));
     names.insert("wire".into());
     // rustfmt's order: lowercase (modules) before types.
@@ -279,7 +274,7 @@ pub fn conversions(
         s.push("}".into());
     }
     for (name, text) in HELPERS {
-        if helpers.contains(name) {
+        if helpers.contains(*name) {
             s.push(String::new());
             s.extend(text.lines().map(str::to_owned));
         }
@@ -295,7 +290,7 @@ fn row_impls(
     r: &RowStruct<'_>,
     enums: &BTreeSet<String>,
     embeds: &BTreeSet<String>,
-    helpers: &mut BTreeSet<&'static str>,
+    helpers: &mut BTreeSet<String>,
 ) -> Result<Vec<String>, String> {
     let m = r.message;
     let mut to = Vec::new();
@@ -435,7 +430,7 @@ fn field(
     f: &Field,
     enums: &BTreeSet<String>,
     embeds: &BTreeSet<String>,
-    helpers: &mut BTreeSet<&'static str>,
+    helpers: &mut BTreeSet<String>,
 ) -> Result<(Vec<String>, Vec<String>), String> {
     let pname = crate::generate::names::rust_snake(&f.name);
     let label = format!("\"{}\"", f.name);
@@ -459,7 +454,10 @@ fn field(
     let elem = f.list_of.as_deref().unwrap_or(&f.ty);
     let c = conv(base, elem, enums, embeds).ok_or_else(|| format!("`{base}` as `{elem}`"))?;
     if let Some(h) = c.helper {
-        helpers.insert(h);
+        helpers.insert(h.to_owned());
+    }
+    if enums.contains(base) {
+        helpers.insert(format!("enum {base}"));
     }
     let from_t = c.from.replace("{f}", &label);
     // `|x| f(x)` is written `f` (clippy's redundant_closure).
@@ -475,7 +473,7 @@ fn field(
         ("plain", Label::Plain) => {
             let to = at_field(&c.to, &row);
             if is_message(elem, embeds) {
-                helpers.insert("required");
+                helpers.insert("required".to_owned());
                 let got = format!("required({msg}, {label})?");
                 (
                     format!("Some({to})"),

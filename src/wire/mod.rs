@@ -93,7 +93,6 @@ pub struct Field {
     pub pg_type: String,
     pub nullable: bool,
     /// For a nullable array: the element type inside the `List` message `ty`.
-    #[doc(hidden)]
     pub list_of: Option<String>,
 }
 
@@ -327,16 +326,31 @@ fn derive(
         let renames = member_renames.get(q.name.as_str());
         let empty = BTreeMap::new();
         let renames = renames.unwrap_or(&empty);
-        let field_of = |col: &Column, diags: &mut Diagnostics| -> Option<(Label, String)> {
-            wire_type(col.proto_type.as_str(), &col.ty, col.nullable, &base_of, w, &enum_names)
+        let pending = |what: &str,
+                       name: &str,
+                       pg: &str,
+                       nullable: bool,
+                       proto: &str,
+                       diags: &mut Diagnostics| {
+            let wire = wire_type(proto, pg, nullable, &base_of, w, &enum_names)
                 .map_err(|msg| {
                     diags.push(
-                        Diagnostic::error(Code::WireType, format!("query `{}`, column `{}`: {msg}", q.name, col.name))
+                        Diagnostic::error(Code::WireType, format!("query `{}`, {what} `{name}`: {msg}", q.name))
                             .at_opt(at_query(q, sources))
                             .help("map the type to a protobuf scalar with a `types:` override, e.g. `proto: string`"),
                     );
                 })
-                .ok()
+                .ok();
+            Pending {
+                name: field_name(name),
+                source: name.to_owned(),
+                pg_type: pg.to_owned(),
+                nullable,
+                wire,
+            }
+        };
+        let of_column = |c: &Column, diags: &mut Diagnostics| {
+            pending("column", &c.name, &c.ty, c.nullable, &c.proto_type, diags)
         };
         // Embedded tables.
         let mut embed_of: BTreeMap<u32, (String, bool)> = BTreeMap::new();
@@ -344,10 +358,11 @@ fn derive(
             let bare = e.table.rsplit('.').next().unwrap_or(&e.table);
             let name = rust_pascal(&singular(bare));
             embed_of.insert(e.first_column, (name.clone(), e.nullable));
-            if let Some(&i) = index.get(&name) {
-                if messages[i].kind == MessageKind::Embed {
-                    messages[i].queries.push(q.name.clone());
-                }
+            if let Some(&i) = index
+                .get(&name)
+                .filter(|i| messages[**i].kind == MessageKind::Embed)
+            {
+                messages[i].queries.push(q.name.clone());
                 continue;
             }
             if !claim(
@@ -360,10 +375,7 @@ fn derive(
             }
             let cols =
                 &q.columns[e.first_column as usize..(e.first_column + e.column_count) as usize];
-            let fields: Vec<Typed> = cols
-                .iter()
-                .map(|col| (field_name(&col.name), col, field_of(col, diags)))
-                .collect();
+            let fields: Vec<Pending> = cols.iter().map(|c| of_column(c, diags)).collect();
             messages.push(numbered(
                 lock,
                 &name,
@@ -399,12 +411,21 @@ fn derive(
                         } else {
                             Label::Plain
                         };
-                        let fname = field_name(e.map_or(ename.as_str(), |e| e.name.as_str()));
-                        fields.push((fname, &q.columns[i], Some((label, ename.clone()))));
+                        let source = e.map_or(ename.as_str(), |e| e.name.as_str());
+                        fields.push(Pending {
+                            name: field_name(source),
+                            source: source.to_owned(),
+                            pg_type: e.map_or_else(String::new, |e| e.table.clone()),
+                            nullable: *nullable,
+                            wire: Some(WireTy {
+                                label,
+                                ty: ename.clone(),
+                                list_of: None,
+                            }),
+                        });
                         i += span;
                     } else {
-                        let col = &q.columns[i];
-                        fields.push((field_name(&col.name), col, field_of(col, diags)));
+                        fields.push(of_column(&q.columns[i], diags));
                         i += 1;
                     }
                 }
@@ -421,15 +442,6 @@ fn derive(
                     renames,
                     old,
                 ));
-                // An embed field carries the embed's type, not the first column's.
-                if let Some(m) = messages.last_mut() {
-                    for f in &mut m.fields {
-                        if let Some(e) = q.embeds.iter().find(|e| field_name(&e.name) == f.name) {
-                            f.pg_type = e.table.clone();
-                            f.nullable = e.nullable;
-                        }
-                    }
-                }
                 index.insert(name.clone(), messages.len() - 1);
                 if shared.is_some() {
                     shared_made.insert(name.clone());
@@ -448,10 +460,12 @@ fn derive(
             ) {
                 let mut params: Vec<_> = q.params.iter().collect();
                 params.sort_by_key(|p| p.position);
-                let cols: Vec<Column> = params
+                // A `sqlc.slice` parameter is a list even where its type is the element's.
+                let refs: Vec<Pending> = params
                     .iter()
                     .map(|p| {
-                        let ty = if p.slice && !p.ty.ends_with("[]") {
+                        let list = p.slice && !p.ty.ends_with("[]");
+                        let pg = if list {
                             format!("{}[]", p.ty)
                         } else {
                             p.ty.clone()
@@ -461,23 +475,8 @@ fn derive(
                         } else {
                             p.proto_type.clone()
                         };
-                        Column {
-                            name: p.name.clone(),
-                            ty,
-                            nullable: p.nullable,
-                            go_type: p.go_type.clone(),
-                            rust_type: p.rust_type.clone(),
-                            proto_type: proto,
-                            table_column: None,
-                            embed: None,
-                            type_reason: p.type_reason.clone(),
-                            nullable_reason: p.nullable_reason.clone(),
-                        }
+                        pending("parameter", &p.name, &pg, p.nullable, &proto, diags)
                     })
-                    .collect();
-                let refs: Vec<Typed> = cols
-                    .iter()
-                    .map(|col| (field_name(&col.name), col, field_of(col, diags)))
                     .collect();
                 let old = query_renames
                     .get(q.name.as_str())
@@ -502,21 +501,11 @@ fn derive(
         }
     }
     // The wrappers of nullable lists, once each, after the messages that use them.
-    let mut lists: BTreeMap<String, String> = BTreeMap::new();
-    for m in &mut messages {
-        for f in &mut m.fields {
-            if let Some(elem) = &mut f.list_of {
-                if elem == "string"
-                    && f.pg_type.trim_end_matches("[]") == "uuid"
-                    && w.uuid == "bytes"
-                {
-                    *elem = "bytes".into();
-                    f.ty = list_name("bytes");
-                }
-                lists.insert(f.ty.clone(), elem.clone());
-            }
-        }
-    }
+    let lists: BTreeMap<String, String> = messages
+        .iter()
+        .flat_map(|m| &m.fields)
+        .filter_map(|f| Some((f.ty.clone(), f.list_of.clone()?)))
+        .collect();
     for (name, elem) in lists {
         if !claim(&name, format!("the list of `{elem}`"), None, diags) {
             continue;
@@ -551,9 +540,25 @@ fn derive(
     }
 }
 
-/// A field before numbering: its name, what it carries, its label and type (`None`
-/// when the type cannot travel, already reported).
-type Typed<'a> = (String, &'a Column, Option<(Label, String)>);
+/// A field before numbering.
+struct Pending {
+    /// The protobuf field name (before de-duplication).
+    name: String,
+    /// The column or parameter.
+    source: String,
+    pg_type: String,
+    nullable: bool,
+    /// `None` when the type cannot travel (already reported).
+    wire: Option<WireTy>,
+}
+
+/// A value's label and protobuf type.
+struct WireTy {
+    label: Label,
+    ty: String,
+    /// For a NULL-able list: the element type inside the `List` message `ty`.
+    list_of: Option<String>,
+}
 
 /// One message with its numbers from the lock. `old` is the message's name before a
 /// query rename.
@@ -562,11 +567,11 @@ fn numbered(
     name: &str,
     kind: MessageKind,
     q: &Query,
-    fields: Vec<Typed>,
+    fields: Vec<Pending>,
     renames: &BTreeMap<String, String>,
     old: Option<String>,
 ) -> Message {
-    let mut names: Vec<String> = fields.iter().map(|f| f.0.clone()).collect();
+    let mut names: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
     dedupe(&mut names, "_");
     if !lock.messages.contains_key(name) {
         if let Some(entry) = old.and_then(|o| lock.messages.remove(&o)) {
@@ -579,19 +584,17 @@ fn numbered(
         .into_iter()
         .zip(names)
         .zip(numbers)
-        .filter_map(|(((_, col, t), name), number)| {
-            let (label, ty) = t?;
-            let list_of = (col.nullable && col.proto_type.starts_with("repeated "))
-                .then(|| col.proto_type["repeated ".len()..].to_owned());
+        .filter_map(|((p, name), number)| {
+            let w = p.wire?;
             Some(Field {
                 name,
-                source_name: col.name.clone(),
+                source_name: p.source,
                 number,
-                label,
-                ty,
-                pg_type: col.ty.clone(),
-                nullable: col.nullable,
-                list_of,
+                label: w.label,
+                ty: w.ty,
+                pg_type: p.pg_type,
+                nullable: p.nullable,
+                list_of: w.list_of,
             })
         })
         .collect();
@@ -616,7 +619,7 @@ fn wire_type(
     base_of: &dyn Fn(&str) -> String,
     w: &crate::model::Wire,
     enums: &BTreeMap<&str, String>,
-) -> Result<(Label, String), String> {
+) -> Result<WireTy, String> {
     let (repeated, elem) = match proto.strip_prefix("repeated ") {
         Some(e) => (true, e),
         None => (false, proto),
@@ -636,15 +639,16 @@ fn wire_type(
             "`{ty}` is not a protobuf type sqlpact can carry (scalars, google.protobuf.Timestamp, google.protobuf.Duration, the contract's enums)"
         ));
     }
-    Ok(if repeated && nullable {
-        (Label::Optional, list_name(&ty))
+    let (label, ty, list_of) = if repeated && nullable {
+        (Label::Optional, list_name(&ty), Some(ty))
     } else if repeated {
-        (Label::Repeated, ty)
+        (Label::Repeated, ty, None)
     } else if nullable {
-        (Label::Optional, ty)
+        (Label::Optional, ty, None)
     } else {
-        (Label::Plain, ty)
-    })
+        (Label::Plain, ty, None)
+    };
+    Ok(WireTy { label, ty, list_of })
 }
 
 /// The wrapper of a nullable list: `string` → `StringList`,
