@@ -2,7 +2,8 @@
 # Runs every test of sqlpact. Installs and starts what the tests need:
 #   - PostgreSQL 15 (Debian packages), run as a throwaway cluster by pg_virtualenv;
 #   - the Rust toolchain's components (rustfmt, clippy) and the crates;
-#   - the Go modules of the generated Go client and its tests (go downloads them).
+#   - the Go modules of the generated Go client and its tests (go downloads them);
+#   - protoc-gen-go, the plugin that writes the Go wire messages (go install, pinned).
 # Usage: scripts/test.sh            (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,14 @@ for comp in rustfmt clippy; do
     rustup component add "$comp"
   fi
 done
+
+# Pinned: the committed Go wire messages carry its version and output.
+protoc_gen_go=google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+export PATH="$(go env GOPATH)/bin:$PATH"
+if [ "$(protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go ${protoc_gen_go##*@}" ]; then
+  log "installing $protoc_gen_go"
+  go install "$protoc_gen_go"
+fi
 
 log "format and lints"
 cargo fmt --all -- --check

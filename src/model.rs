@@ -304,6 +304,9 @@ pub struct GoOutput {
     pub emit_interface: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates: Option<String>,
+    /// The package's Go import path, when the registry sets it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_path: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

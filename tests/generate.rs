@@ -60,7 +60,7 @@ fn kitchen_sink_snapshots() {
             common::settings().bind(|| insta::assert_snapshot!(snap, body));
         }
     }
-    assert_eq!(names.len(), 11, "{names:?}");
+    assert_eq!(names.len(), 13, "{names:?}");
 }
 
 fn copy_fixture(name: &str) -> PathBuf {
@@ -81,7 +81,7 @@ fn with_go_template(dir: &Path, file: &str, text: &str) -> PathBuf {
     std::fs::write(dir.join("tpl").join(file), text).unwrap();
     let yaml = std::fs::read_to_string(&cfg)
         .unwrap()
-        .replace("nullable: pgtype }", "nullable: pgtype, templates: tpl }");
+        .replace("kitchen/kitchen }", "kitchen/kitchen, templates: tpl }");
     std::fs::write(&cfg, yaml).unwrap();
     cfg
 }
@@ -114,12 +114,12 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(text(&first.stderr).contains("created gen/go/kitchen/db.go"));
     let snapshot = files_under(&dir.join("gen"));
-    assert_eq!(snapshot.len(), 10);
+    assert_eq!(snapshot.len(), 12);
 
     // Regenerating without changes is a no-op, byte for byte.
     let again = sqlpact(&["-c", c, "generate"]);
     assert!(
-        text(&again.stderr).contains("11 file(s) generated, 0 changed"),
+        text(&again.stderr).contains("13 file(s) generated, 0 changed"),
         "{}",
         text(&again.stderr)
     );
@@ -160,7 +160,7 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert!(diff.contains("-//\tSELECT count(*) FROM samples"), "{diff}");
     assert!(text(&check.stderr).contains("out of date"));
     // --check and diff write nothing.
-    assert_eq!(files_under(&dir.join("gen")).len(), 11);
+    assert_eq!(files_under(&dir.join("gen")).len(), 13);
     let shown = sqlpact(&["-c", c, "diff"]);
     assert_eq!(shown.status.code(), Some(0));
     assert_eq!(text(&shown.stdout), diff);
@@ -219,7 +219,7 @@ fn a_template_naming_a_missing_field_fails_and_writes_nothing() {
     .unwrap();
     let yaml = std::fs::read_to_string(&cfg)
         .unwrap()
-        .replace("nullable: pgtype }", "nullable: pgtype, templates: tpl }");
+        .replace("kitchen/kitchen }", "kitchen/kitchen, templates: tpl }");
     std::fs::write(&cfg, yaml).unwrap();
     let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
     assert_eq!(out.status.code(), Some(2));
@@ -291,6 +291,55 @@ fn a_hand_written_file_in_the_way_is_not_overwritten() {
     assert!(
         !dir.join("gen/go/kitchen/models.go").exists(),
         "nothing else was written"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn go_wire_messages_without_their_plugin_or_import_path_fail_clearly_and_write_nothing() {
+    let dir = copy_fixture("no-plugin");
+    let cfg = dir.join("sqlpact.yaml");
+    let empty = dir.join("empty-home");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sqlpact"))
+        .args(["-c", cfg.to_str().unwrap(), "generate"])
+        .env("NO_COLOR", "1")
+        .env("PATH", &empty)
+        .env("HOME", &empty)
+        .env_remove("GOPATH")
+        .env_remove("GOBIN")
+        .env_remove("SQLPACT_PROTOC_GEN_GO")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("protoc-gen-go is not installed"), "{err}");
+    assert!(
+        err.contains("go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12"),
+        "{err}"
+    );
+    assert!(!dir.join("gen").exists(), "something was written");
+
+    // Without `import_path` and without a go.mod, the subpackage has no import path.
+    let yaml = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace(", import_path: example.com/kitchen/kitchen", "");
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("no `go.mod` above it"), "{err}");
+    assert!(err.contains("outputs.go.import_path"), "{err}");
+    assert!(!dir.join("gen").exists(), "something was written");
+
+    // With a go.mod, the import path is the module's path and the directory.
+    std::fs::write(dir.join("go.mod"), "module example.org/svc\n\ngo 1.22\n").unwrap();
+    let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows = std::fs::read_to_string(dir.join("gen/go/kitchen/wire_rows.go")).unwrap();
+    assert!(
+        rows.contains("\"example.org/svc/gen/go/kitchen/wire\""),
+        "{rows}"
     );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1240,6 +1240,7 @@ fn outputs_model(reg: &Registry) -> model::Outputs {
             json_tags: g.json_tags,
             emit_interface: g.emit_interface,
             templates: g.templates.as_ref().map(|t| t.value.clone()),
+            import_path: g.import_path.as_ref().map(|t| t.value.clone()),
         }),
         rust: o.rust.as_ref().map(|r| model::RustOutput {
             out: r.out.value.clone(),

@@ -312,6 +312,8 @@ fn holds_null(go_type: &str) -> bool {
 struct Field {
     name: String,
     ty: String,
+    /// The type with full import paths (`github.com/google/uuid.UUID`).
+    full: String,
     json: String,
 }
 
@@ -334,6 +336,7 @@ pub fn generate(
     c: &Contract,
     out: &GoOutput,
     reg: &super::Templates,
+    wire: Option<(&crate::wire::Build, &std::path::Path)>,
 ) -> Result<Rendered, GenError> {
     let header = header_line("//", c);
     let mut files = BTreeMap::new();
@@ -350,13 +353,7 @@ pub fn generate(
         .enums
         .iter()
         .map(|e| {
-            let name = go_exported(e.name.strip_prefix("public.").unwrap_or(&e.name));
-            let mut consts: Vec<String> = e
-                .values
-                .iter()
-                .map(|v| format!("{name}{}", go_exported(v)))
-                .collect();
-            dedupe(&mut consts, "");
+            let (name, consts) = enum_consts(e);
             let rows: Vec<Vec<String>> = consts
                 .iter()
                 .zip(&e.values)
@@ -505,7 +502,109 @@ pub fn generate(
             reg.render("go", "querier.go", &ctx)?,
         );
     }
+    if let Some((b, root)) = wire {
+        let import = super::go_wire::import_path(out.import_path.as_deref(), &out.out, root)?;
+        let wire_import = format!("{import}/{}", super::go_wire::SUBPACKAGE);
+        let (name, text) = super::go_wire::messages(&header_line("//", c), b, &wire_import)?;
+        files.insert(name, text);
+        files.insert(
+            "wire_rows.go".to_owned(),
+            wire_rows(c, out, &embed_structs, b, &wire_import),
+        );
+    }
     Ok(files)
+}
+
+/// The conversions between row structs and wire messages (`wire_rows.go`).
+fn wire_rows(
+    c: &Contract,
+    out: &GoOutput,
+    embed_structs: &BTreeMap<String, String>,
+    b: &crate::wire::Build,
+    wire_import: &str,
+) -> String {
+    use super::go_wire::{GoEnum, GoRow};
+    use super::names::rust_pascal;
+    let message = |name: &str| b.model.messages.iter().find(|m| m.name == name);
+    let full = |fields: Vec<Field>| -> Vec<(String, String)> {
+        fields.into_iter().map(|f| (f.name, f.full)).collect()
+    };
+    let mut imports = Imports::new();
+    let mut rows: Vec<GoRow<'_>> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for q in &c.queries {
+        for e in &q.embeds {
+            let Some(name) = embed_structs.get(&e.table) else {
+                continue;
+            };
+            let bare = e.table.rsplit('.').next().unwrap_or(&e.table);
+            let wire_name = rust_pascal(&singular(bare));
+            if let (true, Some(m)) = (seen.insert(name.clone()), message(&wire_name)) {
+                let cols =
+                    &q.columns[e.first_column as usize..(e.first_column + e.column_count) as usize];
+                rows.push(GoRow {
+                    name: name.clone(),
+                    fields: full(fields_of(cols, &mut imports)),
+                    message: m,
+                });
+            }
+        }
+        let returns_rows = matches!(
+            q.command.as_str(),
+            "one" | "many" | "batchone" | "batchmany"
+        );
+        if !returns_rows || q.columns.is_empty() || q.columns.len() == 1 && q.embeds.is_empty() {
+            continue;
+        }
+        let (name, wire_name) = match &q.row_type {
+            Some(rt) => (go_exported(rt), rust_pascal(rt)),
+            None => (
+                format!("{}Row", go_exported(&q.name)),
+                format!("{}Row", rust_pascal(&q.name)),
+            ),
+        };
+        if let (true, Some(m)) = (seen.insert(name.clone()), message(&wire_name)) {
+            rows.push(GoRow {
+                name,
+                fields: full(row_fields(q, embed_structs, &mut imports)),
+                message: m,
+            });
+        }
+    }
+    let enums: Vec<GoEnum<'_>> = c
+        .schema
+        .enums
+        .iter()
+        .filter_map(|e| {
+            let (name, consts) = enum_consts(e);
+            let wire = b.model.enums.iter().find(|w| w.sql_name == e.name)?;
+            Some(GoEnum {
+                name,
+                consts: e.values.iter().cloned().zip(consts).collect(),
+                wire,
+            })
+        })
+        .collect();
+    super::go_wire::conversions(
+        &header_line("//", c),
+        &out.package,
+        wire_import,
+        &rows,
+        &enums,
+        b,
+    )
+}
+
+/// A SQL enum's Go type name and its constants, in value order.
+fn enum_consts(e: &crate::model::Enum) -> (String, Vec<String>) {
+    let name = go_exported(e.name.strip_prefix("public.").unwrap_or(&e.name));
+    let mut consts: Vec<String> = e
+        .values
+        .iter()
+        .map(|v| format!("{name}{}", go_exported(v)))
+        .collect();
+    dedupe(&mut consts, "");
+    (name, consts)
 }
 
 /// Records the imports of the types a method signature names: its parameters, a
@@ -534,6 +633,7 @@ fn fields_of(cols: &[Column], imports: &mut Imports) -> Vec<Field> {
         .map(|(c, name)| Field {
             name,
             ty: imports.ty(&c.go_type),
+            full: c.go_type.clone(),
             json: c.name.clone(),
         })
         .collect()
@@ -546,13 +646,15 @@ fn row_fields(q: &Query, embeds: &BTreeMap<String, String>, imports: &mut Import
     while i < q.columns.len() {
         if let Some(e) = q.embeds.iter().find(|e| e.first_column as usize == i) {
             let sname = embeds.get(&e.table).cloned().unwrap_or_default();
+            let ty = if e.nullable {
+                format!("*{sname}")
+            } else {
+                sname.clone()
+            };
             fields.push(Field {
-                name: sname.clone(),
-                ty: if e.nullable {
-                    format!("*{sname}")
-                } else {
-                    sname
-                },
+                name: sname,
+                full: ty.clone(),
+                ty,
                 json: super::names::rust_snake(&singular(&e.name))
                     .trim_start_matches("r#")
                     .to_owned(),
@@ -563,6 +665,7 @@ fn row_fields(q: &Query, embeds: &BTreeMap<String, String>, imports: &mut Import
             fields.push(Field {
                 name: go_exported(&c.name),
                 ty: imports.ty(&c.go_type),
+                full: c.go_type.clone(),
                 json: c.name.clone(),
             });
             i += 1;
@@ -660,6 +763,7 @@ fn query_ctx(
             .map(|((p, n), t)| Field {
                 name: n.clone(),
                 ty: t.clone(),
+                full: p.go_type.clone(),
                 json: p.name.clone(),
             })
             .collect();

@@ -385,6 +385,11 @@ pub struct GoOutput {
     /// Directory of templates overriding the built-in ones, by file name.
     #[serde(default)]
     pub templates: Option<Located<String>>,
+    /// The Go import path of the package (`example.com/svc/gen/ledger`). Needed only for
+    /// the wire messages' subpackage; by default it comes from the nearest `go.mod`
+    /// above `out`.
+    #[serde(default)]
+    pub import_path: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

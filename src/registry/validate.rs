@@ -435,6 +435,19 @@ pub fn check_policies(
     }
 }
 
+/// A Go import path as `go` accepts it: `/`-separated elements of letters, digits and
+/// `-._~+`, none empty or a dot path.
+pub fn is_go_import_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.split('/').all(|e| {
+            !e.is_empty()
+                && e != "."
+                && e != ".."
+                && e.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._~+".contains(c))
+        })
+}
+
 pub fn check_outputs(c: &RegistryFile, file: FileId, diags: &mut Diagnostics) {
     let Some(o) = &c.outputs else { return };
     if let Some(go) = &o.go {
@@ -459,6 +472,16 @@ pub fn check_outputs(c: &RegistryFile, file: FileId, diags: &mut Diagnostics) {
                     n,
                     format!("unknown nullable style `{}`", n.value),
                     "use `pointer` (*string) or `pgtype` (pgtype.Text)",
+                ));
+            }
+        }
+        if let Some(ip) = &go.import_path {
+            if !is_go_import_path(&ip.value) {
+                diags.push(invalid(
+                    file,
+                    ip,
+                    format!("`{}` is not a Go import path", ip.value),
+                    "use a module path and the package's directory in it, e.g. `example.com/svc/gen/ledger`",
                 ));
             }
         }
@@ -545,6 +568,23 @@ pub fn check_query_refs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_import_paths() {
+        for ok in [
+            "example.com/svc/gen/ledger",
+            "x",
+            "gopkg.in/yaml.v3",
+            "a/b-c/d_e/~f+g",
+        ] {
+            assert!(is_go_import_path(ok), "{ok}");
+        }
+        for bad in [
+            "", "/abs", "a//b", "a/../b", "a/./b", "a b", "a\"\nb", "a/b/",
+        ] {
+            assert!(!is_go_import_path(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn durations() {

@@ -87,3 +87,28 @@ async fn rows_survive_the_wire() {
     assert!(err.to_string().starts_with("wire field `balance`"), "{err}");
     scratch.drop().await;
 }
+
+/// The Go client writes jsonb values with `sqlpact.CanonicalJSON`; the shared cases say
+/// what serde_json writes, so both clients put the same bytes on the wire.
+#[test]
+fn serde_json_writes_the_shared_canonical_json() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../runtime/testdata/canonical_json.json"
+    ))
+    .unwrap();
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert!(cases.len() >= 10);
+    let mut wrong = Vec::new();
+    for c in &cases {
+        let input = c["in"].as_str().unwrap();
+        let want = c["out"].as_str().unwrap();
+        let got = serde_json::from_str::<serde_json::Value>(input)
+            .unwrap()
+            .to_string();
+        if got != want {
+            wrong.push(format!("{input}: got {got}, want {want}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
