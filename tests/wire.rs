@@ -319,3 +319,61 @@ fn an_embed_named_like_a_row_type_is_a_clash_not_a_merge() {
     );
     assert!(stderr.contains("table `public.items`"), "{stderr}");
 }
+
+/// The cross-language vectors: every message of the example, with canonical samples
+/// (NULLs, everyday values with non-ASCII text, extremes), in protobuf JSON and as the
+/// bytes a protobuf codec writes for them. The Rust client's tests decode and re-encode
+/// the bytes with the generated types and conversions, the Go client's tests with
+/// theirs; all of them must write these bytes. `SQLPACT_BLESS=1` rewrites the files.
+#[test]
+fn wire_vectors_are_current() {
+    use prost::Message as _;
+    let reg = common::root().join("contracts/sqlpact.yaml");
+    let a = common::clean(&reg);
+    let b = a.wire.as_ref().expect("the example declares a wire format");
+    let pool = prost_reflect::DescriptorPool::from_file_descriptor_set(b.descriptors.clone())
+        .expect("the descriptor set is valid");
+    let dir = common::root().join("tests/wire-vectors");
+    let bless = std::env::var_os("SQLPACT_BLESS").is_some();
+    let mut expected = BTreeMap::new();
+    for m in sqlpact::wire::samples::samples(&b.model, &a.contract) {
+        let desc = pool
+            .get_message_by_name(&m.full_name)
+            .unwrap_or_else(|| panic!("{} is not in the descriptor set", m.full_name));
+        let mut samples = Vec::new();
+        for (name, value) in &m.samples {
+            let msg = prost_reflect::DynamicMessage::deserialize(desc.clone(), value.clone())
+                .unwrap_or_else(|e| panic!("{} {name}: {e}\n{value}", m.name));
+            let bytes = msg.encode_to_vec();
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            samples.push(serde_json::json!({"name": name, "json": value, "hex": hex}));
+        }
+        let file = serde_json::json!({"message": m.full_name, "samples": samples});
+        let mut text = serde_json::to_string_pretty(&file).unwrap();
+        text.push('\n');
+        expected.insert(format!("{}.json", m.name), text);
+    }
+    assert_eq!(expected.len(), b.model.messages.len());
+    if bless {
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in &expected {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+    }
+    let mut on_disk = BTreeMap::new();
+    for e in std::fs::read_dir(&dir).expect("tests/wire-vectors exists") {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        on_disk.insert(name, std::fs::read_to_string(&p).unwrap());
+    }
+    let stale: Vec<&String> = expected
+        .keys()
+        .filter(|k| on_disk.get(*k) != expected.get(*k))
+        .chain(on_disk.keys().filter(|k| !expected.contains_key(*k)))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "tests/wire-vectors is out of date ({stale:?}): rerun with SQLPACT_BLESS=1"
+    );
+}

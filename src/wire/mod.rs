@@ -9,6 +9,7 @@
 
 pub mod lock;
 mod proto;
+pub mod samples;
 
 use std::collections::{BTreeMap, BTreeSet};
 
