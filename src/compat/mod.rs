@@ -7,6 +7,7 @@
 pub mod baseline;
 pub mod report;
 pub mod rules;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -168,20 +169,51 @@ pub struct Cx<'a> {
     pub new_queries: BTreeMap<&'a str, &'a Query>,
     /// Per baseline query name; empty when not computed (the forward direction).
     pub replayed: &'a HashMap<String, Replayed>,
+    /// The wire formats (derived and hand-written messages, compiled), when declared.
+    pub old_wire: Option<&'a crate::wire::Build>,
+    pub new_wire: Option<&'a crate::wire::Build>,
+}
+
+/// One version in a comparison: a contract and its compiled wire format.
+#[derive(Clone, Copy)]
+pub struct Version<'a> {
+    pub contract: &'a Contract,
+    pub wire: Option<&'a crate::wire::Build>,
+}
+
+impl<'a> Version<'a> {
+    pub fn of(a: &'a crate::analyze::Analysis) -> Self {
+        Version {
+            contract: &a.contract,
+            wire: a.wire.as_ref(),
+        }
+    }
 }
 
 impl<'a> Cx<'a> {
     pub fn new(
-        old: &'a Contract,
-        new: &'a Contract,
+        old: Version<'a>,
+        new: Version<'a>,
         replayed: &'a HashMap<String, Replayed>,
     ) -> Self {
         Cx {
-            old,
-            new,
-            old_queries: old.queries.iter().map(|q| (q.name.as_str(), q)).collect(),
-            new_queries: new.queries.iter().map(|q| (q.name.as_str(), q)).collect(),
+            old: old.contract,
+            new: new.contract,
+            old_queries: old
+                .contract
+                .queries
+                .iter()
+                .map(|q| (q.name.as_str(), q))
+                .collect(),
+            new_queries: new
+                .contract
+                .queries
+                .iter()
+                .map(|q| (q.name.as_str(), q))
+                .collect(),
             replayed,
+            old_wire: old.wire,
+            new_wire: new.wire,
         }
     }
 
@@ -209,8 +241,8 @@ pub enum Mode {
 /// Runs every rule in `mode`. `replayed` holds the baseline's queries analyzed
 /// against the new schema (the database rules read it).
 pub fn compare(
-    old: &Contract,
-    new: &Contract,
+    old: Version<'_>,
+    new: Version<'_>,
     replayed: &HashMap<String, Replayed>,
     mode: Mode,
 ) -> Vec<Finding> {
@@ -231,7 +263,7 @@ pub fn compare(
             out.push(f);
         }
     }
-    rules::version_check(old, new, &mut out);
+    rules::version_check(old.contract, new.contract, &mut out);
     out.sort_by(|a, b| {
         b.level
             .cmp(&a.level)
@@ -301,7 +333,7 @@ pub fn load(
     path: &std::path::Path,
     what: &str,
     sources: &mut SourceMap,
-) -> Result<(Registry, Contract), String> {
+) -> Result<(Registry, crate::analyze::Analysis), String> {
     let mut diags = Diagnostics::default();
     let reg = crate::registry::load(path, sources, &mut diags);
     let analysis = reg
@@ -309,7 +341,7 @@ pub fn load(
         .map(|r| crate::analyze::analyze(r, sources, &mut diags));
     diags.sort();
     match (reg, analysis) {
-        (Some(reg), Some(a)) if !diags.has_errors() => Ok((reg, a.contract)),
+        (Some(reg), Some(a)) if !diags.has_errors() => Ok((reg, a)),
         _ => {
             let mut msg =
                 format!("the {what} contract has errors; compat compares valid contracts only");
@@ -339,5 +371,10 @@ pub fn run(
     let (new_reg, new) = load(new, "current", &mut sources)?;
     let (old_reg, old) = load(old, &format!("baseline ({label})"), &mut sources)?;
     let replayed = replay(old_reg, new_reg.schema.clone(), &sources);
-    Ok(compare(&old, &new, &replayed, mode))
+    Ok(compare(
+        Version::of(&old),
+        Version::of(&new),
+        &replayed,
+        mode,
+    ))
 }

@@ -34,6 +34,19 @@ mod sch_003_insert_misses_required_column;
 mod typ_001_go_type_changed;
 mod typ_002_rust_type_changed;
 mod ver_001_breaking_without_major;
+mod wir_001_field_number_changed;
+mod wir_002_field_deleted_unreserved;
+mod wir_003_field_name_unreserved;
+mod wir_004_reservation_removed;
+mod wir_005_type_incompatible;
+mod wir_006_json_type_incompatible;
+mod wir_007_field_renamed;
+mod wir_008_oneof_changed;
+mod wir_009_cardinality_changed;
+mod wir_010_presence_changed;
+mod wir_011_enum_value_deleted_unreserved;
+mod wir_012_enum_value_renumbered;
+mod wir_013_min_compatible_raised;
 
 /// A rule's check over both contracts.
 pub type Check = fn(&Cx<'_>, &mut Findings<'_>);
@@ -122,6 +135,52 @@ pub const ALL: &[(&Rule, Check)] = &[
         &run_004_idempotency_key_removed::RULE,
         run_004_idempotency_key_removed::check,
     ),
+    (
+        &wir_001_field_number_changed::RULE,
+        wir_001_field_number_changed::check,
+    ),
+    (
+        &wir_002_field_deleted_unreserved::RULE,
+        wir_002_field_deleted_unreserved::check,
+    ),
+    (
+        &wir_003_field_name_unreserved::RULE,
+        wir_003_field_name_unreserved::check,
+    ),
+    (
+        &wir_004_reservation_removed::RULE,
+        wir_004_reservation_removed::check,
+    ),
+    (
+        &wir_005_type_incompatible::RULE,
+        wir_005_type_incompatible::check,
+    ),
+    (
+        &wir_006_json_type_incompatible::RULE,
+        wir_006_json_type_incompatible::check,
+    ),
+    (&wir_007_field_renamed::RULE, wir_007_field_renamed::check),
+    (&wir_008_oneof_changed::RULE, wir_008_oneof_changed::check),
+    (
+        &wir_009_cardinality_changed::RULE,
+        wir_009_cardinality_changed::check,
+    ),
+    (
+        &wir_010_presence_changed::RULE,
+        wir_010_presence_changed::check,
+    ),
+    (
+        &wir_011_enum_value_deleted_unreserved::RULE,
+        wir_011_enum_value_deleted_unreserved::check,
+    ),
+    (
+        &wir_012_enum_value_renumbered::RULE,
+        wir_012_enum_value_renumbered::check,
+    ),
+    (
+        &wir_013_min_compatible_raised::RULE,
+        wir_013_min_compatible_raised::check,
+    ),
 ];
 
 /// Every rule, `VER-001` (which reads the others' findings) included.
@@ -160,6 +219,19 @@ pub const FILES: &[(&str, &str)] = &[
     ("RUN-003", "run_003_routed_to_replica.rs"),
     ("RUN-004", "run_004_idempotency_key_removed.rs"),
     ("VER-001", "ver_001_breaking_without_major.rs"),
+    ("WIR-001", "wir_001_field_number_changed.rs"),
+    ("WIR-002", "wir_002_field_deleted_unreserved.rs"),
+    ("WIR-003", "wir_003_field_name_unreserved.rs"),
+    ("WIR-004", "wir_004_reservation_removed.rs"),
+    ("WIR-005", "wir_005_type_incompatible.rs"),
+    ("WIR-006", "wir_006_json_type_incompatible.rs"),
+    ("WIR-007", "wir_007_field_renamed.rs"),
+    ("WIR-008", "wir_008_oneof_changed.rs"),
+    ("WIR-009", "wir_009_cardinality_changed.rs"),
+    ("WIR-010", "wir_010_presence_changed.rs"),
+    ("WIR-011", "wir_011_enum_value_deleted_unreserved.rs"),
+    ("WIR-012", "wir_012_enum_value_renumbered.rs"),
+    ("WIR-013", "wir_013_min_compatible_raised.rs"),
 ];
 
 /// `VER-001`: the declared version against what the findings require.

@@ -1,0 +1,219 @@
+//! What the wire rules (`WIR-*`) share: the compiled messages and enums of both sides, matched
+//! by full name, and protobuf's notions of reservation, oneof and type compatibility.
+
+use std::collections::BTreeMap;
+
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto};
+
+use crate::compat::Cx;
+use crate::model::Source;
+use crate::wire::Build;
+
+/// The key a message or enum is matched by: its full name, with the derived package
+/// (which carries the wire version) shortened to `wire`, so that `ledger.wire.v2.X`
+/// and `ledger.wire.v3.X` are the same message.
+fn key(b: &Build, full: String) -> String {
+    match full.strip_prefix(&format!("{}.", b.model.package)) {
+        Some(short) => format!("wire.{short}"),
+        None => full,
+    }
+}
+
+/// Every message of a build (nested ones included) by key, except
+/// `google.protobuf`'s.
+pub fn messages(b: &Build) -> BTreeMap<String, &DescriptorProto> {
+    fn walk<'a>(
+        prefix: &str,
+        ms: &'a [DescriptorProto],
+        out: &mut BTreeMap<String, &'a DescriptorProto>,
+    ) {
+        for m in ms {
+            let full = format!("{prefix}.{}", m.name());
+            walk(&full, &m.nested_type, out);
+            out.insert(full, m);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for f in b
+        .descriptors
+        .file
+        .iter()
+        .filter(|f| f.package() != "google.protobuf")
+    {
+        walk(f.package(), &f.message_type, &mut out);
+    }
+    out.into_iter().map(|(k, v)| (key(b, k), v)).collect()
+}
+
+/// Every enum of a build (nested ones included) by full name.
+pub fn enums(b: &Build) -> BTreeMap<String, &EnumDescriptorProto> {
+    fn walk<'a>(
+        prefix: &str,
+        ms: &'a [DescriptorProto],
+        out: &mut BTreeMap<String, &'a EnumDescriptorProto>,
+    ) {
+        for m in ms {
+            let full = format!("{prefix}.{}", m.name());
+            for e in &m.enum_type {
+                out.insert(format!("{full}.{}", e.name()), e);
+            }
+            walk(&full, &m.nested_type, out);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for f in b
+        .descriptors
+        .file
+        .iter()
+        .filter(|f| f.package() != "google.protobuf")
+    {
+        for e in &f.enum_type {
+            out.insert(format!("{}.{}", f.package(), e.name()), e);
+        }
+        walk(f.package(), &f.message_type, &mut out);
+    }
+    out.into_iter().map(|(k, v)| (key(b, k), v)).collect()
+}
+
+/// Both wire builds, unless the new contract no longer accepts the baseline's wire
+/// version at all (then peers on it are refused by negotiation, which `WIR-013`
+/// reports, and field-level changes cannot reach them).
+fn sides<'a>(cx: &Cx<'a>) -> Option<(&'a Build, &'a Build)> {
+    let (o, n) = (cx.old_wire?, cx.new_wire?);
+    if n.model.min_compatible > o.model.version {
+        return None;
+    }
+    Some((o, n))
+}
+
+/// Messages on both sides: (full name, before, now).
+pub fn message_pairs<'a>(cx: &Cx<'a>) -> Vec<(String, &'a DescriptorProto, &'a DescriptorProto)> {
+    let Some((o, n)) = sides(cx) else {
+        return Vec::new();
+    };
+    let (old, new) = (messages(o), messages(n));
+    old.into_iter()
+        .filter_map(|(name, m)| new.get(&name).map(|n| (name, m, *n)))
+        .collect()
+}
+
+/// Enums on both sides: (full name, before, now).
+pub fn enum_pairs<'a>(
+    cx: &Cx<'a>,
+) -> Vec<(String, &'a EnumDescriptorProto, &'a EnumDescriptorProto)> {
+    let Some((o, n)) = sides(cx) else {
+        return Vec::new();
+    };
+    let (old, new) = (enums(o), enums(n));
+    old.into_iter()
+        .filter_map(|(name, e)| new.get(&name).map(|n| (name, e, *n)))
+        .collect()
+}
+
+/// Fields on both sides with the same number: (message, before, now).
+pub fn same_number<'a>(
+    cx: &Cx<'a>,
+) -> Vec<(String, &'a FieldDescriptorProto, &'a FieldDescriptorProto)> {
+    let mut out = Vec::new();
+    for (name, o, n) in message_pairs(cx) {
+        for of in &o.field {
+            if let Some(nf) = n.field.iter().find(|f| f.number() == of.number()) {
+                out.push((name.clone(), of, nf));
+            }
+        }
+    }
+    out
+}
+
+/// Whether a message reserves a field number (reserved ranges end exclusive).
+pub fn reserves_number(m: &DescriptorProto, n: i32) -> bool {
+    m.reserved_range
+        .iter()
+        .any(|r| r.start() <= n && n < r.end())
+}
+
+/// The real oneof a field belongs to (a proto3 `optional`'s synthetic one is not).
+pub fn oneof(m: &DescriptorProto, f: &FieldDescriptorProto) -> Option<String> {
+    if f.proto3_optional() {
+        return None;
+    }
+    let i = usize::try_from(f.oneof_index?).ok()?;
+    m.oneof_decl.get(i).map(|o| o.name().to_owned())
+}
+
+/// The protobuf type of a field as written in a `.proto` file.
+pub fn type_name(f: &FieldDescriptorProto) -> String {
+    match f.r#type() {
+        Type::Message | Type::Enum | Type::Group => {
+            f.type_name().trim_start_matches('.').to_owned()
+        }
+        t => t.as_str_name().trim_start_matches("TYPE_").to_lowercase(),
+    }
+}
+
+/// The group of types whose values read each other on the binary wire (buf's
+/// `FIELD_WIRE_COMPATIBLE_TYPE`): varints, zigzag varints, 32- and 64-bit fixed, text
+/// and bytes, a message with itself (or bytes).
+fn wire_group(f: &FieldDescriptorProto) -> String {
+    match f.r#type() {
+        Type::Int32 | Type::Int64 | Type::Uint32 | Type::Uint64 | Type::Bool | Type::Enum => {
+            "varint".into()
+        }
+        Type::Sint32 | Type::Sint64 => "zigzag".into(),
+        Type::Fixed32 | Type::Sfixed32 => "fixed32".into(),
+        Type::Fixed64 | Type::Sfixed64 => "fixed64".into(),
+        Type::Float => "float".into(),
+        Type::Double => "double".into(),
+        Type::String | Type::Bytes => "bytes".into(),
+        Type::Message | Type::Group => format!("message {}", f.type_name()),
+    }
+}
+
+/// Whether a value written as `old` reads as `new` on the binary wire.
+pub fn wire_compatible(old: &FieldDescriptorProto, new: &FieldDescriptorProto) -> bool {
+    let (a, b) = (wire_group(old), wire_group(new));
+    a == b
+        || (a.starts_with("message ") && new.r#type() == Type::Bytes)
+        || (b.starts_with("message ") && old.r#type() == Type::Bytes)
+}
+
+/// How a value is spelled in protobuf's JSON form: 32-bit integers as numbers, 64-bit
+/// ones as strings, enums by name, text, base64, a message as an object.
+fn json_family(f: &FieldDescriptorProto) -> String {
+    match f.r#type() {
+        Type::Int32 | Type::Uint32 | Type::Sint32 | Type::Fixed32 | Type::Sfixed32 => {
+            "int32".into()
+        }
+        Type::Int64 | Type::Uint64 | Type::Sint64 | Type::Fixed64 | Type::Sfixed64 => {
+            "int64".into()
+        }
+        Type::Float | Type::Double => "number".into(),
+        Type::Bool => "bool".into(),
+        Type::String => "string".into(),
+        Type::Bytes => "bytes".into(),
+        Type::Enum | Type::Message | Type::Group => type_name(f),
+    }
+}
+
+/// Whether a value's JSON form reads as the other type.
+pub fn json_compatible(old: &FieldDescriptorProto, new: &FieldDescriptorProto) -> bool {
+    json_family(old) == json_family(new)
+}
+
+pub fn repeated(f: &FieldDescriptorProto) -> bool {
+    f.label() == Label::Repeated
+}
+
+/// Where a message of the derived file comes from: the first query it carries.
+pub fn source<'a>(cx: &Cx<'a>, new_side: bool, full: &str) -> Option<&'a Source> {
+    let (b, c) = if new_side {
+        (cx.new_wire?, cx.new)
+    } else {
+        (cx.old_wire?, cx.old)
+    };
+    let short = full.strip_prefix("wire.")?;
+    let m = b.model.messages.iter().find(|m| m.name == short)?;
+    let q = m.queries.first()?;
+    c.queries.iter().find(|x| &x.name == q).map(|x| &x.source)
+}
