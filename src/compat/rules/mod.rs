@@ -28,6 +28,7 @@ mod run_001_idempotent_turned_off;
 mod run_002_timeout_lowered;
 mod run_003_routed_to_replica;
 mod run_004_idempotency_key_removed;
+mod run_005_retries_on_non_idempotent_write;
 mod sch_001_baseline_query_breaks;
 mod sch_002_baseline_query_shape_changed;
 mod sch_003_insert_misses_required_column;
@@ -136,6 +137,10 @@ pub const ALL: &[(&Rule, Check)] = &[
         run_004_idempotency_key_removed::check,
     ),
     (
+        &run_005_retries_on_non_idempotent_write::RULE,
+        run_005_retries_on_non_idempotent_write::check,
+    ),
+    (
         &wir_001_field_number_changed::RULE,
         wir_001_field_number_changed::check,
     ),
@@ -218,6 +223,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("RUN-002", "run_002_timeout_lowered.rs"),
     ("RUN-003", "run_003_routed_to_replica.rs"),
     ("RUN-004", "run_004_idempotency_key_removed.rs"),
+    ("RUN-005", "run_005_retries_on_non_idempotent_write.rs"),
     ("VER-001", "ver_001_breaking_without_major.rs"),
     ("WIR-001", "wir_001_field_number_changed.rs"),
     ("WIR-002", "wir_002_field_deleted_unreserved.rs"),
