@@ -87,28 +87,26 @@ fn sides<'a>(cx: &Cx<'a>) -> Option<(&'a Build, &'a Build)> {
     Some((o, n))
 }
 
-/// Messages on both sides: (full name, before, now).
-pub fn message_pairs<'a>(cx: &Cx<'a>) -> Vec<(String, &'a DescriptorProto, &'a DescriptorProto)> {
-    let Some((o, n)) = sides(cx) else {
-        return Vec::new();
-    };
-    let (old, new) = (messages(o), messages(n));
+/// What both maps hold: (key, before, now).
+fn matched<'a, T>(
+    old: BTreeMap<String, &'a T>,
+    new: BTreeMap<String, &'a T>,
+) -> Vec<(String, &'a T, &'a T)> {
     old.into_iter()
-        .filter_map(|(name, m)| new.get(&name).map(|n| (name, m, *n)))
+        .filter_map(|(name, o)| new.get(&name).map(|n| (name, o, *n)))
         .collect()
 }
 
-/// Enums on both sides: (full name, before, now).
+/// Messages on both sides: (key, before, now).
+pub fn message_pairs<'a>(cx: &Cx<'a>) -> Vec<(String, &'a DescriptorProto, &'a DescriptorProto)> {
+    sides(cx).map_or_else(Vec::new, |(o, n)| matched(messages(o), messages(n)))
+}
+
+/// Enums on both sides: (key, before, now).
 pub fn enum_pairs<'a>(
     cx: &Cx<'a>,
 ) -> Vec<(String, &'a EnumDescriptorProto, &'a EnumDescriptorProto)> {
-    let Some((o, n)) = sides(cx) else {
-        return Vec::new();
-    };
-    let (old, new) = (enums(o), enums(n));
-    old.into_iter()
-        .filter_map(|(name, e)| new.get(&name).map(|n| (name, e, *n)))
-        .collect()
+    sides(cx).map_or_else(Vec::new, |(o, n)| matched(enums(o), enums(n)))
 }
 
 /// Fields on both sides with the same number: (message, before, now).

@@ -111,6 +111,38 @@ pub struct Build {
     pub descriptors: prost_types::FileDescriptorSet,
 }
 
+/// The contract's domains, to see through them to their base types.
+pub(crate) struct Domains<'a>(BTreeMap<&'a str, &'a str>);
+
+impl<'a> Domains<'a> {
+    pub(crate) fn of(c: &'a Contract) -> Self {
+        Domains(
+            c.schema
+                .domains
+                .iter()
+                .map(|d| (d.name.as_str(), d.base.as_str()))
+                .collect(),
+        )
+    }
+
+    /// The type under any domains, an array suffix kept: `public.amounts` →
+    /// `numeric[]`.
+    pub(crate) fn base(&self, ty: &str) -> String {
+        let mut t = ty.to_owned();
+        for _ in 0..16 {
+            let (elem, arr) = match t.strip_suffix("[]") {
+                Some(e) => (e.to_owned(), "[]"),
+                None => (t.clone(), ""),
+            };
+            match self.0.get(elem.as_str()) {
+                Some(b) => t = format!("{b}{arr}"),
+                None => break,
+            }
+        }
+        t
+    }
+}
+
 const SCALARS: &[&str] = &[
     "double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
     "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes",
@@ -211,26 +243,8 @@ fn derive(
         .iter()
         .map(|e| (e.name.as_str(), pascal_case(&e.name)))
         .collect();
-    let domains: BTreeMap<&str, &str> = c
-        .schema
-        .domains
-        .iter()
-        .map(|d| (d.name.as_str(), d.base.as_str()))
-        .collect();
-    let base_of = |ty: &str| -> String {
-        let mut t = ty.to_owned();
-        for _ in 0..16 {
-            let (elem, arr) = match t.strip_suffix("[]") {
-                Some(e) => (e.to_owned(), "[]"),
-                None => (t.clone(), ""),
-            };
-            match domains.get(elem.as_str()) {
-                Some(b) => t = format!("{b}{arr}"),
-                None => break,
-            }
-        }
-        t
-    };
+    let domains = Domains::of(c);
+    let base_of = |ty: &str| domains.base(ty);
 
     // Renames by kind.
     let mut query_renames = BTreeMap::new();

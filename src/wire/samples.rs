@@ -12,8 +12,6 @@
 //! Values are written in the canonical form both clients produce: normalized
 //! decimals, lowercase uuids, JSON as serde_json writes it, timestamps in UTC.
 
-use std::collections::BTreeMap;
-
 use serde_json::{json, Value};
 
 use super::{Label, MessageKind, WireModel};
@@ -44,13 +42,10 @@ const VARIANTS: [(&str, Variant); 3] = [
 
 /// Samples of every message of the model, in the model's order.
 pub fn samples(model: &WireModel, c: &Contract) -> Vec<MessageSamples> {
-    let domains: BTreeMap<&str, &str> = c
-        .schema
-        .domains
-        .iter()
-        .map(|d| (d.name.as_str(), d.base.as_str()))
-        .collect();
-    let s = Sampler { model, domains };
+    let s = Sampler {
+        model,
+        domains: super::Domains::of(c),
+    };
     model
         .messages
         .iter()
@@ -67,20 +62,16 @@ pub fn samples(model: &WireModel, c: &Contract) -> Vec<MessageSamples> {
 
 struct Sampler<'a> {
     model: &'a WireModel,
-    domains: BTreeMap<&'a str, &'a str>,
+    domains: super::Domains<'a>,
 }
 
 impl Sampler<'_> {
-    /// The base type of a (possibly domain) PostgreSQL type, array suffix removed.
+    /// The base type of a (possibly domain) PostgreSQL type, without schema or array
+    /// suffix: `public.amounts` → `numeric`.
     fn base(&self, pg: &str) -> String {
-        let mut t = pg.trim_end_matches("[]").to_owned();
-        for _ in 0..16 {
-            match self.domains.get(t.as_str()) {
-                Some(b) => t = b.trim_end_matches("[]").to_owned(),
-                None => break,
-            }
-        }
-        t.rsplit('.').next().unwrap_or(&t).to_owned()
+        let t = self.domains.base(pg);
+        let t = t.trim_end_matches("[]");
+        t.rsplit('.').next().unwrap_or(t).to_owned()
     }
 
     fn message(&self, name: &str, v: Variant, depth: usize) -> Value {
