@@ -172,6 +172,8 @@ pub struct Cx<'a> {
     /// The wire formats (derived and hand-written messages, compiled), when declared.
     pub old_wire: Option<&'a crate::wire::Build>,
     pub new_wire: Option<&'a crate::wire::Build>,
+    /// Their messages, enums and fields matched across both sides.
+    pub wire: wire::Pairs<'a>,
 }
 
 /// One version in a comparison: a contract and its compiled wire format.
@@ -214,6 +216,7 @@ impl<'a> Cx<'a> {
             replayed,
             old_wire: old.wire,
             new_wire: new.wire,
+            wire: wire::Pairs::of(old.wire, new.wire),
         }
     }
 

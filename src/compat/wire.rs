@@ -76,52 +76,54 @@ pub fn enums(b: &Build) -> BTreeMap<String, &EnumDescriptorProto> {
     out.into_iter().map(|(k, v)| (key(b, k), v)).collect()
 }
 
-/// Both wire builds, unless the new contract no longer accepts the baseline's wire
-/// version at all (then peers on it are refused by negotiation, which `WIR-013`
-/// reports, and field-level changes cannot reach them).
-fn sides<'a>(cx: &Cx<'a>) -> Option<(&'a Build, &'a Build)> {
-    let (o, n) = (cx.old_wire?, cx.new_wire?);
-    if n.model.min_compatible > o.model.version {
-        return None;
+/// A thing on both sides: (key, before, now).
+pub type Pair<'a, T> = (String, &'a T, &'a T);
+
+/// What the wire rules compare, matched once for all of them.
+#[derive(Default)]
+pub struct Pairs<'a> {
+    /// Messages on both sides.
+    pub messages: Vec<Pair<'a, DescriptorProto>>,
+    /// Enums on both sides.
+    pub enums: Vec<Pair<'a, EnumDescriptorProto>>,
+    /// Fields with the same number on both sides, keyed by their message.
+    pub fields: Vec<Pair<'a, FieldDescriptorProto>>,
+}
+
+impl<'a> Pairs<'a> {
+    /// Empty unless both sides declare a wire format and the new contract still
+    /// accepts the baseline's wire version (otherwise negotiation refuses peers on it,
+    /// which `WIR-013` reports, and field-level changes cannot reach them).
+    pub fn of(old: Option<&'a Build>, new: Option<&'a Build>) -> Self {
+        let (Some(o), Some(n)) = (old, new) else {
+            return Pairs::default();
+        };
+        if n.model.min_compatible > o.model.version {
+            return Pairs::default();
+        }
+        let messages = matched(messages(o), messages(n));
+        let fields = messages
+            .iter()
+            .flat_map(|(name, o, n)| {
+                o.field.iter().filter_map(move |of| {
+                    let nf = n.field.iter().find(|f| f.number() == of.number())?;
+                    Some((name.clone(), of, nf))
+                })
+            })
+            .collect();
+        Pairs {
+            messages,
+            enums: matched(enums(o), enums(n)),
+            fields,
+        }
     }
-    Some((o, n))
 }
 
 /// What both maps hold: (key, before, now).
-fn matched<'a, T>(
-    old: BTreeMap<String, &'a T>,
-    new: BTreeMap<String, &'a T>,
-) -> Vec<(String, &'a T, &'a T)> {
+fn matched<'a, T>(old: BTreeMap<String, &'a T>, new: BTreeMap<String, &'a T>) -> Vec<Pair<'a, T>> {
     old.into_iter()
         .filter_map(|(name, o)| new.get(&name).map(|n| (name, o, *n)))
         .collect()
-}
-
-/// Messages on both sides: (key, before, now).
-pub fn message_pairs<'a>(cx: &Cx<'a>) -> Vec<(String, &'a DescriptorProto, &'a DescriptorProto)> {
-    sides(cx).map_or_else(Vec::new, |(o, n)| matched(messages(o), messages(n)))
-}
-
-/// Enums on both sides: (key, before, now).
-pub fn enum_pairs<'a>(
-    cx: &Cx<'a>,
-) -> Vec<(String, &'a EnumDescriptorProto, &'a EnumDescriptorProto)> {
-    sides(cx).map_or_else(Vec::new, |(o, n)| matched(enums(o), enums(n)))
-}
-
-/// Fields on both sides with the same number: (message, before, now).
-pub fn same_number<'a>(
-    cx: &Cx<'a>,
-) -> Vec<(String, &'a FieldDescriptorProto, &'a FieldDescriptorProto)> {
-    let mut out = Vec::new();
-    for (name, o, n) in message_pairs(cx) {
-        for of in &o.field {
-            if let Some(nf) = n.field.iter().find(|f| f.number() == of.number()) {
-                out.push((name.clone(), of, nf));
-            }
-        }
-    }
-    out
 }
 
 /// Whether a message reserves a field number (reserved ranges end exclusive).

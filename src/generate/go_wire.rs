@@ -791,9 +791,6 @@ fn row_funcs(
     }
     let n = &r.name;
     let wn = go_camel(&m.name);
-    let uses_err = from
-        .iter()
-        .any(|l| l.contains("err = ") || l.contains("err)"));
     let mut v = vec![String::new()];
     v.push(format!(
         "// ToWire converts the row to its wire message `{}`.",
@@ -817,7 +814,8 @@ fn row_funcs(
     v.push("\tif m == nil {".into());
     v.push("\t\treturn r, &WireError{Problem: \"missing\"}".into());
     v.push("\t}".into());
-    if uses_err && from.iter().any(|l| l.contains(", err = ")) {
+    // `if r.X, err = ...` assigns to an `err` declared once per function.
+    if from.iter().any(|l| l.contains(", err = ")) {
         v.push("\tvar err error".into());
     }
     v.extend(from);

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, o, n) in wire::message_pairs(cx) {
+    for (msg, o, n) in &cx.wire.messages {
         for of in &o.field {
             if let Some(nf) = n
                 .field
@@ -30,8 +30,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                         of.number(),
                         nf.number()
                     ),
-                    wire::source(cx, true, &msg),
-                    wire::source(cx, false, &msg),
+                    wire::source(cx, true, msg),
+                    wire::source(cx, false, msg),
                 )
                 .help = Some(format!(
                     "give it back number {} in sqlpact.lock",

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, o, n) in wire::message_pairs(cx) {
+    for (msg, o, n) in &cx.wire.messages {
         for of in &o.field {
             let gone = !n.field.iter().any(|x| x.number() == of.number());
             if gone && !wire::reserves_number(n, of.number()) {
@@ -26,8 +26,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                         of.name(),
                         of.number()
                     ),
-                    wire::source(cx, true, &msg),
-                    wire::source(cx, false, &msg),
+                    wire::source(cx, true, msg),
+                    wire::source(cx, false, msg),
                 )
                 .help = Some(format!("reserve it: `reserved {};`", of.number()));
             }

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, o, n) in wire::message_pairs(cx) {
+    for (msg, o, n) in &cx.wire.messages {
         for of in &o.field {
             let gone = !n.field.iter().any(|x| x.name() == of.name());
             if gone && !n.reserved_name.iter().any(|r| r == of.name()) {
@@ -25,8 +25,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                         "wire field `{msg}.{}` was deleted and its name is not reserved",
                         of.name()
                     ),
-                    wire::source(cx, true, &msg),
-                    wire::source(cx, false, &msg),
+                    wire::source(cx, true, msg),
+                    wire::source(cx, false, msg),
                 )
                 .help = Some(format!("reserve it: `reserved \"{}\";`", of.name()));
             }

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, o, n) in wire::message_pairs(cx) {
+    for (msg, o, n) in &cx.wire.messages {
         for r in &o.reserved_range {
             let lost: Vec<i32> = (r.start()..r.end().min(r.start().saturating_add(100_000)))
                 .filter(|k| !wire::reserves_number(n, *k))
@@ -35,8 +35,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                 f.add(
                     format!("wire {msg} reserved {what}"),
                     format!("wire message `{msg}` no longer reserves {what}{taken}"),
-                    wire::source(cx, true, &msg),
-                    wire::source(cx, false, &msg),
+                    wire::source(cx, true, msg),
+                    wire::source(cx, false, msg),
                 );
             }
         }
@@ -45,13 +45,13 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                 f.add(
                     format!("wire {msg} reserved name {name}"),
                     format!("wire message `{msg}` no longer reserves the name `{name}`"),
-                    wire::source(cx, true, &msg),
-                    wire::source(cx, false, &msg),
+                    wire::source(cx, true, msg),
+                    wire::source(cx, false, msg),
                 );
             }
         }
     }
-    for (name, o, n) in wire::enum_pairs(cx) {
+    for (name, o, n) in &cx.wire.enums {
         for r in &o.reserved_range {
             // Enum reserved ranges include their end.
             for k in r.start()..=r.end().min(r.start().saturating_add(100_000)) {

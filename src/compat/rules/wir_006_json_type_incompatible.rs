@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, of, nf) in wire::same_number(cx) {
+    for (msg, of, nf) in &cx.wire.fields {
         if wire::wire_compatible(of, nf) && !wire::json_compatible(of, nf) {
             f.add(
                 format!("wire {msg} field {}", of.number()),
@@ -26,8 +26,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                     wire::type_name(of),
                     wire::type_name(nf)
                 ),
-                wire::source(cx, true, &msg),
-                wire::source(cx, false, &msg),
+                wire::source(cx, true, msg),
+                wire::source(cx, false, msg),
             );
         }
     }

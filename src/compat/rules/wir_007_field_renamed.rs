@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, of, nf) in wire::same_number(cx) {
+    for (msg, of, nf) in &cx.wire.fields {
         if of.name() != nf.name() {
             f.add(
                 format!("wire {msg} field {}", of.number()),
@@ -25,8 +25,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                     of.name(),
                     nf.name()
                 ),
-                wire::source(cx, true, &msg),
-                wire::source(cx, false, &msg),
+                wire::source(cx, true, msg),
+                wire::source(cx, false, msg),
             );
         }
     }

@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, o, n) in wire::message_pairs(cx) {
+    for (msg, o, n) in &cx.wire.messages {
         for of in &o.field {
             let Some(nf) = n.field.iter().find(|x| x.number() == of.number()) else {
                 continue;
@@ -34,8 +34,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                         say(&before),
                         say(&now)
                     ),
-                    wire::source(cx, true, &msg),
-                    wire::source(cx, false, &msg),
+                    wire::source(cx, true, msg),
+                    wire::source(cx, false, msg),
                 );
             }
         }

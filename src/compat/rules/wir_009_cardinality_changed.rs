@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, of, nf) in wire::same_number(cx) {
+    for (msg, of, nf) in &cx.wire.fields {
         if wire::repeated(of) != wire::repeated(nf) {
             let say = |r: bool| if r { "a list" } else { "a single value" };
             f.add(
@@ -26,8 +26,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                     say(wire::repeated(of)),
                     say(wire::repeated(nf))
                 ),
-                wire::source(cx, true, &msg),
-                wire::source(cx, false, &msg),
+                wire::source(cx, true, msg),
+                wire::source(cx, false, msg),
             );
         }
     }

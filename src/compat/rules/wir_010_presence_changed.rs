@@ -15,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (msg, of, nf) in wire::same_number(cx) {
+    for (msg, of, nf) in &cx.wire.fields {
         if !wire::repeated(of)
             && !wire::repeated(nf)
             && of.proto3_optional() != nf.proto3_optional()
@@ -35,8 +35,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
                     say(of.proto3_optional()),
                     say(nf.proto3_optional())
                 ),
-                wire::source(cx, true, &msg),
-                wire::source(cx, false, &msg),
+                wire::source(cx, true, msg),
+                wire::source(cx, false, msg),
             );
         }
     }

@@ -1,6 +1,5 @@
 //! WIR-011 `wire-enum-value-deleted-unreserved`: A wire enum value is gone and its number is not reserved.
 
-use crate::compat::wire;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -15,7 +14,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (name, o, n) in wire::enum_pairs(cx) {
+    for (name, o, n) in &cx.wire.enums {
         for v in &o.value {
             let gone = !n.value.iter().any(|x| x.number() == v.number());
             let reserved = n

@@ -1,6 +1,5 @@
 //! WIR-012 `wire-enum-value-renumbered`: A wire enum value kept its name but has another number.
 
-use crate::compat::wire;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -15,7 +14,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (name, o, n) in wire::enum_pairs(cx) {
+    for (name, o, n) in &cx.wire.enums {
         for v in &o.value {
             if let Some(nv) = n
                 .value
