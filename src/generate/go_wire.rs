@@ -276,6 +276,7 @@ struct Ctx<'a> {
 }
 
 fn conv(go: &str, proto: &str, pg: &str, cx: &Ctx<'_>, needs: &mut Needs) -> Option<Conv> {
+    let pg = pg.trim_end_matches("[]");
     let c = |to: &str, from: &str, helpers: &'static [&'static str]| Conv {
         to: to.into(),
         from: from.into(),
@@ -322,10 +323,41 @@ fn conv(go: &str, proto: &str, pg: &str, cx: &Ctx<'_>, needs: &mut Needs) -> Opt
                 &[],
             )
         }
+        ("net/netip.Prefix", "string") if pg == "cidr" => {
+            import("net/netip");
+            c("{x}.String()", "wireCidrFrom({x})", &["cidr"])
+        }
         ("net/netip.Prefix", "string") => {
             import("net/netip");
             c("wireInet({x})", "wireInetFrom({x})", &["inet"])
         }
+        ("net.HardwareAddr", "string") => {
+            import("net");
+            c("{x}.String()", "wireMACFrom({x})", &["macaddr"])
+        }
+        // `pgtype.UUID`'s bytes.
+        ("[16]byte", "string") => {
+            import("github.com/google/uuid");
+            c("uuid.UUID({x}).String()", "uuid.Parse({x})", &[])
+        }
+        ("[16]byte", "bytes") => {
+            import("github.com/google/uuid");
+            c("wireUUIDBytes({x})", "uuid.FromBytes({x})", &["uuid_bytes"])
+        }
+        ("github.com/jackc/pgx/v5/pgtype.Numeric", "string") => {
+            c("wireNumeric({x})", "wireNumericFrom({x})", &["numeric"])
+        }
+        ("github.com/jackc/pgx/v5/pgtype.Time", "string") => c(
+            "wireTimeOfDay({x})",
+            "wireTimeOfDayFrom({x})",
+            &["time_of_day"],
+        ),
+        ("github.com/jackc/pgx/v5/pgtype.Interval", crate::wire::INTERVAL) => Conv {
+            to: "wireInterval({x})".into(),
+            from: "wireIntervalFrom({x})".into(),
+            fallible: false,
+            helpers: &["interval"],
+        },
         (g, p) if cx.enums.contains_key(g) && cx.wire_enums.contains(p) && g == p => {
             needs.enums.insert(g.to_owned());
             Conv {
@@ -353,7 +385,9 @@ fn lower_first(s: &str) -> String {
 }
 
 fn is_message(proto: &str, b: &Build) -> bool {
-    proto.starts_with("google.protobuf.") || b.model.messages.iter().any(|m| m.name == proto)
+    proto.starts_with("google.protobuf.")
+        || proto == crate::wire::INTERVAL
+        || b.model.messages.iter().any(|m| m.name == proto)
 }
 
 /// `pgtype.X` of a nullable value: the field holding the value and its Go type.
@@ -366,10 +400,19 @@ fn pgtype_inner(go: &str) -> Option<(&'static str, &'static str)> {
         "Int8" => ("Int64", "int64"),
         "Float4" => ("Float32", "float32"),
         "Float8" => ("Float64", "float64"),
-        "Timestamptz" => ("Time", "time.Time"),
+        "Timestamptz" | "Timestamp" | "Date" => ("Time", "time.Time"),
+        "Uint32" => ("Uint32", "uint32"),
+        "UUID" => ("Bytes", "[16]byte"),
         _ => return None,
     })
 }
+
+/// The pgtype structs that carry their own `Valid`, converted whole.
+const SELF_VALID: &[&str] = &[
+    "github.com/jackc/pgx/v5/pgtype.Numeric",
+    "github.com/jackc/pgx/v5/pgtype.Time",
+    "github.com/jackc/pgx/v5/pgtype.Interval",
+];
 
 /// Substitutes `{x}`, parenthesising a dereference that a method call follows.
 fn sub(t: &str, x: &str) -> String {
@@ -486,7 +529,18 @@ fn field(
                         format!("r.{gname} = pgtype.{t}{{{vf}: v, Valid: true}}"),
                         format!("r.{gname}.Valid"),
                     )
-                } else if gty == "[]byte" || gty.ends_with("json.RawMessage") {
+                } else if SELF_VALID.contains(&gty) {
+                    // A pgtype struct that is its own NULL: the conversion makes it valid.
+                    (
+                        gty.to_owned(),
+                        format!("r.{gname}"),
+                        format!("r.{gname} = v"),
+                        format!("r.{gname}.Valid"),
+                    )
+                } else if gty == "[]byte"
+                    || gty == "net.HardwareAddr"
+                    || gty.ends_with("json.RawMessage")
+                {
                     // nil is NULL.
                     (
                         gty.to_owned(),
@@ -619,6 +673,31 @@ const HELPERS: &[(&str, &[&str], &str)] = &[
         "inet",
         &["net/netip", "strings"],
         "// wireInet writes a host address without its prefix length, a network with it.\nfunc wireInet(p netip.Prefix) string {\n\tif p.Bits() == p.Addr().BitLen() {\n\t\treturn p.Addr().String()\n\t}\n\treturn p.String()\n}\n\nfunc wireInetFrom(s string) (netip.Prefix, error) {\n\tif strings.Contains(s, \"/\") {\n\t\treturn netip.ParsePrefix(s)\n\t}\n\ta, err := netip.ParseAddr(s)\n\tif err != nil {\n\t\treturn netip.Prefix{}, err\n\t}\n\treturn netip.PrefixFrom(a, a.BitLen()), nil\n}",
+    ),
+    (
+        "cidr",
+        &["errors", "net/netip"],
+        "// wireCidrFrom reads a network, which has no bits set right of its mask.\nfunc wireCidrFrom(s string) (netip.Prefix, error) {\n\tp, err := netip.ParsePrefix(s)\n\tif err != nil {\n\t\treturn netip.Prefix{}, err\n\t}\n\tif p != p.Masked() {\n\t\treturn netip.Prefix{}, errors.New(\"has bits set right of its mask\")\n\t}\n\treturn p, nil\n}",
+    ),
+    (
+        "macaddr",
+        &["errors", "net"],
+        "func wireMACFrom(s string) (net.HardwareAddr, error) {\n\ta, err := net.ParseMAC(s)\n\tif err == nil && len(a) != 6 {\n\t\treturn nil, errors.New(\"not a 6-byte MAC address\")\n\t}\n\treturn a, err\n}",
+    ),
+    (
+        "numeric",
+        &["strings", "github.com/jackc/pgx/v5/pgtype"],
+        "// wireNumeric writes a number as the Rust client does: no trailing zeros after the\n// point; NaN and infinities by name.\nfunc wireNumeric(n pgtype.Numeric) string {\n\tv, err := n.Value()\n\ts, ok := v.(string)\n\tif err != nil || !ok {\n\t\treturn \"0\"\n\t}\n\tif strings.Contains(s, \".\") {\n\t\ts = strings.TrimRight(strings.TrimRight(s, \"0\"), \".\")\n\t}\n\treturn s\n}\n\nfunc wireNumericFrom(s string) (pgtype.Numeric, error) {\n\tvar n pgtype.Numeric\n\terr := n.Scan(s)\n\treturn n, err\n}",
+    ),
+    (
+        "time_of_day",
+        &["fmt", "strings", "time", "github.com/jackc/pgx/v5/pgtype"],
+        "// wireTimeOfDay writes a time of day as PostgreSQL prints it: HH:MM:SS, then the\n// fraction without trailing zeros.\nfunc wireTimeOfDay(t pgtype.Time) string {\n\tus := t.Microseconds\n\ts := fmt.Sprintf(\"%02d:%02d:%02d\", us/3600000000, us/60000000%60, us/1000000%60)\n\tif f := us % 1000000; f != 0 {\n\t\ts += strings.TrimRight(fmt.Sprintf(\".%06d\", f), \"0\")\n\t}\n\treturn s\n}\n\nfunc wireTimeOfDayFrom(s string) (pgtype.Time, error) {\n\tt, err := time.Parse(time.TimeOnly, s)\n\tif err != nil {\n\t\treturn pgtype.Time{}, err\n\t}\n\tus := int64(t.Hour())*3600000000 + int64(t.Minute())*60000000 +\n\t\tint64(t.Second())*1000000 + int64(t.Nanosecond())/1000\n\treturn pgtype.Time{Microseconds: us, Valid: true}, nil\n}",
+    ),
+    (
+        "interval",
+        &["github.com/jackc/pgx/v5/pgtype"],
+        "func wireInterval(i pgtype.Interval) *wire.Interval {\n\treturn &wire.Interval{Months: i.Months, Days: i.Days, Microseconds: i.Microseconds}\n}\n\nfunc wireIntervalFrom(m *wire.Interval) pgtype.Interval {\n\treturn pgtype.Interval{\n\t\tMonths:       m.GetMonths(),\n\t\tDays:         m.GetDays(),\n\t\tMicroseconds: m.GetMicroseconds(),\n\t\tValid:        true,\n\t}\n}",
     ),
 ];
 

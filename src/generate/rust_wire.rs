@@ -52,6 +52,13 @@ struct Conv {
     helper: Option<&'static str>,
 }
 
+impl Conv {
+    /// The value passes unchanged from the message into the row.
+    fn identity(&self) -> bool {
+        self.from == "{x}"
+    }
+}
+
 fn conv(
     rust: &str,
     proto: &str,
@@ -98,6 +105,24 @@ fn conv(
             "timestamp_from({x}, {f})",
             Some("timestamp"),
         ),
+        ("chrono::NaiveDateTime", "google.protobuf.Timestamp") => c(
+            "naive_timestamp_to({x})",
+            "naive_timestamp_from({x}, {f})",
+            Some("naive_timestamp"),
+        ),
+        ("chrono::NaiveTime", "string") => c("time_to({x})", "time_from({x}, {f})", Some("time")),
+        ("pg_interval::Interval", crate::wire::INTERVAL) => Conv {
+            to: "interval_to({x})".into(),
+            from: "interval_from({x})".into(),
+            fallible: false,
+            helper: Some("interval"),
+        },
+        ("cidr::IpCidr", "string") => c("cidr_to({x})", "cidr_from({x}, {f})", Some("cidr")),
+        ("eui48::MacAddress", "string") => c(
+            "{x}.to_hex_string()",
+            "macaddr_from({x}, {f})",
+            Some("macaddr"),
+        ),
         (r, p) if enums.contains(r) && r == p => Conv {
             to: format!("wire::{r}::from(*{{x}}) as i32"),
             from: format!("{r}::from_wire({{x}}, {{f}})"),
@@ -124,11 +149,18 @@ const HELPERS: &[(&str, &str)] = &[
     ("date", "fn date_from(v: String, field: &'static str) -> Result<chrono::NaiveDate, WireError> {\n    chrono::NaiveDate::parse_from_str(&v, \"%Y-%m-%d\").map_err(|e| WireError::new(field, e))\n}"),
     ("ip", "fn ip_from(v: String, field: &'static str) -> Result<std::net::IpAddr, WireError> {\n    v.parse().map_err(|e| WireError::new(field, e))\n}"),
     ("timestamp", "fn timestamp_to(t: &chrono::DateTime<chrono::Utc>) -> prost_types::Timestamp {\n    prost_types::Timestamp {\n        seconds: t.timestamp(),\n        nanos: t.timestamp_subsec_nanos() as i32,\n    }\n}\n\nfn timestamp_from(\n    t: prost_types::Timestamp,\n    field: &'static str,\n) -> Result<chrono::DateTime<chrono::Utc>, WireError> {\n    u32::try_from(t.nanos)\n        .ok()\n        .and_then(|n| chrono::DateTime::from_timestamp(t.seconds, n))\n        .ok_or_else(|| WireError::new(field, \"not a valid timestamp\"))\n}"),
+    ("naive_timestamp", "fn naive_timestamp_to(t: &chrono::NaiveDateTime) -> prost_types::Timestamp {\n    let t = t.and_utc();\n    prost_types::Timestamp {\n        seconds: t.timestamp(),\n        nanos: t.timestamp_subsec_nanos() as i32,\n    }\n}\n\nfn naive_timestamp_from(\n    t: prost_types::Timestamp,\n    field: &'static str,\n) -> Result<chrono::NaiveDateTime, WireError> {\n    u32::try_from(t.nanos)\n        .ok()\n        .and_then(|n| chrono::DateTime::from_timestamp(t.seconds, n))\n        .map(|t| t.naive_utc())\n        .ok_or_else(|| WireError::new(field, \"not a valid timestamp\"))\n}"),
+    ("time", "/// A time of day as PostgreSQL prints it: `HH:MM:SS`, then the fraction without\n/// trailing zeros.\nfn time_to(t: &chrono::NaiveTime) -> String {\n    let s = t.format(\"%H:%M:%S%.6f\").to_string();\n    s.trim_end_matches('0').trim_end_matches('.').to_owned()\n}\n\nfn time_from(v: String, field: &'static str) -> Result<chrono::NaiveTime, WireError> {\n    chrono::NaiveTime::parse_from_str(&v, \"%H:%M:%S%.f\").map_err(|e| WireError::new(field, e))\n}"),
+    ("interval", "fn interval_to(i: &pg_interval::Interval) -> wire::Interval {\n    wire::Interval {\n        months: i.months,\n        days: i.days,\n        microseconds: i.microseconds,\n    }\n}\n\nfn interval_from(m: wire::Interval) -> pg_interval::Interval {\n    pg_interval::Interval {\n        months: m.months,\n        days: m.days,\n        microseconds: m.microseconds,\n    }\n}"),
+    ("cidr", "/// A network with its prefix length, always (`10.0.0.1/32`), as PostgreSQL prints it.\nfn cidr_to(c: &cidr::IpCidr) -> String {\n    format!(\"{c:#}\")\n}\n\nfn cidr_from(v: String, field: &'static str) -> Result<cidr::IpCidr, WireError> {\n    v.parse().map_err(|e| WireError::new(field, e))\n}"),
+    ("macaddr", "fn macaddr_from(v: String, field: &'static str) -> Result<eui48::MacAddress, WireError> {\n    eui48::MacAddress::parse_str(&v).map_err(|e| WireError::new(field, e))\n}"),
     ("required", "fn required<T>(v: Option<T>, field: &'static str) -> Result<T, WireError> {\n    v.ok_or_else(|| WireError::new(field, \"missing\"))\n}"),
 ];
 
 fn is_message(proto: &str, embeds: &BTreeSet<String>) -> bool {
-    proto.starts_with("google.protobuf.") || embeds.contains(proto)
+    proto.starts_with("google.protobuf.")
+        || proto == crate::wire::INTERVAL
+        || embeds.contains(proto)
 }
 
 /// One row struct to convert: its Rust name, its fields `(name, type)` in message order,
@@ -475,14 +507,13 @@ fn field(
             if is_message(elem, embeds) {
                 helpers.insert("required".to_owned());
                 let got = format!("required({msg}, {label})?");
-                (
-                    format!("Some({to})"),
-                    format!("{}?", from_t.replace("{x}", &got)),
-                )
+                let from = from_t.replace("{x}", &got);
+                let from = if c.fallible { format!("{from}?") } else { from };
+                (format!("Some({to})"), from)
             } else if c.fallible {
                 (to, format!("{}?", from_t.replace("{x}", &msg)))
             } else {
-                (to, msg)
+                (to, from_t.replace("{x}", &msg))
             }
         }
         ("opt", Label::Optional) => {
@@ -495,8 +526,10 @@ fn field(
             };
             let from = if c.fallible {
                 format!("{msg}.map({}).transpose()?", in_closure(&from_t))
-            } else {
+            } else if c.identity() {
                 msg
+            } else {
+                format!("{msg}.map({})", in_closure(&from_t))
             };
             (to, from)
         }
@@ -511,8 +544,10 @@ fn field(
                     "{msg}.into_iter().map({}).collect::<Result<_, _>>()?",
                     in_closure(&from_t)
                 )
-            } else {
+            } else if c.identity() {
                 msg
+            } else {
+                format!("{msg}.into_iter().map({}).collect()", in_closure(&from_t))
             };
             (to, from)
         }
@@ -606,13 +641,13 @@ mod tests {
     fn a_type_without_a_conversion_is_named() {
         let err = field(
             "at",
-            "chrono::NaiveTime",
+            "my_types::Money",
             &field_of("string", Label::Plain),
             &BTreeSet::new(),
             &BTreeSet::new(),
             &mut BTreeSet::new(),
         )
         .unwrap_err();
-        assert_eq!(err, "`chrono::NaiveTime` as `string`");
+        assert_eq!(err, "`my_types::Money` as `string`");
     }
 }

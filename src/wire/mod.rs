@@ -56,7 +56,13 @@ pub enum MessageKind {
     /// A list that may be NULL: `message StringList { repeated string values = 1; }`,
     /// carried by an `optional` field (protobuf has no NULL list).
     List,
+    /// PostgreSQL's interval as PostgreSQL keeps it: months, days and microseconds
+    /// (`google.protobuf.Duration` cannot hold a month, whose length varies).
+    Interval,
 }
+
+/// The name of the [`MessageKind::Interval`] message.
+pub const INTERVAL: &str = "Interval";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Message {
@@ -542,6 +548,34 @@ fn derive(
             reserved: Vec::new(),
         });
     }
+    // PostgreSQL's interval, once, when a field carries one.
+    let intervals = messages
+        .iter()
+        .flat_map(|m| &m.fields)
+        .any(|f| f.ty == INTERVAL || f.list_of.as_deref() == Some(INTERVAL));
+    if intervals && claim(INTERVAL, "PostgreSQL's interval".into(), None, diags) {
+        let part = |name: &str, number: u32, ty: &str, pg: &str| Field {
+            name: name.into(),
+            source_name: name.into(),
+            number,
+            label: Label::Plain,
+            ty: ty.into(),
+            pg_type: pg.into(),
+            nullable: false,
+            list_of: None,
+        };
+        messages.push(Message {
+            name: INTERVAL.into(),
+            kind: MessageKind::Interval,
+            queries: Vec::new(),
+            fields: vec![
+                part("months", 1, "int32", "int4"),
+                part("days", 2, "int32", "int4"),
+                part("microseconds", 3, "int64", "int8"),
+            ],
+            reserved: Vec::new(),
+        });
+    }
 
     let segs: Vec<&str> = w.package.split('.').collect();
     let file = format!("{}/{}.proto", segs.join("/"), c.name.replace('-', "_"));
@@ -648,10 +682,11 @@ fn wire_type(
     };
     let known = SCALARS.contains(&ty.as_str())
         || WELL_KNOWN.contains(&ty.as_str())
+        || ty == INTERVAL
         || enums.values().any(|e| *e == ty);
     if !known {
         return Err(format!(
-            "`{ty}` is not a protobuf type sqlpact can carry (scalars, google.protobuf.Timestamp, google.protobuf.Duration, the contract's enums)"
+            "`{ty}` is not a protobuf type sqlpact can carry (scalars, google.protobuf.Timestamp, google.protobuf.Duration, {INTERVAL}, the contract's enums)"
         ));
     }
     let (label, ty, list_of) = if repeated && nullable {

@@ -78,6 +78,8 @@ pub fn render(c: &Contract, m: &WireModel) -> String {
                 "A list that may be NULL: absent is NULL, present is the list (maybe empty)."
                     .to_owned()
             }
+            MessageKind::Interval => "A PostgreSQL interval, its three parts kept apart as PostgreSQL keeps them: a\n// month has no fixed number of days, nor a day of hours."
+                .to_owned(),
         };
         let _ = writeln!(s, "// {what}");
         let _ = writeln!(s, "message {} {{", msg.name);
@@ -87,7 +89,7 @@ pub fn render(c: &Contract, m: &WireModel) -> String {
                 Label::Optional => "optional ",
                 Label::Repeated => "repeated ",
             };
-            if msg.kind == MessageKind::List {
+            if matches!(msg.kind, MessageKind::List | MessageKind::Interval) {
                 let _ = writeln!(s, "  {label}{} {} = {};", f.ty, f.name, f.number);
                 continue;
             }

@@ -7,6 +7,10 @@
 //! new row; Rust reads the Go-written rows and finds the very values it wrote, and the
 //! server finds the two rows equal column by column. A value Go misread, or wrote
 //! differently, shows up in both checks.
+//!
+//! The Go client also sends each row it read as its wire message: the bytes must be the
+//! bytes Rust writes for the row it read, and Rust must read them back into that row.
+//! So every mapped type has one wire form, written alike by both clients.
 
 mod common;
 
@@ -17,6 +21,7 @@ use std::str::FromStr;
 use chrono::{FixedOffset, NaiveDate, TimeZone, Utc};
 use common::Scratch;
 use kitchen_db as k;
+use prost::Message;
 use rust_decimal::Decimal;
 use serde_json::json;
 
@@ -64,6 +69,10 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
     let span = pg_interval::Interval::new(14, 3, 4_000_005);
     let net = cidr::IpCidr::from_str("10.0.0.0/8").unwrap();
     let mac = eui48::MacAddress::parse_str("08:00:2b:01:02:03").unwrap();
+    let back_span = pg_interval::Interval::new(-25, -1, -1_500_000);
+    let host_net = cidr::IpCidr::from_str("192.0.2.7/32").unwrap();
+    let mac_hex = eui48::MacAddress::parse_str("ab:cd:ef:00:0a:ff").unwrap();
+    let tags = ["with \"quotes\", commas, {braces}".to_owned()];
     let words = [
         "ascii".to_owned(),
         "ünïcode ✓ 日本語".to_owned(),
@@ -144,6 +153,42 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
             self_: None,
             range: None,
         },
+        // Everyday values whose written forms have trailing zeros, negative parts or a
+        // full-length network: the wire form must be the same from both clients.
+        k::InsertSampleParams {
+            flag: false,
+            small: -42,
+            medium: Some(7),
+            big: 1_234_567_890_123,
+            ratio4: Some(0.1),
+            ratio8: 0.1,
+            amount: Decimal::from_str("1.5000000000").unwrap(),
+            note: Some("line one\nline two\t\u{7f}"),
+            label: "typical",
+            code: Some("x y"),
+            blob: Some(&[0; 3]),
+            r#ref: uuid::Uuid::from_u128(0x5f0c_1a4e_8d2b_4c1a_9e7f_0123_4567_89ab),
+            day: NaiveDate::from_ymd_opt(1999, 12, 31),
+            at_time: chrono::NaiveTime::from_hms_micro_opt(12, 30, 0, 500_000),
+            stamp: NaiveDate::from_ymd_opt(1969, 7, 20)
+                .and_then(|d| d.and_hms_micro_opt(20, 17, 40, 100)),
+            stamp_tz: Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 1).unwrap(),
+            span: Some(&back_span),
+            doc: Some(&empty),
+            docb: &doc,
+            addr: Some(IpAddr::from_str("::ffff:192.0.2.1").unwrap()),
+            net: Some(&host_net),
+            mac: Some(&mac_hex),
+            scores: &[7],
+            words: Some(&tags),
+            feeling: k::Mood::SoSo,
+            maybe_mood: Some(k::Mood::Sad),
+            pct: Some(Decimal::from_str("0.50").unwrap()),
+            r#type: Some(""),
+            r#fn: Some(-1),
+            self_: Some("ü"),
+            range: Some(i32::MAX),
+        },
         // Every nullable column NULL.
         k::InsertSampleParams {
             flag: true,
@@ -207,8 +252,25 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
         "go run ./cmd/roundtrip failed:\n{}",
         String::from_utf8_lossy(&run.stderr)
     );
-    let echoed: Vec<i64> = serde_json::from_slice(&run.stdout).unwrap();
-    assert_eq!(echoed.len(), sets.len());
+    #[derive(serde::Deserialize)]
+    struct Echo {
+        id: i64,
+        wire: String,
+    }
+    let echoes: Vec<Echo> = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(echoes.len(), sets.len());
+
+    // Go's wire bytes are Rust's, and Rust reads them back into the row it read.
+    for (p, (id, e)) in sets.iter().zip(ids.iter().zip(&echoes)) {
+        let row = k::get_sample(db, *id).await.unwrap();
+        let ours = hex(&k::wire::GetSampleRow::from(&row).encode_to_vec());
+        assert_eq!(e.wire, ours, "wire bytes of `{}`: Go, then Rust", p.label);
+        let bytes = unhex(&e.wire);
+        let m = k::wire::GetSampleRow::decode(bytes.as_slice()).unwrap();
+        let back = k::GetSampleRow::try_from(m).unwrap();
+        assert_eq!(back, row, "Go's wire message of `{}` read by Rust", p.label);
+    }
+    let echoed: Vec<i64> = echoes.iter().map(|e| e.id).collect();
 
     // Rust reads what Go wrote: the same values; and the server agrees column by column.
     for ((p, id), echo) in sets.iter().zip(&ids).zip(&echoed) {
@@ -231,6 +293,17 @@ async fn every_mapped_type_round_trips_between_go_and_rust() {
         assert!(same, "the server sees a difference for `{}`", p.label);
     }
     scratch.drop().await;
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// serde of the generated rows carries an interval through its ISO 8601 form and back.

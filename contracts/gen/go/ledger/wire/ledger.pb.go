@@ -14,7 +14,6 @@ package wire
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
-	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -7423,7 +7422,7 @@ func (x *PostTransferParams) GetId() string {
 // The parameters of `FailStaleTransfers`.
 type FailStaleTransfersParams struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	MaxAge        *durationpb.Duration   `protobuf:"bytes,1,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"` // interval
+	MaxAge        *Interval              `protobuf:"bytes,1,opt,name=max_age,json=maxAge,proto3" json:"max_age,omitempty"` // interval
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7458,7 +7457,7 @@ func (*FailStaleTransfersParams) Descriptor() ([]byte, []int) {
 	return file_ledger_wire_v3_ledger_proto_rawDescGZIP(), []int{104}
 }
 
-func (x *FailStaleTransfersParams) GetMaxAge() *durationpb.Duration {
+func (x *FailStaleTransfersParams) GetMaxAge() *Interval {
 	if x != nil {
 		return x.MaxAge
 	}
@@ -7799,11 +7798,73 @@ func (x *ListCounterpartiesParams) GetAccountId() string {
 	return ""
 }
 
+// A PostgreSQL interval, its three parts kept apart as PostgreSQL keeps them: a
+// month has no fixed number of days, nor a day of hours.
+type Interval struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Months        int32                  `protobuf:"varint,1,opt,name=months,proto3" json:"months,omitempty"`
+	Days          int32                  `protobuf:"varint,2,opt,name=days,proto3" json:"days,omitempty"`
+	Microseconds  int64                  `protobuf:"varint,3,opt,name=microseconds,proto3" json:"microseconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Interval) Reset() {
+	*x = Interval{}
+	mi := &file_ledger_wire_v3_ledger_proto_msgTypes[111]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Interval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Interval) ProtoMessage() {}
+
+func (x *Interval) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wire_v3_ledger_proto_msgTypes[111]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Interval.ProtoReflect.Descriptor instead.
+func (*Interval) Descriptor() ([]byte, []int) {
+	return file_ledger_wire_v3_ledger_proto_rawDescGZIP(), []int{111}
+}
+
+func (x *Interval) GetMonths() int32 {
+	if x != nil {
+		return x.Months
+	}
+	return 0
+}
+
+func (x *Interval) GetDays() int32 {
+	if x != nil {
+		return x.Days
+	}
+	return 0
+}
+
+func (x *Interval) GetMicroseconds() int64 {
+	if x != nil {
+		return x.Microseconds
+	}
+	return 0
+}
+
 var File_ledger_wire_v3_ledger_proto protoreflect.FileDescriptor
 
 const file_ledger_wire_v3_ledger_proto_rawDesc = "" +
 	"\n" +
-	"\x1bledger/wire/v3/ledger.proto\x12\x0eledger.wire.v3\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x04\n" +
+	"\x1bledger/wire/v3/ledger.proto\x12\x0eledger.wire.v3\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x04\n" +
 	"\n" +
 	"AccountRow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1f\n" +
@@ -8564,9 +8625,9 @@ const file_ledger_wire_v3_ledger_proto_rawDesc = "" +
 	"\r_from_balanceB\r\n" +
 	"\v_to_balance\"$\n" +
 	"\x12PostTransferParams\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"N\n" +
-	"\x18FailStaleTransfersParams\x122\n" +
-	"\amax_age\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\x06maxAge\"_\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"M\n" +
+	"\x18FailStaleTransfersParams\x121\n" +
+	"\amax_age\x18\x01 \x01(\v2\x18.ledger.wire.v3.IntervalR\x06maxAge\"_\n" +
 	"\x12CreateTransfersRow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x129\n" +
 	"\n" +
@@ -8591,7 +8652,11 @@ const file_ledger_wire_v3_ledger_proto_rawDesc = "" +
 	"account_id\x18\x01 \x01(\tR\taccountId\"9\n" +
 	"\x18ListCounterpartiesParams\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tR\taccountId*\xba\x01\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\"Z\n" +
+	"\bInterval\x12\x16\n" +
+	"\x06months\x18\x01 \x01(\x05R\x06months\x12\x12\n" +
+	"\x04days\x18\x02 \x01(\x05R\x04days\x12\"\n" +
+	"\fmicroseconds\x18\x03 \x01(\x03R\fmicroseconds*\xba\x01\n" +
 	"\rAccountStatus\x12\x1e\n" +
 	"\x1aACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16ACCOUNT_STATUS_PENDING\x10\x01\x12\x19\n" +
@@ -8618,7 +8683,7 @@ func file_ledger_wire_v3_ledger_proto_rawDescGZIP() []byte {
 }
 
 var file_ledger_wire_v3_ledger_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_ledger_wire_v3_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 111)
+var file_ledger_wire_v3_ledger_proto_msgTypes = make([]protoimpl.MessageInfo, 112)
 var file_ledger_wire_v3_ledger_proto_goTypes = []any{
 	(AccountStatus)(0),                        // 0: ledger.wire.v3.AccountStatus
 	(TransferStatus)(0),                       // 1: ledger.wire.v3.TransferStatus
@@ -8733,88 +8798,88 @@ var file_ledger_wire_v3_ledger_proto_goTypes = []any{
 	(*ListRecentTransfersParams)(nil),         // 110: ledger.wire.v3.ListRecentTransfersParams
 	(*ListCounterpartiesRow)(nil),             // 111: ledger.wire.v3.ListCounterpartiesRow
 	(*ListCounterpartiesParams)(nil),          // 112: ledger.wire.v3.ListCounterpartiesParams
-	(*timestamppb.Timestamp)(nil),             // 113: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),               // 114: google.protobuf.Duration
+	(*Interval)(nil),                          // 113: ledger.wire.v3.Interval
+	(*timestamppb.Timestamp)(nil),             // 114: google.protobuf.Timestamp
 }
 var file_ledger_wire_v3_ledger_proto_depIdxs = []int32{
 	0,   // 0: ledger.wire.v3.AccountRow.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 1: ledger.wire.v3.AccountRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 2: ledger.wire.v3.AccountRow.closed_at:type_name -> google.protobuf.Timestamp
-	113, // 3: ledger.wire.v3.AccountRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 1: ledger.wire.v3.AccountRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 2: ledger.wire.v3.AccountRow.closed_at:type_name -> google.protobuf.Timestamp
+	114, // 3: ledger.wire.v3.AccountRow.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 4: ledger.wire.v3.CreateAccountRow.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 5: ledger.wire.v3.CreateAccountRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 6: ledger.wire.v3.CreateAccountRow.closed_at:type_name -> google.protobuf.Timestamp
-	113, // 7: ledger.wire.v3.CreateAccountRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 5: ledger.wire.v3.CreateAccountRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 6: ledger.wire.v3.CreateAccountRow.closed_at:type_name -> google.protobuf.Timestamp
+	114, // 7: ledger.wire.v3.CreateAccountRow.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 8: ledger.wire.v3.ListAccountsRow.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 9: ledger.wire.v3.ListAccountsRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 10: ledger.wire.v3.ListAccountsRow.closed_at:type_name -> google.protobuf.Timestamp
-	113, // 11: ledger.wire.v3.ListAccountsRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 9: ledger.wire.v3.ListAccountsRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 10: ledger.wire.v3.ListAccountsRow.closed_at:type_name -> google.protobuf.Timestamp
+	114, // 11: ledger.wire.v3.ListAccountsRow.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 12: ledger.wire.v3.ListAccountsParams.status:type_name -> ledger.wire.v3.AccountStatus
 	0,   // 13: ledger.wire.v3.GetAccountsByIdsRow.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 14: ledger.wire.v3.GetAccountsByIdsRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 15: ledger.wire.v3.GetAccountsByIdsRow.closed_at:type_name -> google.protobuf.Timestamp
-	113, // 16: ledger.wire.v3.GetAccountsByIdsRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 14: ledger.wire.v3.GetAccountsByIdsRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 15: ledger.wire.v3.GetAccountsByIdsRow.closed_at:type_name -> google.protobuf.Timestamp
+	114, // 16: ledger.wire.v3.GetAccountsByIdsRow.updated_at:type_name -> google.protobuf.Timestamp
 	0,   // 17: ledger.wire.v3.ListAccountSnapshotsRow.status:type_name -> ledger.wire.v3.AccountStatus
 	0,   // 18: ledger.wire.v3.Account.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 19: ledger.wire.v3.Account.created_at:type_name -> google.protobuf.Timestamp
-	113, // 20: ledger.wire.v3.Account.closed_at:type_name -> google.protobuf.Timestamp
-	113, // 21: ledger.wire.v3.Account.updated_at:type_name -> google.protobuf.Timestamp
-	113, // 22: ledger.wire.v3.Customer.created_at:type_name -> google.protobuf.Timestamp
-	113, // 23: ledger.wire.v3.Customer.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 19: ledger.wire.v3.Account.created_at:type_name -> google.protobuf.Timestamp
+	114, // 20: ledger.wire.v3.Account.closed_at:type_name -> google.protobuf.Timestamp
+	114, // 21: ledger.wire.v3.Account.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 22: ledger.wire.v3.Customer.created_at:type_name -> google.protobuf.Timestamp
+	114, // 23: ledger.wire.v3.Customer.updated_at:type_name -> google.protobuf.Timestamp
 	13,  // 24: ledger.wire.v3.GetAccountWithCustomerRow.accounts:type_name -> ledger.wire.v3.Account
 	14,  // 25: ledger.wire.v3.GetAccountWithCustomerRow.customers:type_name -> ledger.wire.v3.Customer
 	0,   // 26: ledger.wire.v3.UpdateAccountStatusParams.status:type_name -> ledger.wire.v3.AccountStatus
 	0,   // 27: ledger.wire.v3.GetAccountBatchRow.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 28: ledger.wire.v3.UpsertCustomerRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 29: ledger.wire.v3.UpsertCustomerRow.updated_at:type_name -> google.protobuf.Timestamp
-	113, // 30: ledger.wire.v3.GetCustomerByEmailRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 31: ledger.wire.v3.GetCustomerByEmailRow.updated_at:type_name -> google.protobuf.Timestamp
-	113, // 32: ledger.wire.v3.UpdateCustomerRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 33: ledger.wire.v3.UpdateCustomerRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 28: ledger.wire.v3.UpsertCustomerRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 29: ledger.wire.v3.UpsertCustomerRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 30: ledger.wire.v3.GetCustomerByEmailRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 31: ledger.wire.v3.GetCustomerByEmailRow.updated_at:type_name -> google.protobuf.Timestamp
+	114, // 32: ledger.wire.v3.UpdateCustomerRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 33: ledger.wire.v3.UpdateCustomerRow.updated_at:type_name -> google.protobuf.Timestamp
 	14,  // 34: ledger.wire.v3.GetCustomerWithAccountsRow.customers:type_name -> ledger.wire.v3.Customer
 	13,  // 35: ledger.wire.v3.GetCustomerWithAccountsRow.accounts:type_name -> ledger.wire.v3.Account
-	113, // 36: ledger.wire.v3.ListCustomerSummariesRow.last_opened_at:type_name -> google.protobuf.Timestamp
-	113, // 37: ledger.wire.v3.ListDormantCustomersRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 38: ledger.wire.v3.ListDormantCustomersParams.created_before:type_name -> google.protobuf.Timestamp
-	113, // 39: ledger.wire.v3.CreateApiKeyRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 40: ledger.wire.v3.EnqueueTransferEventRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 41: ledger.wire.v3.EnqueueTransferEventRow.published_at:type_name -> google.protobuf.Timestamp
-	113, // 42: ledger.wire.v3.UpsertWebhookEndpointRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 43: ledger.wire.v3.GetDeliveryStatsRow.first_attempt_at:type_name -> google.protobuf.Timestamp
-	113, // 44: ledger.wire.v3.ListAuditLogRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 45: ledger.wire.v3.PlaceHoldRow.expires_at:type_name -> google.protobuf.Timestamp
-	113, // 46: ledger.wire.v3.PlaceHoldRow.released_at:type_name -> google.protobuf.Timestamp
-	113, // 47: ledger.wire.v3.PlaceHoldRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 48: ledger.wire.v3.PlaceHoldParams.expires_at:type_name -> google.protobuf.Timestamp
-	113, // 49: ledger.wire.v3.ListActiveHoldsRow.expires_at:type_name -> google.protobuf.Timestamp
-	113, // 50: ledger.wire.v3.ListActiveHoldsRow.released_at:type_name -> google.protobuf.Timestamp
-	113, // 51: ledger.wire.v3.ListActiveHoldsRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 36: ledger.wire.v3.ListCustomerSummariesRow.last_opened_at:type_name -> google.protobuf.Timestamp
+	114, // 37: ledger.wire.v3.ListDormantCustomersRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 38: ledger.wire.v3.ListDormantCustomersParams.created_before:type_name -> google.protobuf.Timestamp
+	114, // 39: ledger.wire.v3.CreateApiKeyRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 40: ledger.wire.v3.EnqueueTransferEventRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 41: ledger.wire.v3.EnqueueTransferEventRow.published_at:type_name -> google.protobuf.Timestamp
+	114, // 42: ledger.wire.v3.UpsertWebhookEndpointRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 43: ledger.wire.v3.GetDeliveryStatsRow.first_attempt_at:type_name -> google.protobuf.Timestamp
+	114, // 44: ledger.wire.v3.ListAuditLogRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 45: ledger.wire.v3.PlaceHoldRow.expires_at:type_name -> google.protobuf.Timestamp
+	114, // 46: ledger.wire.v3.PlaceHoldRow.released_at:type_name -> google.protobuf.Timestamp
+	114, // 47: ledger.wire.v3.PlaceHoldRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 48: ledger.wire.v3.PlaceHoldParams.expires_at:type_name -> google.protobuf.Timestamp
+	114, // 49: ledger.wire.v3.ListActiveHoldsRow.expires_at:type_name -> google.protobuf.Timestamp
+	114, // 50: ledger.wire.v3.ListActiveHoldsRow.released_at:type_name -> google.protobuf.Timestamp
+	114, // 51: ledger.wire.v3.ListActiveHoldsRow.created_at:type_name -> google.protobuf.Timestamp
 	1,   // 52: ledger.wire.v3.ReleaseHoldsForTransferRow.transfer_status:type_name -> ledger.wire.v3.TransferStatus
 	0,   // 53: ledger.wire.v3.GetAvailableBalanceRow.status:type_name -> ledger.wire.v3.AccountStatus
-	113, // 54: ledger.wire.v3.ListLedgerEntriesRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 55: ledger.wire.v3.GetLatestEntriesRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 56: ledger.wire.v3.GetLedgerTotalsRow.last_entry_at:type_name -> google.protobuf.Timestamp
-	113, // 57: ledger.wire.v3.DailyTransferVolumeRow.period_start:type_name -> google.protobuf.Timestamp
-	113, // 58: ledger.wire.v3.DailyTransferVolumeParams.since:type_name -> google.protobuf.Timestamp
-	113, // 59: ledger.wire.v3.DailyTransferVolumeParams.until:type_name -> google.protobuf.Timestamp
-	113, // 60: ledger.wire.v3.GetCustomerOverviewRow.last_activity_at:type_name -> google.protobuf.Timestamp
-	113, // 61: ledger.wire.v3.ListAccountActivityRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 62: ledger.wire.v3.ListUnusualTransfersParams.since:type_name -> google.protobuf.Timestamp
+	114, // 54: ledger.wire.v3.ListLedgerEntriesRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 55: ledger.wire.v3.GetLatestEntriesRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 56: ledger.wire.v3.GetLedgerTotalsRow.last_entry_at:type_name -> google.protobuf.Timestamp
+	114, // 57: ledger.wire.v3.DailyTransferVolumeRow.period_start:type_name -> google.protobuf.Timestamp
+	114, // 58: ledger.wire.v3.DailyTransferVolumeParams.since:type_name -> google.protobuf.Timestamp
+	114, // 59: ledger.wire.v3.DailyTransferVolumeParams.until:type_name -> google.protobuf.Timestamp
+	114, // 60: ledger.wire.v3.GetCustomerOverviewRow.last_activity_at:type_name -> google.protobuf.Timestamp
+	114, // 61: ledger.wire.v3.ListAccountActivityRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 62: ledger.wire.v3.ListUnusualTransfersParams.since:type_name -> google.protobuf.Timestamp
 	1,   // 63: ledger.wire.v3.CreateTransferRow.status:type_name -> ledger.wire.v3.TransferStatus
-	113, // 64: ledger.wire.v3.CreateTransferRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 65: ledger.wire.v3.CreateTransferRow.posted_at:type_name -> google.protobuf.Timestamp
+	114, // 64: ledger.wire.v3.CreateTransferRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 65: ledger.wire.v3.CreateTransferRow.posted_at:type_name -> google.protobuf.Timestamp
 	1,   // 66: ledger.wire.v3.GetTransferByIdempotencyKeyRow.status:type_name -> ledger.wire.v3.TransferStatus
-	113, // 67: ledger.wire.v3.GetTransferByIdempotencyKeyRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 68: ledger.wire.v3.GetTransferByIdempotencyKeyRow.posted_at:type_name -> google.protobuf.Timestamp
+	114, // 67: ledger.wire.v3.GetTransferByIdempotencyKeyRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 68: ledger.wire.v3.GetTransferByIdempotencyKeyRow.posted_at:type_name -> google.protobuf.Timestamp
 	1,   // 69: ledger.wire.v3.GetTransferDetailsRow.status:type_name -> ledger.wire.v3.TransferStatus
 	1,   // 70: ledger.wire.v3.ListAccountTransfersRow.status:type_name -> ledger.wire.v3.TransferStatus
-	113, // 71: ledger.wire.v3.ListAccountTransfersRow.created_at:type_name -> google.protobuf.Timestamp
-	113, // 72: ledger.wire.v3.ListAccountTransfersRow.posted_at:type_name -> google.protobuf.Timestamp
-	113, // 73: ledger.wire.v3.ListAccountTransfersParams.after_created_at:type_name -> google.protobuf.Timestamp
-	114, // 74: ledger.wire.v3.FailStaleTransfersParams.max_age:type_name -> google.protobuf.Duration
-	113, // 75: ledger.wire.v3.CreateTransfersRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 71: ledger.wire.v3.ListAccountTransfersRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 72: ledger.wire.v3.ListAccountTransfersRow.posted_at:type_name -> google.protobuf.Timestamp
+	114, // 73: ledger.wire.v3.ListAccountTransfersParams.after_created_at:type_name -> google.protobuf.Timestamp
+	113, // 74: ledger.wire.v3.FailStaleTransfersParams.max_age:type_name -> ledger.wire.v3.Interval
+	114, // 75: ledger.wire.v3.CreateTransfersRow.created_at:type_name -> google.protobuf.Timestamp
 	1,   // 76: ledger.wire.v3.ListRecentTransfersRow.status:type_name -> ledger.wire.v3.TransferStatus
-	113, // 77: ledger.wire.v3.ListRecentTransfersRow.created_at:type_name -> google.protobuf.Timestamp
+	114, // 77: ledger.wire.v3.ListRecentTransfersRow.created_at:type_name -> google.protobuf.Timestamp
 	78,  // [78:78] is the sub-list for method output_type
 	78,  // [78:78] is the sub-list for method input_type
 	78,  // [78:78] is the sub-list for extension type_name
@@ -8876,7 +8941,7 @@ func file_ledger_wire_v3_ledger_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_wire_v3_ledger_proto_rawDesc), len(file_ledger_wire_v3_ledger_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   111,
+			NumMessages:   112,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1711,7 +1711,7 @@ pub struct PostTransferParams {
 pub struct FailStaleTransfersParams {
     /// interval
     #[prost(message, optional, tag = "1")]
-    pub max_age: ::core::option::Option<::prost_types::Duration>,
+    pub max_age: ::core::option::Option<Interval>,
 }
 /// A result row of `CreateTransfers`.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -1778,6 +1778,17 @@ pub struct ListCounterpartiesParams {
     /// uuid
     #[prost(string, tag = "1")]
     pub account_id: ::prost::alloc::string::String,
+}
+/// A PostgreSQL interval, its three parts kept apart as PostgreSQL keeps them: a
+/// month has no fixed number of days, nor a day of hours.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Interval {
+    #[prost(int32, tag = "1")]
+    pub months: i32,
+    #[prost(int32, tag = "2")]
+    pub days: i32,
+    #[prost(int64, tag = "3")]
+    pub microseconds: i64,
 }
 /// The SQL enum `public.account_status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]

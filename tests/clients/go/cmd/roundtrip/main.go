@@ -1,20 +1,60 @@
 // Command roundtrip echoes rows of the kitchen-sink fixture through the generated Go
 // client: for every id given, it reads the sample and inserts the values it read as a
-// new sample, then prints the new ids as a JSON array. The Rust test
-// tests/clients/rust/tests/roundtrip.rs writes the originals from Rust and checks that
-// the echoes hold identical values, read back from Rust.
+// new sample, then prints, per id, the new id and the row's wire message (hex of its
+// protobuf bytes) as a JSON array. The Rust test tests/clients/rust/tests/roundtrip.rs
+// writes the originals from Rust and checks that the echoes hold identical values, read
+// back from Rust, and that Go's wire bytes are the bytes Rust writes for the same row.
+//
+// Before printing a message it checks that the way back loses nothing: the row
+// FromWire makes of the decoded bytes writes the very same bytes again.
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
 
 	"example.com/kitchen/kitchen"
+	"example.com/kitchen/kitchen/wire"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
 )
+
+// echo is what the command reports of one sample.
+type echo struct {
+	ID   int64  `json:"id"`
+	Wire string `json:"wire"`
+}
+
+// wireBytes converts a row to its message and encodes it, then checks that decoding
+// and converting back gives a row that encodes to the same bytes.
+func wireBytes(s kitchen.GetSampleRow) ([]byte, error) {
+	enc := proto.MarshalOptions{Deterministic: true}
+	b, err := enc.Marshal(s.ToWire())
+	if err != nil {
+		return nil, err
+	}
+	var m wire.GetSampleRow
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	back, err := kitchen.GetSampleRowFromWire(&m)
+	if err != nil {
+		return nil, fmt.Errorf("back from the wire: %w", err)
+	}
+	again, err := enc.Marshal(back.ToWire())
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(again, b) {
+		return nil, fmt.Errorf("the way back changes the message:\n%x\n%x", b, again)
+	}
+	return b, nil
+}
 
 func main() {
 	if len(os.Args) < 2 || os.Getenv("DATABASE_URL") == "" {
@@ -28,7 +68,7 @@ func main() {
 	}
 	defer pool.Close()
 	q := kitchen.New(pool)
-	var echoed []int64
+	var echoed []echo
 	for _, arg := range os.Args[1:] {
 		id, err := strconv.ParseInt(arg, 10, 64)
 		if err != nil {
@@ -50,7 +90,11 @@ func main() {
 		if err != nil {
 			fail(fmt.Errorf("InsertSample echo of %d: %w", id, err))
 		}
-		echoed = append(echoed, row.ID)
+		b, err := wireBytes(s)
+		if err != nil {
+			fail(fmt.Errorf("sample %d on the wire: %w", id, err))
+		}
+		echoed = append(echoed, echo{ID: row.ID, Wire: hex.EncodeToString(b)})
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(echoed); err != nil {
 		fail(err)
