@@ -50,6 +50,10 @@ type Options struct {
 	Observer Observer
 	// Budget is the retry budget per host (zero: 20% of requests plus 10/s over 10 s).
 	Budget BudgetConfig
+	// AfterConnect, when set, runs on every new connection once the runtime has
+	// learned the host's role: the generated package's RegisterTypes, for example. A
+	// connection it fails is closed.
+	AfterConnect func(ctx context.Context, c *pgx.Conn) error
 }
 
 type host struct {
@@ -132,6 +136,11 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 				return err
 			}
 			h.setRole(roleOf(rec))
+			if o.AfterConnect != nil {
+				if err := o.AfterConnect(ctx, c); err != nil {
+					return err
+				}
+			}
 			d.emit(Event{Kind: EventConnectionOpened, Host: h.name})
 			return nil
 		}

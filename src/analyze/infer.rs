@@ -127,6 +127,8 @@ pub struct ParamSlot {
     pub column: Option<String>,
     /// Rewritten-SQL ranges of the WHERE conjuncts that compare this parameter.
     pub filter_conjuncts: Vec<Range<usize>>,
+    /// Written `sqlc.narg`: its value, wherever it goes, may be NULL.
+    pub narg: bool,
 }
 
 pub struct Cx<'a> {
@@ -355,6 +357,7 @@ impl<'a> Cx<'a> {
                         context_nullable: None,
                         column: None,
                         filter_conjuncts: Vec::new(),
+                        narg: q.narg,
                     })
                     .collect()
             })
@@ -1744,11 +1747,19 @@ impl<'a> Cx<'a> {
         }
         let slot = self.params.iter().find(|p| p.position == n);
         let ty = slot.map(|s| s.ty.clone()).unwrap_or(PgType::Unknown);
+        let narg = slot.is_some_and(|s| s.narg);
         Typed::new(
             ty,
-            false,
+            narg,
             Reason::new(R::ParameterContext, "a parameter"),
-            Reason::new(R::ParameterContext, "a parameter"),
+            Reason::new(
+                R::ParameterContext,
+                if narg {
+                    "a parameter written sqlc.narg"
+                } else {
+                    "a parameter"
+                },
+            ),
         )
     }
 

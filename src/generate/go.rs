@@ -27,6 +27,8 @@ struct FileCtx {
     statements: Vec<String>,
     /// db.go: the retry policies' variables and the `Policies` table.
     policy_lines: Vec<String>,
+    /// models.go: the enums and their array types, quoted, for `RegisterTypes`.
+    enum_types: String,
 }
 
 /// The runtime module; its package is `sqlpact`, imported under that name.
@@ -407,6 +409,22 @@ pub fn generate(
             }
         }
     }
+    let enum_types: Vec<String> = c
+        .schema
+        .enums
+        .iter()
+        .flat_map(|e| {
+            let array = match e.name.rsplit_once('.') {
+                Some((schema, bare)) => format!("{schema}._{bare}"),
+                None => format!("_{}", e.name),
+            };
+            [quote(&e.name), quote(&array)]
+        })
+        .collect();
+    if !enum_types.is_empty() {
+        imports.add("context");
+        imports.add("github.com/jackc/pgx/v5");
+    }
     if !enums.is_empty() || !structs.is_empty() {
         let ctx = FileCtx {
             header: header.clone(),
@@ -418,6 +436,7 @@ pub fn generate(
             queries: Vec::new(),
             statements: Vec::new(),
             policy_lines: Vec::new(),
+            enum_types: enum_types.join(", "),
         };
         files.insert("models.go".to_owned(), reg.render("go", "models.go", &ctx)?);
     }
@@ -459,6 +478,7 @@ pub fn generate(
             queries: qctxs,
             statements: Vec::new(),
             policy_lines: Vec::new(),
+            enum_types: String::new(),
         };
         let stem = file_name.rsplit('/').next().unwrap_or(file_name);
         files.insert(format!("{stem}.go"), reg.render("go", "queries.go", &ctx)?);
@@ -479,6 +499,7 @@ pub fn generate(
         queries: Vec::new(),
         statements: statements.iter().map(|s| format!("&{s},")).collect(),
         policy_lines: policy_lines(c),
+        enum_types: String::new(),
     };
     files.insert("db.go".to_owned(), reg.render("go", "db.go", &ctx)?);
 

@@ -284,6 +284,8 @@ fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
     let with = match ty {
         "pg_interval::Interval" => Some("super::serde_interval"),
         "Option<pg_interval::Interval>" => Some("super::serde_interval::option"),
+        "Vec<pg_interval::Interval>" => Some("super::serde_interval::vec"),
+        "Option<Vec<pg_interval::Interval>>" => Some("super::serde_interval::option_vec"),
         _ => None,
     };
     match with {

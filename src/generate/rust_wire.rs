@@ -311,6 +311,10 @@ pub fn conversions(
             s.extend(text.lines().map(str::to_owned));
         }
     }
+    for code in helpers.iter().filter(|h| h.starts_with("fn ")) {
+        s.push(String::new());
+        s.extend(code.lines().map(str::to_owned));
+    }
     s.extend(impls);
     let mut text = s.join("\n");
     text.push('\n');
@@ -356,6 +360,82 @@ fn row_impls(
     v.push("    }".into());
     v.push("}".into());
     Ok(v)
+}
+
+/// The helpers converting a NULL-able list of `base` to and from its list message
+/// `list`, added to `helpers` as code (an entry starting with `fn `); their names.
+fn list_helpers(
+    base: &str,
+    list: &str,
+    c: &Conv,
+    helpers: &mut BTreeSet<String>,
+) -> (String, String) {
+    let mut stem = String::new();
+    for ch in base.chars() {
+        if ch.is_ascii_alphanumeric() {
+            stem.push(ch.to_ascii_lowercase());
+        } else if !stem.ends_with('_') {
+            stem.push('_');
+        }
+    }
+    let stem = stem.trim_matches('_');
+    let (to_fn, from_fn) = (format!("{stem}_list_to"), format!("{stem}_list_from"));
+    let map_to = at_field(&c.to, "x");
+    let map_to = match map_to.strip_suffix("(&x)") {
+        Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
+        _ => format!("|x| {}", c.to.replace("{x}", "x")),
+    };
+    // rustfmt's `chain_width` (60) and `max_width` (100).
+    // A root shorter than a tab (`l`) keeps its first element on its line.
+    let chain = |head: &str, calls: &str, map: &str, ind: &str| {
+        let one = format!("{head}{calls}.map({map}).collect()");
+        if one.len() > 60 {
+            let mut s = head.to_owned();
+            for part in calls.split('.').filter(|p| !p.is_empty()) {
+                s.push_str(&format!("\n{ind}    .{part}"));
+            }
+            format!("{s}\n{ind}    .map({map})\n{ind}    .collect()")
+        } else {
+            one
+        }
+    };
+    let sig = format!("fn {to_fn}(l: &[{base}]) -> wire::{list} {{");
+    let sig = if sig.len() > 100 {
+        format!("fn {to_fn}(\n    l: &[{base}],\n) -> wire::{list} {{")
+    } else {
+        sig
+    };
+    let to = format!(
+        "{sig}\n    wire::{list} {{\n        values: {},\n    }}\n}}",
+        chain("l.iter()", "", &map_to, "        ")
+    );
+    let from_t = c.from.replace("{f}", "field");
+    let map_from = match from_t.strip_suffix("({x})") {
+        Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
+        _ => format!("|x| {}", from_t.replace("{x}", "x")),
+    };
+    let from = if c.fallible {
+        let sig = format!(
+            "fn {from_fn}(l: wire::{list}, field: &'static str) -> Result<Vec<{base}>, WireError> {{"
+        );
+        let sig = if sig.len() > 100 {
+            format!("fn {from_fn}(\n    l: wire::{list},\n    field: &'static str,\n) -> Result<Vec<{base}>, WireError> {{")
+        } else {
+            sig
+        };
+        format!(
+            "{sig}\n    {}\n}}",
+            chain("l.values", ".into_iter()", &map_from, "    ")
+        )
+    } else {
+        format!(
+            "fn {from_fn}(l: wire::{list}) -> Vec<{base}> {{\n    {}\n}}",
+            chain("l.values", ".into_iter()", &map_from, "    ")
+        )
+    };
+    helpers.insert(to);
+    helpers.insert(from);
+    (to_fn, from_fn)
 }
 
 /// `{x}` replaced for a plain field read through `&row.f`.
@@ -551,12 +631,19 @@ fn field(
             };
             (to, from)
         }
+        ("optlist", Label::Optional) if !(copy || cloned) => {
+            // A list whose elements convert goes through a pair of helpers, as short
+            // struct literals stay on one line under rustfmt (`struct_lit_width`).
+            let (to_fn, from_fn) = list_helpers(base, &f.ty, &c, helpers);
+            let to = format!("{row}.as_deref().map({to_fn})");
+            let from = if c.fallible {
+                format!("{msg}.map(|l| {from_fn}(l, {label})).transpose()?")
+            } else {
+                format!("{msg}.map({from_fn})")
+            };
+            (to, from)
+        }
         ("optlist", Label::Optional) => {
-            // rustfmt would break a longer struct literal (`struct_lit_width`); lists
-            // that need a conversion per element are not converted yet.
-            if !(copy || cloned) {
-                return Err(format!("a NULL-able list of `{base}`"));
-            }
             let values = "l.clone()".to_owned();
             let to = format!(
                 "{row}.as_ref().map(|l| wire::{} {{ values: {values} }})",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"example.com/kitchen/kitchen"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	sqlpact "github.com/sqlpact/sqlpact/runtime/go"
@@ -138,5 +139,38 @@ func TestAPlainConnectionKeepsTheRowCountContract(t *testing.T) {
 	_, err := kitchen.New(conn).BumpSampleVersion(context.Background(), 999, 1)
 	if sqlpact.ClassOf(err) != sqlpact.ClassConflict {
 		t.Fatalf("%v", err)
+	}
+}
+
+// A list of enum values is sent once the connection knows the enum's array type:
+// the generated RegisterTypes, run by the runtime on every new connection. Without it
+// pgx cannot encode the list, and the error says so.
+func TestRegisterTypesLetsEnumListsThrough(t *testing.T) {
+	ctx := context.Background()
+	url, _ := kitchenDB(t)
+	moods := []kitchen.Mood{kitchen.MoodHappy, kitchen.MoodSoSo}
+	open := func(after func(context.Context, *pgx.Conn) error) *kitchen.Queries {
+		db, err := sqlpact.Open(ctx, kitchen.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 9, AfterConnect: after})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(db.Close)
+		if err := db.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return kitchen.New(db)
+	}
+	if _, err := open(nil).EchoLists(ctx, kitchen.EchoListsParams{Moods: moods}); err == nil {
+		t.Fatal("an enum list went through without its type registered: the test shows nothing")
+	}
+	row, err := open(kitchen.RegisterTypes).EchoLists(ctx, kitchen.EchoListsParams{Moods: moods, Refs: []uuid.UUID{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(row.Moods) != 2 || row.Moods[0] != kitchen.MoodHappy || row.Moods[1] != kitchen.MoodSoSo {
+		t.Fatalf("moods back: %v", row.Moods)
+	}
+	if row.Stamps != nil || row.Refs == nil || len(row.Refs) != 0 {
+		t.Fatalf("NULL and empty lists back: %#v, %#v", row.Stamps, row.Refs)
 	}
 }

@@ -3,10 +3,12 @@
 package ledger
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 )
 
@@ -66,6 +68,22 @@ func AllTransferStatusValues() []TransferStatus {
 		TransferStatusPosted,
 		TransferStatusFailed,
 	}
+}
+
+// EnumTypes names the contract's enums and their array types, for RegisterTypes.
+var EnumTypes = []string{"public.account_status", "public._account_status", "public.transfer_status", "public._transfer_status"}
+
+// RegisterTypes teaches a connection the contract's enums and their arrays: pgx must
+// know an enum array's type to send a list of enum values. Run it on every new
+// connection: sqlpact.Options.AfterConnect, pgxpool.Config.AfterConnect, or once on a
+// pgx.Conn.
+func RegisterTypes(ctx context.Context, conn *pgx.Conn) error {
+	types, err := conn.LoadTypes(ctx, EnumTypes)
+	if err != nil {
+		return err
+	}
+	conn.TypeMap().RegisterTypes(types)
+	return nil
 }
 
 // Account is a row of public.accounts.

@@ -306,6 +306,69 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// NULL-able lists whose elements each convert (enums, timestamps, uuids as bytes,
+/// intervals) travel alike: Rust sends a row's message, Go decodes it, sends the lists
+/// through PostgreSQL and writes the returned row, and the bytes are Rust's own. Present,
+/// empty and NULL lists each keep their meaning.
+#[tokio::test]
+async fn nullable_lists_travel_alike_from_go_and_rust() {
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/generate/kitchen_sink/schema.sql"
+    );
+    let scratch = Scratch::new("sqlpact_lists", &[schema.into()]).await;
+    let db = &scratch.client;
+    let stamps = [
+        Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap(),
+        Utc.timestamp_opt(1_700_000_000, 123_456_000).unwrap(),
+    ];
+    let refs = [uuid::Uuid::nil(), uuid::Uuid::from_u128(u128::MAX)];
+    let spans = [
+        pg_interval::Interval::new(-25, 3, 1),
+        pg_interval::Interval::new(0, 0, 0),
+    ];
+    let moods = [k::Mood::Happy, k::Mood::SoSo];
+    let cases = [
+        k::EchoListsParams {
+            moods: Some(&moods),
+            stamps: Some(&stamps),
+            refs: Some(&refs),
+            spans: Some(&spans),
+        },
+        k::EchoListsParams {
+            moods: Some(&[]),
+            stamps: None,
+            refs: Some(&[]),
+            spans: None,
+        },
+    ];
+    for p in &cases {
+        let row = k::echo_lists(db, p).await.unwrap();
+        assert_eq!(row.moods.as_deref(), p.moods);
+        assert_eq!(row.spans.as_deref(), p.spans);
+        let m = k::wire::EchoListsRow::from(&row);
+        assert_eq!(m.stamps.is_none(), p.stamps.is_none());
+        let bytes = m.encode_to_vec();
+        let back = k::EchoListsRow::try_from(k::wire::EchoListsRow::decode(&*bytes).unwrap());
+        assert_eq!(back.unwrap(), row);
+
+        let run = Command::new("go")
+            .args(["run", "./cmd/roundtrip", "lists", &hex(&bytes)])
+            .current_dir(common::GO_DIR)
+            .env("DATABASE_URL", &scratch.url)
+            .output()
+            .expect("run `go`");
+        assert!(
+            run.status.success(),
+            "go run ./cmd/roundtrip lists failed:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let go = String::from_utf8(run.stdout).unwrap();
+        assert_eq!(go.trim(), hex(&bytes), "Go's bytes, then Rust's");
+    }
+    scratch.drop().await;
+}
+
 /// serde of the generated rows carries an interval through its ISO 8601 form and back.
 #[test]
 fn rows_with_intervals_round_trip_through_serde() {

@@ -251,39 +251,87 @@ pub mod serde_interval {
         microseconds: i64,
     }
 
-    pub fn serialize<S: Serializer>(v: &pg_interval::Interval, s: S) -> Result<S::Ok, S::Error> {
-        Parts {
-            months: v.months,
-            days: v.days,
-            microseconds: v.microseconds,
+    impl From<&pg_interval::Interval> for Parts {
+        fn from(v: &pg_interval::Interval) -> Self {
+            Parts {
+                months: v.months,
+                days: v.days,
+                microseconds: v.microseconds,
+            }
         }
-        .serialize(s)
+    }
+
+    impl From<Parts> for pg_interval::Interval {
+        fn from(p: Parts) -> Self {
+            pg_interval::Interval::new(p.months, p.days, p.microseconds)
+        }
+    }
+
+    pub fn serialize<S: Serializer>(v: &pg_interval::Interval, s: S) -> Result<S::Ok, S::Error> {
+        Parts::from(v).serialize(s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<pg_interval::Interval, D::Error> {
-        let p = Parts::deserialize(d)?;
-        Ok(pg_interval::Interval::new(p.months, p.days, p.microseconds))
+        Parts::deserialize(d).map(Into::into)
     }
 
     /// The same for `Option<pg_interval::Interval>`; `None` is `null`.
     pub mod option {
-        use serde::{Deserialize, Deserializer, Serializer};
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
         pub fn serialize<S: Serializer>(
             v: &Option<pg_interval::Interval>,
             s: S,
         ) -> Result<S::Ok, S::Error> {
-            match v {
-                Some(v) => super::serialize(v, s),
-                None => s.serialize_none(),
-            }
+            v.as_ref().map(super::Parts::from).serialize(s)
         }
 
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<pg_interval::Interval>, D::Error> {
-            Option::<super::Parts>::deserialize(d)
-                .map(|p| p.map(|p| pg_interval::Interval::new(p.months, p.days, p.microseconds)))
+            Option::<super::Parts>::deserialize(d).map(|p| p.map(Into::into))
+        }
+    }
+
+    /// The same for `Vec<pg_interval::Interval>`.
+    pub mod vec {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            v: &[pg_interval::Interval],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let parts: Vec<super::Parts> = v.iter().map(super::Parts::from).collect();
+            parts.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<pg_interval::Interval>, D::Error> {
+            let parts = Vec::<super::Parts>::deserialize(d)?;
+            Ok(parts.into_iter().map(Into::into).collect())
+        }
+    }
+
+    /// The same for `Option<Vec<pg_interval::Interval>>`; `None` is `null`.
+    pub mod option_vec {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            v: &Option<Vec<pg_interval::Interval>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let parts: Option<Vec<super::Parts>> = v
+                .as_ref()
+                .map(|l| l.iter().map(super::Parts::from).collect());
+            parts.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Vec<pg_interval::Interval>>, D::Error> {
+            let parts = Option::<Vec<super::Parts>>::deserialize(d)?;
+            Ok(parts.map(|l| l.into_iter().map(Into::into).collect()))
         }
     }
 }

@@ -7,6 +7,10 @@
 //
 // Before printing a message it checks that the way back loses nothing: the row
 // FromWire makes of the decoded bytes writes the very same bytes again.
+//
+// With `lists HEX`, it decodes an EchoListsRow message written by the Rust client,
+// sends its lists through the EchoLists query and prints the hex of the row the server
+// returned, as Go writes it.
 package main
 
 import (
@@ -62,12 +66,25 @@ func main() {
 		os.Exit(2)
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		fail(err)
+	}
+	cfg.AfterConnect = kitchen.RegisterTypes
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		fail(err)
 	}
 	defer pool.Close()
 	q := kitchen.New(pool)
+	if os.Args[1] == "lists" && len(os.Args) == 3 {
+		out, err := echoLists(ctx, q, os.Args[2])
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println(out)
+		return
+	}
 	var echoed []echo
 	for _, arg := range os.Args[1:] {
 		id, err := strconv.ParseInt(arg, 10, 64)
@@ -99,6 +116,29 @@ func main() {
 	if err := json.NewEncoder(os.Stdout).Encode(echoed); err != nil {
 		fail(err)
 	}
+}
+
+// echoLists reads an EchoListsRow message, runs EchoLists with its lists and writes
+// the returned row's message.
+func echoLists(ctx context.Context, q *kitchen.Queries, in string) (string, error) {
+	b, err := hex.DecodeString(in)
+	if err != nil {
+		return "", err
+	}
+	var m wire.EchoListsRow
+	if err := proto.Unmarshal(b, &m); err != nil {
+		return "", err
+	}
+	r, err := kitchen.EchoListsRowFromWire(&m)
+	if err != nil {
+		return "", err
+	}
+	row, err := q.EchoLists(ctx, kitchen.EchoListsParams{Moods: r.Moods, Stamps: r.Stamps, Refs: r.Refs, Spans: r.Spans})
+	if err != nil {
+		return "", fmt.Errorf("EchoLists: %w", err)
+	}
+	out, err := proto.MarshalOptions{Deterministic: true}.Marshal(row.ToWire())
+	return hex.EncodeToString(out), err
 }
 
 func fail(err error) {
