@@ -1,6 +1,7 @@
 //! sqlpact: database contracts for Go and Rust services on PostgreSQL.
 pub mod analyze;
 pub mod catalog;
+pub mod changelog;
 pub mod compat;
 pub mod diag;
 pub mod generate;

@@ -106,6 +106,35 @@ enum Command {
         #[command(subcommand)]
         command: Option<CompatCommand>,
     },
+    /// Release notes and compatibility matrices between contract versions read from
+    /// git: what broke, was deprecated, added or changed, and which client, schema and
+    /// wire versions run together.
+    Changelog {
+        /// The oldest version: a git revision (`v1.0.0`, `HEAD~5`), a directory or a
+        /// registry file.
+        #[arg(long, value_name = "REV", conflicts_with = "tags")]
+        from: Option<String>,
+        /// The newest version (default: the registry as it is in the working tree).
+        #[arg(long, value_name = "REV", requires = "from")]
+        to: Option<String>,
+        /// Every tag matching this glob, in version order (`'v*'`).
+        #[arg(long, value_name = "GLOB")]
+        tags: Option<String>,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ChangelogFormat,
+        /// A handlebars template rendered with the JSON form as its data.
+        #[arg(long, value_name = "FILE", conflicts_with = "format")]
+        template: Option<PathBuf>,
+        /// Where rule links point (Markdown).
+        #[arg(long, value_name = "URL", default_value = "docs/rules/")]
+        rules_url: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ChangelogFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -220,6 +249,55 @@ fn exit_for(diags: &Diagnostics) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn changelog(
+    config: &Option<PathBuf>,
+    range: (Option<String>, Option<String>, Option<String>),
+    format: ChangelogFormat,
+    template: Option<PathBuf>,
+    rules_url: &str,
+    out: &mut impl Write,
+) -> Result<ExitCode, String> {
+    use sqlpact::changelog;
+    use sqlpact::compat::baseline;
+    let path = config_path(config)?;
+    let (from, to, tags) = range;
+    let names: Vec<String> = match (from, tags) {
+        (Some(from), _) => vec![from, to.unwrap_or_default()],
+        (None, Some(glob)) => changelog::tags(&path, &glob)?,
+        (None, None) => {
+            return Err("no versions named\n  help: `sqlpact changelog --tags 'v*'`, or `--from v1.0.0 [--to v1.1.0]`".into())
+        }
+    };
+    // Each revision is written to a private directory, kept until the end.
+    let mut held = Vec::new();
+    let mut paths = Vec::new();
+    for name in names {
+        if name.is_empty() {
+            paths.push(("working tree".to_owned(), path.clone()));
+            continue;
+        }
+        let b = baseline::resolve(&name, &path)?;
+        paths.push((name, b.registry.clone()));
+        held.push(b);
+    }
+    let c = changelog::build(&paths)?;
+    let text = match (template, format) {
+        (Some(t), _) => {
+            let src = std::fs::read_to_string(&t)
+                .map_err(|e| format!("cannot read the template `{}`: {e}", t.display()))?;
+            let mut h = handlebars::Handlebars::new();
+            h.set_strict_mode(true);
+            h.register_escape_fn(handlebars::no_escape);
+            h.render_template(&src, &c)
+                .map_err(|e| format!("the template `{}` fails: {e}", t.display()))?
+        }
+        (None, ChangelogFormat::Markdown) => changelog::markdown(&c, rules_url),
+        (None, ChangelogFormat::Json) => changelog::json(&c),
+    };
+    write!(out, "{text}").map_err(|e| format!("cannot write output: {e}"))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn compat(
@@ -471,6 +549,21 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             fail_on,
             command: None,
         } => compat(&cli.config, against, mode, format, fail_on, &mut out),
+        Command::Changelog {
+            from,
+            to,
+            tags,
+            format,
+            template,
+            rules_url,
+        } => changelog(
+            &cli.config,
+            (from, to, tags),
+            format,
+            template,
+            &rules_url,
+            &mut out,
+        ),
     }
 }
 

@@ -109,6 +109,52 @@ pub struct Query {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_type: Option<String>,
     pub policy: QueryPolicy,
+    /// Deprecation and stability, as the registry's `lifecycle:` declares them.
+    #[serde(default, skip_serializing_if = "Lifecycle::is_default")]
+    pub lifecycle: Lifecycle,
+}
+
+/// The lifecycle of a query.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// Why the query is deprecated, or what replaces it; `None` when it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deprecated: Option<String>,
+    /// `YYYY-MM-DD`: from this day on the query may be removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sunset: Option<String>,
+    /// `stable`, `beta` or `alpha`.
+    #[serde(default = "stable", skip_serializing_if = "is_stable")]
+    pub stability: String,
+}
+
+fn stable() -> String {
+    "stable".into()
+}
+
+fn is_stable(s: &str) -> bool {
+    s == "stable"
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            deprecated: None,
+            sunset: None,
+            stability: stable(),
+        }
+    }
+}
+
+impl Lifecycle {
+    pub fn is_default(&self) -> bool {
+        self.deprecated.is_none() && self.sunset.is_none() && is_stable(&self.stability)
+    }
+
+    /// `alpha` or `beta`: exempt from the breaking-change rules.
+    pub fn unstable(&self) -> bool {
+        !is_stable(&self.stability)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

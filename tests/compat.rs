@@ -174,27 +174,6 @@ fn forward_is_backward_reversed_and_full_is_both() {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t.invalid",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -235,13 +214,13 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     let left_before = baselines_left();
     let fx = common::root().join("tests/fixtures/compat/COL-001");
     let reg = repo.join("services/ledger");
-    git(&repo, &["init", "-q"]);
+    common::git(&repo, &["init", "-q"]);
     copy_dir(&fx.join("old"), &reg);
-    git(&repo, &["add", "."]);
-    git(&repo, &["commit", "-qm", "v1"]);
-    git(&repo, &["tag", "v1.0.0"]);
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-qm", "v1"]);
+    common::git(&repo, &["tag", "v1.0.0"]);
     copy_dir(&fx.join("new"), &reg);
-    git(&repo, &["commit", "-qam", "v2"]);
+    common::git(&repo, &["commit", "-qam", "v2"]);
     // The working tree is the new side, the tag the baseline.
     let cfg = "services/ledger/sqlpact.yaml";
     let run = |args: &[&str]| {
@@ -299,8 +278,8 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     // Exit codes follow --fail-on: an info-only change passes at error, fails at info.
     let info = common::root().join("tests/fixtures/compat/COL-005");
     copy_dir(&info.join("old"), &reg);
-    git(&repo, &["commit", "-qam", "v3"]);
-    git(&repo, &["tag", "v3.0.0"]);
+    common::git(&repo, &["commit", "-qam", "v3"]);
+    common::git(&repo, &["tag", "v3.0.0"]);
     copy_dir(&info.join("new"), &reg);
     assert_eq!(run(&["--against", "v3.0.0"]).status.code(), Some(0));
     assert_eq!(
@@ -330,8 +309,8 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
         yaml.replace("schema: [schema.sql]", "schema: [../../db/schema.sql]"),
     )
     .unwrap();
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["commit", "-qm", "schema moved"]);
+    common::git(&repo, &["add", "-A"]);
+    common::git(&repo, &["commit", "-qm", "schema moved"]);
     let o = run(&["--against", "HEAD"]);
     assert_eq!(
         o.status.code(),

@@ -272,6 +272,13 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
     }
 
     let row_types = check_row_types(reg, sources, &mut queries, diags);
+    apply_lifecycle(
+        reg,
+        sources,
+        &mut queries,
+        &analyzed_names(&reg.queries),
+        diags,
+    );
     let schema = schema_model(&catalog, sources);
     let renamed_from = check_renames(reg, sources, &queries, &schema, diags);
     let contract = model::Contract {
@@ -754,6 +761,7 @@ impl QueryCtx<'_> {
             embeds,
             row_type: None,
             policy,
+            lifecycle: model::Lifecycle::default(),
         })
     }
 
@@ -1015,6 +1023,111 @@ fn rewrite_sql(
 
 /// A result column's name, type and nullability: what shared row types compare.
 type Shape = (String, String, bool);
+
+/// The names of every query the registry declares, analyzed or not.
+fn analyzed_names(raw: &[RawQuery]) -> HashSet<String> {
+    raw.iter().map(|q| q.name.clone()).collect()
+}
+
+/// Reads `lifecycle:` into the queries: each key must name a query; a sunset is a
+/// `YYYY-MM-DD` date and needs a deprecation; stability is `stable`, `beta` or `alpha`.
+fn apply_lifecycle(
+    reg: &Registry,
+    sources: &SourceMap,
+    queries: &mut [model::Query],
+    declared: &HashSet<String>,
+    diags: &mut Diagnostics,
+) {
+    let at = |l: &crate::registry::Located<String>| span_of(reg.file, sources, l);
+    for (name, entry) in &reg.config.lifecycle {
+        if !declared.contains(&name.value) {
+            let help = did_you_mean(&name.value, declared.iter().map(String::as_str)).map_or_else(
+                || "name a query of the registry".to_owned(),
+                |s| format!("did you mean `{s}`?"),
+            );
+            diags.push(
+                Diagnostic::error(
+                    Code::UnknownOverrideTarget,
+                    format!("`lifecycle` names no query `{}`", name.value),
+                )
+                .at_opt(at(name))
+                .help(help),
+            );
+            continue;
+        }
+        let mut ok = true;
+        if let Some(s) = &entry.stability {
+            if !matches!(s.value.as_str(), "stable" | "beta" | "alpha") {
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{}` is not a stability", s.value),
+                    )
+                    .at_opt(at(s))
+                    .help("write `stable`, `beta` or `alpha`"),
+                );
+                ok = false;
+            }
+        }
+        if let Some(d) = &entry.sunset {
+            if !is_date(&d.value) {
+                diags.push(
+                    Diagnostic::error(Code::InvalidValue, format!("`{}` is not a date", d.value))
+                        .at_opt(at(d))
+                        .help("write the sunset as `YYYY-MM-DD`, e.g. `2027-03-31`"),
+                );
+                ok = false;
+            } else if entry.deprecated.is_none() {
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{}` has a sunset date but is not deprecated", name.value),
+                    )
+                    .at_opt(at(d))
+                    .help("add `deprecated: <why, or what to use instead>` next to `sunset`"),
+                );
+                ok = false;
+            }
+        }
+        if !ok {
+            continue;
+        }
+        if let Some(q) = queries.iter_mut().find(|q| q.name == name.value) {
+            q.lifecycle = model::Lifecycle {
+                deprecated: entry.deprecated.as_ref().map(|d| d.value.clone()),
+                sunset: entry.sunset.as_ref().map(|d| d.value.clone()),
+                stability: entry
+                    .stability
+                    .as_ref()
+                    .map_or_else(|| "stable".to_owned(), |s| s.value.clone()),
+            };
+        }
+    }
+}
+
+/// `YYYY-MM-DD` naming a day of the calendar.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    s.bytes()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=days).contains(&d)
+}
 
 /// Resolves `renamed_from`: each key must name something that exists now, and the old
 /// name must not.

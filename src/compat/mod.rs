@@ -114,6 +114,13 @@ pub struct Findings<'r> {
     out: &'r mut Vec<Finding>,
 }
 
+impl<'r> Findings<'r> {
+    /// Findings of `rule`, added to `out`.
+    pub fn new(rule: &'r Rule, out: &'r mut Vec<Finding>) -> Self {
+        Findings { rule, out }
+    }
+}
+
 impl Findings<'_> {
     pub fn add(
         &mut self,
@@ -286,15 +293,41 @@ fn run_rules(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 
 /// Analyzes the baseline's queries against the new schema: `old` with its schema
 /// sources replaced by `new_schema` (both loaded into `sources`).
+///
+/// A query is replayed as deployed clients send it: `deployed` is the baseline's
+/// analyzed contract, whose SQL has `*` and `t.*` expanded into the columns the
+/// baseline schema had. So a column added to a table that a `SELECT *` reads changes
+/// nothing for old clients, as it changes nothing on the server.
 pub fn replay(
-    old: Registry,
+    mut old: Registry,
+    deployed: &Contract,
     new_schema: Vec<crate::registry::SchemaSource>,
     sources: &SourceMap,
 ) -> HashMap<String, Replayed> {
+    for raw in &mut old.queries {
+        if !raw.sql.contains('*') {
+            continue;
+        }
+        // An embed's columns repeat names the analyzer takes apart only in the
+        // `sqlc.embed` form: such queries are replayed as written.
+        if let Some(q) = deployed
+            .queries
+            .iter()
+            .find(|q| q.name == raw.name && q.embeds.is_empty())
+        {
+            // Optional filters are already rewritten into the deployed text.
+            raw.sql = q.sql.clone();
+            raw.optional.clear();
+        }
+    }
     let raw: Vec<(String, crate::source::Span)> = old
         .queries
         .iter()
-        .map(|q| (q.name.clone(), q.sql_span.clone()))
+        .map(|q| {
+            let mut span = q.sql_span.clone();
+            span.range.end = span.range.end.max(span.range.start + q.sql.len());
+            (q.name.clone(), span)
+        })
         .collect();
     let hybrid = Registry {
         schema: new_schema,
@@ -373,7 +406,7 @@ pub fn run(
     let mut sources = SourceMap::default();
     let (new_reg, new) = load(new, "current", &mut sources)?;
     let (old_reg, old) = load(old, &format!("baseline ({label})"), &mut sources)?;
-    let replayed = replay(old_reg, new_reg.schema.clone(), &sources);
+    let replayed = replay(old_reg, &old.contract, new_reg.schema.clone(), &sources);
     Ok(compare(
         Version::of(&old),
         Version::of(&new),

@@ -82,7 +82,7 @@ impl<T: JsonSchema> JsonSchema for Located<T> {
 }
 
 /// The registry entry file, `sqlpact.yaml`.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(title = "sqlpact registry")]
 pub struct RegistryFile {
@@ -123,9 +123,28 @@ pub struct RegistryFile {
     /// Where generated code goes.
     #[serde(default)]
     pub outputs: Option<Outputs>,
+    /// Lifecycle of queries, by query name: deprecation with its reason and sunset date,
+    /// and stability (`stable`, `beta`, `alpha`).
+    #[serde(default)]
+    pub lifecycle: BTreeMap<Located<String>, LifecycleEntry>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+/// The lifecycle of one query.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleEntry {
+    /// Marks the query deprecated; the text says why, or what to use instead.
+    #[serde(default)]
+    pub deprecated: Option<Located<String>>,
+    /// The date after which the query may be removed: `2027-03-31`. Needs `deprecated`.
+    #[serde(default)]
+    pub sunset: Option<Located<String>>,
+    /// `stable` (the default), `beta` or `alpha`: how much its users may rely on it.
+    #[serde(default)]
+    pub stability: Option<Located<String>>,
+}
+
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractInfo {
     /// Name of the contract, usually the service's name. Lowercase letters, digits, `-`, `_`.
@@ -138,7 +157,7 @@ pub struct ContractInfo {
 }
 
 /// A query source: a path or glob (a string), or an inline query (a mapping).
-#[derive(Debug, JsonSchema)]
+#[derive(Clone, Debug, JsonSchema)]
 #[serde(untagged)]
 pub enum QueryEntry {
     /// A path or glob of sqlc-annotated SQL files, relative to the registry.
@@ -167,7 +186,7 @@ impl<'de> Deserialize<'de> for QueryEntry {
     }
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InlineQuery {
     /// The query's name, in PascalCase (e.g. `GetAccount`).
@@ -188,7 +207,7 @@ pub struct InlineQuery {
 
 /// A type override. Exactly one of `db_type`, `column` or `query_column` says what it
 /// applies to. One override covers both the nullable and the non-null use of the type.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypeOverride {
     /// A PostgreSQL type as `pg_type` spells it: `numeric`, `uuid`, `public.money_amount`.
@@ -215,7 +234,7 @@ pub struct TypeOverride {
 }
 
 /// Forces the nullability of a table column, a query's result column or a parameter.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NullabilityOverride {
     /// A table column: `table.column`.
@@ -232,7 +251,7 @@ pub struct NullabilityOverride {
 }
 
 /// Runtime policies, stored and validated here, applied by the runtime.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policies {
     /// Policy applied to every query unless the query says otherwise.
@@ -331,7 +350,7 @@ pub struct BreakerPolicy {
 }
 
 /// The wire (protobuf) version.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Wire {
     /// Current wire version, at least 1.
@@ -357,7 +376,7 @@ pub struct Wire {
     pub protos: Vec<Located<String>>,
 }
 
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Outputs {
     #[serde(default)]
@@ -366,7 +385,7 @@ pub struct Outputs {
     pub rust: Option<RustOutput>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoOutput {
     /// Output directory, relative to the registry.
@@ -392,7 +411,7 @@ pub struct GoOutput {
     pub import_path: Option<Located<String>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RustOutput {
     /// Output directory, relative to the registry.

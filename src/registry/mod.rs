@@ -32,7 +32,7 @@ pub struct SchemaSource {
 }
 
 /// A registry as read from disk, before analysis.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Registry {
     /// Directory of the registry file; relative paths start here.
     pub root: PathBuf,

@@ -15,6 +15,8 @@ mod col_004_column_became_not_null;
 mod col_005_column_added;
 mod enm_001_enum_value_removed;
 mod enm_002_enum_value_added;
+mod lif_001_query_deprecated;
+mod lif_002_stability_lowered;
 mod prm_001_param_removed;
 mod prm_002_param_added;
 mod prm_003_param_reordered;
@@ -64,6 +66,14 @@ pub const ALL: &[(&Rule, Check)] = &[
         qry_003_query_became_write::check,
     ),
     (&qry_004_query_added::RULE, qry_004_query_added::check),
+    (
+        &lif_001_query_deprecated::RULE,
+        lif_001_query_deprecated::check,
+    ),
+    (
+        &lif_002_stability_lowered::RULE,
+        lif_002_stability_lowered::check,
+    ),
     (&prm_001_param_removed::RULE, prm_001_param_removed::check),
     (&prm_002_param_added::RULE, prm_002_param_added::check),
     (
@@ -202,6 +212,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("QRY-002", "qry_002_query_command_changed.rs"),
     ("QRY-003", "qry_003_query_became_write.rs"),
     ("QRY-004", "qry_004_query_added.rs"),
+    ("LIF-001", "lif_001_query_deprecated.rs"),
+    ("LIF-002", "lif_002_stability_lowered.rs"),
     ("PRM-001", "prm_001_param_removed.rs"),
     ("PRM-002", "prm_002_param_added.rs"),
     ("PRM-003", "prm_003_param_reordered.rs"),

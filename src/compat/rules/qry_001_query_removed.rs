@@ -15,7 +15,13 @@ pub const RULE: Rule = Rule {
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (name, q) in &cx.old_queries {
-        if !cx.new_queries.contains_key(name) {
+        // `renamed_from: { New: Old }` is a rename, not a removal.
+        let renamed = cx
+            .new
+            .renamed_from
+            .iter()
+            .any(|(new, old)| old == name && cx.new_queries.contains_key(new.as_str()));
+        if !cx.new_queries.contains_key(name) && !renamed {
             f.add(
                 format!("query {name}"),
                 format!("query `{name}` was removed"),

@@ -15,7 +15,12 @@ pub const RULE: Rule = Rule {
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (name, q) in &cx.new_queries {
-        if !cx.old_queries.contains_key(name) {
+        let renamed = cx
+            .new
+            .renamed_from
+            .get(*name)
+            .is_some_and(|old| cx.old_queries.contains_key(old.as_str()));
+        if !cx.old_queries.contains_key(name) && !renamed {
             f.add(
                 format!("query {name}"),
                 format!("query `{name}` was added"),

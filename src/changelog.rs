@@ -1,0 +1,578 @@
+//! `sqlpact changelog`: what changed between contract versions, and which client,
+//! schema and wire versions run together.
+//!
+//! Every version is loaded and analyzed once. Consecutive versions are compared with
+//! the compat gate's rules (in its default `backward` mode), which sort each finding into Breaking,
+//! Deprecated, Added or Changed. The client × schema matrix runs the queries of each
+//! client version through the analyzer against every schema version and applies the
+//! gate's schema rules (`SCH-*`) to the result; the wire matrix reads the declared
+//! accepted ranges and the wire rules.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::compat::{self, Bump, Category, Finding, Level, Mode, Version};
+use crate::registry::Registry;
+use crate::source::SourceMap;
+
+/// One version of the contract, as the history names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionInfo {
+    /// The tag or revision (`v1.2.0`, `HEAD~3`, `working tree`).
+    pub label: String,
+    /// `contract.version`.
+    pub contract_version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire: Option<WireRange>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct WireRange {
+    pub version: u32,
+    pub min_compatible: u32,
+}
+
+/// One change of a release.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    /// `query GetAccount column email`.
+    pub entity: String,
+    pub message: String,
+    /// The rule that classified it, and its page.
+    pub rule: String,
+    pub rule_name: String,
+    pub rule_doc: String,
+    /// `go`, `rust`, `wire`.
+    pub languages: Vec<&'static str>,
+    pub bump: Bump,
+}
+
+/// From one version to the next.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    pub from: String,
+    pub to: String,
+    /// The bump the version numbers declare, and the one the changes require (`none`
+    /// when nothing changed).
+    pub declared_bump: String,
+    pub required_bump: String,
+    pub breaking: Vec<Entry>,
+    pub deprecated: Vec<Entry>,
+    pub added: Vec<Entry>,
+    pub changed: Vec<Entry>,
+    /// `database first`, `clients first`, `any order` or `coordinated`.
+    pub deploy_order: String,
+    pub deploy_reason: String,
+}
+
+/// Rows × columns of cells, each naming what breaks.
+#[derive(Debug, Clone, Serialize)]
+pub struct Matrix {
+    /// What the rows and columns are.
+    pub rows_are: String,
+    pub columns_are: String,
+    pub rows: Vec<String>,
+    pub columns: Vec<String>,
+    pub cells: Vec<Vec<Cell>>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Cell {
+    pub ok: bool,
+    /// Why not: one line per query or message that breaks.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+}
+
+/// The whole changelog: the JSON output, and what templates read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Changelog {
+    pub contract: String,
+    pub versions: Vec<VersionInfo>,
+    /// Newest first.
+    pub releases: Vec<Release>,
+    pub schema_matrix: Matrix,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wire_matrix: Option<Matrix>,
+}
+
+/// A loaded, analyzed version.
+struct Loaded {
+    label: String,
+    reg: Registry,
+    analysis: crate::analyze::Analysis,
+}
+
+/// Builds the changelog of `paths` (registry files, oldest first, with their labels).
+pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
+    if paths.len() < 2 {
+        return Err("a changelog needs at least two versions\n  help: name two revisions (`--from v1.0.0 --to v1.1.0`) or tags that match at least two (`--tags 'v*'`)".into());
+    }
+    let mut sources = SourceMap::default();
+    let mut versions = Vec::new();
+    for (label, path) in paths {
+        let (reg, analysis) = compat::load(path, &format!("`{label}`"), &mut sources)?;
+        versions.push(Loaded {
+            label: label.clone(),
+            reg,
+            analysis,
+        });
+    }
+    let schema_matrix = schema_matrix(&versions, &sources);
+    let wire_matrix = wire_matrix(&versions);
+    let mut releases = Vec::new();
+    for (i, pair) in versions.windows(2).enumerate() {
+        let (old, new) = (&pair[0], &pair[1]);
+        let replayed = compat::replay(
+            old.reg.clone(),
+            &old.analysis.contract,
+            new.reg.schema.clone(),
+            &sources,
+        );
+        let findings = compat::compare(
+            Version::of(&old.analysis),
+            Version::of(&new.analysis),
+            &replayed,
+            Mode::Backward,
+        );
+        let old_on_new = &schema_matrix.cells[i][i + 1];
+        let new_on_old = &schema_matrix.cells[i + 1][i];
+        releases.push(release(old, new, &findings, old_on_new, new_on_old));
+    }
+    releases.reverse();
+    Ok(Changelog {
+        contract: versions
+            .last()
+            .map(|v| v.analysis.contract.name.clone())
+            .unwrap_or_default(),
+        versions: versions
+            .iter()
+            .map(|v| VersionInfo {
+                label: v.label.clone(),
+                contract_version: v.analysis.contract.version.clone(),
+                wire: wire_range(v),
+            })
+            .collect(),
+        releases,
+        schema_matrix,
+        wire_matrix,
+    })
+}
+
+fn wire_range(v: &Loaded) -> Option<WireRange> {
+    v.analysis.contract.wire.as_ref().map(|w| WireRange {
+        version: w.version,
+        min_compatible: w.min_compatible,
+    })
+}
+
+fn bump_name(b: Option<Bump>) -> String {
+    match b {
+        None => "none",
+        Some(Bump::Patch) => "patch",
+        Some(Bump::Minor) => "minor",
+        Some(Bump::Major) => "major",
+    }
+    .to_owned()
+}
+
+fn semver(v: &str) -> Option<(u64, u64, u64)> {
+    let core = v.trim_start_matches('v');
+    let core = core.split(['-', '+']).next()?;
+    let mut it = core.split('.').map(|p| p.parse::<u64>().ok());
+    Some((it.next()??, it.next()??, it.next()??))
+}
+
+/// The bump between two version numbers (a `0.x` minor counts as major).
+fn declared(old: &str, new: &str) -> Option<Bump> {
+    let (o, n) = (semver(old)?, semver(new)?);
+    if n.0 > o.0 || (o.0 == 0 && n.0 == 0 && n.1 > o.1) {
+        Some(Bump::Major)
+    } else if n.0 == o.0 && n.1 > o.1 {
+        Some(Bump::Minor)
+    } else if n.0 == o.0 && n.1 == o.1 && n.2 > o.2 {
+        Some(Bump::Patch)
+    } else {
+        None
+    }
+}
+
+/// The languages a finding concerns.
+fn languages(f: &Finding) -> Vec<&'static str> {
+    match (f.rule, f.category) {
+        ("TYP-001", _) => vec!["go"],
+        ("TYP-002", _) => vec!["rust"],
+        (_, Category::Wire | Category::WireJson) => vec!["wire"],
+        _ => vec!["go", "rust"],
+    }
+}
+
+fn release(
+    old: &Loaded,
+    new: &Loaded,
+    findings: &[Finding],
+    old_on_new: &Cell,
+    new_on_old: &Cell,
+) -> Release {
+    let mut r = Release {
+        from: old.label.clone(),
+        to: new.label.clone(),
+        declared_bump: bump_name(declared(
+            &old.analysis.contract.version,
+            &new.analysis.contract.version,
+        )),
+        required_bump: bump_name(
+            findings
+                .iter()
+                .filter(|f| f.rule != "VER-001")
+                .map(|f| f.bump)
+                .max(),
+        ),
+        breaking: Vec::new(),
+        deprecated: Vec::new(),
+        added: Vec::new(),
+        changed: Vec::new(),
+        deploy_order: String::new(),
+        deploy_reason: String::new(),
+    };
+    for f in findings.iter().filter(|f| f.rule != "VER-001") {
+        let e = Entry {
+            entity: f.entity.clone(),
+            message: f.message.clone(),
+            rule: f.rule.to_owned(),
+            rule_name: f.name.to_owned(),
+            rule_doc: format!("docs/rules/{}.md", f.rule),
+            languages: languages(f),
+            bump: f.bump,
+        };
+        let section = if f.rule == "LIF-001" {
+            &mut r.deprecated
+        } else if f.level == Level::Error {
+            &mut r.breaking
+        } else if matches!(f.rule, "QRY-004" | "COL-005" | "PRM-002" | "ENM-002") {
+            &mut r.added
+        } else {
+            &mut r.changed
+        };
+        section.push(e);
+    }
+    let (order, why) = match (old_on_new.ok, new_on_old.ok) {
+        (true, true) => (
+            "any order",
+            "old clients run against the new schema and new clients against the old one".to_owned(),
+        ),
+        (true, false) => (
+            "database first",
+            format!(
+                "new clients need the new schema ({}); old clients keep running on it",
+                first(&new_on_old.reasons)
+            ),
+        ),
+        (false, true) => (
+            "clients first",
+            format!(
+                "old clients break on the new schema ({}); new clients run on the old one",
+                first(&old_on_new.reasons)
+            ),
+        ),
+        (false, false) => (
+            "coordinated",
+            format!(
+                "neither side runs against the other's schema (old clients: {}; new clients: {}): split the migration into expand and contract releases",
+                first(&old_on_new.reasons),
+                first(&new_on_old.reasons)
+            ),
+        ),
+    };
+    r.deploy_order = order.to_owned();
+    r.deploy_reason = why;
+    r
+}
+
+fn first(reasons: &[String]) -> String {
+    match reasons {
+        [] => String::new(),
+        [one] => one.clone(),
+        [one, rest @ ..] => format!("{one}, and {} more", rest.len()),
+    }
+}
+
+/// Client versions × schema versions: can a client generated from row `i` run against
+/// the schema of column `j`? The gate's schema rules decide, on row `i`'s queries
+/// analyzed against column `j`'s schema.
+fn schema_matrix(versions: &[Loaded], sources: &SourceMap) -> Matrix {
+    let labels: Vec<String> = versions.iter().map(|v| v.label.clone()).collect();
+    let schema_rules: Vec<_> = compat::rules::ALL
+        .iter()
+        .filter(|(r, _)| r.category == Category::Db)
+        .collect();
+    // Versions with the same schema text give the same column: analyzed once.
+    let schema_key = |v: &Loaded| -> String {
+        v.reg
+            .schema
+            .iter()
+            .map(|s| &sources.get(s.file).text[s.range.clone()])
+            .collect::<Vec<_>>()
+            .join("\u{0}")
+    };
+    let keys: Vec<String> = versions.iter().map(schema_key).collect();
+    let mut cells = Vec::new();
+    for client in versions {
+        let mut row = Vec::new();
+        let mut seen: HashMap<&str, Cell> = HashMap::new();
+        for (j, schema) in versions.iter().enumerate() {
+            if let Some(c) = seen.get(keys[j].as_str()) {
+                row.push(c.clone());
+                continue;
+            }
+            let replayed = compat::replay(
+                client.reg.clone(),
+                &client.analysis.contract,
+                schema.reg.schema.clone(),
+                sources,
+            );
+            let cx = compat::Cx::new(
+                Version::of(&client.analysis),
+                Version::of(&schema.analysis),
+                &replayed,
+            );
+            let mut found = Vec::new();
+            for (rule, check) in &schema_rules {
+                let mut f = compat::Findings::new(rule, &mut found);
+                check(&cx, &mut f);
+            }
+            let mut reasons: Vec<String> = found.iter().map(|f| f.message.clone()).collect();
+            reasons.sort();
+            reasons.dedup();
+            let cell = Cell {
+                ok: reasons.is_empty(),
+                reasons,
+            };
+            seen.insert(keys[j].as_str(), cell.clone());
+            row.push(cell);
+        }
+        cells.push(row);
+    }
+    Matrix {
+        rows_are: "client generated from".into(),
+        columns_are: "database schema of".into(),
+        rows: labels.clone(),
+        columns: labels,
+        cells,
+    }
+}
+
+/// Producer versions × consumer versions of the wire format: the consumer accepts the
+/// producer's wire version (its declared range, or the producer's promise that its
+/// messages are readable from `min_compatible` on), and the wire rules find nothing
+/// that breaks between the two.
+fn wire_matrix(versions: &[Loaded]) -> Option<Matrix> {
+    if versions.iter().all(|v| wire_range(v).is_none()) {
+        return None;
+    }
+    let labels: Vec<String> = versions.iter().map(|v| v.label.clone()).collect();
+    let none = HashMap::new();
+    let mut cells = Vec::new();
+    for (i, producer) in versions.iter().enumerate() {
+        let mut row = Vec::new();
+        for (j, consumer) in versions.iter().enumerate() {
+            let (Some(p), Some(c)) = (wire_range(producer), wire_range(consumer)) else {
+                row.push(Cell {
+                    ok: false,
+                    reasons: vec!["no wire format in one of the two versions".into()],
+                });
+                continue;
+            };
+            let mut reasons = Vec::new();
+            let accepted = (c.min_compatible..=c.version).contains(&p.version)
+                || (p.version > c.version && p.min_compatible <= c.version);
+            if !accepted {
+                reasons.push(format!(
+                    "consumer accepts wire v{}..v{}, producer writes v{} (readable from v{})",
+                    c.min_compatible, c.version, p.version, p.min_compatible
+                ));
+            }
+            if i != j {
+                // The older side is the baseline of the wire rules.
+                let (old, new) = if i < j {
+                    (producer, consumer)
+                } else {
+                    (consumer, producer)
+                };
+                let found = compat::compare(
+                    Version::of(&old.analysis),
+                    Version::of(&new.analysis),
+                    &none,
+                    Mode::Backward,
+                );
+                reasons.extend(
+                    found
+                        .iter()
+                        .filter(|f| matches!(f.category, Category::Wire) && f.level == Level::Error)
+                        .map(|f| format!("{}: {}", f.rule, f.message)),
+                );
+            }
+            row.push(Cell {
+                ok: reasons.is_empty(),
+                reasons,
+            });
+        }
+        cells.push(row);
+    }
+    Some(Matrix {
+        rows_are: "producer".into(),
+        columns_are: "consumer".into(),
+        rows: labels.clone(),
+        columns: labels,
+        cells,
+    })
+}
+
+/// The JSON form (documented in docs/changelog.md).
+pub fn json(c: &Changelog) -> String {
+    serde_json::to_string_pretty(c).unwrap_or_default() + "\n"
+}
+
+fn cell_md(c: &Cell) -> String {
+    if c.ok {
+        "✅".into()
+    } else {
+        format!(
+            "❌ {}",
+            c.reasons
+                .iter()
+                .map(|r| r.replace('|', "\\|").replace('\n', " "))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        )
+    }
+}
+
+fn matrix_md(s: &mut String, m: &Matrix) {
+    let _ = writeln!(
+        s,
+        "| {} ↓ / {} → | {} |",
+        m.rows_are,
+        m.columns_are,
+        m.columns.join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}", "---|".repeat(m.columns.len()));
+    for (label, row) in m.rows.iter().zip(&m.cells) {
+        let cells: Vec<String> = row.iter().map(cell_md).collect();
+        let _ = writeln!(s, "| **{label}** | {} |", cells.join(" | "));
+    }
+}
+
+/// The Markdown form: matrices first, then each release, newest first.
+pub fn markdown(c: &Changelog, rules_base: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "# Changelog of `{}`\n", c.contract);
+    let _ = writeln!(s, "## Compatibility\n");
+    let _ = writeln!(
+        s,
+        "Can a client generated from a version (row) run against the database schema of another (column)?\n"
+    );
+    matrix_md(&mut s, &c.schema_matrix);
+    if let Some(w) = &c.wire_matrix {
+        let _ = writeln!(
+            s,
+            "\nCan a consumer (column) read the messages a producer (row) writes?\n"
+        );
+        matrix_md(&mut s, w);
+    }
+    for r in &c.releases {
+        let _ = writeln!(s, "\n## {} (from {})\n", r.to, r.from);
+        let _ = writeln!(
+            s,
+            "Deploy: **{}**: {}.\n\nVersion bump: declared {}, required {}{}.",
+            r.deploy_order,
+            r.deploy_reason,
+            r.declared_bump,
+            r.required_bump,
+            if bump_rank(&r.declared_bump) < bump_rank(&r.required_bump) {
+                " ⚠️"
+            } else {
+                ""
+            }
+        );
+        for (title, entries) in [
+            ("Breaking", &r.breaking),
+            ("Deprecated", &r.deprecated),
+            ("Added", &r.added),
+            ("Changed", &r.changed),
+        ] {
+            if entries.is_empty() {
+                continue;
+            }
+            let _ = writeln!(s, "\n### {title}\n");
+            for e in entries {
+                let _ = writeln!(
+                    s,
+                    "- {} ([{} {}]({rules_base}{}.md); {}; {} bump)",
+                    e.message,
+                    e.rule,
+                    e.rule_name,
+                    e.rule,
+                    e.languages.join(", "),
+                    bump_name(Some(e.bump))
+                );
+            }
+        }
+        if r.breaking.is_empty()
+            && r.deprecated.is_empty()
+            && r.added.is_empty()
+            && r.changed.is_empty()
+        {
+            let _ = writeln!(s, "\nNo changes to the contract.");
+        }
+    }
+    s
+}
+
+fn bump_rank(b: &str) -> u8 {
+    match b {
+        "patch" => 1,
+        "minor" => 2,
+        "major" => 3,
+        _ => 0,
+    }
+}
+
+/// Orders tag names as versions (`v1.10.0` after `v1.9.0`); names that are not
+/// versions come after, by name.
+pub fn sort_tags(tags: &mut [String]) {
+    tags.sort_by(|a, b| match (semver(a), semver(b)) {
+        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    });
+}
+
+/// The tags of the repository around `registry` whose names match `pattern` (a glob).
+pub fn tags(registry: &Path, pattern: &str) -> Result<Vec<String>, String> {
+    let glob = globset::Glob::new(pattern)
+        .map_err(|e| format!("`{pattern}` is not a glob: {e}"))?
+        .compile_matcher();
+    let start = registry
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let repo = gix::discover(start)
+        .map_err(|_| "no git repository holds the registry\n  help: run inside the repository, or name the versions with `--from` and `--to`".to_owned())?;
+    let refs = repo
+        .references()
+        .map_err(|e| format!("cannot read the repository's references: {e}"))?;
+    let mut out: Vec<String> = refs
+        .tags()
+        .map_err(|e| format!("cannot read the repository's tags: {e}"))?
+        .filter_map(Result::ok)
+        .map(|r| r.name().shorten().to_string())
+        .filter(|n| glob.is_match(n))
+        .collect();
+    sort_tags(&mut out);
+    Ok(out)
+}

@@ -1,0 +1,295 @@
+//! `sqlpact changelog` over a git history of the example contract: five tagged
+//! versions that add and deprecate queries, rename one with `renamed_from`, expand then
+//! contract the schema, and bump the wire version. Every matrix cell and deploy order
+//! that matters is asserted on its own; the Markdown and JSON are snapshotted.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{git, root};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Rewrites the registry: `edit` gets the text without its `outputs:` section.
+fn registry(dir: &Path, edit: impl Fn(String) -> String) {
+    let text = std::fs::read_to_string(root().join("contracts/sqlpact.yaml")).unwrap();
+    let text = text.split("\noutputs:").next().unwrap().to_owned() + "\n";
+    std::fs::write(dir.join("sqlpact.yaml"), edit(text)).unwrap();
+}
+
+fn write(dir: &Path, file: &str, text: &str) {
+    std::fs::write(dir.join(file), text).unwrap();
+}
+
+fn commit_tag(dir: &Path, tag: &str) {
+    git(dir, &["add", "-A"]);
+    git(dir, &["commit", "-qm", tag]);
+    git(dir, &["tag", tag]);
+}
+
+/// The history: returns the repository (kept alive by the caller).
+fn history() -> tempfile::TempDir {
+    let repo = tempfile::tempdir().unwrap();
+    let dir = repo.path();
+    git(dir, &["init", "-q"]);
+    copy_dir(
+        &root().join("contracts/migrations"),
+        &dir.join("migrations"),
+    );
+    copy_dir(&root().join("contracts/queries"), &dir.join("queries"));
+    std::fs::copy(
+        root().join("contracts/sqlpact.lock"),
+        dir.join("sqlpact.lock"),
+    )
+    .unwrap();
+    registry(dir, |t| t);
+    commit_tag(dir, "v1.4.0");
+
+    // v1.5.0: a legacy column and a query reading it (deprecated at once), and a new
+    // count.
+    write(
+        dir,
+        "migrations/0005_legacy.up.sql",
+        "ALTER TABLE currencies ADD COLUMN legacy_code text;\n",
+    );
+    write(
+        dir,
+        "migrations/0005_legacy.down.sql",
+        "ALTER TABLE currencies DROP COLUMN legacy_code;\n",
+    );
+    let extra = "-- name: GetLegacyCode :one\nSELECT legacy_code FROM currencies WHERE code = @code;\n\n-- name: CountCustomers :one\nSELECT count(*) AS n FROM currencies;\n";
+    write(dir, "queries/extra.sql", extra);
+    registry(dir, |t| {
+        t.replace("version: 1.4.0", "version: 1.5.0")
+            + "lifecycle:\n  GetLegacyCode: { deprecated: \"use GetNickname\", sunset: 2027-06-30 }\n"
+    });
+    commit_tag(dir, "v1.5.0");
+
+    // v1.6.0, expand: a new column and the query that replaces the legacy one; the
+    // count is renamed.
+    write(
+        dir,
+        "migrations/0006_nickname.up.sql",
+        "ALTER TABLE currencies ADD COLUMN nickname text;\n",
+    );
+    write(
+        dir,
+        "migrations/0006_nickname.down.sql",
+        "ALTER TABLE currencies DROP COLUMN nickname;\n",
+    );
+    let extra16 = extra.replace("CountCustomers", "CountAllCustomers")
+        + "\n-- name: GetNickname :one\nSELECT nickname FROM currencies WHERE code = @code;\n";
+    write(dir, "queries/extra.sql", &extra16);
+    registry(dir, |t| {
+        t.replace("version: 1.4.0", "version: 1.6.0")
+            + "lifecycle:\n  GetLegacyCode: { deprecated: \"use GetNickname\", sunset: 2027-06-30 }\nrenamed_from:\n  CountAllCustomers: CountCustomers\n"
+    });
+    commit_tag(dir, "v1.6.0");
+
+    // v2.0.0, contract: the legacy column and its query are gone.
+    write(
+        dir,
+        "migrations/0007_drop_legacy.up.sql",
+        "ALTER TABLE currencies DROP COLUMN legacy_code;\n",
+    );
+    write(
+        dir,
+        "migrations/0007_drop_legacy.down.sql",
+        "ALTER TABLE currencies ADD COLUMN legacy_code text;\n",
+    );
+    let extra20 = "-- name: CountAllCustomers :one\nSELECT count(*) AS n FROM currencies;\n\n-- name: GetNickname :one\nSELECT nickname FROM currencies WHERE code = @code;\n";
+    write(dir, "queries/extra.sql", extra20);
+    registry(dir, |t| t.replace("version: 1.4.0", "version: 2.0.0"));
+    commit_tag(dir, "v2.0.0");
+
+    // v3.0.0: a new wire version that no longer accepts the old ones.
+    registry(dir, |t| {
+        t.replace("version: 1.4.0", "version: 3.0.0").replace(
+            "wire: { version: 3, min_compatible: 2",
+            "wire: { version: 4, min_compatible: 4",
+        )
+    });
+    commit_tag(dir, "v3.0.0");
+    repo
+}
+
+fn changelog(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlpact"))
+        .args([
+            "-c",
+            &dir.join("sqlpact.yaml").display().to_string(),
+            "changelog",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn five_tagged_versions_give_the_expected_matrices_and_notes() {
+    let repo = history();
+    let (json, err) = changelog(repo.path(), &["--tags", "v*", "--format", "json"]);
+    assert!(err.is_empty(), "{err}");
+    let c: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let labels: Vec<&str> = c["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["v1.4.0", "v1.5.0", "v1.6.0", "v2.0.0", "v3.0.0"]);
+    let at = |m: &str, row: &str, col: &str| -> serde_json::Value {
+        let i = labels.iter().position(|l| *l == row).unwrap();
+        let j = labels.iter().position(|l| *l == col).unwrap();
+        c[m]["cells"][i][j].clone()
+    };
+    let ok = |m: &str, row: &str, col: &str| at(m, row, col)["ok"].as_bool().unwrap();
+    let reasons = |m: &str, row: &str, col: &str| at(m, row, col)["reasons"].to_string();
+
+    // Client × schema: additive migrations leave old clients running...
+    assert!(ok("schema_matrix", "v1.4.0", "v1.5.0"));
+    assert!(ok("schema_matrix", "v1.4.0", "v1.6.0"));
+    assert!(ok("schema_matrix", "v1.5.0", "v1.6.0"));
+    // ...new queries need their columns...
+    assert!(!ok("schema_matrix", "v1.5.0", "v1.4.0"));
+    assert!(reasons("schema_matrix", "v1.5.0", "v1.4.0").contains("GetLegacyCode"));
+    assert!(!ok("schema_matrix", "v2.0.0", "v1.5.0"));
+    assert!(reasons("schema_matrix", "v2.0.0", "v1.5.0").contains("GetNickname"));
+    // ...and the contract step breaks the clients that still read the legacy column.
+    assert!(!ok("schema_matrix", "v1.6.0", "v2.0.0"));
+    assert!(reasons("schema_matrix", "v1.6.0", "v2.0.0").contains("GetLegacyCode"));
+    assert!(
+        !ok("schema_matrix", "v1.4.0", "v2.0.0")
+            || !reasons("schema_matrix", "v1.4.0", "v2.0.0").contains("GetLegacyCode")
+    );
+    assert!(ok("schema_matrix", "v2.0.0", "v1.6.0"));
+    assert!(ok("schema_matrix", "v3.0.0", "v2.0.0"));
+    for l in &labels {
+        assert!(ok("schema_matrix", l, l), "{l} on its own schema");
+    }
+
+    // Wire: v2 to v3 readers interoperate; v4 accepts only v4.
+    assert!(ok("wire_matrix", "v1.4.0", "v2.0.0"));
+    assert!(ok("wire_matrix", "v2.0.0", "v1.4.0"));
+    assert!(!ok("wire_matrix", "v1.4.0", "v3.0.0"));
+    assert!(reasons("wire_matrix", "v1.4.0", "v3.0.0").contains("accepts wire v4..v4"));
+    assert!(!ok("wire_matrix", "v3.0.0", "v2.0.0"));
+    assert!(ok("wire_matrix", "v3.0.0", "v3.0.0"));
+
+    // Releases, newest first, with their deploy order.
+    let releases = c["releases"].as_array().unwrap();
+    let rel = |to: &str| releases.iter().find(|r| r["to"] == to).unwrap().clone();
+    assert_eq!(rel("v1.5.0")["deploy_order"], "database first");
+    assert_eq!(rel("v1.6.0")["deploy_order"], "database first");
+    assert_eq!(rel("v2.0.0")["deploy_order"], "clients first");
+    assert_eq!(rel("v3.0.0")["deploy_order"], "any order");
+    let names = |r: &serde_json::Value, section: &str| -> Vec<String> {
+        r[section]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["rule"].as_str().unwrap(),
+                    e["entity"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let r15 = rel("v1.5.0");
+    assert!(names(&r15, "added").contains(&"QRY-004 query CountCustomers".to_owned()));
+    assert!(names(&r15, "added").contains(&"QRY-004 query GetLegacyCode".to_owned()));
+    assert_eq!(names(&r15, "deprecated"), ["LIF-001 query GetLegacyCode"]);
+    assert!(r15["deprecated"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2027-06-30"));
+    assert!(
+        names(&r15, "breaking").is_empty(),
+        "{:?}",
+        names(&r15, "breaking")
+    );
+    assert_eq!(r15["declared_bump"], "minor");
+    assert_eq!(r15["required_bump"], "minor");
+    // A rename with renamed_from is no removal.
+    let r16 = rel("v1.6.0");
+    assert!(
+        !names(&r16, "breaking")
+            .iter()
+            .any(|n| n.contains("CountCustomers")),
+        "{:?}",
+        names(&r16, "breaking")
+    );
+    let r20 = rel("v2.0.0");
+    assert!(names(&r20, "breaking").contains(&"QRY-001 query GetLegacyCode".to_owned()));
+    assert_eq!(r20["required_bump"], "major");
+    let r30 = rel("v3.0.0");
+    let wir = r30["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["rule"] == "WIR-013")
+        .expect("the wire bump is listed");
+    assert_eq!(wir["languages"], serde_json::json!(["wire"]));
+
+    // Markdown: the same content, deterministic.
+    let (md, err) = changelog(repo.path(), &["--tags", "v*"]);
+    assert!(err.is_empty(), "{err}");
+    assert!(md.contains("| **v1.6.0** |"));
+    let (again, _) = changelog(repo.path(), &["--tags", "v*"]);
+    assert_eq!(md, again, "the same history gives the same bytes");
+    common::settings().bind(|| {
+        insta::assert_snapshot!("changelog_markdown", md);
+        insta::assert_snapshot!("changelog_json", json);
+    });
+
+    // --from/--to reads two revisions; a template renders the JSON data.
+    let tpl = repo.path().join("t.hbs");
+    std::fs::write(
+        &tpl,
+        "{{#each releases}}{{to}}: {{deploy_order}}\n{{/each}}",
+    )
+    .unwrap();
+    let (t, err) = changelog(
+        repo.path(),
+        &[
+            "--from",
+            "v1.6.0",
+            "--to",
+            "v2.0.0",
+            "--template",
+            &tpl.display().to_string(),
+        ],
+    );
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(t, "v2.0.0: clients first\n");
+}
+
+#[test]
+fn missing_versions_are_clear_errors() {
+    let repo = history();
+    let (_, err) = changelog(repo.path(), &["--tags", "nothing-*"]);
+    assert!(err.contains("at least two versions"), "{err}");
+    let (_, err) = changelog(repo.path(), &["--from", "v9.9.9"]);
+    assert!(err.contains("revision `v9.9.9` not found"), "{err}");
+    let (_, err) = changelog(repo.path(), &[]);
+    assert!(err.contains("no versions named"), "{err}");
+}
