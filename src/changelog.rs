@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::compat::rules::ver_001_breaking_without_major::{declared, semver};
 use crate::compat::{self, Bump, Category, Finding, Level, Mode, Version};
 use crate::registry::Registry;
 use crate::source::SourceMap;
@@ -179,25 +180,9 @@ fn bump_name(b: Option<Bump>) -> String {
     .to_owned()
 }
 
-fn semver(v: &str) -> Option<(u64, u64, u64)> {
-    let core = v.trim_start_matches('v');
-    let core = core.split(['-', '+']).next()?;
-    let mut it = core.split('.').map(|p| p.parse::<u64>().ok());
-    Some((it.next()??, it.next()??, it.next()??))
-}
-
-/// The bump between two version numbers (a `0.x` minor counts as major).
-fn declared(old: &str, new: &str) -> Option<Bump> {
-    let (o, n) = (semver(old)?, semver(new)?);
-    if n.0 > o.0 || (o.0 == 0 && n.0 == 0 && n.1 > o.1) {
-        Some(Bump::Major)
-    } else if n.0 == o.0 && n.1 > o.1 {
-        Some(Bump::Minor)
-    } else if n.0 == o.0 && n.1 == o.1 && n.2 > o.2 {
-        Some(Bump::Patch)
-    } else {
-        None
-    }
+/// A tag's version: `v1.2.0` is `1.2.0`.
+fn tag_version(tag: &str) -> Option<(u64, u64, u64)> {
+    semver(tag.trim_start_matches('v'))
 }
 
 /// The languages a finding concerns.
@@ -544,7 +529,7 @@ fn bump_rank(b: &str) -> u8 {
 /// Orders tag names as versions (`v1.10.0` after `v1.9.0`); names that are not
 /// versions come after, by name.
 pub fn sort_tags(tags: &mut [String]) {
-    tags.sort_by(|a, b| match (semver(a), semver(b)) {
+    tags.sort_by(|a, b| match (tag_version(a), tag_version(b)) {
         (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -575,4 +560,18 @@ pub fn tags(registry: &Path, pattern: &str) -> Result<Vec<String>, String> {
         .collect();
     sort_tags(&mut out);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_sort_as_versions() {
+        let mut t: Vec<String> = ["v1.10.0", "nightly", "v1.9.0", "v2.0.0-rc.1", "v1.9.1"]
+            .map(String::from)
+            .to_vec();
+        sort_tags(&mut t);
+        assert_eq!(t, ["v1.9.0", "v1.9.1", "v1.10.0", "v2.0.0-rc.1", "nightly"]);
+    }
 }

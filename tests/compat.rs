@@ -347,3 +347,39 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
         "a revision's temporary directory was left behind"
     );
 }
+
+/// Deployed clients send a `SELECT *` with the columns the baseline schema had: a
+/// column added to the table changes nothing for them, so the schema rules stay quiet
+/// (the new query's own shape change is COL-005's, an info). Dropping a column the
+/// star covered does break them.
+#[test]
+fn star_queries_are_replayed_as_deployed() {
+    let fx = common::root().join("tests/fixtures/compat/QRY-004/old");
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for d in [&old, &new] {
+        copy_dir(&fx, d);
+        std::fs::write(
+            d.join("queries.sql"),
+            "-- name: GetAccount :one\nSELECT * FROM accounts WHERE id = @id;\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("sqlpact.yaml"), "version: 1\ncontract: { name: star, version: 1.0.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n").unwrap();
+    }
+    let schema = std::fs::read_to_string(fx.join("schema.sql")).unwrap();
+    let added = schema.replace("balance numeric", "nickname text,\n    balance numeric");
+    std::fs::write(new.join("schema.sql"), &added).unwrap();
+    let found = run(&old, &new, Mode::Backward);
+    let rules: Vec<&str> = found.iter().map(|f| f.rule).collect();
+    assert!(rules.contains(&"COL-005"), "{rules:?}");
+    assert!(!rules.iter().any(|r| r.starts_with("SCH")), "{rules:?}");
+
+    let dropped = schema.replace("    name text,\n", "");
+    assert_ne!(dropped, schema);
+    std::fs::write(new.join("schema.sql"), &dropped).unwrap();
+    let rules: Vec<&str> = run(&old, &new, Mode::Backward)
+        .iter()
+        .map(|f| f.rule)
+        .collect();
+    assert!(rules.contains(&"SCH-001"), "{rules:?}");
+}

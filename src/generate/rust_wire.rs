@@ -362,6 +362,15 @@ fn row_impls(
     Ok(v)
 }
 
+/// A conversion template as a function to map with: `f({x})` is written `f` (clippy's
+/// `redundant_closure`), anything else `|x| ...`.
+fn as_fn(t: &str) -> String {
+    match t.strip_suffix("({x})") {
+        Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
+        _ => format!("|x| {}", t.replace("{x}", "x")),
+    }
+}
+
 /// The helpers converting a NULL-able list of `base` to and from its list message
 /// `list`, added to `helpers` as code (an entry starting with `fn `); their names.
 fn list_helpers(
@@ -380,11 +389,7 @@ fn list_helpers(
     }
     let stem = stem.trim_matches('_');
     let (to_fn, from_fn) = (format!("{stem}_list_to"), format!("{stem}_list_from"));
-    let map_to = at_field(&c.to, "x");
-    let map_to = match map_to.strip_suffix("(&x)") {
-        Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
-        _ => format!("|x| {}", c.to.replace("{x}", "x")),
-    };
+    let map_to = as_fn(&c.to);
     // rustfmt's `chain_width` (60) and `max_width` (100).
     // A root shorter than a tab (`l`) keeps its first element on its line.
     let chain = |head: &str, calls: &str, map: &str, ind: &str| {
@@ -410,10 +415,7 @@ fn list_helpers(
         chain("l.iter()", "", &map_to, "        ")
     );
     let from_t = c.from.replace("{f}", "field");
-    let map_from = match from_t.strip_suffix("({x})") {
-        Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
-        _ => format!("|x| {}", from_t.replace("{x}", "x")),
-    };
+    let map_from = as_fn(&from_t);
     let from = if c.fallible {
         let sig = format!(
             "fn {from_fn}(l: wire::{list}, field: &'static str) -> Result<Vec<{base}>, WireError> {{"
@@ -572,11 +574,6 @@ fn field(
         helpers.insert(format!("enum {base}"));
     }
     let from_t = c.from.replace("{f}", &label);
-    // `|x| f(x)` is written `f` (clippy's redundant_closure).
-    let in_closure = |t: &str| match t.strip_suffix("({x})") {
-        Some(f) if !f.contains(['(', ' ']) => f.to_owned(),
-        _ => format!("|x| {}", t.replace("{x}", "x")),
-    };
     let copy = c.to == "*{x}";
     let cloned = c.to == "{x}.clone()";
     let row = format!("row.{fname}");
@@ -602,14 +599,14 @@ fn field(
             } else if cloned {
                 format!("{row}.clone()")
             } else {
-                format!("{row}.as_ref().map({})", in_closure(&c.to))
+                format!("{row}.as_ref().map({})", as_fn(&c.to))
             };
             let from = if c.fallible {
-                format!("{msg}.map({}).transpose()?", in_closure(&from_t))
+                format!("{msg}.map({}).transpose()?", as_fn(&from_t))
             } else if c.identity() {
                 msg
             } else {
-                format!("{msg}.map({})", in_closure(&from_t))
+                format!("{msg}.map({})", as_fn(&from_t))
             };
             (to, from)
         }
@@ -617,17 +614,17 @@ fn field(
             let to = if copy || cloned {
                 format!("{row}.clone()")
             } else {
-                format!("{row}.iter().map({}).collect()", in_closure(&c.to))
+                format!("{row}.iter().map({}).collect()", as_fn(&c.to))
             };
             let from = if c.fallible {
                 format!(
                     "{msg}.into_iter().map({}).collect::<Result<_, _>>()?",
-                    in_closure(&from_t)
+                    as_fn(&from_t)
                 )
             } else if c.identity() {
                 msg
             } else {
-                format!("{msg}.into_iter().map({}).collect()", in_closure(&from_t))
+                format!("{msg}.into_iter().map({}).collect()", as_fn(&from_t))
             };
             (to, from)
         }
@@ -652,7 +649,7 @@ fn field(
             let from = if c.fallible {
                 format!(
                     "{msg}.map(|l| l.values.into_iter().map({}).collect::<Result<_, _>>()).transpose()?",
-                    in_closure(&from_t)
+                    as_fn(&from_t)
                 )
             } else {
                 format!("{msg}.map(|l| l.values)")

@@ -36,7 +36,7 @@ mod sch_002_baseline_query_shape_changed;
 mod sch_003_insert_misses_required_column;
 mod typ_001_go_type_changed;
 mod typ_002_rust_type_changed;
-mod ver_001_breaking_without_major;
+pub mod ver_001_breaking_without_major;
 mod wir_001_field_number_changed;
 mod wir_002_field_deleted_unreserved;
 mod wir_003_field_name_unreserved;

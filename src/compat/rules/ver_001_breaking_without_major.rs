@@ -18,20 +18,10 @@ pub const RULE: Rule = Rule {
 pub fn check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>) {
     let needed = findings.iter().map(|f| f.bump).max();
     let Some(needed) = needed else { return };
-    let (Some(o), Some(n)) = (semver(&old.version), semver(&new.version)) else {
+    if semver(&old.version).is_none() || semver(&new.version).is_none() {
         return;
-    };
-    let declared = if n.0 > o.0 {
-        Bump::Major
-    } else if n.0 == o.0 && n.1 > o.1 {
-        if o.0 == 0 {
-            Bump::Major
-        } else {
-            Bump::Minor
-        }
-    } else if n.0 == o.0 && n.1 == o.1 && n.2 > o.2 {
-        Bump::Patch
-    } else {
+    }
+    let Some(declared) = declared(&old.version, &new.version) else {
         return findings.push(finding(
             "the contract version did not increase",
             old,
@@ -79,7 +69,23 @@ fn finding(what: &str, old: &Contract, new: &Contract, needed: Bump) -> Finding 
     }
 }
 
-fn semver(v: &str) -> Option<(u64, u64, u64)> {
+/// The bump from version `old` to `new` (for `0.x`, a minor bump counts as major);
+/// `None` when the version did not increase or does not parse.
+pub fn declared(old: &str, new: &str) -> Option<Bump> {
+    let (o, n) = (semver(old)?, semver(new)?);
+    if n.0 > o.0 || (n.0 == o.0 && n.1 > o.1 && o.0 == 0) {
+        Some(Bump::Major)
+    } else if n.0 == o.0 && n.1 > o.1 {
+        Some(Bump::Minor)
+    } else if n.0 == o.0 && n.1 == o.1 && n.2 > o.2 {
+        Some(Bump::Patch)
+    } else {
+        None
+    }
+}
+
+/// `1.4.0` (or `1.4`, `1`) as numbers; pre-release and build parts are ignored.
+pub fn semver(v: &str) -> Option<(u64, u64, u64)> {
     let core = v.split(['-', '+']).next()?;
     let mut it = core.split('.').map(|p| p.parse::<u64>().ok());
     Some((
