@@ -8,15 +8,18 @@
 //! gate's schema rules (`SCH-*`) to the result; the wire matrix reads the declared
 //! accepted ranges and the wire rules.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::analyze::memo::{self, Fingerprints, Memo};
 use crate::compat::rules::ver_001_breaking_without_major::{declared, semver};
 use crate::compat::{self, Bump, Category, Finding, Level, Mode, Version};
-use crate::registry::Registry;
+use crate::registry::{RawQuery, Registry};
 use crate::source::SourceMap;
 
 /// One version of the contract, as the history names it.
@@ -113,25 +116,30 @@ pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
         return Err("a changelog needs at least two versions\n  help: name two revisions (`--from v1.0.0 --to v1.1.0`) or tags that match at least two (`--tags 'v*'`)".into());
     }
     let mut sources = SourceMap::default();
+    let memo = Memo::default();
     let mut versions = Vec::new();
     for (label, path) in paths {
-        let (reg, analysis) = compat::load(path, &format!("`{label}`"), &mut sources)?;
+        let (reg, analysis) =
+            compat::load_with(path, &format!("`{label}`"), &mut sources, Some(&memo))?;
         versions.push(Loaded {
             label: label.clone(),
             reg,
             analysis,
         });
     }
-    let schema_matrix = schema_matrix(&versions, &sources);
+    let (schema_matrix, next_failing) = schema_matrix(&versions, &sources, &memo);
     let wire_matrix = wire_matrix(&versions);
     let mut releases = Vec::new();
     for (i, pair) in versions.windows(2).enumerate() {
         let (old, new) = (&pair[0], &pair[1]);
-        let replayed = compat::replay(
-            old.reg.clone(),
+        // The schema rules read the replay of the queries the matrix found failing
+        // against the next schema; the others would only be replayed to pass.
+        let replayed = compat::replay_with(
+            subset(&old.reg, &next_failing[i]),
             &old.analysis.contract,
             new.reg.schema.clone(),
             &sources,
+            Some(&memo),
         );
         let findings = compat::compare(
             Version::of(&old.analysis),
@@ -288,66 +296,260 @@ fn first(reasons: &[String]) -> String {
 /// Client versions × schema versions: can a client generated from row `i` run against
 /// the schema of column `j`? The gate's schema rules decide, on row `i`'s queries
 /// analyzed against column `j`'s schema.
-fn schema_matrix(versions: &[Loaded], sources: &SourceMap) -> Matrix {
+///
+/// The rules' verdict on one query depends on the query, the client's settings and
+/// schema, and the column's settings and schema; of each schema, only on the objects
+/// the query can name ([`memo::Fingerprints`]). So a verdict is computed once per
+/// distinct combination and reused by every cell that holds it: most of a history's
+/// queries and tables do not change from one version to the next.
+///
+/// Also returns, per version but the last, the queries whose verdict against the next
+/// version's schema is not empty: the only ones the release's own comparison needs to
+/// replay.
+fn schema_matrix<'v>(
+    versions: &'v [Loaded],
+    sources: &SourceMap,
+    memo: &Memo,
+) -> (Matrix, Vec<HashSet<&'v str>>) {
     let labels: Vec<String> = versions.iter().map(|v| v.label.clone()).collect();
-    let schema_rules: Vec<_> = compat::rules::ALL
+    let db_rules: Vec<_> = compat::rules::ALL
         .iter()
         .filter(|(r, _)| r.category == Category::Db)
         .collect();
-    // Versions with the same schema text give the same column: analyzed once.
-    let schema_key = |v: &Loaded| -> String {
-        v.reg
-            .schema
-            .iter()
-            .map(|s| &sources.get(s.file).text[s.range.clone()])
-            .collect::<Vec<_>>()
-            .join("\u{0}")
-    };
-    let keys: Vec<String> = versions.iter().map(schema_key).collect();
-    let mut cells = Vec::new();
-    for client in versions {
+    let empty = Fingerprints::default();
+    let prints: Vec<&Fingerprints> = versions
+        .iter()
+        .map(|v| v.analysis.fingerprints.as_ref().unwrap_or(&empty))
+        .collect();
+    // Per query of each version: its analysis key, and which objects it can name.
+    let mut sets: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut by_sql: HashMap<&str, usize> = HashMap::new();
+    let mut rows: Vec<Vec<(u64, usize, &'v str)>> = Vec::new();
+    for v in versions {
         let mut row = Vec::new();
-        let mut seen: HashMap<&str, Cell> = HashMap::new();
+        for raw in &v.reg.queries {
+            let set = match by_sql.get(raw.sql.as_str()) {
+                Some(s) => *s,
+                None => {
+                    let named: Vec<String> = memo::words(&raw.sql)
+                        .into_iter()
+                        .filter(|w| prints.iter().any(|p| p.object(w).is_some()))
+                        .collect();
+                    let n = sets.len();
+                    let s = *sets.entry(named).or_insert(n);
+                    by_sql.insert(&raw.sql, s);
+                    s
+                }
+            };
+            row.push((raw_key(v, raw), set, raw.name.as_str()));
+        }
+        rows.push(row);
+    }
+    let mut named: Vec<&Vec<String>> = vec![&EMPTY_WORDS; sets.len()];
+    for (w, i) in &sets {
+        named[*i] = w;
+    }
+    // The hash of what each set of names reaches in each version's schema.
+    let reach: Vec<Vec<u64>> = named
+        .iter()
+        .map(|w| prints.iter().map(|p| p.of_words(w)).collect())
+        .collect();
+
+    let none = HashMap::new();
+    let mut verdicts: HashMap<u64, Arc<Vec<String>>, BuildHasherDefault<KeyHasher>> =
+        HashMap::default();
+    let mut next_failing = Vec::new();
+    let mut cells = Vec::new();
+    for (i, client) in versions.iter().enumerate() {
+        let mut row = Vec::new();
         for (j, schema) in versions.iter().enumerate() {
-            if let Some(c) = seen.get(keys[j].as_str()) {
-                row.push(c.clone());
-                continue;
-            }
-            let replayed = compat::replay(
-                client.reg.clone(),
+            // What the rules find in the two schemas alone (no query involved).
+            let cx = compat::Cx::schemas_only(
                 &client.analysis.contract,
-                schema.reg.schema.clone(),
-                sources,
-            );
-            let cx = compat::Cx::new(
-                Version::of(&client.analysis),
-                Version::of(&schema.analysis),
-                &replayed,
+                &schema.analysis.contract,
+                &none,
             );
             let mut found = Vec::new();
-            for (rule, check) in &schema_rules {
-                let mut f = compat::Findings::new(rule, &mut found);
-                check(&cx, &mut f);
+            for (rule, check) in &db_rules {
+                check(&cx, &mut compat::Findings::new(rule, &mut found));
             }
-            let mut reasons: Vec<String> = found.iter().map(|f| f.message.clone()).collect();
+            let schema_level: HashSet<String> =
+                found.iter().map(|f| f.fingerprint.clone()).collect();
+            let mut reasons: Vec<String> = found.iter().map(|f| cell_reason(&f.message)).collect();
+            let mut pending = Vec::new();
+            let mut failing = HashSet::new();
+            for &(key, set, name) in &rows[i] {
+                let k = verdict_key(key, reach[set][j], schema.analysis.config_key);
+                match verdicts.get(&k) {
+                    Some(v) => {
+                        if !v.is_empty() {
+                            failing.insert(name);
+                        }
+                        reasons.extend(v.iter().cloned())
+                    }
+                    None => pending.push((name, k)),
+                }
+            }
+            if !pending.is_empty() {
+                let found = verdicts_of(
+                    client,
+                    schema,
+                    &pending,
+                    &db_rules,
+                    &schema_level,
+                    sources,
+                    memo,
+                );
+                for ((name, _), (k, found)) in pending.iter().zip(found) {
+                    if !found.is_empty() {
+                        failing.insert(name);
+                    }
+                    reasons.extend(found.iter().cloned());
+                    verdicts.insert(k, Arc::new(found));
+                }
+            }
+            if j == i + 1 {
+                next_failing.push(failing);
+            }
             reasons.sort();
             reasons.dedup();
-            let cell = Cell {
+            row.push(Cell {
                 ok: reasons.is_empty(),
                 reasons,
-            };
-            seen.insert(keys[j].as_str(), cell.clone());
-            row.push(cell);
+            });
         }
         cells.push(row);
     }
-    Matrix {
+    let m = Matrix {
         rows_are: "client generated from".into(),
         columns_are: "database schema of".into(),
         rows: labels.clone(),
         columns: labels,
         cells,
+    };
+    (m, next_failing)
+}
+
+/// `reg` with only the queries named in `names`.
+fn subset(reg: &Registry, names: &HashSet<&str>) -> Registry {
+    Registry {
+        root: reg.root.clone(),
+        file: reg.file,
+        config: reg.config.clone(),
+        schema: reg.schema.clone(),
+        queries: reg
+            .queries
+            .iter()
+            .filter(|q| names.contains(q.name.as_str()))
+            .cloned()
+            .collect(),
+        policies: reg.policies.clone(),
+        wire_lock: reg.wire_lock,
+        wire_protos: reg.wire_protos.clone(),
     }
+}
+
+static EMPTY_WORDS: Vec<String> = Vec::new();
+
+/// The analysis key of a version's query (see [`memo::query_key`]).
+fn raw_key(v: &Loaded, raw: &RawQuery) -> u64 {
+    let own = v
+        .analysis
+        .fingerprints
+        .as_ref()
+        .map_or(0, |p| p.of_sql(&raw.sql));
+    memo::query_key(v.analysis.config_key, raw, own)
+}
+
+/// Combines three hashes (splitmix64's finalizer after each, so the order counts).
+fn verdict_key(query: u64, reach: u64, schema_config: u64) -> u64 {
+    let mix = |mut z: u64| {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    mix(mix(mix(query) ^ reach) ^ schema_config)
+}
+
+/// Verdict keys are hashes already: the map uses them as they are.
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Replays the `pending` queries of `client` against `schema` and runs the database
+/// rules on each alone: the reasons each query gives the cell, by verdict key.
+fn verdicts_of(
+    client: &Loaded,
+    schema: &Loaded,
+    pending: &[(&str, u64)],
+    db_rules: &[&(&compat::Rule, compat::rules::Check)],
+    schema_level: &HashSet<String>,
+    sources: &SourceMap,
+    memo: &Memo,
+) -> Vec<(u64, Vec<String>)> {
+    let names: HashSet<&str> = pending.iter().map(|(n, _)| *n).collect();
+    let replayed = compat::replay_with(
+        subset(&client.reg, &names),
+        &client.analysis.contract,
+        schema.reg.schema.clone(),
+        sources,
+        Some(memo),
+    );
+    let mut cx = compat::Cx::new(
+        Version {
+            contract: &client.analysis.contract,
+            wire: None,
+        },
+        Version {
+            contract: &schema.analysis.contract,
+            wire: None,
+        },
+        &replayed,
+    );
+    let all = std::mem::take(&mut cx.old_queries);
+    pending
+        .iter()
+        .map(|(name, k)| {
+            cx.old_queries = all
+                .get_key_value(name)
+                .map(|(n, q)| BTreeMap::from([(*n, *q)]))
+                .unwrap_or_default();
+            let mut found = Vec::new();
+            for (rule, check) in db_rules {
+                check(&cx, &mut compat::Findings::new(rule, &mut found));
+            }
+            let reasons = found
+                .iter()
+                .filter(|f| !schema_level.contains(&f.fingerprint))
+                .map(|f| cell_reason(&f.message))
+                .collect();
+            (*k, reasons)
+        })
+        .collect()
+}
+
+/// A rule's message as a matrix cell says it: the cell names the client and the schema,
+/// so "the baseline" and "the new schema" go.
+fn cell_reason(message: &str) -> String {
+    message
+        .replace("the baseline query `", "query `")
+        .replace(" fails against the new schema", " fails")
+        .replace("against the new schema, ", "")
+        .replace("of the baseline query `", "of query `")
+        .replace("the baseline INSERT `", "INSERT `")
 }
 
 /// Producer versions × consumer versions of the wire format: the consumer accepts the
@@ -360,6 +562,14 @@ fn wire_matrix(versions: &[Loaded]) -> Option<Matrix> {
     }
     let labels: Vec<String> = versions.iter().map(|v| v.label.clone()).collect();
     let none = HashMap::new();
+    let wire_rules: Vec<_> = compat::rules::ALL
+        .iter()
+        .filter(|(r, _)| r.category == Category::Wire)
+        .collect();
+    let index: Vec<Option<compat::wire::Index>> = versions
+        .iter()
+        .map(|v| v.analysis.wire.as_ref().map(compat::wire::Index::of))
+        .collect();
     let mut cells = Vec::new();
     for (i, producer) in versions.iter().enumerate() {
         let mut row = Vec::new();
@@ -380,23 +590,24 @@ fn wire_matrix(versions: &[Loaded]) -> Option<Matrix> {
                     c.min_compatible, c.version, p.version, p.min_compatible
                 ));
             }
-            if i != j {
-                // The older side is the baseline of the wire rules.
-                let (old, new) = if i < j {
-                    (producer, consumer)
-                } else {
-                    (consumer, producer)
-                };
-                let found = compat::compare(
-                    Version::of(&old.analysis),
-                    Version::of(&new.analysis),
+            // The older side is the baseline of the wire rules.
+            let (old, new) = (&versions[i.min(j)], &versions[i.max(j)]);
+            if let (true, Some(oi), Some(ni)) = (i != j, &index[i.min(j)], &index[i.max(j)]) {
+                let cx = compat::Cx::wire_only(
+                    (&old.analysis.contract, oi),
+                    (&new.analysis.contract, ni),
                     &none,
-                    Mode::Backward,
                 );
+                let mut found = Vec::new();
+                for (rule, check) in &wire_rules {
+                    check(&cx, &mut compat::Findings::new(rule, &mut found));
+                }
+                found.sort_by(|a, b| a.rule.cmp(b.rule).then_with(|| a.entity.cmp(&b.entity)));
+                found.dedup_by(|a, b| a.fingerprint == b.fingerprint);
                 reasons.extend(
                     found
                         .iter()
-                        .filter(|f| matches!(f.category, Category::Wire) && f.level == Level::Error)
+                        .filter(|f| f.level == Level::Error)
                         .map(|f| format!("{}: {}", f.rule, f.message)),
                 );
             }

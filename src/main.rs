@@ -273,12 +273,13 @@ fn changelog(
     // Each revision is written to a private directory, kept until the end.
     let mut held = Vec::new();
     let mut paths = Vec::new();
+    let mut resolver = baseline::Resolver::default();
     for name in names {
         if name.is_empty() {
             paths.push(("working tree".to_owned(), path.clone()));
             continue;
         }
-        let b = baseline::resolve(&name, &path)?;
+        let b = resolver.resolve(&name, &path)?;
         paths.push((name, b.registry.clone()));
         held.push(b);
     }

@@ -344,3 +344,42 @@ fn every_fixture_matches_its_explain_snapshot() {
         settings().bind(|| insta::assert_snapshot!(format!("analyze__{case}"), text));
     }
 }
+
+/// Analyses reused from a memo (the changelog's and the transitive gate's many
+/// versions) are the analyses made from scratch: for every fixture and the example,
+/// analyzed once to fill the memo and again to hit it, with the source locations and
+/// policies of the registry at hand.
+#[test]
+fn memoized_analyses_equal_fresh_ones() {
+    use sqlpact::analyze::{analyze, analyze_with, memo::Memo};
+    use sqlpact::diag::Diagnostics;
+    use sqlpact::source::SourceMap;
+    let mut registries: Vec<std::path::PathBuf> =
+        std::fs::read_dir(common::root().join("tests/fixtures/analyze"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("sqlpact.yaml"))
+            .filter(|p| p.is_file())
+            .collect();
+    registries.sort();
+    registries.push(common::root().join("contracts/sqlpact.yaml"));
+    let memo = Memo::default();
+    for path in &registries {
+        let mut sources = SourceMap::default();
+        let mut diags = Diagnostics::default();
+        let reg = sqlpact::registry::load(path, &mut sources, &mut diags).unwrap();
+        let fresh = analyze(&reg, &sources, &mut Diagnostics::default());
+        let first = analyze_with(&reg, &sources, &mut Diagnostics::default(), Some(&memo));
+        let kept = memo.len();
+        let second = analyze_with(&reg, &sources, &mut Diagnostics::default(), Some(&memo));
+        assert_eq!(memo.len(), kept, "{}: the second run hits", path.display());
+        for a in [&first, &second] {
+            assert_eq!(
+                serde_json::to_string(&a.contract).unwrap(),
+                serde_json::to_string(&fresh.contract).unwrap(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    assert!(memo.len() > 50, "the memo keeps analyses: {}", memo.len());
+}

@@ -5,6 +5,7 @@
 
 pub mod functions;
 pub mod infer;
+pub mod memo;
 pub mod prep;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -29,6 +30,10 @@ pub struct Analysis {
     pub schema: Vec<crate::registry::SchemaSource>,
     /// The wire format, when the contract declares one and everything else is valid.
     pub wire: Option<crate::wire::Build>,
+    /// The schema objects' hashes (before column overrides), when analyzed with a memo.
+    pub fingerprints: Option<memo::Fingerprints>,
+    /// [`memo::config_key`] of the registry.
+    pub config_key: u64,
 }
 
 fn view_columns(
@@ -60,7 +65,22 @@ fn view_columns(
 
 /// Analyzes a loaded registry.
 pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> Analysis {
-    let mut catalog = catalog::build(&reg.schema, sources, &view_columns, diags);
+    analyze_with(reg, sources, diags, None)
+}
+
+/// Analyzes a loaded registry, reusing and keeping query analyses in `memo`.
+pub fn analyze_with(
+    reg: &Registry,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+    memo: Option<&memo::Memo>,
+) -> Analysis {
+    let mut catalog = match memo {
+        Some(m) => catalog::build_cached(&reg.schema, sources, &view_columns, diags, &m.catalogs),
+        None => catalog::build(&reg.schema, sources, &view_columns, diags),
+    };
+    let fingerprints = memo.map(|_| memo::Fingerprints::of(&catalog));
+    let config_key = memo::config_key(&reg.config);
     let cfg = &reg.config;
     let f = reg.file;
 
@@ -250,6 +270,9 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
         param_null: &param_null,
         reg,
         sources,
+        memo: memo
+            .zip(fingerprints.as_ref())
+            .map(|(m, f)| (m, f, config_key)),
     };
     let (mut queries, used_overrides) = ctx.all_queries(&reg.queries, diags);
     let analyzed: HashSet<&str> = queries.iter().map(|q| q.name.as_str()).collect();
@@ -321,6 +344,8 @@ pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> 
         contract,
         schema: reg.schema.clone(),
         wire,
+        fingerprints,
+        config_key,
     }
 }
 
@@ -392,6 +417,7 @@ struct QueryCtx<'a> {
     param_null: &'a HashMap<(String, String), (bool, Span)>,
     reg: &'a Registry,
     sources: &'a SourceMap,
+    memo: Option<(&'a memo::Memo, &'a memo::Fingerprints, u64)>,
 }
 
 fn source_of(sources: &SourceMap, span: &Span) -> model::Source {
@@ -453,7 +479,41 @@ impl QueryCtx<'_> {
         (queries, used)
     }
 
+    /// One query, from the memo when it holds the same analysis.
     fn query(
+        &self,
+        raw: &RawQuery,
+        used: &mut HashSet<(String, String)>,
+        diags: &mut Diagnostics,
+    ) -> Option<model::Query> {
+        let Some((memo, prints, config)) = self.memo else {
+            return self.analyze_query(raw, used, diags);
+        };
+        let key = memo::query_key(config, raw, prints.of_sql(&raw.sql));
+        if let Some(hit) = memo.get(key) {
+            used.extend(hit.used.iter().cloned());
+            let mut q = hit.query.clone();
+            q.source = source_of(self.sources, &raw.name_span);
+            q.policy = self.policy(raw, q.read_only, &q.params, diags)?;
+            return Some(q);
+        }
+        let before = diags.items.len();
+        let mut mine = HashSet::new();
+        let q = self.analyze_query(raw, &mut mine, diags);
+        if let Some(q) = q.as_ref().filter(|_| diags.items.len() == before) {
+            memo.put(
+                key,
+                memo::Memoized {
+                    query: q.clone(),
+                    used: mine.iter().cloned().collect(),
+                },
+            );
+        }
+        used.extend(mine);
+        q
+    }
+
+    fn analyze_query(
         &self,
         raw: &RawQuery,
         used: &mut HashSet<(String, String)>,

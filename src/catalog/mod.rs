@@ -61,7 +61,7 @@ pub struct DomainType {
     pub span: Span,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Catalog {
     pub relations: BTreeMap<String, Relation>,
     pub enums: BTreeMap<String, EnumType>,
@@ -222,6 +222,69 @@ pub fn build(
 ) -> Catalog {
     let mut cat = Catalog::default();
     cat.schemas.insert("public".into());
+    apply_sources(&mut cat, sources, files, analyze_view, diags);
+    cat
+}
+
+/// Catalogs already built, by the names and texts of the schema sources applied.
+#[derive(Default)]
+pub struct Cache {
+    built: std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Catalog>>>,
+}
+
+/// [`build`], starting from the catalog of the longest list of leading sources `cache`
+/// holds (a registry whose migrations only grew reapplies only the new ones), and
+/// keeping the result when it built without a diagnostic. A reused catalog's spans
+/// point into an earlier copy of the same files: same names, same texts.
+pub fn build_cached(
+    sources: &[SchemaSource],
+    files: &SourceMap,
+    analyze_view: &ViewAnalyzer<'_>,
+    diags: &mut Diagnostics,
+    cache: &Cache,
+) -> Catalog {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut keys = Vec::with_capacity(sources.len());
+    let mut h = DefaultHasher::new();
+    for src in sources {
+        let f = files.get(src.file);
+        (&f.name, &f.text[src.range.clone()]).hash(&mut h);
+        keys.push(h.finish());
+    }
+    let found = cache.built.lock().ok().and_then(|built| {
+        keys.iter()
+            .enumerate()
+            .rev()
+            .find_map(|(i, k)| built.get(k).map(|c| (i + 1, c.clone())))
+    });
+    let (done, mut cat) = match found {
+        Some((n, c)) => (n, (*c).clone()),
+        None => {
+            let mut c = Catalog::default();
+            c.schemas.insert("public".into());
+            (0, c)
+        }
+    };
+    if done == sources.len() {
+        return cat;
+    }
+    let before = diags.items.len();
+    apply_sources(&mut cat, &sources[done..], files, analyze_view, diags);
+    if diags.items.len() == before {
+        if let (Some(k), Ok(mut built)) = (keys.last(), cache.built.lock()) {
+            built.insert(*k, std::sync::Arc::new(cat.clone()));
+        }
+    }
+    cat
+}
+
+fn apply_sources(
+    cat: &mut Catalog,
+    sources: &[SchemaSource],
+    files: &SourceMap,
+    analyze_view: &ViewAnalyzer<'_>,
+    diags: &mut Diagnostics,
+) {
     for src in sources {
         let text = &files.get(src.file).text;
         let section = &text[src.range.clone()];
@@ -236,7 +299,7 @@ pub fn build(
             match Parser::parse_sql(&PostgreSqlDialect {}, stmt_text) {
                 Ok(stmts) => {
                     for s in stmts {
-                        apply(&mut cat, &s, &span, stmt_text, analyze_view, diags);
+                        apply(cat, &s, &span, stmt_text, analyze_view, diags);
                     }
                 }
                 Err(e) => {
@@ -253,7 +316,6 @@ pub fn build(
             }
         }
     }
-    cat
 }
 
 /// Span of an identifier inside a statement, when the parser recorded one.

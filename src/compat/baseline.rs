@@ -21,6 +21,28 @@ const READ_EXTENSIONS: &[&str] = &["yaml", "yml", "sql", "proto", "lock"];
 /// the revision. A bare revision takes the registry at the same place in the
 /// repository as `current` (the registry being checked).
 pub fn resolve(against: &str, current: &Path) -> Result<Baseline, String> {
+    Resolver::default().resolve(against, current)
+}
+
+/// Resolves several baselines of one repository: a file that is the same in two
+/// revisions is written once and linked into the second.
+#[derive(Default)]
+pub struct Resolver {
+    written: std::collections::HashMap<gix::ObjectId, PathBuf>,
+}
+
+impl Resolver {
+    /// See [`resolve`].
+    pub fn resolve(&mut self, against: &str, current: &Path) -> Result<Baseline, String> {
+        resolve_with(against, current, &mut self.written)
+    }
+}
+
+fn resolve_with(
+    against: &str,
+    current: &Path,
+    written: &mut std::collections::HashMap<gix::ObjectId, PathBuf>,
+) -> Result<Baseline, String> {
     let p = Path::new(against);
     if p.is_dir() {
         let registry = p.join("sqlpact.yaml");
@@ -42,10 +64,14 @@ pub fn resolve(against: &str, current: &Path) -> Result<Baseline, String> {
             _scratch: None,
         });
     }
-    from_git(against, current)
+    from_git(against, current, written)
 }
 
-fn from_git(against: &str, current: &Path) -> Result<Baseline, String> {
+fn from_git(
+    against: &str,
+    current: &Path,
+    written: &mut std::collections::HashMap<gix::ObjectId, PathBuf>,
+) -> Result<Baseline, String> {
     let start = current
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -126,7 +152,8 @@ fn from_git(against: &str, current: &Path) -> Result<Baseline, String> {
         .prefix("sqlpact-baseline-")
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    write_tree(&commit_tree, scratch.path()).map_err(|e| format!("reading `{rev}`: {e}"))?;
+    write_tree(&commit_tree, scratch.path(), written)
+        .map_err(|e| format!("reading `{rev}`: {e}"))?;
     let in_tree = dir.join(&file);
     let baseline = Baseline {
         registry: scratch.path().join(&in_tree),
@@ -147,7 +174,11 @@ fn from_git(against: &str, current: &Path) -> Result<Baseline, String> {
 }
 /// Writes the blobs of `tree` that a registry may read under `to`, recursively
 /// (symlinks and submodules are skipped).
-fn write_tree(tree: &gix::Tree<'_>, to: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn write_tree(
+    tree: &gix::Tree<'_>,
+    to: &Path,
+    written: &mut std::collections::HashMap<gix::ObjectId, PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(to)?;
     for entry in tree.iter() {
         let entry = entry?;
@@ -158,14 +189,22 @@ fn write_tree(tree: &gix::Tree<'_>, to: &Path) -> Result<(), Box<dyn std::error:
         let mode = entry.mode();
         if mode.is_tree() {
             let sub = entry.object()?.peel_to_tree()?;
-            write_tree(&sub, &to.join(&name))?;
+            write_tree(&sub, &to.join(&name), written)?;
         } else if mode.is_blob()
             && Path::new(&name)
                 .extension()
                 .is_some_and(|e| READ_EXTENSIONS.iter().any(|x| e == *x))
         {
+            let path = to.join(&name);
+            let id = entry.object_id();
+            if let Some(earlier) = written.get(&id) {
+                if std::fs::hard_link(earlier, &path).is_ok() {
+                    continue;
+                }
+            }
             let obj = entry.object()?;
-            std::fs::write(to.join(&name), &obj.data)?;
+            std::fs::write(&path, &obj.data)?;
+            written.insert(id, path);
         }
     }
     Ok(())

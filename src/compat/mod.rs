@@ -7,7 +7,7 @@
 pub mod baseline;
 pub mod report;
 pub mod rules;
-mod wire;
+pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -227,6 +227,44 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Both versions' wire formats and nothing of their queries: what the wire rules
+    /// read.
+    pub fn wire_only(
+        old: (&'a Contract, &wire::Index<'a>),
+        new: (&'a Contract, &wire::Index<'a>),
+        replayed: &'a HashMap<String, Replayed>,
+    ) -> Self {
+        Cx {
+            old: old.0,
+            new: new.0,
+            old_queries: BTreeMap::new(),
+            new_queries: BTreeMap::new(),
+            replayed,
+            old_wire: Some(old.1.build()),
+            new_wire: Some(new.1.build()),
+            wire: wire::Pairs::indexed(old.1, new.1),
+        }
+    }
+
+    /// Both versions with no queries and no wire format: what the rules find here
+    /// concerns the schemas alone.
+    pub fn schemas_only(
+        old: &'a Contract,
+        new: &'a Contract,
+        replayed: &'a HashMap<String, Replayed>,
+    ) -> Self {
+        Cx {
+            old,
+            new,
+            old_queries: BTreeMap::new(),
+            new_queries: BTreeMap::new(),
+            replayed,
+            old_wire: None,
+            new_wire: None,
+            wire: wire::Pairs::of(None, None),
+        }
+    }
+
     /// Queries in both contracts, by name.
     pub fn pairs(&self) -> impl Iterator<Item = (&'a Query, &'a Query)> + '_ {
         self.old_queries
@@ -299,10 +337,21 @@ fn run_rules(cx: &Cx<'_>, out: &mut Vec<Finding>) {
 /// baseline schema had. So a column added to a table that a `SELECT *` reads changes
 /// nothing for old clients, as it changes nothing on the server.
 pub fn replay(
+    old: Registry,
+    deployed: &Contract,
+    new_schema: Vec<crate::registry::SchemaSource>,
+    sources: &SourceMap,
+) -> HashMap<String, Replayed> {
+    replay_with(old, deployed, new_schema, sources, None)
+}
+
+/// [`replay`], reusing analyses from `memo`.
+pub fn replay_with(
     mut old: Registry,
     deployed: &Contract,
     new_schema: Vec<crate::registry::SchemaSource>,
     sources: &SourceMap,
+    memo: Option<&crate::analyze::memo::Memo>,
 ) -> HashMap<String, Replayed> {
     for raw in &mut old.queries {
         if !raw.sql.contains('*') {
@@ -334,7 +383,7 @@ pub fn replay(
         ..old
     };
     let mut diags = Diagnostics::default();
-    let analysis = crate::analyze::analyze(&hybrid, sources, &mut diags);
+    let analysis = crate::analyze::analyze_with(&hybrid, sources, &mut diags, memo);
     let mut by_name: HashMap<String, Replayed> = analysis
         .contract
         .queries
@@ -370,11 +419,21 @@ pub fn load(
     what: &str,
     sources: &mut SourceMap,
 ) -> Result<(Registry, crate::analyze::Analysis), String> {
+    load_with(path, what, sources, None)
+}
+
+/// [`load`], reusing analyses from `memo`.
+pub fn load_with(
+    path: &std::path::Path,
+    what: &str,
+    sources: &mut SourceMap,
+    memo: Option<&crate::analyze::memo::Memo>,
+) -> Result<(Registry, crate::analyze::Analysis), String> {
     let mut diags = Diagnostics::default();
     let reg = crate::registry::load(path, sources, &mut diags);
     let analysis = reg
         .as_ref()
-        .map(|r| crate::analyze::analyze(r, sources, &mut diags));
+        .map(|r| crate::analyze::analyze_with(r, sources, &mut diags, memo));
     diags.sort();
     match (reg, analysis) {
         (Some(reg), Some(a)) if !diags.has_errors() => Ok((reg, a)),

@@ -90,6 +90,27 @@ pub struct Pairs<'a> {
     pub fields: Vec<Pair<'a, FieldDescriptorProto>>,
 }
 
+/// A build's messages and enums by name, for comparing one build with many.
+pub struct Index<'a> {
+    build: &'a Build,
+    messages: BTreeMap<String, &'a DescriptorProto>,
+    enums: BTreeMap<String, &'a EnumDescriptorProto>,
+}
+
+impl<'a> Index<'a> {
+    pub fn of(build: &'a Build) -> Self {
+        Index {
+            build,
+            messages: messages(build),
+            enums: enums(build),
+        }
+    }
+
+    pub fn build(&self) -> &'a Build {
+        self.build
+    }
+}
+
 impl<'a> Pairs<'a> {
     /// Empty unless both sides declare a wire format and the new contract still
     /// accepts the baseline's wire version (otherwise negotiation refuses peers on it,
@@ -98,10 +119,15 @@ impl<'a> Pairs<'a> {
         let (Some(o), Some(n)) = (old, new) else {
             return Pairs::default();
         };
-        if n.model.min_compatible > o.model.version {
+        Self::indexed(&Index::of(o), &Index::of(n))
+    }
+
+    /// [`Pairs::of`] from indexes built once.
+    pub fn indexed(old: &Index<'a>, new: &Index<'a>) -> Self {
+        if new.build.model.min_compatible > old.build.model.version {
             return Pairs::default();
         }
-        let messages = matched(messages(o), messages(n));
+        let messages = matched(&old.messages, &new.messages);
         let fields = messages
             .iter()
             .flat_map(|(name, o, n)| {
@@ -113,16 +139,23 @@ impl<'a> Pairs<'a> {
             .collect();
         Pairs {
             messages,
-            enums: matched(enums(o), enums(n)),
+            enums: matched(&old.enums, &new.enums),
             fields,
         }
     }
 }
 
 /// What both maps hold: (key, before, now).
-fn matched<'a, T>(old: BTreeMap<String, &'a T>, new: BTreeMap<String, &'a T>) -> Vec<Pair<'a, T>> {
-    old.into_iter()
-        .filter_map(|(name, o)| new.get(&name).map(|n| (name, o, *n)))
+/// The entries of both sides with the same name that differ: an unchanged message or
+/// enum has nothing any rule could report.
+fn matched<'a, T: PartialEq>(
+    old: &BTreeMap<String, &'a T>,
+    new: &BTreeMap<String, &'a T>,
+) -> Vec<Pair<'a, T>> {
+    old.iter()
+        .filter_map(|(name, o)| new.get(name).map(|n| (name, *o, *n)))
+        .filter(|(_, o, n)| o != n)
+        .map(|(name, o, n)| (name.clone(), o, n))
         .collect()
 }
 

@@ -6,7 +6,7 @@ use sqlparser::parser::Parser;
 
 use super::{Cx, Findings, Rule};
 use crate::compat::Finding;
-use crate::model::{Column, Contract, Param, Query, Table};
+use crate::model::{Column, Contract, Param, Query};
 
 mod col_001_column_removed;
 mod col_002_column_type_changed;
@@ -287,31 +287,29 @@ fn lang_type_changed(
     cx: &Cx<'_>,
     f: &mut Findings<'_>,
     lang: &str,
-    pick: fn(&(String, String)) -> &String,
+    pick: for<'s> fn(&'s str, &'s str) -> &'s str,
 ) {
     let params = param_pairs(cx)
         .filter(|(_, _, o, p)| o.ty == p.ty && o.nullable == p.nullable)
         .map(|(old, new, o, p)| {
-            let was = (o.go_type.clone(), o.rust_type.clone());
-            let now = (p.go_type.clone(), p.rust_type.clone());
+            let was = pick(&o.go_type, &o.rust_type);
+            let now = pick(&p.go_type, &p.rust_type);
             (old, new, "param", &p.name, was, now)
         });
     let columns = column_pairs(cx)
         .filter(|(_, _, o, c)| o.ty == c.ty && o.nullable == c.nullable)
         .map(|(old, new, o, c)| {
-            let was = (o.go_type.clone(), o.rust_type.clone());
-            let now = (c.go_type.clone(), c.rust_type.clone());
+            let was = pick(&o.go_type, &o.rust_type);
+            let now = pick(&c.go_type, &c.rust_type);
             (old, new, "column", &c.name, was, now)
         });
     for (old, new, kind, name, was, now) in params.chain(columns) {
-        if pick(&was) != pick(&now) {
+        if was != now {
             f.add(
                 format!("query {} {kind} {name}", new.name),
                 format!(
-                    "the {lang} type of {kind} `{name}` of query `{}` changed from `{}` to `{}`",
-                    new.name,
-                    pick(&was),
-                    pick(&now)
+                    "the {lang} type of {kind} `{name}` of query `{}` changed from `{was}` to `{now}`",
+                    new.name
                 ),
                 Some(&new.source),
                 Some(&old.source),
@@ -334,10 +332,4 @@ fn insert_target(sql: &str) -> Option<(String, Vec<String>)> {
         clean(name.to_string()),
         ins.columns.iter().map(|c| clean(c.to_string())).collect(),
     ))
-}
-
-fn find_table<'a>(tables: &'a [Table], name: &str) -> Option<&'a Table> {
-    tables
-        .iter()
-        .find(|t| t.name == name || t.name == format!("public.{name}"))
 }

@@ -1,7 +1,10 @@
 //! SCH-003 `insert-misses-required-column`: A table gained a NOT NULL column without a default that an INSERT of the baseline omits.
 
-use super::{find_table, insert_target};
+use std::collections::HashMap;
+
+use super::insert_target;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
+use crate::model::Table;
 
 pub const RULE: Rule = Rule {
     id: "SCH-003",
@@ -15,34 +18,68 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
+    if !cx.old_queries.values().any(|q| q.statement == "insert") {
+        return;
+    }
+    let required = |c: &crate::model::TableColumn| !c.nullable && !c.has_default;
+    let old_tables: HashMap<&str, &Table> = cx
+        .old
+        .schema
+        .tables
+        .iter()
+        .map(|t| (t.name.as_str(), t))
+        .collect();
+    // Tables with a column that is required now and was not: only INSERTs into them
+    // can break, so only those are parsed.
+    let tightened: HashMap<&str, (&Table, Vec<&str>)> = cx
+        .new
+        .schema
+        .tables
+        .iter()
+        .filter_map(|nt| {
+            let ot = old_tables.get(nt.name.as_str());
+            let cols: Vec<&str> = nt
+                .columns
+                .iter()
+                .filter(|c| required(c))
+                .filter(|c| {
+                    !ot.and_then(|t| t.columns.iter().find(|o| o.name == c.name))
+                        .is_some_and(&required)
+                })
+                .map(|c| c.name.as_str())
+                .collect();
+            (!cols.is_empty()).then_some((nt.name.as_str(), (nt, cols)))
+        })
+        .collect();
+    if tightened.is_empty() {
+        return;
+    }
     for (name, q) in &cx.old_queries {
-        if q.statement != "insert" {
+        if q.statement != "insert" || !q.tables.iter().any(|t| tightened.contains_key(t.as_str())) {
             continue;
         }
         let Some((table, listed)) = insert_target(&q.sql) else {
             continue;
         };
-        let Some(nt) = find_table(&cx.new.schema.tables, &table) else {
+        let qualified = if table.contains('.') {
+            table
+        } else {
+            format!("public.{table}")
+        };
+        let Some((nt, cols)) = tightened.get(qualified.as_str()) else {
             continue;
         };
-        let ot = find_table(&cx.old.schema.tables, &table);
-        for c in &nt.columns {
-            let required = !c.nullable && !c.has_default;
-            let was_required = ot
-                .and_then(|t| t.columns.iter().find(|o| o.name == c.name))
-                .is_some_and(|o| !o.nullable && !o.has_default);
-            if required && !was_required && !listed.iter().any(|l| l == &c.name) {
-                f.add(
-                    format!("query {name} insert {}.{}", nt.name, c.name),
-                    format!(
-                        "the baseline INSERT `{name}` omits `{}.{}`, which is now NOT NULL without a default",
-                        nt.name, c.name
-                    ),
-                    cx.new_queries.get(name).map(|n| &n.source),
-                    Some(&q.source),
-                )
-                .help = Some("add the column with a DEFAULT, or nullable first and NOT NULL once every client writes it".into());
-            }
+        for c in cols.iter().filter(|c| !listed.iter().any(|l| l == *c)) {
+            f.add(
+                format!("query {name} insert {}.{c}", nt.name),
+                format!(
+                    "the baseline INSERT `{name}` omits `{}.{c}`, which is now NOT NULL without a default",
+                    nt.name
+                ),
+                cx.new_queries.get(name).map(|n| &n.source),
+                Some(&q.source),
+            )
+            .help = Some("add the column with a DEFAULT, or nullable first and NOT NULL once every client writes it".into());
         }
     }
 }

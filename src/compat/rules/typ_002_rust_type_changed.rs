@@ -15,5 +15,5 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    lang_type_changed(cx, f, "Rust", |t| &t.1);
+    lang_type_changed(cx, f, "Rust", |_, rust| rust);
 }
