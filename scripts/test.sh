@@ -3,7 +3,9 @@
 #   - PostgreSQL 15 (Debian packages), run as a throwaway cluster by pg_virtualenv;
 #   - the Rust toolchain's components (rustfmt, clippy) and the crates;
 #   - the Go modules of the generated Go client and its tests (go downloads them);
-#   - protoc-gen-go, the plugin that writes the Go wire messages (go install, pinned).
+#   - protoc-gen-go, the plugin that writes the Go wire messages (go install, pinned);
+#   - Chromium (Debian packages) and playwright-core (npm, pinned by its lock file),
+#     for the HTML changelog's browser test.
 # Usage: scripts/test.sh            (from anywhere inside the repository)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +32,17 @@ if [ ! -e /etc/ssl/certs/ssl-cert-snakeoil.pem ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ssl-cert >/dev/null
   make-ssl-cert generate-default-snakeoil
 fi
+
+# The HTML changelog is checked in Debian's Chromium, driven by playwright-core (which
+# downloads no browser of its own).
+if ! command -v chromium >/dev/null 2>&1; then
+  log "installing Chromium (the HTML changelog's browser test)"
+  need_root chromium
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+log "the browser test's packages (npm ci)"
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
 
 for comp in rustfmt clippy; do
   if ! cargo "${comp/rustfmt/fmt}" --version >/dev/null 2>&1; then

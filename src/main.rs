@@ -125,7 +125,7 @@ enum Command {
         /// A handlebars template rendered with the JSON form as its data.
         #[arg(long, value_name = "FILE", conflicts_with = "format")]
         template: Option<PathBuf>,
-        /// Where rule links point (Markdown).
+        /// Where rule links point (Markdown and HTML).
         #[arg(long, value_name = "URL", default_value = "docs/rules/")]
         rules_url: String,
     },
@@ -135,6 +135,8 @@ enum Command {
 enum ChangelogFormat {
     Markdown,
     Json,
+    /// One self-contained page.
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -296,6 +298,7 @@ fn changelog(
         }
         (None, ChangelogFormat::Markdown) => changelog::markdown(&c, rules_url),
         (None, ChangelogFormat::Json) => changelog::json(&c),
+        (None, ChangelogFormat::Html) => changelog::html(&c, rules_url),
     };
     write!(out, "{text}").map_err(|e| format!("cannot write output: {e}"))?;
     Ok(ExitCode::SUCCESS)

@@ -413,3 +413,73 @@ fn every_matrix_cell_agrees_with_a_replay_from_scratch() {
         ["ENM-001", "SCH-001", "SCH-002", "SCH-003"]
     );
 }
+
+/// The HTML page opened in headless Chromium (tests/browser/changelog.mjs, driven by
+/// playwright-core): the matrices are rendered, coloured and visible, a breaking
+/// cell unfolds its reasons, the page holds on a phone, and nothing is fetched from
+/// elsewhere. The screenshot of the matrices is the one docs/ and the README show.
+#[test]
+fn html_changelog_renders_in_chromium() {
+    let repo = history();
+    let (page, err) = changelog(repo.path(), &["--tags", "v*", "--format", "html"]);
+    assert!(err.is_empty(), "{err}");
+    assert!(page.starts_with("<!doctype html>"));
+    for outside in [
+        "<script", "<link", "src=", "url(", "@import", "http://", "https://",
+    ] {
+        assert!(
+            !page.contains(outside),
+            "the page is self-contained: {outside}"
+        );
+    }
+    let (json, _) = changelog(repo.path(), &["--tags", "v*", "--format", "json"]);
+    let c: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let cells: Vec<bool> = c["schema_matrix"]["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter())
+        .map(|cell| cell["ok"].as_bool().unwrap())
+        .collect();
+
+    let file = repo.path().join("changelog.html");
+    std::fs::write(&file, &page).unwrap();
+    let browser = root().join("tests/browser");
+    assert!(
+        browser.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run `npm ci` in tests/browser (scripts/test.sh does)"
+    );
+    let shot = repo.path().join("matrix.png");
+    let out = Command::new("node")
+        .arg(browser.join("changelog.mjs"))
+        .arg(&file)
+        .arg(&shot)
+        .output()
+        .expect("node runs (scripts/test.sh installs Chromium and the browser test's packages)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["rows"], 5);
+    assert_eq!(seen["columns"], 5);
+    assert_eq!(seen["releases"], 4);
+    assert_eq!(seen["wire_matrix"], true);
+    let ok = cells.iter().filter(|o| **o).count();
+    assert_eq!(seen["ok_cells"], ok);
+    assert_eq!(seen["bad_cells"], cells.len() - ok);
+    assert!(seen["first_reason"]
+        .as_str()
+        .unwrap()
+        .contains("does not exist"));
+
+    let png = std::fs::read(&shot).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000);
+    // Into docs/ in one step: a failed run leaves the last good screenshot.
+    let docs = root().join("docs/changelog-matrix.png");
+    let staged = root().join("docs/.changelog-matrix.png.tmp");
+    std::fs::write(&staged, &png).unwrap();
+    std::fs::rename(&staged, &docs).unwrap();
+}

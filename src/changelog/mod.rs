@@ -8,6 +8,10 @@
 //! gate's schema rules (`SCH-*`) to the result; the wire matrix reads the declared
 //! accepted ranges and the wire rules.
 
+mod html;
+
+pub use html::html;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -632,19 +636,23 @@ pub fn json(c: &Changelog) -> String {
     serde_json::to_string_pretty(c).unwrap_or_default() + "\n"
 }
 
+/// Reasons listed in a Markdown cell; the JSON form has them all.
+const MD_CELL_REASONS: usize = 5;
+
 fn cell_md(c: &Cell) -> String {
     if c.ok {
-        "✅".into()
-    } else {
-        format!(
-            "❌ {}",
-            c.reasons
-                .iter()
-                .map(|r| r.replace('|', "\\|").replace('\n', " "))
-                .collect::<Vec<_>>()
-                .join("<br>")
-        )
+        return "✅".into();
     }
+    let mut lines: Vec<String> = c
+        .reasons
+        .iter()
+        .take(MD_CELL_REASONS)
+        .map(|r| r.replace('|', "\\|").replace('\n', " "))
+        .collect();
+    if c.reasons.len() > MD_CELL_REASONS {
+        lines.push(format!("and {} more", c.reasons.len() - MD_CELL_REASONS));
+    }
+    format!("❌ {}", lines.join("<br>"))
 }
 
 fn matrix_md(s: &mut String, m: &Matrix) {
