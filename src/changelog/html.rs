@@ -173,12 +173,7 @@ fn release_html(s: &mut String, r: &Release, rules_base: &str) {
         }
     );
     let mut any = false;
-    for (title, entries) in [
-        ("Breaking", &r.breaking),
-        ("Deprecated", &r.deprecated),
-        ("Added", &r.added),
-        ("Changed", &r.changed),
-    ] {
+    for (title, entries) in r.sections() {
         if entries.is_empty() {
             continue;
         }

@@ -76,6 +76,18 @@ pub struct Release {
     pub deploy_reason: String,
 }
 
+impl Release {
+    /// The four sections, titled, in the order they are shown.
+    pub fn sections(&self) -> [(&'static str, &[Entry]); 4] {
+        [
+            ("Breaking", &self.breaking),
+            ("Deprecated", &self.deprecated),
+            ("Added", &self.added),
+            ("Changed", &self.changed),
+        ]
+    }
+}
+
 /// Rows × columns of cells, each naming what breaks.
 #[derive(Debug, Clone, Serialize)]
 pub struct Matrix {
@@ -702,12 +714,7 @@ pub fn markdown(c: &Changelog, rules_base: &str) -> String {
                 ""
             }
         );
-        for (title, entries) in [
-            ("Breaking", &r.breaking),
-            ("Deprecated", &r.deprecated),
-            ("Added", &r.added),
-            ("Changed", &r.changed),
-        ] {
+        for (title, entries) in r.sections() {
             if entries.is_empty() {
                 continue;
             }
@@ -725,11 +732,7 @@ pub fn markdown(c: &Changelog, rules_base: &str) -> String {
                 );
             }
         }
-        if r.breaking.is_empty()
-            && r.deprecated.is_empty()
-            && r.added.is_empty()
-            && r.changed.is_empty()
-        {
+        if r.sections().iter().all(|(_, e)| e.is_empty()) {
             let _ = writeln!(s, "\nNo changes to the contract.");
         }
     }
