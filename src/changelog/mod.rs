@@ -1,11 +1,13 @@
 //! `sqlpact changelog`: what changed between contract versions, and which client,
 //! schema and wire versions run together.
 //!
-//! Every version is loaded and analyzed once. Consecutive versions are compared with
-//! the compat gate's rules (in its default `backward` mode), which sort each finding into Breaking,
-//! Deprecated, Added or Changed. The client × schema matrix runs the queries of each
-//! client version through the analyzer against every schema version and applies the
-//! gate's schema rules (`SCH-*`) to the result; the wire matrix reads the declared
+//! Every version is loaded and analyzed once, the versions sharing one
+//! [`Memo`] so that a query or catalog unchanged from an earlier version is not
+//! analyzed again. Consecutive versions are compared with the compat gate's rules (in
+//! its default `backward` mode), which sort each finding into Breaking, Deprecated,
+//! Added or Changed. The client × schema matrix judges the queries of each client
+//! version against every schema version with the gate's database rules (`SCH-*`,
+//! `ENM-001`), each distinct verdict computed once; the wire matrix reads the declared
 //! accepted ranges and the wire rules.
 
 mod html;
@@ -340,7 +342,7 @@ fn schema_matrix<'v>(
     // Per query of each version: its analysis key, and which objects it can name.
     let mut sets: HashMap<Vec<String>, usize> = HashMap::new();
     let mut by_sql: HashMap<&str, usize> = HashMap::new();
-    let mut rows: Vec<Vec<(u64, usize, &'v str)>> = Vec::new();
+    let mut rows: Vec<Vec<(&'v RawQuery, usize)>> = Vec::new();
     for v in versions {
         let mut row = Vec::new();
         for raw in &v.reg.queries {
@@ -357,18 +359,28 @@ fn schema_matrix<'v>(
                     s
                 }
             };
-            row.push((raw_key(v, raw), set, raw.name.as_str()));
+            row.push((raw, set));
         }
         rows.push(row);
     }
-    let mut named: Vec<&Vec<String>> = vec![&EMPTY_WORDS; sets.len()];
-    for (w, i) in &sets {
-        named[*i] = w;
-    }
     // The hash of what each set of names reaches in each version's schema.
-    let reach: Vec<Vec<u64>> = named
-        .iter()
-        .map(|w| prints.iter().map(|p| p.of_words(w)).collect())
+    let mut reach: Vec<Vec<u64>> = vec![Vec::new(); sets.len()];
+    for (words, i) in &sets {
+        reach[*i] = prints.iter().map(|p| p.of_words(words)).collect();
+    }
+    // Each query's analysis key: what it reaches in its own version's schema.
+    let rows: Vec<Vec<(u64, usize, &'v str)>> = rows
+        .into_iter()
+        .zip(versions)
+        .enumerate()
+        .map(|(i, (row, v))| {
+            row.into_iter()
+                .map(|(raw, set)| {
+                    let key = memo::query_key(v.analysis.config_key, raw, reach[set][i]);
+                    (key, set, raw.name.as_str())
+                })
+                .collect()
+        })
         .collect();
 
     let none = HashMap::new();
@@ -463,18 +475,6 @@ fn subset(reg: &Registry, names: &HashSet<&str>) -> Registry {
         wire_lock: reg.wire_lock,
         wire_protos: reg.wire_protos.clone(),
     }
-}
-
-static EMPTY_WORDS: Vec<String> = Vec::new();
-
-/// The analysis key of a version's query (see [`memo::query_key`]).
-fn raw_key(v: &Loaded, raw: &RawQuery) -> u64 {
-    let own = v
-        .analysis
-        .fingerprints
-        .as_ref()
-        .map_or(0, |p| p.of_sql(&raw.sql));
-    memo::query_key(v.analysis.config_key, raw, own)
 }
 
 /// Combines three hashes (splitmix64's finalizer after each, so the order counts).
