@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     marker = os.path.join(repo, ".git", "bench-complete")
     if not os.path.exists(marker):
         print(f"building {repo} ...", file=sys.stderr)
-        labels = history.build(repo, a.tags, a.queries, a.wire)
+        labels = history.build(repo, a.tags, a.queries, a.wire, a.sqlpact)
         with open(marker, "w") as f:
             f.write("\n".join(labels))
     with open(marker) as f:

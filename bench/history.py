@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Build a git repository holding many tagged versions of a synthetic contract.
 
-    python3 bench/history.py --out DIR [--tags 50] [--queries 2000] [--wire]
+    python3 bench/history.py --out DIR [--tags 50] [--queries 2000]
+                             [--wire --sqlpact PATH]
 
 The first version is bench/gen_registry.py's registry (200 tables x 12 columns and
 --queries queries). Every later tag is one release of a living service:
@@ -16,8 +17,9 @@ The first version is bench/gen_registry.py's registry (200 tables x 12 columns a
     drops the column it read (a major version: old clients break on the new schema).
 
 Versions are tagged v<major>.<minor>.0. With --wire the registry declares a wire
-format whose version follows the major version. The output depends only on the
-arguments. Standard library only.
+format whose version follows the major version, and each release commits the
+`sqlpact.lock` that `sqlpact generate` (the --sqlpact binary) writes, as a service
+does. The output depends only on the arguments. Standard library only.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def registry_yaml(version: str, wire: int | None, lifecycle: list[tuple[str, str
     return "\n".join(out) + "\n"
 
 
-def build(out: str, tags: int, queries: int, wire: bool) -> list[str]:
+def build(out: str, tags: int, queries: int, wire: bool, sqlpact: str | None = None) -> list[str]:
+    if wire and not sqlpact:
+        raise SystemExit("--wire needs the sqlpact binary (--sqlpact) to write sqlpact.lock")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     tables, base = gen_registry.generate(out, 200, 12, queries, 100, gen_registry.DEFAULT_SEED)
@@ -97,6 +101,8 @@ def build(out: str, tags: int, queries: int, wire: bool) -> list[str]:
 
     def release() -> None:
         write_all()
+        if wire:
+            subprocess.run([sqlpact, "generate"], cwd=out, check=True, stdout=subprocess.DEVNULL)
         git(out, "add", "-A")
         git(out, "commit", "-q", "-m", f"v{major}.{minor}.0")
         label = f"v{major}.{minor}.0"
@@ -152,8 +158,9 @@ def main(argv=None) -> int:
     ap.add_argument("--tags", type=int, default=50)
     ap.add_argument("--queries", type=int, default=2000)
     ap.add_argument("--wire", action="store_true")
+    ap.add_argument("--sqlpact", help="the binary that writes sqlpact.lock (with --wire)")
     a = ap.parse_args(argv)
-    labels = build(a.out, a.tags, a.queries, a.wire)
+    labels = build(a.out, a.tags, a.queries, a.wire, a.sqlpact)
     print(f"{a.out}: {len(labels)} tags, {labels[0]} .. {labels[-1]}")
     return 0
 

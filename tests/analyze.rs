@@ -351,7 +351,7 @@ fn every_fixture_matches_its_explain_snapshot() {
 /// policies of the registry at hand.
 #[test]
 fn memoized_analyses_equal_fresh_ones() {
-    use sqlpact::analyze::{analyze, analyze_with, memo::Memo};
+    use sqlpact::analyze::{analyze, analyze_with, memo::Memo, Options};
     use sqlpact::diag::Diagnostics;
     use sqlpact::source::SourceMap;
     let mut registries: Vec<std::path::PathBuf> =
@@ -363,14 +363,18 @@ fn memoized_analyses_equal_fresh_ones() {
     registries.sort();
     registries.push(common::root().join("contracts/sqlpact.yaml"));
     let memo = Memo::default();
+    let opts = Options {
+        memo: Some(&memo),
+        ..Options::default()
+    };
     for path in &registries {
         let mut sources = SourceMap::default();
         let mut diags = Diagnostics::default();
         let reg = sqlpact::registry::load(path, &mut sources, &mut diags).unwrap();
         let fresh = analyze(&reg, &sources, &mut Diagnostics::default());
-        let first = analyze_with(&reg, &sources, &mut Diagnostics::default(), Some(&memo));
+        let first = analyze_with(&reg, &sources, &mut Diagnostics::default(), &opts);
         let kept = memo.len();
-        let second = analyze_with(&reg, &sources, &mut Diagnostics::default(), Some(&memo));
+        let second = analyze_with(&reg, &sources, &mut Diagnostics::default(), &opts);
         assert_eq!(memo.len(), kept, "{}: the second run hits", path.display());
         for a in [&first, &second] {
             assert_eq!(

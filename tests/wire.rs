@@ -246,6 +246,93 @@ fn no_field_number_ever_moves_or_is_given_twice() {
     }
 }
 
+/// The registry's wire format compiled from its rendered text and built straight from
+/// the model ([`sqlpact::wire::Detail`]) are the same descriptors, source info aside.
+/// Returns the number of messages compared.
+fn built_equals_compiled(registry_file: &Path) -> usize {
+    use sqlpact::analyze::{analyze_with, Options};
+    use sqlpact::wire::Detail;
+    let mut sources = sqlpact::source::SourceMap::default();
+    let mut diags = sqlpact::diag::Diagnostics::default();
+    let reg = sqlpact::registry::load(registry_file, &mut sources, &mut diags)
+        .unwrap_or_else(|| panic!("{} does not load", registry_file.display()));
+    let build = |detail| {
+        let opts = Options {
+            memo: None,
+            wire: Some(detail),
+        };
+        let a = analyze_with(
+            &reg,
+            &sources,
+            &mut sqlpact::diag::Diagnostics::default(),
+            &opts,
+        );
+        a.wire
+            .unwrap_or_else(|| panic!("{}: no wire format", registry_file.display()))
+    };
+    let mut compiled = build(Detail::Full).descriptors;
+    for f in &mut compiled.file {
+        f.source_code_info = None;
+    }
+    let built = build(Detail::Descriptors).descriptors;
+    let names = |s: &prost_types::FileDescriptorSet| -> Vec<String> {
+        s.file.iter().map(|f| f.name().to_owned()).collect()
+    };
+    assert_eq!(
+        names(&built),
+        names(&compiled),
+        "{}",
+        registry_file.display()
+    );
+    let mut messages = 0;
+    for (b, c) in built.file.iter().zip(&compiled.file) {
+        for (bm, cm) in b.message_type.iter().zip(&c.message_type) {
+            assert_eq!(bm, cm, "{}: {}", registry_file.display(), c.name());
+        }
+        messages += c.message_type.len();
+        assert_eq!(b, c, "{}: {}", registry_file.display(), c.name());
+    }
+    messages
+}
+
+#[test]
+fn built_descriptors_equal_compiled_ones() {
+    let root = common::root();
+    let mut registries = vec![
+        root.join("contracts/sqlpact.yaml"),
+        root.join("tests/fixtures/generate/kitchen_sink/sqlpact.yaml"),
+    ];
+    for entry in std::fs::read_dir(root.join("tests/fixtures/compat")).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("WIR-")
+        {
+            registries.push(dir.join("old/sqlpact.yaml"));
+            registries.push(dir.join("new/sqlpact.yaml"));
+        }
+    }
+    let mut messages = 0;
+    for r in &registries {
+        messages += built_equals_compiled(r);
+    }
+    // The edit script: renames, removed fields and values (reserved numbers and names).
+    let dir = tempfile::tempdir().unwrap();
+    for step in STEPS {
+        write_step(dir.path(), step);
+        let out = sqlpact_in(&["generate"], Some(dir.path()));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        messages += built_equals_compiled(&dir.path().join("sqlpact.yaml"));
+    }
+    assert!(messages > 100, "only {messages} messages compared");
+}
+
 #[test]
 fn check_fails_when_the_lock_would_change() {
     let dir = tempfile::tempdir().unwrap();

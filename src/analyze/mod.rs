@@ -63,18 +63,38 @@ fn view_columns(
     )
 }
 
-/// Analyzes a loaded registry.
+/// Analyzes a loaded registry, its wire format built in full.
 pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> Analysis {
-    analyze_with(reg, sources, diags, None)
+    analyze_with(reg, sources, diags, &Options::default())
 }
 
-/// Analyzes a loaded registry, reusing and keeping query analyses in `memo`.
+/// How [`analyze_with`] works.
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    /// Query analyses and catalogs to reuse and keep (comparing many versions).
+    pub memo: Option<&'a memo::Memo>,
+    /// How much of the wire format to build; `None` leaves it to the caller
+    /// ([`crate::wire::build`]), e.g. to build many versions' in parallel.
+    pub wire: Option<crate::wire::Detail>,
+}
+
+impl Default for Options<'_> {
+    fn default() -> Self {
+        Options {
+            memo: None,
+            wire: Some(crate::wire::Detail::Full),
+        }
+    }
+}
+
+/// Analyzes a loaded registry as `opts` say.
 pub fn analyze_with(
     reg: &Registry,
     sources: &SourceMap,
     diags: &mut Diagnostics,
-    memo: Option<&memo::Memo>,
+    opts: &Options,
 ) -> Analysis {
+    let memo = opts.memo;
     let mut catalog = match memo {
         Some(m) => catalog::build_cached(&reg.schema, sources, &view_columns, diags, &m.catalogs),
         None => catalog::build(&reg.schema, sources, &view_columns, diags),
@@ -334,10 +354,16 @@ pub fn analyze_with(
         renamed_from,
         outputs: outputs_model(reg),
     };
-    let wire = if diags.has_errors() {
-        None
-    } else {
-        crate::wire::build(&contract, reg.wire_lock, &reg.wire_protos, sources, diags)
+    let wire = match opts.wire {
+        Some(detail) if !diags.has_errors() => crate::wire::build(
+            &contract,
+            reg.wire_lock,
+            &reg.wire_protos,
+            sources,
+            diags,
+            detail,
+        ),
+        _ => None,
     };
     Analysis {
         catalog,

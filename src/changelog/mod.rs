@@ -135,21 +135,38 @@ pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
     }
     let mut sources = SourceMap::default();
     let memo = Memo::default();
+    // Versions are analyzed in order, each reusing its predecessors' analyses; their
+    // wire formats, independent of one another, are built in parallel after.
+    let opts = crate::analyze::Options {
+        memo: Some(&memo),
+        wire: None,
+    };
     let mut versions = Vec::new();
     for (label, path) in paths {
-        let (reg, analysis) =
-            compat::load_with(path, &format!("`{label}`"), &mut sources, Some(&memo))?;
+        let (reg, analysis) = compat::load_with(path, &format!("`{label}`"), &mut sources, &opts)?;
         versions.push(Loaded {
             label: label.clone(),
             reg,
             analysis,
         });
     }
+    build_wires(&mut versions, &sources)?;
     let (schema_matrix, next_failing) = schema_matrix(&versions, &sources, &memo);
-    let wire_matrix = wire_matrix(&versions);
-    let mut releases = Vec::new();
-    for (i, pair) in versions.windows(2).enumerate() {
-        let (old, new) = (&pair[0], &pair[1]);
+    // Wire formats are indexed once, their messages' contents interned across versions.
+    let mut interner = compat::wire::Interner::default();
+    let index: Vec<Option<compat::wire::Index>> = versions
+        .iter()
+        .map(|v| {
+            v.analysis
+                .wire
+                .as_ref()
+                .map(|b| compat::wire::Index::of(b, &mut interner))
+        })
+        .collect();
+    drop(interner);
+    let wire_matrix = wire_matrix(&versions, &index);
+    let mut releases = par_map(versions.len() - 1, |i| {
+        let (old, new) = (&versions[i], &versions[i + 1]);
         // The schema rules read the replay of the queries the matrix found failing
         // against the next schema; the others would only be replayed to pass.
         let replayed = compat::replay_with(
@@ -160,17 +177,23 @@ pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
             Some(&memo),
         );
         let findings = compat::compare(
-            Version::of(&old.analysis),
-            Version::of(&new.analysis),
+            Version {
+                index: index[i].as_ref(),
+                ..Version::of(&old.analysis)
+            },
+            Version {
+                index: index[i + 1].as_ref(),
+                ..Version::of(&new.analysis)
+            },
             &replayed,
             Mode::Backward,
         );
         let old_on_new = &schema_matrix.cells[i][i + 1];
         let new_on_old = &schema_matrix.cells[i + 1][i];
-        releases.push(release(old, new, &findings, old_on_new, new_on_old));
-    }
+        release(old, new, &findings, old_on_new, new_on_old)
+    });
     releases.reverse();
-    Ok(Changelog {
+    let changelog = Changelog {
         contract: versions
             .last()
             .map(|v| v.analysis.contract.name.clone())
@@ -186,6 +209,45 @@ pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
         releases,
         schema_matrix,
         wire_matrix,
+    };
+    // Freeing a long history's analyses takes a good part of a second: a thread does
+    // it while the caller writes the changelog (a process that exits first leaves it
+    // to the operating system).
+    drop(index);
+    std::thread::spawn(move || drop((versions, sources, memo)));
+    Ok(changelog)
+}
+
+/// Builds every version's wire format (they are independent of one another).
+fn build_wires(versions: &mut [Loaded], sources: &SourceMap) -> Result<(), String> {
+    if versions.iter().all(|v| v.analysis.contract.wire.is_none()) {
+        return Ok(());
+    }
+    let built = par_map(versions.len(), |i| {
+        let v = &versions[i];
+        compat::wire_of(&v.reg, &v.analysis, &format!("`{}`", v.label), sources)
+    });
+    for (v, wire) in versions.iter_mut().zip(built) {
+        v.analysis.wire = wire?;
+    }
+    Ok(())
+}
+
+/// `f` of `0..n`, in order, computed on as many threads as there are cores, each
+/// taking a contiguous run (neighbouring versions share the most analyses).
+fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let chunk = n.div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| s.spawn(move || (start..n.min(start + chunk)).map(f).collect::<Vec<T>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
     })
 }
 
@@ -528,10 +590,12 @@ fn verdicts_of(
         Version {
             contract: &client.analysis.contract,
             wire: None,
+            index: None,
         },
         Version {
             contract: &schema.analysis.contract,
             wire: None,
+            index: None,
         },
         &replayed,
     );
@@ -572,20 +636,17 @@ fn cell_reason(message: &str) -> String {
 /// producer's wire version (its declared range, or the producer's promise that its
 /// messages are readable from `min_compatible` on), and the wire rules find nothing
 /// that breaks between the two.
-fn wire_matrix(versions: &[Loaded]) -> Option<Matrix> {
+fn wire_matrix(versions: &[Loaded], index: &[Option<compat::wire::Index>]) -> Option<Matrix> {
     if versions.iter().all(|v| wire_range(v).is_none()) {
         return None;
     }
     let labels: Vec<String> = versions.iter().map(|v| v.label.clone()).collect();
-    let none = HashMap::new();
     let wire_rules: Vec<_> = compat::rules::ALL
         .iter()
         .filter(|(r, _)| r.category == Category::Wire)
         .collect();
-    let index: Vec<Option<compat::wire::Index>> = versions
-        .iter()
-        .map(|v| v.analysis.wire.as_ref().map(compat::wire::Index::of))
-        .collect();
+    // The wire rules' verdict on a pair does not depend on which side produces.
+    let mut by_pair: HashMap<(usize, usize), Vec<String>> = HashMap::new();
     let mut cells = Vec::new();
     for (i, producer) in versions.iter().enumerate() {
         let mut row = Vec::new();
@@ -606,26 +667,18 @@ fn wire_matrix(versions: &[Loaded]) -> Option<Matrix> {
                     c.min_compatible, c.version, p.version, p.min_compatible
                 ));
             }
-            // The older side is the baseline of the wire rules.
-            let (old, new) = (&versions[i.min(j)], &versions[i.max(j)]);
-            if let (true, Some(oi), Some(ni)) = (i != j, &index[i.min(j)], &index[i.max(j)]) {
-                let cx = compat::Cx::wire_only(
-                    (&old.analysis.contract, oi),
-                    (&new.analysis.contract, ni),
-                    &none,
-                );
-                let mut found = Vec::new();
-                for (rule, check) in &wire_rules {
-                    check(&cx, &mut compat::Findings::new(rule, &mut found));
-                }
-                found.sort_by(|a, b| a.rule.cmp(b.rule).then_with(|| a.entity.cmp(&b.entity)));
-                found.dedup_by(|a, b| a.fingerprint == b.fingerprint);
-                reasons.extend(
-                    found
-                        .iter()
-                        .filter(|f| f.level == Level::Error)
-                        .map(|f| format!("{}: {}", f.rule, f.message)),
-                );
+            if i != j {
+                let pair = (i.min(j), i.max(j));
+                let found = by_pair.entry(pair).or_insert_with(|| {
+                    wire_breaks(
+                        &versions[pair.0],
+                        &versions[pair.1],
+                        &index[pair.0],
+                        &index[pair.1],
+                        &wire_rules,
+                    )
+                });
+                reasons.extend(found.iter().cloned());
             }
             row.push(Cell {
                 ok: reasons.is_empty(),
@@ -641,6 +694,36 @@ fn wire_matrix(versions: &[Loaded]) -> Option<Matrix> {
         columns: labels,
         cells,
     })
+}
+
+/// The errors the wire rules find between `old` (the baseline) and `new`.
+fn wire_breaks(
+    old: &Loaded,
+    new: &Loaded,
+    old_index: &Option<compat::wire::Index>,
+    new_index: &Option<compat::wire::Index>,
+    rules: &[&(&compat::Rule, compat::rules::Check)],
+) -> Vec<String> {
+    let (Some(oi), Some(ni)) = (old_index, new_index) else {
+        return Vec::new();
+    };
+    let none = HashMap::new();
+    let cx = compat::Cx::wire_only(
+        (&old.analysis.contract, oi),
+        (&new.analysis.contract, ni),
+        &none,
+    );
+    let mut found = Vec::new();
+    for (rule, check) in rules {
+        check(&cx, &mut compat::Findings::new(rule, &mut found));
+    }
+    found.sort_by(|a, b| a.rule.cmp(b.rule).then_with(|| a.entity.cmp(&b.entity)));
+    found.dedup_by(|a, b| a.fingerprint == b.fingerprint);
+    found
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .map(|f| format!("{}: {}", f.rule, f.message))
+        .collect()
 }
 
 /// The JSON form (documented in docs/changelog.md).

@@ -188,6 +188,8 @@ pub struct Cx<'a> {
 pub struct Version<'a> {
     pub contract: &'a Contract,
     pub wire: Option<&'a crate::wire::Build>,
+    /// The wire format's index, when the caller compares it with many others.
+    pub index: Option<&'a wire::Index<'a>>,
 }
 
 impl<'a> Version<'a> {
@@ -195,6 +197,7 @@ impl<'a> Version<'a> {
         Version {
             contract: &a.contract,
             wire: a.wire.as_ref(),
+            index: None,
         }
     }
 }
@@ -223,7 +226,10 @@ impl<'a> Cx<'a> {
             replayed,
             old_wire: old.wire,
             new_wire: new.wire,
-            wire: wire::Pairs::of(old.wire, new.wire),
+            wire: match (old.index, new.index) {
+                (Some(o), Some(n)) => wire::Pairs::indexed(o, n),
+                _ => wire::Pairs::of(old.wire, new.wire),
+            },
         }
     }
 
@@ -383,7 +389,9 @@ pub fn replay_with(
         ..old
     };
     let mut diags = Diagnostics::default();
-    let analysis = crate::analyze::analyze_with(&hybrid, sources, &mut diags, memo);
+    // The replay reads queries only: no wire format.
+    let opts = crate::analyze::Options { memo, wire: None };
+    let analysis = crate::analyze::analyze_with(&hybrid, sources, &mut diags, &opts);
     let mut by_name: HashMap<String, Replayed> = analysis
         .contract
         .queries
@@ -419,40 +427,69 @@ pub fn load(
     what: &str,
     sources: &mut SourceMap,
 ) -> Result<(Registry, crate::analyze::Analysis), String> {
-    load_with(path, what, sources, None)
+    let opts = crate::analyze::Options {
+        memo: None,
+        wire: Some(crate::wire::Detail::Descriptors),
+    };
+    load_with(path, what, sources, &opts)
 }
 
-/// [`load`], reusing analyses from `memo`.
+/// [`load`] as `opts` say (the wire rules read descriptors only).
 pub fn load_with(
     path: &std::path::Path,
     what: &str,
     sources: &mut SourceMap,
-    memo: Option<&crate::analyze::memo::Memo>,
+    opts: &crate::analyze::Options,
 ) -> Result<(Registry, crate::analyze::Analysis), String> {
     let mut diags = Diagnostics::default();
     let reg = crate::registry::load(path, sources, &mut diags);
     let analysis = reg
         .as_ref()
-        .map(|r| crate::analyze::analyze_with(r, sources, &mut diags, memo));
-    diags.sort();
+        .map(|r| crate::analyze::analyze_with(r, sources, &mut diags, opts));
     match (reg, analysis) {
         (Some(reg), Some(a)) if !diags.has_errors() => Ok((reg, a)),
-        _ => {
-            let mut msg =
-                format!("the {what} contract has errors; compat compares valid contracts only");
-            for d in diags
-                .items
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .take(5)
-            {
-                msg.push('\n');
-                msg.push_str(&crate::render::text(d, sources, false));
-            }
-            msg.push_str("\n  help: run `sqlpact check` on it");
-            Err(msg)
-        }
+        _ => Err(invalid(what, diags, sources)),
     }
+}
+
+/// The wire format of an analysis made without one ([`crate::analyze::Options::wire`]
+/// `None`), descriptors only; `Err` as [`load_with`]'s when it does not build.
+pub fn wire_of(
+    reg: &Registry,
+    analysis: &crate::analyze::Analysis,
+    what: &str,
+    sources: &SourceMap,
+) -> Result<Option<crate::wire::Build>, String> {
+    let mut diags = Diagnostics::default();
+    let built = crate::wire::build(
+        &analysis.contract,
+        reg.wire_lock,
+        &reg.wire_protos,
+        sources,
+        &mut diags,
+        crate::wire::Detail::Descriptors,
+    );
+    if diags.has_errors() {
+        return Err(invalid(what, diags, sources));
+    }
+    Ok(built)
+}
+
+/// Why a contract cannot be compared: its first errors.
+fn invalid(what: &str, mut diags: Diagnostics, sources: &SourceMap) -> String {
+    diags.sort();
+    let mut msg = format!("the {what} contract has errors; compat compares valid contracts only");
+    for d in diags
+        .items
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .take(5)
+    {
+        msg.push('\n');
+        msg.push_str(&crate::render::text(d, sources, false));
+    }
+    msg.push_str("\n  help: run `sqlpact check` on it");
+    msg
 }
 
 /// Compares the registry at `new` with the one at `old` (`label` names it in messages).

@@ -93,16 +93,43 @@ pub struct Pairs<'a> {
 /// A build's messages and enums by name, for comparing one build with many.
 pub struct Index<'a> {
     build: &'a Build,
-    messages: BTreeMap<String, &'a DescriptorProto>,
-    enums: BTreeMap<String, &'a EnumDescriptorProto>,
+    /// Sorted by key, each with the id of its content.
+    messages: Vec<(String, &'a DescriptorProto, u32)>,
+    enums: Vec<(String, &'a EnumDescriptorProto, u32)>,
+}
+
+/// Ids of message and enum contents (their encoding): two indexes made with the same
+/// interner hold the same id for equal contents, so that a comparison skips unchanged
+/// ones without reading them.
+#[derive(Default)]
+pub struct Interner(std::collections::HashMap<Vec<u8>, u32>);
+
+impl Interner {
+    fn id(&mut self, m: &impl prost::Message) -> u32 {
+        let next = self.0.len() as u32;
+        *self.0.entry(m.encode_to_vec()).or_insert(next)
+    }
 }
 
 impl<'a> Index<'a> {
-    pub fn of(build: &'a Build) -> Self {
+    /// Indexes `build`; indexes compared with each other must share `interner`.
+    pub fn of(build: &'a Build, interner: &mut Interner) -> Self {
         Index {
             build,
-            messages: messages(build),
-            enums: enums(build),
+            messages: messages(build)
+                .into_iter()
+                .map(|(k, m)| {
+                    let id = interner.id(m);
+                    (k, m, id)
+                })
+                .collect(),
+            enums: enums(build)
+                .into_iter()
+                .map(|(k, e)| {
+                    let id = interner.id(e);
+                    (k, e, id)
+                })
+                .collect(),
         }
     }
 
@@ -119,7 +146,8 @@ impl<'a> Pairs<'a> {
         let (Some(o), Some(n)) = (old, new) else {
             return Pairs::default();
         };
-        Self::indexed(&Index::of(o), &Index::of(n))
+        let mut interner = Interner::default();
+        Self::indexed(&Index::of(o, &mut interner), &Index::of(n, &mut interner))
     }
 
     /// [`Pairs::of`] from indexes built once.
@@ -145,18 +173,25 @@ impl<'a> Pairs<'a> {
     }
 }
 
-/// What both maps hold: (key, before, now).
-/// The entries of both sides with the same name that differ: an unchanged message or
-/// enum has nothing any rule could report.
-fn matched<'a, T: PartialEq>(
-    old: &BTreeMap<String, &'a T>,
-    new: &BTreeMap<String, &'a T>,
-) -> Vec<Pair<'a, T>> {
-    old.iter()
-        .filter_map(|(name, o)| new.get(name).map(|n| (name, *o, *n)))
-        .filter(|(_, o, n)| o != n)
-        .map(|(name, o, n)| (name.clone(), o, n))
-        .collect()
+/// The entries of both sides with the same name that differ (a walk of the two sorted
+/// lists): an unchanged message or enum has nothing any rule could report.
+fn matched<'a, T>(old: &[(String, &'a T, u32)], new: &[(String, &'a T, u32)]) -> Vec<Pair<'a, T>> {
+    let mut out = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while let (Some(o), Some(n)) = (old.get(i), new.get(j)) {
+        match o.0.cmp(&n.0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                if o.2 != n.2 {
+                    out.push((o.0.clone(), o.1, n.1));
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Whether a message reserves a field number (reserved ranges end exclusive).

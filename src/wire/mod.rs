@@ -7,6 +7,7 @@
 //! registry's hand-written `.proto` files, so every backend reads one checked
 //! descriptor set.
 
+mod descriptor;
 pub mod lock;
 mod proto;
 pub mod samples;
@@ -111,7 +112,7 @@ pub struct Build {
     pub lock: String,
     /// Whether the lock on disk differs (or is missing).
     pub lock_changed: bool,
-    /// Derived `.proto` files: name → text.
+    /// Derived `.proto` files: name → text (none with [`Detail::Descriptors`]).
     pub protos: BTreeMap<String, String>,
     /// Every file (derived, hand-written, their imports), compiled.
     pub descriptors: prost_types::FileDescriptorSet,
@@ -154,6 +155,22 @@ const SCALARS: &[&str] = &[
     "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes",
 ];
 const WELL_KNOWN: &[&str] = &["google.protobuf.Timestamp", "google.protobuf.Duration"];
+/// The files of [`WELL_KNOWN`] types, which the derived file may import.
+const WELL_KNOWN_FILES: &[&str] = &[
+    "google/protobuf/timestamp.proto",
+    "google/protobuf/duration.proto",
+];
+
+/// How much of the wire format [`build`] makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// The derived `.proto` text too, compiled with its comments (source info): what
+    /// generation writes and hands to protoc-gen-go and prost-build.
+    Full,
+    /// Descriptors only, the derived file's built from the model (no text, no source
+    /// info): what comparisons read, several times faster.
+    Descriptors,
+}
 
 /// Derives, numbers and compiles the wire format. `None` when the contract declares no
 /// wire or when something went wrong (reported in `diags`).
@@ -163,6 +180,7 @@ pub fn build(
     protos: &[FileId],
     sources: &SourceMap,
     diags: &mut Diagnostics,
+    detail: Detail,
 ) -> Option<Build> {
     let w = c.wire.as_ref()?;
     let errors_before = diags.items.len();
@@ -194,10 +212,22 @@ pub fn build(
     }
     let lock_text = lock.render();
     let lock_changed = lock_file.is_none_or(|id| sources.get(id).text != lock_text);
-    let derived = proto::render(c, &model);
-    let descriptors = proto::compile(&model.file, &derived, protos, sources, diags)?;
+    let (derived, protos_out) = match detail {
+        Detail::Full => {
+            let text = proto::render(c, &model);
+            (
+                proto::Derived::Text(text.clone()),
+                BTreeMap::from([(model.file.clone(), text)]),
+            )
+        }
+        Detail::Descriptors => (
+            proto::Derived::Built(Box::new(descriptor::file(&model))),
+            BTreeMap::new(),
+        ),
+    };
+    let descriptors = proto::compile(&model.file, derived, protos, sources, diags)?;
     Some(Build {
-        protos: BTreeMap::from([(model.file.clone(), derived)]),
+        protos: protos_out,
         model,
         lock: lock_text,
         lock_changed,

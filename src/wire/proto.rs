@@ -139,14 +139,23 @@ fn reserved(s: &mut String, list: &[(u32, String)], in_use: &[&str]) {
 
 /// Serves the derived file from memory and the hand-written ones from the source map.
 struct Files {
-    derived: (String, String),
+    derived: (String, Derived),
     hand: Vec<(String, String)>,
+}
+
+/// The derived file, as text or as its descriptor.
+pub enum Derived {
+    Text(String),
+    Built(Box<prost_types::FileDescriptorProto>),
 }
 
 impl FileResolver for Files {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
         if name == self.derived.0 {
-            return File::from_source(name, &self.derived.1);
+            return match &self.derived.1 {
+                Derived::Text(t) => File::from_source(name, t),
+                Derived::Built(d) => Ok(File::from_file_descriptor_proto((**d).clone())),
+            };
         }
         match self.hand.iter().find(|(n, _)| *n == name) {
             Some((n, text)) => File::from_source(n, text),
@@ -156,16 +165,30 @@ impl FileResolver for Files {
 }
 
 /// Compiles the derived file and the hand-written ones into one descriptor set (with
-/// source info). A hand-written file that does not compile is a located diagnostic.
+/// source info when the derived file is text). A hand-written file that does not
+/// compile is a located diagnostic.
 pub fn compile(
     derived_name: &str,
-    derived: &str,
+    derived: Derived,
     protos: &[FileId],
     sources: &SourceMap,
     diags: &mut Diagnostics,
 ) -> Option<prost_types::FileDescriptorSet> {
+    let derived = match derived {
+        // Nothing to check the built file against: it joins the well-known files it
+        // imports, as protox would order them.
+        Derived::Built(d) if protos.is_empty() => {
+            if let Some(mut file) = well_known(&d.dependency) {
+                file.push(*d);
+                return Some(prost_types::FileDescriptorSet { file });
+            }
+            Derived::Built(d)
+        }
+        d => d,
+    };
+    let source_info = matches!(derived, Derived::Text(_));
     let files = Files {
-        derived: (derived_name.to_owned(), derived.to_owned()),
+        derived: (derived_name.to_owned(), derived),
         hand: protos
             .iter()
             .map(|id| {
@@ -180,7 +203,9 @@ pub fn compile(
     chain.add(files);
     chain.add(GoogleFileResolver::new());
     let mut compiler = protox::Compiler::with_file_resolver(chain);
-    compiler.include_imports(true).include_source_info(true);
+    compiler
+        .include_imports(true)
+        .include_source_info(source_info);
     let result = compiler.open_files(&names);
     match result {
         Ok(c) => Some(c.file_descriptor_set()),
@@ -212,4 +237,23 @@ pub fn compile(
             None
         }
     }
+}
+
+/// The compiled `google/protobuf` files `names`, in order; `None` if one is not among
+/// the ones the derived file may import.
+fn well_known(names: &[String]) -> Option<Vec<prost_types::FileDescriptorProto>> {
+    static COMPILED: std::sync::OnceLock<Vec<prost_types::FileDescriptorProto>> =
+        std::sync::OnceLock::new();
+    let all = COMPILED.get_or_init(|| {
+        let mut compiler = protox::Compiler::with_file_resolver(GoogleFileResolver::new());
+        compiler.include_imports(true).include_source_info(false);
+        compiler
+            .open_files(super::WELL_KNOWN_FILES)
+            .map(|c| c.file_descriptor_set().file)
+            .unwrap_or_default()
+    });
+    names
+        .iter()
+        .map(|n| all.iter().find(|f| f.name() == n).cloned())
+        .collect()
 }
