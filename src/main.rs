@@ -94,15 +94,22 @@ enum Command {
     Compat {
         /// The baseline: a directory, a registry file, or a git revision (`main`,
         /// `v1.4.0`, `HEAD~1`, `origin/main:services/ledger`).
-        #[arg(long, value_name = "BASELINE")]
+        #[arg(long, value_name = "BASELINE", conflicts_with = "transitive")]
         against: Option<String>,
-        #[arg(long, value_enum, default_value = "backward")]
-        mode: sqlpact::compat::Mode,
+        /// Check against every git tag matching this glob (`'v*'`), not one baseline.
+        #[arg(long, value_name = "GLOB")]
+        transitive: Option<String>,
+        /// Default: the registry's `compat.mode`, else `backward`.
+        #[arg(long, value_enum)]
+        mode: Option<sqlpact::compat::Mode>,
         #[arg(long, value_enum, default_value = "text")]
         format: CompatFormat,
         /// Exit 1 when a finding at this level or above is found.
         #[arg(long, value_enum, default_value = "error")]
         fail_on: sqlpact::compat::Level,
+        /// Where rule links point (SARIF).
+        #[arg(long, value_name = "URL", default_value = "docs/rules/")]
+        rules_url: String,
         #[command(subcommand)]
         command: Option<CompatCommand>,
     },
@@ -144,6 +151,8 @@ enum CompatFormat {
     Text,
     Json,
     Github,
+    Sarif,
+    Junit,
     Markdown,
 }
 
@@ -306,31 +315,62 @@ fn changelog(
 
 fn compat(
     config: &Option<PathBuf>,
-    against: Option<String>,
-    mode: sqlpact::compat::Mode,
-    format: CompatFormat,
+    (against, transitive): (Option<String>, Option<String>),
+    mode: Option<sqlpact::compat::Mode>,
+    (format, rules_url): (CompatFormat, &str),
     fail_on: sqlpact::compat::Level,
     out: &mut impl Write,
 ) -> Result<ExitCode, String> {
     use sqlpact::compat::{self, report};
-    let Some(against) = against else {
-        return Err("nothing to compare against\n  help: name the baseline: `sqlpact compat --against main` (a git revision, a directory or a registry file)".into());
-    };
     let path = config_path(config)?;
-    let base = compat::baseline::resolve(&against, &path)?;
-    let findings = compat::run(&base.registry, &path, &against, mode)?;
-    let r = report::Report {
-        baseline: &against,
-        mode,
-        summary: report::Summary::of(&findings),
-        findings: &findings,
+    let (label, outcome, mode) = match (against, transitive) {
+        (Some(against), _) => {
+            let base = compat::baseline::resolve(&against, &path)?;
+            let outcome = compat::run_gate(&base.registry, &path, &against, mode)?;
+            (against, outcome.0, outcome.1)
+        }
+        (None, Some(glob)) => {
+            let tags = sqlpact::changelog::tags(&path, &glob)?;
+            if tags.is_empty() {
+                return Err(format!("no tag matches `{glob}`\n  help: `git tag --list '{glob}'` shows none; in a shallow CI clone, fetch the tags first (`git fetch --tags`)"));
+            }
+            let mut resolver = compat::baseline::Resolver::default();
+            let mut held = Vec::new();
+            for t in &tags {
+                held.push(resolver.resolve(t, &path)?);
+            }
+            let baselines: Vec<(String, PathBuf)> = tags
+                .iter()
+                .zip(&held)
+                .map(|(t, b)| (t.clone(), b.registry.clone()))
+                .collect();
+            let (outcome, mode) = compat::run_transitive(&baselines, &path, mode)?;
+            (
+                format!("{} tags matching `{glob}`", tags.len()),
+                outcome,
+                mode,
+            )
+        }
+        (None, None) => {
+            return Err("nothing to compare against\n  help: name the baseline: `sqlpact compat --against main` (a git revision, a directory or a registry file), or every release tag: `--transitive 'v*'`".into());
+        }
     };
+    let findings = &outcome.findings;
+    let r = report::Report {
+        baseline: &label,
+        mode,
+        summary: report::Summary::of(findings),
+        findings,
+        suppressed: &outcome.suppressed,
+        fail_on,
+    };
+    let dir = path.parent().unwrap_or(std::path::Path::new(""));
     let text = match format {
         CompatFormat::Text => report::text(&r),
         CompatFormat::Json => report::json(&r) + "\n",
-        CompatFormat::Github => {
-            report::github(&r, path.parent().unwrap_or(std::path::Path::new("")))
-        }
+        CompatFormat::Github => report::github(&r, dir),
+        CompatFormat::Sarif => report::sarif(&r, dir, rules_url),
+        CompatFormat::Junit => report::junit(&r),
         CompatFormat::Markdown => report::markdown(&r),
     };
     write!(out, "{text}").map_err(|e| format!("cannot write output: {e}"))?;
@@ -548,11 +588,20 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Compat {
             against,
+            transitive,
             mode,
             format,
             fail_on,
+            rules_url,
             command: None,
-        } => compat(&cli.config, against, mode, format, fail_on, &mut out),
+        } => compat(
+            &cli.config,
+            (against, transitive),
+            mode,
+            (format, &rules_url),
+            fail_on,
+            &mut out,
+        ),
         Command::Changelog {
             from,
             to,

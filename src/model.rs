@@ -30,6 +30,8 @@ pub struct Contract {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub renamed_from: BTreeMap<String, String>,
     pub outputs: Outputs,
+    #[serde(default, skip_serializing_if = "CompatSettings::is_default")]
+    pub compat: CompatSettings,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -311,6 +313,66 @@ pub struct PoolSpec {
     pub idle_timeout_ms: u64,
     pub max_lifetime_ms: u64,
     pub lifetime_jitter_ms: u64,
+    /// Instances of the service running at once, each with its own pool.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub instances: u32,
+    /// Connections the database grants the service per host, all instances together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_budget: Option<u32>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+/// How the compat gate judges changes to the contract (`compat:` in the registry).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CompatSettings {
+    /// `backward`, `forward` or `full`: the mode when the command names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `alpha` and `beta` queries are exempt from the breaking-change rules.
+    pub exempt_unstable: bool,
+    /// Every deprecated query must name a sunset date.
+    pub require_sunset: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<Ignore>,
+}
+
+impl Default for CompatSettings {
+    fn default() -> Self {
+        CompatSettings {
+            mode: None,
+            exempt_unstable: true,
+            require_sunset: false,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+impl CompatSettings {
+    pub fn is_default(&self) -> bool {
+        *self == CompatSettings::default()
+    }
+}
+
+/// A suppressed finding: its rule and entity path (and fingerprint, when given).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Ignore {
+    pub rule: String,
+    pub entity: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    pub reason: String,
+    /// `YYYY-MM-DD`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// The entry in the registry.
+    pub source: Source,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -146,7 +146,11 @@ fn a_registry_compared_with_itself_finds_nothing() {
         dirs.push(d.join("new"));
     }
     for d in dirs {
-        let found = run(&d, &d, Mode::Full);
+        // Suppressions that match nothing (IGN-*) concern the registry, not a change.
+        let found: Vec<Finding> = run(&d, &d, Mode::Full)
+            .into_iter()
+            .filter(|f| !f.rule.starts_with("IGN-"))
+            .collect();
         assert!(found.is_empty(), "{}: {found:#?}", d.display());
     }
 }
@@ -161,15 +165,26 @@ fn forward_is_backward_reversed_and_full_is_both() {
         let full = run(&old, &new, Mode::Full);
         // The database rules replay the baseline's queries against the new schema,
         // a backward-only question; the rest must mirror exactly.
+        // Suppressions (IGN-*) are the new registry's, whichever side it is on.
         let mirror = |f: &[Finding]| -> BTreeSet<(String, String)> {
             keys(f)
                 .into_iter()
-                .filter(|(r, _)| !r.starts_with("SCH-"))
+                .filter(|(r, _)| !r.starts_with("SCH-") && !r.starts_with("IGN-"))
                 .collect()
         };
         assert_eq!(mirror(&forward), mirror(&reversed), "{id}");
-        let both: BTreeSet<_> = keys(&backward).union(&keys(&forward)).cloned().collect();
-        assert_eq!(keys(&full), both, "{id}");
+        // A suppression used in one direction is unused in the other (IGN-002).
+        let changes = |f: &[Finding]| -> BTreeSet<(String, String)> {
+            keys(f)
+                .into_iter()
+                .filter(|(r, _)| !r.starts_with("IGN-"))
+                .collect()
+        };
+        let both: BTreeSet<_> = changes(&backward)
+            .union(&changes(&forward))
+            .cloned()
+            .collect();
+        assert_eq!(changes(&full), both, "{id}");
     }
 }
 
@@ -382,4 +397,402 @@ fn star_queries_are_replayed_as_deployed() {
         .map(|f| f.rule)
         .collect();
     assert!(rules.contains(&"SCH-001"), "{rules:?}");
+}
+
+/// A copy of fixture `id`'s pair, its `side` registry edited by `edit`.
+fn edited(id: &str, side: &str, edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let fx = common::root().join("tests/fixtures/compat").join(id);
+    let dir = tempfile::tempdir().unwrap();
+    for s in ["old", "new"] {
+        copy_dir(&fx.join(s), &dir.path().join(s));
+    }
+    let reg = dir.path().join(side).join("sqlpact.yaml");
+    let text = std::fs::read_to_string(&reg).unwrap();
+    std::fs::write(&reg, edit(text)).unwrap();
+    dir
+}
+
+fn gate(dir: &Path) -> compat::Outcome {
+    compat::run_gate(
+        &dir.join("old/sqlpact.yaml"),
+        &dir.join("new/sqlpact.yaml"),
+        "old",
+        None,
+    )
+    .unwrap()
+    .0
+}
+
+#[test]
+fn suppressions_accept_what_they_name_and_nothing_else() {
+    let dir = common::root().join("tests/fixtures/compat/IGN-002");
+    let out = gate(&dir);
+    let suppressed: Vec<(&str, &str)> = out
+        .suppressed
+        .iter()
+        .map(|x| (x.finding.rule, x.finding.entity.as_str()))
+        .collect();
+    assert_eq!(suppressed, [("COL-001", "query ListAccounts column email")]);
+    assert_eq!(
+        out.suppressed[0].reason,
+        "the listing page reads the email from GetAccount"
+    );
+    assert!(
+        !out.findings.iter().any(|f| f.rule == "COL-001"),
+        "{:#?}",
+        out.findings
+    );
+    let unused: Vec<&Finding> = out
+        .findings
+        .iter()
+        .filter(|f| f.rule == "IGN-002")
+        .collect();
+    assert_eq!(unused.len(), 1, "{:#?}", out.findings);
+    assert!(unused[0]
+        .message
+        .contains("query GetAccount column nickname"));
+    let at = unused[0].new_location.as_ref().unwrap();
+    assert_eq!((at.file.as_str(), at.line), ("sqlpact.yaml", 17));
+    // A suppressed breaking change needs no major version: 1.0.1 is enough.
+    let patch = edited("IGN-002", "new", |t| {
+        t.replace("version: 2.0.0", "version: 1.0.1")
+    });
+    let out = gate(patch.path());
+    assert!(
+        !out.findings.iter().any(|f| f.rule == "VER-001"),
+        "{:#?}",
+        out.findings
+    );
+
+    // A fingerprint narrows the entry to that finding: a wrong one suppresses nothing.
+    let wrong = edited("IGN-002", "new", |t| {
+        t.replace(
+            "      reason: \"the listing page",
+            "      fingerprint: \"0000000000000000\"\n      reason: \"the listing page",
+        )
+    });
+    let out = gate(wrong.path());
+    assert!(out.suppressed.is_empty());
+    assert!(out.findings.iter().any(|f| f.rule == "COL-001"));
+    let fp = out
+        .findings
+        .iter()
+        .find(|f| f.rule == "COL-001")
+        .unwrap()
+        .fingerprint
+        .clone();
+    let right = edited("IGN-002", "new", |t| {
+        t.replace(
+            "      reason: \"the listing page",
+            &format!("      fingerprint: \"{fp}\"\n      reason: \"the listing page"),
+        )
+    });
+    assert_eq!(gate(right.path()).suppressed.len(), 1);
+
+    // An expired entry suppresses nothing and says so; the finding is back.
+    let out = gate(&common::root().join("tests/fixtures/compat/IGN-001"));
+    assert!(out.suppressed.is_empty());
+    assert!(out
+        .findings
+        .iter()
+        .any(|f| f.rule == "QRY-001" && f.level == Level::Error));
+    let expired = out.findings.iter().find(|f| f.rule == "IGN-001").unwrap();
+    assert!(
+        expired
+            .message
+            .contains("expired on 2000-01-31 (1 finding(s)"),
+        "{}",
+        expired.message
+    );
+    // Not yet expired: it suppresses.
+    let later = edited("IGN-001", "new", |t| t.replace("2000-01-31", "2999-01-31"));
+    let out = gate(later.path());
+    assert_eq!(out.suppressed.len(), 1);
+    assert!(!out
+        .findings
+        .iter()
+        .any(|f| f.rule == "QRY-001" || f.rule.starts_with("IGN-")));
+}
+
+#[test]
+fn a_suppression_naming_an_unknown_rule_is_a_located_error() {
+    let dir = edited("IGN-002", "new", |t| {
+        t.replace(
+            "rule: COL-001\n      entity: query GetAccount",
+            "rule: COL-01\n      entity: query GetAccount",
+        )
+    });
+    let err = compat::run_gate(
+        &dir.path().join("old/sqlpact.yaml"),
+        &dir.path().join("new/sqlpact.yaml"),
+        "old",
+        None,
+    )
+    .err()
+    .expect("an unknown rule is an error");
+    assert!(err.contains("`COL-01` is not a compat rule"), "{err}");
+    assert!(err.contains("sqlpact.yaml:17:13"), "{err}");
+    assert!(err.contains("did you mean `COL-001`"), "{err}");
+}
+
+#[test]
+fn alpha_and_beta_queries_are_exempt_unless_the_registry_says_otherwise() {
+    let beta = |t: String| format!("{t}lifecycle:\n  RenameAccount: {{ stability: beta }}\n");
+    let dir = edited("QRY-001", "old", beta);
+    let out = gate(dir.path());
+    let f = out.findings.iter().find(|f| f.rule == "QRY-001").unwrap();
+    assert_eq!(f.level, Level::Info, "{f:#?}");
+    assert!(
+        f.message.ends_with("(exempt: `RenameAccount` is beta)"),
+        "{}",
+        f.message
+    );
+    // The exempt removal needs no major version (the fixture declares one anyway).
+    assert!(
+        !out.findings.iter().any(|f| f.level == Level::Error),
+        "{:#?}",
+        out.findings
+    );
+
+    let strict = edited("QRY-001", "old", beta);
+    let reg = strict.path().join("new/sqlpact.yaml");
+    let text = std::fs::read_to_string(&reg).unwrap();
+    std::fs::write(
+        &reg,
+        format!("{text}compat: {{ exempt_unstable: false }}\n"),
+    )
+    .unwrap();
+    let out = gate(strict.path());
+    let f = out.findings.iter().find(|f| f.rule == "QRY-001").unwrap();
+    assert_eq!(f.level, Level::Error);
+}
+
+#[test]
+fn a_query_may_go_once_its_sunset_date_has_passed() {
+    let with = |sunset: &str| {
+        let line = format!(
+            "lifecycle:\n  RenameAccount: {{ deprecated: \"use UpdateAccount\", sunset: {sunset} }}\n"
+        );
+        edited("QRY-001", "old", move |t| format!("{t}{line}"))
+    };
+    let past = gate(with("2001-01-31").path());
+    let f = past.findings.iter().find(|f| f.rule == "QRY-001").unwrap();
+    assert_eq!(f.level, Level::Info);
+    assert!(
+        f.message.contains("after its sunset date 2001-01-31"),
+        "{}",
+        f.message
+    );
+    let future = gate(with("2999-01-31").path());
+    let f = future
+        .findings
+        .iter()
+        .find(|f| f.rule == "QRY-001")
+        .unwrap();
+    assert_eq!(f.level, Level::Error);
+    assert!(
+        f.message.contains("before its sunset date 2999-01-31"),
+        "{}",
+        f.message
+    );
+    let plain = gate(&common::root().join("tests/fixtures/compat/QRY-001"));
+    let f = plain.findings.iter().find(|f| f.rule == "QRY-001").unwrap();
+    assert!(
+        f.message.contains("without being deprecated first"),
+        "{}",
+        f.message
+    );
+    // The date is the clock's, or SOURCE_DATE_EPOCH's: 2999-02-01 is past the sunset.
+    let dir = with("2999-01-31");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_sqlpact"))
+        .args([
+            "-c",
+            "new/sqlpact.yaml",
+            "compat",
+            "--against",
+            "old",
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "32474822400")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "QRY-001")
+        .unwrap()
+        .clone();
+    assert_eq!(f["level"], "info", "{f:#}");
+}
+
+#[test]
+fn renames_are_not_removals_and_keep_being_compared() {
+    // A renamed column whose type also changed: COL-006 and COL-002, no COL-001.
+    let dir = edited("COL-006", "new", |t| t);
+    let q = dir.path().join("new/queries.sql");
+    let sql = std::fs::read_to_string(&q).unwrap();
+    std::fs::write(
+        &q,
+        sql.replace("name AS display_name", "length(name) AS display_name"),
+    )
+    .unwrap();
+    let out = gate(dir.path());
+    let rules: BTreeSet<&str> = out.findings.iter().map(|f| f.rule).collect();
+    assert!(
+        rules.contains("COL-006") && rules.contains("COL-002"),
+        "{rules:?}"
+    );
+    assert!(
+        !rules.contains("COL-001") && !rules.contains("COL-005"),
+        "{rules:?}"
+    );
+    // A renamed query is compared with the query it was: its removed parameter shows.
+    let dir = edited("QRY-005", "new", |t| t);
+    let q = dir.path().join("new/queries.sql");
+    let sql = std::fs::read_to_string(&q).unwrap();
+    std::fs::write(
+        &q,
+        sql.replace(
+            "SET name = @name WHERE id = @id",
+            "SET name = 'x' WHERE id = @id",
+        ),
+    )
+    .unwrap();
+    let out = gate(dir.path());
+    let rules: BTreeSet<&str> = out.findings.iter().map(|f| f.rule).collect();
+    assert!(
+        rules.contains("QRY-005") && rules.contains("PRM-001"),
+        "{rules:?}"
+    );
+    assert!(
+        !rules.contains("QRY-001") && !rules.contains("QRY-004"),
+        "{rules:?}"
+    );
+}
+
+#[test]
+fn transitive_sarif_and_junit_on_a_git_repository() {
+    let scratch =
+        Scratch(std::env::temp_dir().join(format!("sqlpact-compat-tr-{}", std::process::id())));
+    let repo = scratch.0.clone();
+    let _ = std::fs::remove_dir_all(&repo);
+    let fx = common::root().join("tests/fixtures/compat/COL-001");
+    let reg = repo.join("services/ledger");
+    std::fs::create_dir_all(&repo).unwrap();
+    common::git(&repo, &["init", "-q"]);
+    copy_dir(&fx.join("old"), &reg);
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-qm", "v1"]);
+    common::git(&repo, &["tag", "v1.0.0"]);
+    copy_dir(&fx.join("new"), &reg);
+    common::git(&repo, &["commit", "-qam", "v2"]);
+    common::git(&repo, &["tag", "v2.0.0"]);
+    common::git(&repo, &["tag", "nightly"]);
+    let run = |args: &[&str]| {
+        let mut all = vec!["-c", "services/ledger/sqlpact.yaml", "compat"];
+        all.extend_from_slice(args);
+        common::sqlpact_in(&all, Some(&repo))
+    };
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+            panic!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )
+        })
+    };
+    // Against the latest tag nothing changed; against every v* tag, v1.0.0 breaks.
+    let latest = run(&["--against", "v2.0.0", "--format", "json"]);
+    assert_eq!(latest.status.code(), Some(0));
+    let all = run(&["--transitive", "v*", "--format", "json"]);
+    assert_eq!(all.status.code(), Some(1));
+    let (latest, all) = (json(&latest), json(&all));
+    assert_eq!(all["baseline"], "2 tags matching `v*`");
+    let found = all["findings"].as_array().unwrap();
+    let col = found
+        .iter()
+        .find(|f| f["rule"] == "COL-001")
+        .expect("COL-001");
+    assert_eq!(col["against"], serde_json::json!(["v1.0.0"]));
+    // Transitive is at least as strict as latest-only.
+    for f in latest["findings"].as_array().unwrap() {
+        assert!(
+            found.iter().any(|g| g["fingerprint"] == f["fingerprint"]),
+            "{f:#}"
+        );
+    }
+    let none = run(&["--transitive", "release-*"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no tag matches `release-*`"));
+
+    // SARIF: one result per finding, located as the repository names the file.
+    let o = run(&["--against", "v1.0.0", "--format", "sarif"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["version"], "2.1.0");
+    let run0 = &v["runs"][0];
+    assert_eq!(run0["tool"]["driver"]["name"], "sqlpact");
+    let results = run0["results"].as_array().unwrap();
+    let r = results.iter().find(|r| r["ruleId"] == "COL-001").unwrap();
+    assert_eq!(r["level"], "error");
+    let loc = &r["locations"][0]["physicalLocation"];
+    assert_eq!(
+        loc["artifactLocation"]["uri"],
+        "services/ledger/queries.sql"
+    );
+    assert_eq!(loc["region"]["startLine"], 1);
+    let i = r["ruleIndex"].as_u64().unwrap() as usize;
+    assert_eq!(run0["tool"]["driver"]["rules"][i]["id"], "COL-001");
+    assert_eq!(
+        run0["tool"]["driver"]["rules"][i]["helpUri"],
+        "docs/rules/COL-001.md"
+    );
+    assert!(r["partialFingerprints"]["sqlpact/v1"].is_string());
+
+    // JUnit: a test case per rule; the one that found an error fails.
+    let o = run(&["--against", "v1.0.0", "--format", "junit"]);
+    assert_eq!(o.status.code(), Some(1));
+    let x = String::from_utf8_lossy(&o.stdout).into_owned();
+    let n = rules::catalog().len();
+    assert!(
+        x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+        "{x}"
+    );
+    assert!(
+        x.contains(&format!(
+            "<testsuites name=\"sqlpact compat\" tests=\"{n}\" failures=\"1\">"
+        )),
+        "{x}"
+    );
+    assert_eq!(x.matches("<testcase ").count(), n);
+    assert_eq!(x.matches("</testcase>").count(), n);
+    let case = x
+        .split("<testcase ")
+        .find(|c| c.contains("name=\"COL-001 column-removed\""))
+        .unwrap();
+    assert!(
+        case.contains(
+            "<failure message=\"1 finding(s): query `GetAccount` no longer returns column"
+        ),
+        "{case}"
+    );
+    assert!(!x
+        .split("<testcase ")
+        .any(|c| c.contains("QRY-001 ") && c.contains("<failure")));
+    // At --fail-on info the info-level findings fail their cases too.
+    let o = run(&[
+        "--against",
+        "v1.0.0",
+        "--format",
+        "junit",
+        "--fail-on",
+        "info",
+    ]);
+    let y = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(y.matches("<failure ").count() >= x.matches("<failure ").count());
 }

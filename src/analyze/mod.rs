@@ -353,6 +353,7 @@ pub fn analyze_with(
         }),
         renamed_from,
         outputs: outputs_model(reg),
+        compat: compat_settings(reg, sources, diags),
     };
     let wire = match opts.wire {
         Some(detail) if !diags.has_errors() => crate::wire::build(
@@ -1189,6 +1190,85 @@ fn apply_lifecycle(
             };
         }
     }
+}
+
+/// Reads `compat:`: a known mode, known rule IDs, dates that are dates.
+fn compat_settings(
+    reg: &Registry,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> model::CompatSettings {
+    let mut out = model::CompatSettings::default();
+    let Some(c) = &reg.config.compat else {
+        return out;
+    };
+    let at = |l: &crate::registry::config::Located<String>| span_of(reg.file, sources, l);
+    if let Some(m) = &c.mode {
+        if ["backward", "forward", "full"].contains(&m.value.as_str()) {
+            out.mode = Some(m.value.clone());
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` is not a compat mode", m.value),
+                )
+                .at_opt(at(m))
+                .help("write `backward`, `forward` or `full`"),
+            );
+        }
+    }
+    out.exempt_unstable = c.exempt_unstable.unwrap_or(true);
+    out.require_sunset = c.require_sunset.unwrap_or(false);
+    let ids: Vec<&str> = crate::compat::rules::catalog()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    for e in &c.ignore {
+        let mut ok = true;
+        if !ids.contains(&e.rule.value.as_str()) {
+            let help = match did_you_mean(&e.rule.value, ids.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`? `sqlpact compat rules` lists them"),
+                None => "`sqlpact compat rules` lists the rule IDs".to_owned(),
+            };
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` is not a compat rule", e.rule.value),
+                )
+                .at_opt(at(&e.rule))
+                .help(help),
+            );
+            ok = false;
+        }
+        if let Some(d) = e.expires.as_ref().filter(|d| !is_date(&d.value)) {
+            diags.push(
+                Diagnostic::error(Code::InvalidValue, format!("`{}` is not a date", d.value))
+                    .at_opt(at(d))
+                    .help("write the expiry as `YYYY-MM-DD`, e.g. `2027-03-31`"),
+            );
+            ok = false;
+        }
+        if e.reason.value.trim().is_empty() {
+            diags.push(
+                Diagnostic::error(Code::InvalidValue, "a suppression needs a reason")
+                    .at_opt(at(&e.reason))
+                    .help("say why the change is accepted: reviewers and the next release manager read it"),
+            );
+            ok = false;
+        }
+        let Some(span) = at(&e.rule) else { continue };
+        if ok {
+            out.ignore.push(model::Ignore {
+                rule: e.rule.value.clone(),
+                entity: e.entity.value.clone(),
+                fingerprint: e.fingerprint.as_ref().map(|f| f.value.clone()),
+                reason: e.reason.value.clone(),
+                expires: e.expires.as_ref().map(|d| d.value.clone()),
+                source: source_of(sources, &span),
+            });
+        }
+    }
+    out
 }
 
 /// `YYYY-MM-DD` naming a day of the calendar.

@@ -106,6 +106,9 @@ pub struct Finding {
     pub old_location: Option<Source>,
     /// Stable across commits: the rule and the entity, hashed.
     pub fingerprint: String,
+    /// With `--transitive`: the baselines it was found against.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub against: Vec<String>,
 }
 
 /// Collects the findings of the rules.
@@ -143,6 +146,7 @@ impl Findings<'_> {
             new_location: new.cloned(),
             old_location: old.cloned(),
             fingerprint,
+            against: Vec::new(),
         });
         self.out.last_mut().expect("just pushed")
     }
@@ -181,6 +185,9 @@ pub struct Cx<'a> {
     pub new_wire: Option<&'a crate::wire::Build>,
     /// Their messages, enums and fields matched across both sides.
     pub wire: wire::Pairs<'a>,
+    /// Today, `YYYY-MM-DD` ([`today`]), when the comparison is judged as of now (the
+    /// gate); `None` for a history, which must read the same on any day.
+    pub today: Option<String>,
 }
 
 /// One version in a comparison: a contract and its compiled wire format.
@@ -230,6 +237,7 @@ impl<'a> Cx<'a> {
                 (Some(o), Some(n)) => wire::Pairs::indexed(o, n),
                 _ => wire::Pairs::of(old.wire, new.wire),
             },
+            today: None,
         }
     }
 
@@ -249,6 +257,7 @@ impl<'a> Cx<'a> {
             old_wire: Some(old.1.build()),
             new_wire: Some(new.1.build()),
             wire: wire::Pairs::indexed(old.1, new.1),
+            today: None,
         }
     }
 
@@ -268,15 +277,85 @@ impl<'a> Cx<'a> {
             old_wire: None,
             new_wire: None,
             wire: wire::Pairs::of(None, None),
+            today: None,
         }
     }
 
-    /// Queries in both contracts, by name.
+    /// Queries in both contracts: by name, and a query renamed with `renamed_from`
+    /// with the query it was.
     pub fn pairs(&self) -> impl Iterator<Item = (&'a Query, &'a Query)> + '_ {
-        self.old_queries
+        let same = self
+            .old_queries
             .iter()
-            .filter_map(|(n, o)| self.new_queries.get(n).map(|q| (*o, *q)))
+            .filter_map(|(n, o)| self.new_queries.get(n).map(|q| (*o, *q)));
+        same.chain(self.renamed_queries())
     }
+
+    /// Queries renamed with `renamed_from`: (the query it was, the query now).
+    pub fn renamed_queries(&self) -> impl Iterator<Item = (&'a Query, &'a Query)> + '_ {
+        self.new.renamed_from.iter().filter_map(|(new, old)| {
+            if new.contains('.') || self.old_queries.contains_key(new.as_str()) {
+                return None;
+            }
+            Some((
+                *self.old_queries.get(old.as_str())?,
+                *self.new_queries.get(new.as_str())?,
+            ))
+        })
+    }
+
+    /// The name a result column of query `new` had in `old`: its own when `old` has
+    /// it, else the one `renamed_from` gives.
+    pub fn old_column_name<'s>(&'s self, old: &Query, new: &Query, column: &'s str) -> &'s str {
+        if old.columns.iter().any(|c| c.name == column) {
+            return column;
+        }
+        self.new
+            .renamed_from
+            .get(&format!("{}.{column}", new.name))
+            .map_or(column, String::as_str)
+    }
+
+    /// The name a parameter of query `new` had in `old`.
+    pub fn old_param_name<'s>(&'s self, old: &Query, new: &Query, param: &'s str) -> &'s str {
+        if old.params.iter().any(|p| p.name == param) {
+            return param;
+        }
+        self.new
+            .renamed_from
+            .get(&format!("{}.@{param}", new.name))
+            .map_or(param, |o| o.trim_start_matches('@'))
+    }
+}
+
+/// [`today`], read once per process.
+fn today_once() -> String {
+    static TODAY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TODAY.get_or_init(today).clone()
+}
+
+/// Today as `YYYY-MM-DD` (UTC), from `SOURCE_DATE_EPOCH` when it is set (reproducible
+/// runs and tests), else from the clock: sunset and expiry dates are judged against it.
+pub fn today() -> String {
+    let secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian).
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 /// Compatibility modes, as schema registries define them.
@@ -292,24 +371,151 @@ pub enum Mode {
     Full,
 }
 
+impl Mode {
+    /// The registry's `compat.mode`, or `backward`.
+    pub fn of(c: &Contract) -> Mode {
+        match c.compat.mode.as_deref() {
+            Some("forward") => Mode::Forward,
+            Some("full") => Mode::Full,
+            _ => Mode::Backward,
+        }
+    }
+}
+
 /// Runs every rule in `mode`. `replayed` holds the baseline's queries analyzed
-/// against the new schema (the database rules read it).
+/// against the new schema (the database rules read it). Nothing depends on today's
+/// date: a history compares the same on any day.
 pub fn compare(
     old: Version<'_>,
     new: Version<'_>,
     replayed: &HashMap<String, Replayed>,
     mode: Mode,
 ) -> Vec<Finding> {
+    let mut out = rule_findings(old, new, replayed, mode, None);
+    finish(old.contract, new.contract, &mut out);
+    out
+}
+
+/// What the gate reports: [`compare`]'s findings, the new contract's `compat.ignore`
+/// applied before the version check.
+pub struct Outcome {
+    pub findings: Vec<Finding>,
+    /// Findings an ignore entry accepted.
+    pub suppressed: Vec<Suppressed>,
+}
+
+/// A finding `compat.ignore` accepted, with the entry's reason.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suppressed {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// [`compare`] as the gate runs it, suppressions applied (judged against `today`).
+pub fn gate(
+    old: Version<'_>,
+    new: Version<'_>,
+    replayed: &HashMap<String, Replayed>,
+    mode: Mode,
+    today: &str,
+) -> Outcome {
+    let mut findings = rule_findings(old, new, replayed, mode, Some(today));
+    let (suppressed, notes) = suppress(&mut findings, &new.contract.compat.ignore, today);
+    // The notes on suppressions concern the registry, not the contract's version.
+    rules::version_check(old.contract, new.contract, &mut findings);
+    findings.extend(notes);
+    sort(&mut findings);
+    Outcome {
+        findings,
+        suppressed,
+    }
+}
+
+/// Moves the findings an unexpired entry of `ignore` matches out of `findings`, and
+/// notes `IGN-001` for each expired entry and `IGN-002` for each entry that matched
+/// nothing: (the suppressed findings, the notes).
+fn suppress(
+    findings: &mut Vec<Finding>,
+    ignore: &[crate::model::Ignore],
+    today: &str,
+) -> (Vec<Suppressed>, Vec<Finding>) {
+    use rules::{ign_001_suppression_expired as expired, ign_002_suppression_unused as unused};
+    let mut suppressed = Vec::new();
+    let mut notes = Vec::new();
+    for e in ignore {
+        let matches = |f: &Finding| {
+            f.rule == e.rule
+                && f.entity == e.entity
+                && e.fingerprint.as_ref().is_none_or(|p| *p == f.fingerprint)
+        };
+        let entity = format!("compat.ignore {} {}", e.rule, e.entity);
+        let mut note = |rule: &'static Rule, message: String, help: &str| {
+            Findings::new(rule, &mut notes)
+                .add(entity.clone(), message, Some(&e.source), None)
+                .help = Some(help.to_owned());
+        };
+        if let Some(d) = e.expires.as_deref().filter(|d| *d <= today) {
+            let still = findings.iter().filter(|f| matches(f)).count();
+            note(
+                &expired::RULE,
+                format!(
+                    "the suppression of {} on `{}` expired on {d} ({still} finding(s) it matched are reported again)",
+                    e.rule, e.entity
+                ),
+                "fix what it accepted, or set a later `expires` with an up-to-date `reason`",
+            );
+            continue;
+        }
+        let before = findings.len();
+        let mut kept = Vec::with_capacity(before);
+        for f in findings.drain(..) {
+            if matches(&f) {
+                suppressed.push(Suppressed {
+                    finding: f,
+                    reason: e.reason.clone(),
+                    expires: e.expires.clone(),
+                });
+            } else {
+                kept.push(f);
+            }
+        }
+        *findings = kept;
+        if findings.len() == before {
+            note(
+                &unused::RULE,
+                format!("the suppression of {} on `{}` matches no finding", e.rule, e.entity),
+                "remove it, or copy `rule`, `entity` and `fingerprint` from `sqlpact compat --format json`",
+            );
+        }
+    }
+    (suppressed, notes)
+}
+
+/// Every rule's findings in `mode`, `alpha` and `beta` queries exempted.
+fn rule_findings(
+    old: Version<'_>,
+    new: Version<'_>,
+    replayed: &HashMap<String, Replayed>,
+    mode: Mode,
+    today: Option<&str>,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if matches!(mode, Mode::Backward | Mode::Full) {
-        run_rules(&Cx::new(old, new, replayed), &mut out);
+        let mut cx = Cx::new(old, new, replayed);
+        cx.today = today.map(str::to_owned);
+        run_rules(&cx, &mut out);
     }
     if matches!(mode, Mode::Forward | Mode::Full) {
         // Forward compatibility of B against A is backward compatibility of A
         // against B: the same rules with the sides swapped.
         let none = HashMap::new();
         let mut swapped = Vec::new();
-        run_rules(&Cx::new(new, old, &none), &mut swapped);
+        let mut cx = Cx::new(new, old, &none);
+        cx.today = today.map(str::to_owned);
+        run_rules(&cx, &mut swapped);
         for mut f in swapped {
             std::mem::swap(&mut f.new_location, &mut f.old_location);
             f.message = format!("(forward) {}", f.message);
@@ -317,7 +523,54 @@ pub fn compare(
             out.push(f);
         }
     }
-    rules::version_check(old.contract, new.contract, &mut out);
+    if new.contract.compat.exempt_unstable {
+        exempt_unstable(old.contract, new.contract, &mut out);
+    }
+    out
+}
+
+/// Findings that need a major version on a query its users were told not to rely on
+/// (`alpha` or `beta` in the baseline, or in the new contract when it is new there)
+/// become `info`, needing no version bump.
+fn exempt_unstable(old: &Contract, new: &Contract, findings: &mut [Finding]) {
+    let stability = |name: &str| {
+        let q = |c: &Contract| {
+            c.queries
+                .iter()
+                .find(|q| q.name == name)
+                .map(|q| q.lifecycle.stability.clone())
+        };
+        q(old).or_else(|| q(new))
+    };
+    for f in findings
+        .iter_mut()
+        // The lifecycle rules speak of stability themselves.
+        .filter(|f| f.bump == Bump::Major && f.level > Level::Info && !f.rule.starts_with("LIF-"))
+    {
+        let Some(query) = f
+            .entity
+            .strip_prefix("query ")
+            .map(|r| r.split(' ').next().unwrap_or(r))
+        else {
+            continue;
+        };
+        let Some(s) = stability(query).filter(|s| s != "stable") else {
+            continue;
+        };
+        f.level = Level::Info;
+        f.bump = Bump::Patch;
+        f.message = format!("{} (exempt: `{query}` is {s})", f.message);
+    }
+}
+
+/// The version check, then the order and deduplication every report shows.
+fn finish(old: &Contract, new: &Contract, out: &mut Vec<Finding>) {
+    rules::version_check(old, new, out);
+    sort(out);
+}
+
+/// Strictest first, then by rule and entity; one finding per fingerprint.
+fn sort(out: &mut Vec<Finding>) {
     out.sort_by(|a, b| {
         b.level
             .cmp(&a.level)
@@ -325,7 +578,6 @@ pub fn compare(
             .then_with(|| a.entity.cmp(&b.entity))
     });
     out.dedup_by(|a, b| a.fingerprint == b.fingerprint);
-    out
 }
 
 fn run_rules(cx: &Cx<'_>, out: &mut Vec<Finding>) {
@@ -492,21 +744,109 @@ fn invalid(what: &str, mut diags: Diagnostics, sources: &SourceMap) -> String {
     msg
 }
 
-/// Compares the registry at `new` with the one at `old` (`label` names it in messages).
+/// Compares the registry at `new` with the one at `old` (`label` names it in messages):
+/// the gate's findings.
 pub fn run(
     old: &std::path::Path,
     new: &std::path::Path,
     label: &str,
     mode: Mode,
 ) -> Result<Vec<Finding>, String> {
+    Ok(run_gate(old, new, label, Some(mode))?.0.findings)
+}
+
+/// [`run`] with the suppressed findings, and the mode it ran in: `mode` `None` takes
+/// the new registry's `compat.mode` (default `backward`).
+pub fn run_gate(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    label: &str,
+    mode: Option<Mode>,
+) -> Result<(Outcome, Mode), String> {
     let mut sources = SourceMap::default();
     let (new_reg, new) = load(new, "current", &mut sources)?;
     let (old_reg, old) = load(old, &format!("baseline ({label})"), &mut sources)?;
     let replayed = replay(old_reg, &old.contract, new_reg.schema.clone(), &sources);
-    Ok(compare(
+    let mode = mode.unwrap_or_else(|| Mode::of(&new.contract));
+    let outcome = gate(
         Version::of(&old),
         Version::of(&new),
         &replayed,
+        mode,
+        &today_once(),
+    );
+    Ok((outcome, mode))
+}
+
+/// The gate against every baseline (`--transitive`), oldest first: a finding found
+/// against several is reported once, naming them all; a suppression is unused only if
+/// it matched nothing against any. Analyses are shared between baselines.
+pub fn run_transitive(
+    baselines: &[(String, std::path::PathBuf)],
+    new: &std::path::Path,
+    mode: Option<Mode>,
+) -> Result<(Outcome, Mode), String> {
+    let memo = crate::analyze::memo::Memo::default();
+    let opts = crate::analyze::Options {
+        memo: Some(&memo),
+        wire: Some(crate::wire::Detail::Descriptors),
+    };
+    let mut sources = SourceMap::default();
+    let (new_reg, new) = load_with(new, "current", &mut sources, &opts)?;
+    let mode = mode.unwrap_or_else(|| Mode::of(&new.contract));
+    let today = today_once();
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut suppressed: Vec<Suppressed> = Vec::new();
+    let mut unused: HashMap<String, usize> = HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut accepted = std::collections::HashSet::new();
+    for (label, path) in baselines {
+        let (old_reg, old) = load_with(path, &format!("baseline ({label})"), &mut sources, &opts)?;
+        let replayed = replay_with(
+            old_reg,
+            &old.contract,
+            new_reg.schema.clone(),
+            &sources,
+            Some(&memo),
+        );
+        let one = gate(
+            Version::of(&old),
+            Version::of(&new),
+            &replayed,
+            mode,
+            &today,
+        );
+        for f in one.findings {
+            if f.rule == rules::ign_002_suppression_unused::RULE.id {
+                *unused.entry(f.fingerprint.clone()).or_default() += 1;
+            }
+            match at.get(&f.fingerprint) {
+                Some(&i) => findings[i].against.push(label.clone()),
+                None => {
+                    at.insert(f.fingerprint.clone(), findings.len());
+                    findings.push(Finding {
+                        against: vec![label.clone()],
+                        ..f
+                    });
+                }
+            }
+        }
+        for x in one.suppressed {
+            if accepted.insert(x.finding.fingerprint.clone()) {
+                suppressed.push(x);
+            }
+        }
+    }
+    findings.retain(|f| {
+        f.rule != rules::ign_002_suppression_unused::RULE.id
+            || unused.get(&f.fingerprint) == Some(&baselines.len())
+    });
+    sort(&mut findings);
+    Ok((
+        Outcome {
+            findings,
+            suppressed,
+        },
         mode,
     ))
 }

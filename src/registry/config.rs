@@ -127,6 +127,48 @@ pub struct RegistryFile {
     /// and stability (`stable`, `beta`, `alpha`).
     #[serde(default)]
     pub lifecycle: BTreeMap<Located<String>, LifecycleEntry>,
+    /// How `sqlpact compat` judges changes to this contract.
+    #[serde(default)]
+    pub compat: Option<CompatConfig>,
+}
+
+/// Settings of the compat gate.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompatConfig {
+    /// The mode when `--mode` is not given: `backward` (the default), `forward` or
+    /// `full`.
+    #[serde(default)]
+    pub mode: Option<Located<String>>,
+    /// Whether `alpha` and `beta` queries are exempt from the breaking-change rules
+    /// (their findings become `info`). Default `true`.
+    #[serde(default)]
+    pub exempt_unstable: Option<bool>,
+    /// Every deprecated query must name a sunset date (`LIF-003`). Default `false`.
+    #[serde(default)]
+    pub require_sunset: Option<bool>,
+    /// Findings accepted on purpose, each with its reason.
+    #[serde(default)]
+    pub ignore: Vec<IgnoreEntry>,
+}
+
+/// One suppressed finding: a rule and the entity path it reports
+/// (`query GetAccount column email`), as `sqlpact compat --format json` prints them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IgnoreEntry {
+    /// The rule ID: `COL-001`.
+    pub rule: Located<String>,
+    /// The entity path the finding names.
+    pub entity: Located<String>,
+    /// The finding's fingerprint, to suppress that finding only.
+    #[serde(default)]
+    pub fingerprint: Option<Located<String>>,
+    /// Why the change is accepted.
+    pub reason: Located<String>,
+    /// `YYYY-MM-DD`: from this day on the entry no longer suppresses anything.
+    #[serde(default)]
+    pub expires: Option<Located<String>>,
 }
 
 /// The lifecycle of one query.
@@ -336,6 +378,14 @@ pub struct PoolPolicy {
     /// Random spread added to `max_lifetime` so connections do not expire together: `1m`.
     #[serde(default)]
     pub lifetime_jitter: Option<Located<String>>,
+    /// How many instances of the service run at once, each with its own pool
+    /// (default 1).
+    #[serde(default)]
+    pub instances: Option<Located<u32>>,
+    /// The connections the database grants this service per host, all instances
+    /// together: `max_size × instances` above it is a compat warning (`RUN-006`).
+    #[serde(default)]
+    pub connection_budget: Option<Located<u32>>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

@@ -295,6 +295,8 @@ pub fn check_policies(
         idle_timeout_ms: 300_000,
         max_lifetime_ms: 1_800_000,
         lifetime_jitter_ms: 60_000,
+        instances: 1,
+        connection_budget: None,
     };
     let mut breaker = BreakerSpec {
         failure_threshold: 5,
@@ -398,6 +400,18 @@ pub fn check_policies(
             duration(file, &pp.max_lifetime, diags).unwrap_or(pool.max_lifetime_ms);
         pool.lifetime_jitter_ms =
             duration(file, &pp.lifetime_jitter, diags).unwrap_or(pool.lifetime_jitter_ms);
+        for n in [&pp.instances, &pp.connection_budget].into_iter().flatten() {
+            if n.value == 0 {
+                diags.push(invalid(
+                    file,
+                    n,
+                    "must be at least 1".into(),
+                    "count the service's instances, and the connections the database grants it",
+                ));
+            }
+        }
+        pool.instances = pp.instances.as_ref().map_or(1, |n| n.value);
+        pool.connection_budget = pp.connection_budget.as_ref().map(|n| n.value);
     }
     if let Some(b) = &p.breaker {
         if let Some(t) = &b.failure_threshold {

@@ -16,7 +16,12 @@ pub const RULE: Rule = Rule {
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
         for c in &old.columns {
-            if !new.columns.iter().any(|n| n.name == c.name) {
+            // A `renamed_from` rename is COL-006's, not a removal.
+            if !new
+                .columns
+                .iter()
+                .any(|n| cx.old_column_name(old, new, &n.name) == c.name)
+            {
                 f.add(
                     format!("query {} column {}", new.name, c.name),
                     format!("query `{}` no longer returns column `{}`", new.name, c.name),

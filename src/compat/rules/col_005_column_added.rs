@@ -16,7 +16,8 @@ pub const RULE: Rule = Rule {
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
         for c in &new.columns {
-            if !old.columns.iter().any(|o| o.name == c.name) {
+            let was = cx.old_column_name(old, new, &c.name);
+            if !old.columns.iter().any(|o| o.name == was) {
                 f.add(
                     format!("query {} column {}", new.name, c.name),
                     format!("query `{}` returns a new column `{}`", new.name, c.name),

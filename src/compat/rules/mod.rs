@@ -13,24 +13,31 @@ mod col_002_column_type_changed;
 mod col_003_column_became_nullable;
 mod col_004_column_became_not_null;
 mod col_005_column_added;
+mod col_006_column_renamed;
 mod enm_001_enum_value_removed;
 mod enm_002_enum_value_added;
+pub mod ign_001_suppression_expired;
+pub mod ign_002_suppression_unused;
 mod lif_001_query_deprecated;
 mod lif_002_stability_lowered;
+mod lif_003_deprecated_without_sunset;
 mod prm_001_param_removed;
 mod prm_002_param_added;
 mod prm_003_param_reordered;
 mod prm_004_param_type_changed;
 mod prm_005_param_became_not_null;
+mod prm_006_param_renamed;
 mod qry_001_query_removed;
 mod qry_002_query_command_changed;
 mod qry_003_query_became_write;
 mod qry_004_query_added;
+mod qry_005_query_renamed;
 mod run_001_idempotent_turned_off;
 mod run_002_timeout_lowered;
 mod run_003_routed_to_replica;
 mod run_004_idempotency_key_removed;
 mod run_005_retries_on_non_idempotent_write;
+mod run_006_pool_over_connection_budget;
 mod sch_001_baseline_query_breaks;
 mod sch_002_baseline_query_shape_changed;
 mod sch_003_insert_misses_required_column;
@@ -66,6 +73,7 @@ pub const ALL: &[(&Rule, Check)] = &[
         qry_003_query_became_write::check,
     ),
     (&qry_004_query_added::RULE, qry_004_query_added::check),
+    (&qry_005_query_renamed::RULE, qry_005_query_renamed::check),
     (
         &lif_001_query_deprecated::RULE,
         lif_001_query_deprecated::check,
@@ -73,6 +81,10 @@ pub const ALL: &[(&Rule, Check)] = &[
     (
         &lif_002_stability_lowered::RULE,
         lif_002_stability_lowered::check,
+    ),
+    (
+        &lif_003_deprecated_without_sunset::RULE,
+        lif_003_deprecated_without_sunset::check,
     ),
     (&prm_001_param_removed::RULE, prm_001_param_removed::check),
     (&prm_002_param_added::RULE, prm_002_param_added::check),
@@ -88,6 +100,7 @@ pub const ALL: &[(&Rule, Check)] = &[
         &prm_005_param_became_not_null::RULE,
         prm_005_param_became_not_null::check,
     ),
+    (&prm_006_param_renamed::RULE, prm_006_param_renamed::check),
     (&col_001_column_removed::RULE, col_001_column_removed::check),
     (
         &col_002_column_type_changed::RULE,
@@ -102,6 +115,7 @@ pub const ALL: &[(&Rule, Check)] = &[
         col_004_column_became_not_null::check,
     ),
     (&col_005_column_added::RULE, col_005_column_added::check),
+    (&col_006_column_renamed::RULE, col_006_column_renamed::check),
     (
         &typ_001_go_type_changed::RULE,
         typ_001_go_type_changed::check,
@@ -151,6 +165,10 @@ pub const ALL: &[(&Rule, Check)] = &[
         run_005_retries_on_non_idempotent_write::check,
     ),
     (
+        &run_006_pool_over_connection_budget::RULE,
+        run_006_pool_over_connection_budget::check,
+    ),
+    (
         &wir_001_field_number_changed::RULE,
         wir_001_field_number_changed::check,
     ),
@@ -198,10 +216,13 @@ pub const ALL: &[(&Rule, Check)] = &[
     ),
 ];
 
-/// Every rule, `VER-001` (which reads the others' findings) included.
+/// Every rule, `VER-001` (which reads the others' findings) and the suppression
+/// rules (`IGN-*`, which read the registry's `compat.ignore`) included.
 pub fn catalog() -> Vec<&'static Rule> {
     let mut v: Vec<&'static Rule> = ALL.iter().map(|(r, _)| *r).collect();
     v.push(&ver_001_breaking_without_major::RULE);
+    v.push(&ign_001_suppression_expired::RULE);
+    v.push(&ign_002_suppression_unused::RULE);
     v.sort_by_key(|r| r.id);
     v
 }
@@ -212,22 +233,28 @@ pub const FILES: &[(&str, &str)] = &[
     ("QRY-002", "qry_002_query_command_changed.rs"),
     ("QRY-003", "qry_003_query_became_write.rs"),
     ("QRY-004", "qry_004_query_added.rs"),
+    ("QRY-005", "qry_005_query_renamed.rs"),
     ("LIF-001", "lif_001_query_deprecated.rs"),
     ("LIF-002", "lif_002_stability_lowered.rs"),
+    ("LIF-003", "lif_003_deprecated_without_sunset.rs"),
     ("PRM-001", "prm_001_param_removed.rs"),
     ("PRM-002", "prm_002_param_added.rs"),
     ("PRM-003", "prm_003_param_reordered.rs"),
     ("PRM-004", "prm_004_param_type_changed.rs"),
     ("PRM-005", "prm_005_param_became_not_null.rs"),
+    ("PRM-006", "prm_006_param_renamed.rs"),
     ("COL-001", "col_001_column_removed.rs"),
     ("COL-002", "col_002_column_type_changed.rs"),
     ("COL-003", "col_003_column_became_nullable.rs"),
     ("COL-004", "col_004_column_became_not_null.rs"),
     ("COL-005", "col_005_column_added.rs"),
+    ("COL-006", "col_006_column_renamed.rs"),
     ("TYP-001", "typ_001_go_type_changed.rs"),
     ("TYP-002", "typ_002_rust_type_changed.rs"),
     ("ENM-001", "enm_001_enum_value_removed.rs"),
     ("ENM-002", "enm_002_enum_value_added.rs"),
+    ("IGN-001", "ign_001_suppression_expired.rs"),
+    ("IGN-002", "ign_002_suppression_unused.rs"),
     ("SCH-001", "sch_001_baseline_query_breaks.rs"),
     ("SCH-002", "sch_002_baseline_query_shape_changed.rs"),
     ("SCH-003", "sch_003_insert_misses_required_column.rs"),
@@ -236,6 +263,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("RUN-003", "run_003_routed_to_replica.rs"),
     ("RUN-004", "run_004_idempotency_key_removed.rs"),
     ("RUN-005", "run_005_retries_on_non_idempotent_write.rs"),
+    ("RUN-006", "run_006_pool_over_connection_budget.rs"),
     ("VER-001", "ver_001_breaking_without_major.rs"),
     ("WIR-001", "wir_001_field_number_changed.rs"),
     ("WIR-002", "wir_002_field_deleted_unreserved.rs"),
@@ -262,9 +290,10 @@ pub fn version_check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>
 fn column_pairs<'a>(
     cx: &'a Cx<'a>,
 ) -> impl Iterator<Item = (&'a Query, &'a Query, &'a Column, &'a Column)> + 'a {
-    cx.pairs().flat_map(|(old, new)| {
+    cx.pairs().flat_map(move |(old, new)| {
         new.columns.iter().filter_map(move |c| {
-            let o = old.columns.iter().find(|o| o.name == c.name)?;
+            let was = cx.old_column_name(old, new, &c.name);
+            let o = old.columns.iter().find(|o| o.name == was)?;
             Some((old, new, o, c))
         })
     })
@@ -274,9 +303,10 @@ fn column_pairs<'a>(
 fn param_pairs<'a>(
     cx: &'a Cx<'a>,
 ) -> impl Iterator<Item = (&'a Query, &'a Query, &'a Param, &'a Param)> + 'a {
-    cx.pairs().flat_map(|(old, new)| {
+    cx.pairs().flat_map(move |(old, new)| {
         new.params.iter().filter_map(move |p| {
-            let o = old.params.iter().find(|o| o.name == p.name)?;
+            let was = cx.old_param_name(old, new, &p.name);
+            let o = old.params.iter().find(|o| o.name == was)?;
             Some((old, new, o, p))
         })
     })

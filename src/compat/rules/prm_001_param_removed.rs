@@ -16,7 +16,12 @@ pub const RULE: Rule = Rule {
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
         for p in &old.params {
-            if !new.params.iter().any(|n| n.name == p.name) {
+            // A `renamed_from` rename is PRM-006's, not a removal.
+            if !new
+                .params
+                .iter()
+                .any(|n| cx.old_param_name(old, new, &n.name) == p.name)
+            {
                 f.add(
                     format!("query {} param {}", new.name, p.name),
                     format!(

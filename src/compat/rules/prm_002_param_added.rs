@@ -16,7 +16,8 @@ pub const RULE: Rule = Rule {
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
         for p in &new.params {
-            if !old.params.iter().any(|o| o.name == p.name) {
+            let was = cx.old_param_name(old, new, &p.name);
+            if !old.params.iter().any(|o| o.name == was) {
                 f.add(
                     format!("query {} param {}", new.name, p.name),
                     format!(

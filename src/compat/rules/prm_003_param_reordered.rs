@@ -15,17 +15,22 @@ pub const RULE: Rule = Rule {
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
+        // Parameters on both sides, by their baseline names (renames followed).
+        let now: Vec<&str> = new
+            .params
+            .iter()
+            .map(|p| cx.old_param_name(old, new, &p.name))
+            .collect();
         let common_old: Vec<&str> = old
             .params
             .iter()
-            .filter(|p| new.params.iter().any(|n| n.name == p.name))
             .map(|p| p.name.as_str())
+            .filter(|p| now.contains(p))
             .collect();
-        let common_new: Vec<&str> = new
-            .params
+        let common_new: Vec<&str> = now
             .iter()
-            .filter(|p| old.params.iter().any(|o| o.name == p.name))
-            .map(|p| p.name.as_str())
+            .copied()
+            .filter(|p| old.params.iter().any(|o| o.name == *p))
             .collect();
         if common_old != common_new {
             f.add(

@@ -66,6 +66,7 @@ fn finding(what: &str, old: &Contract, new: &Contract, needed: Bump) -> Finding 
         old_location: None,
         fingerprint: crate::compat::fingerprint(RULE.id, &entity),
         entity,
+        against: Vec::new(),
     }
 }
 
