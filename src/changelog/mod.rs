@@ -165,7 +165,7 @@ pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
         .collect();
     drop(interner);
     let wire_matrix = wire_matrix(&versions, &index);
-    let mut releases = par_map(versions.len() - 1, |i| {
+    let mut releases = compat::par_map(versions.len() - 1, |i| {
         let (old, new) = (&versions[i], &versions[i + 1]);
         // The schema rules read the replay of the queries the matrix found failing
         // against the next schema; the others would only be replayed to pass.
@@ -223,7 +223,7 @@ fn build_wires(versions: &mut [Loaded], sources: &SourceMap) -> Result<(), Strin
     if versions.iter().all(|v| v.analysis.contract.wire.is_none()) {
         return Ok(());
     }
-    let built = par_map(versions.len(), |i| {
+    let built = compat::par_map(versions.len(), |i| {
         let v = &versions[i];
         compat::wire_of(&v.reg, &v.analysis, &format!("`{}`", v.label), sources)
     });
@@ -231,24 +231,6 @@ fn build_wires(versions: &mut [Loaded], sources: &SourceMap) -> Result<(), Strin
         v.analysis.wire = wire?;
     }
     Ok(())
-}
-
-/// `f` of `0..n`, in order, computed on as many threads as there are cores, each
-/// taking a contiguous run (neighbouring versions share the most analyses).
-fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
-    let chunk = n.div_ceil(threads).max(1);
-    let f = &f;
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| s.spawn(move || (start..n.min(start + chunk)).map(f).collect::<Vec<T>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
 }
 
 fn wire_range(v: &Loaded) -> Option<WireRange> {

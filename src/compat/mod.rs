@@ -744,6 +744,24 @@ fn invalid(what: &str, mut diags: Diagnostics, sources: &SourceMap) -> String {
     msg
 }
 
+/// `f` of `0..n`, in order, computed on as many threads as there are cores, each
+/// taking a contiguous run (neighbouring versions share the most analyses).
+pub(crate) fn par_map<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |t| t.get());
+    let chunk = n.div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| s.spawn(move || (start..n.min(start + chunk)).map(f).collect::<Vec<T>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// Compares the registry at `new` with the one at `old` (`label` names it in messages):
 /// the gate's findings.
 pub fn run(
@@ -780,7 +798,8 @@ pub fn run_gate(
 
 /// The gate against every baseline (`--transitive`), oldest first: a finding found
 /// against several is reported once, naming them all; a suppression is unused only if
-/// it matched nothing against any. Analyses are shared between baselines.
+/// it matched nothing against any. Baselines are analyzed in order, sharing analyses;
+/// their wire formats and their comparisons run on every core.
 pub fn run_transitive(
     baselines: &[(String, std::path::PathBuf)],
     new: &std::path::Path,
@@ -789,33 +808,57 @@ pub fn run_transitive(
     let memo = crate::analyze::memo::Memo::default();
     let opts = crate::analyze::Options {
         memo: Some(&memo),
-        wire: Some(crate::wire::Detail::Descriptors),
+        wire: None,
     };
     let mut sources = SourceMap::default();
-    let (new_reg, new) = load_with(new, "current", &mut sources, &opts)?;
+    let (new_reg, mut new) = load_with(new, "current", &mut sources, &opts)?;
+    new.wire = wire_of(&new_reg, &new, "current", &sources)?;
     let mode = mode.unwrap_or_else(|| Mode::of(&new.contract));
-    let today = today_once();
-    let mut findings: Vec<Finding> = Vec::new();
-    let mut suppressed: Vec<Suppressed> = Vec::new();
-    let mut unused: HashMap<String, usize> = HashMap::new();
-    let mut at: HashMap<String, usize> = HashMap::new();
-    let mut accepted = std::collections::HashSet::new();
+    let mut olds = Vec::new();
     for (label, path) in baselines {
-        let (old_reg, old) = load_with(path, &format!("baseline ({label})"), &mut sources, &opts)?;
+        let what = format!("baseline ({label})");
+        olds.push(load_with(path, &what, &mut sources, &opts)?);
+    }
+    let wires = par_map(olds.len(), |i| {
+        let what = format!("baseline ({})", baselines[i].0);
+        wire_of(&olds[i].0, &olds[i].1, &what, &sources)
+    });
+    for ((_, old), wire) in olds.iter_mut().zip(wires) {
+        old.wire = wire?;
+    }
+    let mut interner = wire::Interner::default();
+    let new_index = new.wire.as_ref().map(|b| wire::Index::of(b, &mut interner));
+    let old_index: Vec<_> = olds
+        .iter()
+        .map(|(_, a)| a.wire.as_ref().map(|b| wire::Index::of(b, &mut interner)))
+        .collect();
+    drop(interner);
+    let today = today_once();
+    let outcomes = par_map(olds.len(), |i| {
+        let (old_reg, old) = &olds[i];
         let replayed = replay_with(
-            old_reg,
+            old_reg.clone(),
             &old.contract,
             new_reg.schema.clone(),
             &sources,
             Some(&memo),
         );
-        let one = gate(
-            Version::of(&old),
-            Version::of(&new),
-            &replayed,
-            mode,
-            &today,
-        );
+        let old_version = Version {
+            index: old_index[i].as_ref(),
+            ..Version::of(old)
+        };
+        let new_version = Version {
+            index: new_index.as_ref(),
+            ..Version::of(&new)
+        };
+        gate(old_version, new_version, &replayed, mode, &today)
+    });
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut suppressed: Vec<Suppressed> = Vec::new();
+    let mut unused: HashMap<String, usize> = HashMap::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
+    let mut accepted = std::collections::HashSet::new();
+    for ((label, _), one) in baselines.iter().zip(outcomes) {
         for f in one.findings {
             if f.rule == rules::ign_002_suppression_unused::RULE.id {
                 *unused.entry(f.fingerprint.clone()).or_default() += 1;
