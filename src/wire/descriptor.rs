@@ -20,22 +20,10 @@ use super::{enum_value_name, Label, WireModel};
 /// The derived file of `m`, as protox compiles [`super::proto::render`]'s text.
 pub fn file(m: &WireModel) -> FileDescriptorProto {
     let enums: BTreeSet<&str> = m.enums.iter().map(|e| e.name.as_str()).collect();
-    let uses = |t: &str| {
-        m.messages
-            .iter()
-            .any(|x| x.fields.iter().any(|f| f.ty == t))
-    };
-    let mut dependency = Vec::new();
-    if uses("google.protobuf.Duration") {
-        dependency.push("google/protobuf/duration.proto".to_owned());
-    }
-    if uses("google.protobuf.Timestamp") {
-        dependency.push("google/protobuf/timestamp.proto".to_owned());
-    }
     FileDescriptorProto {
         name: Some(m.file.clone()),
         package: Some(m.package.clone()),
-        dependency,
+        dependency: super::imports(m).into_iter().map(str::to_owned).collect(),
         syntax: Some("proto3".into()),
         enum_type: m
             .enums

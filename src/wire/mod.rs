@@ -155,6 +155,26 @@ const SCALARS: &[&str] = &[
     "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes",
 ];
 const WELL_KNOWN: &[&str] = &["google.protobuf.Timestamp", "google.protobuf.Duration"];
+/// The well-known files the derived file imports, in the order it imports them.
+fn imports(m: &WireModel) -> Vec<&'static str> {
+    let uses = |t: &str| {
+        m.messages
+            .iter()
+            .any(|x| x.fields.iter().any(|f| f.ty == t))
+    };
+    [
+        ("google.protobuf.Duration", "google/protobuf/duration.proto"),
+        (
+            "google.protobuf.Timestamp",
+            "google/protobuf/timestamp.proto",
+        ),
+    ]
+    .into_iter()
+    .filter(|(t, _)| uses(t))
+    .map(|(_, file)| file)
+    .collect()
+}
+
 /// The files of [`WELL_KNOWN`] types, which the derived file may import.
 const WELL_KNOWN_FILES: &[&str] = &[
     "google/protobuf/timestamp.proto",

@@ -27,18 +27,7 @@ pub fn render(c: &Contract, m: &WireModel) -> String {
     );
     s.push_str("syntax = \"proto3\";\n\n");
     let _ = writeln!(s, "package {};\n", m.package);
-    let uses = |t: &str| {
-        m.messages
-            .iter()
-            .any(|msg| msg.fields.iter().any(|f| f.ty == t))
-    };
-    let mut imports = Vec::new();
-    if uses("google.protobuf.Duration") {
-        imports.push("google/protobuf/duration.proto");
-    }
-    if uses("google.protobuf.Timestamp") {
-        imports.push("google/protobuf/timestamp.proto");
-    }
+    let imports = super::imports(m);
     for i in &imports {
         let _ = writeln!(s, "import \"{i}\";");
     }
