@@ -1256,7 +1256,14 @@ fn compat_settings(
             );
             ok = false;
         }
-        let Some(span) = at(&e.rule) else { continue };
+        let source = at(&e.rule).map_or_else(
+            || model::Source {
+                file: sources.get(reg.file).name.clone(),
+                line: 0,
+                column: 0,
+            },
+            |span| source_of(sources, &span),
+        );
         if ok {
             out.ignore.push(model::Ignore {
                 rule: e.rule.value.clone(),
@@ -1264,7 +1271,7 @@ fn compat_settings(
                 fingerprint: e.fingerprint.as_ref().map(|f| f.value.clone()),
                 reason: e.reason.value.clone(),
                 expires: e.expires.as_ref().map(|d| d.value.clone()),
-                source: source_of(sources, &span),
+                source,
             });
         }
     }
