@@ -533,6 +533,22 @@ fn a_suppression_naming_an_unknown_rule_is_a_located_error() {
     assert!(err.contains("`COL-01` is not a compat rule"), "{err}");
     assert!(err.contains("sqlpact.yaml:17:13"), "{err}");
     assert!(err.contains("did you mean `COL-001`"), "{err}");
+    // VER-001 runs after suppression: an entry for it could never match.
+    let dir = edited("IGN-002", "new", |t| {
+        t.replace(
+            "rule: COL-001\n      entity: query GetAccount",
+            "rule: VER-001\n      entity: query GetAccount",
+        )
+    });
+    let err = compat::run_gate(
+        &dir.path().join("old/sqlpact.yaml"),
+        &dir.path().join("new/sqlpact.yaml"),
+        "old",
+        None,
+    )
+    .err()
+    .expect("VER-001 cannot be suppressed");
+    assert!(err.contains("`VER-001` cannot be suppressed"), "{err}");
 }
 
 #[test]
@@ -631,47 +647,47 @@ fn a_query_may_go_once_its_sunset_date_has_passed() {
 
 #[test]
 fn renames_are_not_removals_and_keep_being_compared() {
+    // The rules fixture `id` gives once `from` becomes `to` in its new queries.
+    let rules_with = |id: &str, from: &str, to: &str| -> BTreeSet<String> {
+        let dir = edited(id, "new", |t| t);
+        let q = dir.path().join("new/queries.sql");
+        let sql = std::fs::read_to_string(&q).unwrap();
+        assert!(sql.contains(from), "{id}: {sql}");
+        std::fs::write(&q, sql.replace(from, to)).unwrap();
+        gate(dir.path())
+            .findings
+            .iter()
+            .map(|f| f.rule.to_owned())
+            .collect()
+    };
     // A renamed column whose type also changed: COL-006 and COL-002, no COL-001.
-    let dir = edited("COL-006", "new", |t| t);
-    let q = dir.path().join("new/queries.sql");
-    let sql = std::fs::read_to_string(&q).unwrap();
-    std::fs::write(
-        &q,
-        sql.replace("name AS display_name", "length(name) AS display_name"),
-    )
-    .unwrap();
-    let out = gate(dir.path());
-    let rules: BTreeSet<&str> = out.findings.iter().map(|f| f.rule).collect();
-    assert!(
-        rules.contains("COL-006") && rules.contains("COL-002"),
-        "{rules:?}"
+    let rules = rules_with(
+        "COL-006",
+        "name AS display_name",
+        "length(name) AS display_name",
     );
-    assert!(
-        !rules.contains("COL-001") && !rules.contains("COL-005"),
-        "{rules:?}"
-    );
+    for (id, found) in [
+        ("COL-006", true),
+        ("COL-002", true),
+        ("COL-001", false),
+        ("COL-005", false),
+    ] {
+        assert_eq!(rules.contains(id), found, "{id}: {rules:?}");
+    }
     // A renamed query is compared with the query it was: its removed parameter shows.
-    let dir = edited("QRY-005", "new", |t| t);
-    let q = dir.path().join("new/queries.sql");
-    let sql = std::fs::read_to_string(&q).unwrap();
-    std::fs::write(
-        &q,
-        sql.replace(
-            "SET name = @name WHERE id = @id",
-            "SET name = 'x' WHERE id = @id",
-        ),
-    )
-    .unwrap();
-    let out = gate(dir.path());
-    let rules: BTreeSet<&str> = out.findings.iter().map(|f| f.rule).collect();
-    assert!(
-        rules.contains("QRY-005") && rules.contains("PRM-001"),
-        "{rules:?}"
+    let rules = rules_with(
+        "QRY-005",
+        "SET name = @name WHERE id = @id",
+        "SET name = 'x' WHERE id = @id",
     );
-    assert!(
-        !rules.contains("QRY-001") && !rules.contains("QRY-004"),
-        "{rules:?}"
-    );
+    for (id, found) in [
+        ("QRY-005", true),
+        ("PRM-001", true),
+        ("QRY-001", false),
+        ("QRY-004", false),
+    ] {
+        assert_eq!(rules.contains(id), found, "{id}: {rules:?}");
+    }
 }
 
 #[test]

@@ -1225,7 +1225,23 @@ fn compat_settings(
         .collect();
     for e in &c.ignore {
         let mut ok = true;
-        if !ids.contains(&e.rule.value.as_str()) {
+        // VER-001 reads the findings left after suppression, and the IGN rules speak of
+        // the entries themselves: neither can be suppressed.
+        if e.rule.value == "VER-001" || e.rule.value.starts_with("IGN-") {
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("`{}` cannot be suppressed", e.rule.value),
+                )
+                .at_opt(at(&e.rule))
+                .help(if e.rule.value == "VER-001" {
+                    "set `contract.version` to the version it suggests, or suppress the findings that require the bump"
+                } else {
+                    "fix or remove the entry it reports"
+                }),
+            );
+            ok = false;
+        } else if !ids.contains(&e.rule.value.as_str()) {
             let help = match did_you_mean(&e.rule.value, ids.iter().copied()) {
                 Some(near) => format!("did you mean `{near}`? `sqlpact compat rules` lists them"),
                 None => "`sqlpact compat rules` lists the rule IDs".to_owned(),

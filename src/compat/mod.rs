@@ -470,19 +470,15 @@ fn suppress(
             continue;
         }
         let before = findings.len();
-        let mut kept = Vec::with_capacity(before);
-        for f in findings.drain(..) {
-            if matches(&f) {
-                suppressed.push(Suppressed {
-                    finding: f,
-                    reason: e.reason.clone(),
-                    expires: e.expires.clone(),
-                });
-            } else {
-                kept.push(f);
-            }
-        }
+        let (accepted, kept): (Vec<Finding>, Vec<Finding>) = std::mem::take(findings)
+            .into_iter()
+            .partition(|f| matches(f));
         *findings = kept;
+        suppressed.extend(accepted.into_iter().map(|finding| Suppressed {
+            finding,
+            reason: e.reason.clone(),
+            expires: e.expires.clone(),
+        }));
         if findings.len() == before {
             note(
                 &unused::RULE,
@@ -855,14 +851,10 @@ pub fn run_transitive(
     });
     let mut findings: Vec<Finding> = Vec::new();
     let mut suppressed: Vec<Suppressed> = Vec::new();
-    let mut unused: HashMap<String, usize> = HashMap::new();
     let mut at: HashMap<String, usize> = HashMap::new();
     let mut accepted = std::collections::HashSet::new();
     for ((label, _), one) in baselines.iter().zip(outcomes) {
         for f in one.findings {
-            if f.rule == rules::ign_002_suppression_unused::RULE.id {
-                *unused.entry(f.fingerprint.clone()).or_default() += 1;
-            }
             match at.get(&f.fingerprint) {
                 Some(&i) => findings[i].against.push(label.clone()),
                 None => {
@@ -880,9 +872,9 @@ pub fn run_transitive(
             }
         }
     }
+    // An entry is unused only if it was so against every baseline.
     findings.retain(|f| {
-        f.rule != rules::ign_002_suppression_unused::RULE.id
-            || unused.get(&f.fingerprint) == Some(&baselines.len())
+        f.rule != rules::ign_002_suppression_unused::RULE.id || f.against.len() == baselines.len()
     });
     sort(&mut findings);
     Ok((

@@ -154,32 +154,29 @@ const SCALARS: &[&str] = &[
     "double", "float", "int32", "int64", "uint32", "uint64", "sint32", "sint64", "fixed32",
     "fixed64", "sfixed32", "sfixed64", "bool", "string", "bytes",
 ];
-const WELL_KNOWN: &[&str] = &["google.protobuf.Timestamp", "google.protobuf.Duration"];
-/// The well-known files the derived file imports, in the order it imports them.
+/// The well-known message types a derived field may have, with the file of each, in
+/// the order the derived file imports them.
+const WELL_KNOWN: &[(&str, &str)] = &[
+    ("google.protobuf.Duration", "google/protobuf/duration.proto"),
+    (
+        "google.protobuf.Timestamp",
+        "google/protobuf/timestamp.proto",
+    ),
+];
+
+/// The well-known files the derived file imports.
 fn imports(m: &WireModel) -> Vec<&'static str> {
     let uses = |t: &str| {
         m.messages
             .iter()
             .any(|x| x.fields.iter().any(|f| f.ty == t))
     };
-    [
-        ("google.protobuf.Duration", "google/protobuf/duration.proto"),
-        (
-            "google.protobuf.Timestamp",
-            "google/protobuf/timestamp.proto",
-        ),
-    ]
-    .into_iter()
-    .filter(|(t, _)| uses(t))
-    .map(|(_, file)| file)
-    .collect()
+    WELL_KNOWN
+        .iter()
+        .filter(|(t, _)| uses(t))
+        .map(|(_, file)| *file)
+        .collect()
 }
-
-/// The files of [`WELL_KNOWN`] types, which the derived file may import.
-const WELL_KNOWN_FILES: &[&str] = &[
-    "google/protobuf/timestamp.proto",
-    "google/protobuf/duration.proto",
-];
 
 /// How much of the wire format [`build`] makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -731,7 +728,7 @@ fn wire_type(
         elem.to_owned()
     };
     let known = SCALARS.contains(&ty.as_str())
-        || WELL_KNOWN.contains(&ty.as_str())
+        || WELL_KNOWN.iter().any(|(t, _)| *t == ty)
         || ty == INTERVAL
         || enums.values().any(|e| *e == ty);
     if !known {

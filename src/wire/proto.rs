@@ -237,7 +237,7 @@ fn well_known(names: &[String]) -> Option<Vec<prost_types::FileDescriptorProto>>
         let mut compiler = protox::Compiler::with_file_resolver(GoogleFileResolver::new());
         compiler.include_imports(true).include_source_info(false);
         compiler
-            .open_files(super::WELL_KNOWN_FILES)
+            .open_files(super::WELL_KNOWN.iter().map(|(_, file)| *file))
             .map(|c| c.file_descriptor_set().file)
             .unwrap_or_default()
     });
