@@ -10,12 +10,26 @@ pub const RULE: Rule = Rule {
     side: Side::Reader,
     bump: Bump::Major,
     summary: "A query of the baseline returns a different shape against the new schema.",
-    doc: "Old clients decode rows positionally into the types they were generated with: a column whose type or nullability the migration changed breaks decoding in deployed clients, even though the new clients are fine.",
+    doc: "Old clients decode rows positionally into the types they were generated with, and encode parameters as the types they were generated with: a column whose type or nullability the migration changed breaks decoding in deployed clients, and a parameter whose type changed breaks encoding (tokio-postgres refuses an `i64` for a `numeric` parameter), even though the new clients are fine.",
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (name, q) in &cx.old_queries {
         if let Some(Replayed::Ok(r)) = cx.replayed.get(*name) {
+            // Deployed clients encode each parameter as the type they were built with.
+            for (a, b) in q.params.iter().zip(&r.params) {
+                if a.ty != b.ty {
+                    f.add(
+                        format!("query {name} schema param {}", a.name),
+                        format!(
+                            "against the new schema, parameter `{}` of the baseline query `{name}` is `{}`, was `{}`: deployed clients send `{}`",
+                            a.name, b.ty, a.ty, a.ty
+                        ),
+                        cx.new_queries.get(name).map(|n| &n.source),
+                        Some(&q.source),
+                    );
+                }
+            }
             // Deployed clients decode by position: the count, then each column.
             if q.columns.len() != r.columns.len() {
                 f.add(
