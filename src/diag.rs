@@ -89,6 +89,7 @@ codes! {
     WireType = "E601", "wire-type", "a value cannot travel on the wire (a nullable array, a type protobuf cannot carry)";
     WireName = "E602", "wire-name", "two things would get the same wire message or enum name";
     ProtoError = "E603", "proto-error", "a hand-written .proto file does not compile";
+    WireSelection = "E604", "wire-selection", "a `wire.queries` entry is not a glob or names no query";
 }
 
 /// A secondary location, e.g. "first defined here".

@@ -392,6 +392,9 @@ pub struct Wire {
     pub out: Option<String>,
     /// `string` or `bytes`.
     pub uuid: String,
+    /// Globs of the query names derived into messages; `None` is every query.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queries: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]

@@ -464,3 +464,97 @@ fn wire_vectors_are_current() {
         "tests/wire-vectors is out of date ({stale:?}): rerun with SQLPACT_BLESS=1"
     );
 }
+
+#[test]
+fn wire_queries_selects_what_travels() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = common::root().join("contracts");
+    for sub in ["migrations", "queries"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        for e in std::fs::read_dir(src.join(sub)).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, dir.path().join(sub).join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let cfg = std::fs::read_to_string(src.join("sqlpact.yaml")).unwrap();
+    let selected = cfg
+        .replace(
+            "package: ledger,",
+            "package: ledger, import_path: example.com/ledger/gen/go/ledger,",
+        )
+        .replace(
+        "wire: { version: 3, min_compatible: 2, out: gen/proto }",
+        "wire: { version: 3, min_compatible: 2, out: gen/proto, queries: [\"GetAccount*\", CreateAccount] }",
+    );
+    assert_ne!(cfg, selected, "the example's wire line moved");
+    std::fs::write(dir.path().join("sqlpact.yaml"), &selected).unwrap();
+    let a = common::clean(&dir.path().join("sqlpact.yaml"));
+    let b = a.wire.expect("wire");
+    let travels = |q: &str| q.starts_with("GetAccount") || q == "CreateAccount";
+    let mut carried = std::collections::BTreeSet::new();
+    for m in &b.model.messages {
+        for q in &m.queries {
+            assert!(
+                travels(q),
+                "`{}` carries `{q}`, which is not selected",
+                m.name
+            );
+            carried.insert(q.clone());
+        }
+    }
+    // Every selected query with a row or parameters has its messages.
+    let expected: std::collections::BTreeSet<String> = a
+        .contract
+        .queries
+        .iter()
+        .filter(|q| travels(&q.name) && !(q.columns.is_empty() && q.params.is_empty()))
+        .map(|q| q.name.clone())
+        .collect();
+    assert!(expected.len() >= 4, "{expected:?}");
+    assert_eq!(carried, expected);
+    let proto = b.protos.values().next().expect("the derived file");
+    assert!(proto.contains("message GetAccountParams {"), "{proto}");
+    assert!(
+        !proto.contains("message ListCustomerSummariesRow {"),
+        "{proto}"
+    );
+
+    // The generators follow: conversions only for what has a message.
+    let out = sqlpact_in(&["generate"], Some(dir.path()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut generated = String::new();
+    for p in walk(&dir.path().join("gen")) {
+        if p.extension().is_some_and(|e| e == "rs" || e == "go") {
+            generated.push_str(&std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    // The example's generated code converts both rows; with the selection, only the
+    // selected query's.
+    for lang in ["wire.", "wire::"] {
+        assert!(
+            generated.contains(&format!("{lang}AccountRow")),
+            "{lang}AccountRow"
+        );
+        assert!(
+            !generated.contains(&format!("{lang}ListCustomerSummariesRow")),
+            "{lang}ListCustomerSummariesRow"
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

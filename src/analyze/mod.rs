@@ -324,6 +324,10 @@ pub fn analyze_with(
     );
     let schema = schema_model(&catalog, sources);
     let renamed_from = check_renames(reg, sources, &queries, &schema, diags);
+    let wire_queries = cfg
+        .wire
+        .as_ref()
+        .and_then(|w| wire_queries(w, &queries, reg.file, sources, diags));
     let contract = model::Contract {
         model_version: model::MODEL_VERSION,
         name: cfg.contract.name.value.clone(),
@@ -350,6 +354,7 @@ pub fn analyze_with(
             ),
             out: w.out.as_ref().map(|o| o.value.clone()),
             uuid: w.uuid.as_ref().map_or("string".into(), |u| u.value.clone()),
+            queries: wire_queries.clone(),
         }),
         renamed_from,
         outputs: outputs_model(reg),
@@ -1320,6 +1325,52 @@ fn is_date(s: &str) -> bool {
 
 /// Resolves `renamed_from`: each key must name something that exists now, and the old
 /// name must not.
+/// `wire.queries`, checked: each entry is a glob that names at least one query.
+fn wire_queries(
+    w: &crate::registry::config::Wire,
+    queries: &[model::Query],
+    file: crate::source::FileId,
+    sources: &SourceMap,
+    diags: &mut Diagnostics,
+) -> Option<Vec<String>> {
+    let entries = w.queries.as_ref()?;
+    let mut out = Vec::new();
+    for e in entries {
+        let span = crate::registry::span_of(file, sources, e);
+        let matcher = match globset::Glob::new(&e.value) {
+            Ok(g) => g.compile_matcher(),
+            Err(err) => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::WireSelection,
+                        format!("`wire.queries`: `{}` is not a glob: {err}", e.value),
+                    )
+                    .at_opt(span)
+                    .help("name a query, or match several with `*` (`Get*`)"),
+                );
+                continue;
+            }
+        };
+        if !queries.iter().any(|q| matcher.is_match(&q.name)) {
+            let hint = crate::diag::did_you_mean(&e.value, queries.iter().map(|q| q.name.as_str()))
+                .map_or_else(String::new, |s| format!("did you mean `{s}`? "));
+            diags.push(
+                Diagnostic::error(
+                    Code::WireSelection,
+                    format!("`wire.queries`: `{}` names no query", e.value),
+                )
+                .at_opt(span)
+                .help(format!(
+                    "{hint}entries are query names or globs of them (`Get*`)"
+                )),
+            );
+            continue;
+        }
+        out.push(e.value.clone());
+    }
+    Some(out)
+}
+
 fn check_renames(
     reg: &Registry,
     sources: &SourceMap,

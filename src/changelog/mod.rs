@@ -170,7 +170,7 @@ pub fn build(paths: &[(String, PathBuf)]) -> Result<Changelog, String> {
         // The schema rules read the replay of the queries the matrix found failing
         // against the next schema; the others would only be replayed to pass.
         let replayed = compat::replay_with(
-            subset(&old.reg, &next_failing[i]),
+            compat::subset(&old.reg, &next_failing[i]),
             &old.analysis.contract,
             new.reg.schema.clone(),
             &sources,
@@ -502,25 +502,6 @@ fn schema_matrix<'v>(
     (m, next_failing)
 }
 
-/// `reg` with only the queries named in `names`.
-fn subset(reg: &Registry, names: &HashSet<&str>) -> Registry {
-    Registry {
-        root: reg.root.clone(),
-        file: reg.file,
-        config: reg.config.clone(),
-        schema: reg.schema.clone(),
-        queries: reg
-            .queries
-            .iter()
-            .filter(|q| names.contains(q.name.as_str()))
-            .cloned()
-            .collect(),
-        policies: reg.policies.clone(),
-        wire_lock: reg.wire_lock,
-        wire_protos: reg.wire_protos.clone(),
-    }
-}
-
 /// Combines three hashes (splitmix64's finalizer after each, so the order counts).
 fn verdict_key(query: u64, reach: u64, schema_config: u64) -> u64 {
     let mix = |mut z: u64| {
@@ -562,7 +543,7 @@ fn verdicts_of(
 ) -> Vec<(u64, Vec<String>)> {
     let names: HashSet<&str> = pending.iter().map(|(n, _)| *n).collect();
     let replayed = compat::replay_with(
-        subset(&client.reg, &names),
+        compat::subset(&client.reg, &names),
         &client.analysis.contract,
         schema.reg.schema.clone(),
         sources,
@@ -585,10 +566,11 @@ fn verdicts_of(
     pending
         .iter()
         .map(|(name, k)| {
-            cx.old_queries = all
-                .get_key_value(name)
-                .map(|(n, q)| BTreeMap::from([(*n, *q)]))
-                .unwrap_or_default();
+            cx.set_old_queries(
+                all.get_key_value(name)
+                    .map(|(n, q)| BTreeMap::from([(*n, *q)]))
+                    .unwrap_or_default(),
+            );
             let mut found = Vec::new();
             for (rule, check) in db_rules {
                 check(&cx, &mut compat::Findings::new(rule, &mut found));

@@ -9,7 +9,7 @@ pub mod report;
 pub mod rules;
 pub mod wire;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -176,6 +176,7 @@ pub enum Replayed {
 pub struct Cx<'a> {
     pub old: &'a Contract,
     pub new: &'a Contract,
+    /// Replaced only through [`Cx::set_old_queries`], which forgets what was matched.
     pub old_queries: BTreeMap<&'a str, &'a Query>,
     pub new_queries: BTreeMap<&'a str, &'a Query>,
     /// Per baseline query name; empty when not computed (the forward direction).
@@ -188,7 +189,15 @@ pub struct Cx<'a> {
     /// Today, `YYYY-MM-DD` ([`today`]), when the comparison is judged as of now (the
     /// gate); `None` for a history, which must read the same on any day.
     pub today: Option<String>,
+    /// [`Cx::pairs`], and the columns and parameters matched in them, made once for
+    /// all the rules that read them.
+    pairs: std::sync::OnceLock<Vec<(&'a Query, &'a Query)>>,
+    columns: std::sync::OnceLock<Vec<Matched<'a, crate::model::Column>>>,
+    params: std::sync::OnceLock<Vec<Matched<'a, crate::model::Param>>>,
 }
+
+/// A column or parameter of a query on both sides: (old query, new query, old, new).
+pub type Matched<'a, T> = (&'a Query, &'a Query, &'a T, &'a T);
 
 /// One version in a comparison: a contract and its compiled wire format.
 #[derive(Clone, Copy)]
@@ -238,6 +247,9 @@ impl<'a> Cx<'a> {
                 _ => wire::Pairs::of(old.wire, new.wire),
             },
             today: None,
+            pairs: std::sync::OnceLock::new(),
+            columns: std::sync::OnceLock::new(),
+            params: std::sync::OnceLock::new(),
         }
     }
 
@@ -258,6 +270,9 @@ impl<'a> Cx<'a> {
             new_wire: Some(new.1.build()),
             wire: wire::Pairs::indexed(old.1, new.1),
             today: None,
+            pairs: std::sync::OnceLock::new(),
+            columns: std::sync::OnceLock::new(),
+            params: std::sync::OnceLock::new(),
         }
     }
 
@@ -278,17 +293,73 @@ impl<'a> Cx<'a> {
             new_wire: None,
             wire: wire::Pairs::of(None, None),
             today: None,
+            pairs: std::sync::OnceLock::new(),
+            columns: std::sync::OnceLock::new(),
+            params: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Replaces the baseline's queries the rules see (and what was matched from them).
+    pub fn set_old_queries(&mut self, queries: BTreeMap<&'a str, &'a Query>) {
+        self.old_queries = queries;
+        self.pairs = std::sync::OnceLock::new();
+        self.columns = std::sync::OnceLock::new();
+        self.params = std::sync::OnceLock::new();
     }
 
     /// Queries in both contracts: by name, and a query renamed with `renamed_from`
     /// with the query it was.
     pub fn pairs(&self) -> impl Iterator<Item = (&'a Query, &'a Query)> + '_ {
-        let same = self
-            .old_queries
+        self.pairs
+            .get_or_init(|| {
+                let same = self
+                    .old_queries
+                    .iter()
+                    .filter_map(|(n, o)| self.new_queries.get(n).map(|q| (*o, *q)));
+                same.chain(self.renamed_queries()).collect()
+            })
             .iter()
-            .filter_map(|(n, o)| self.new_queries.get(n).map(|q| (*o, *q)));
-        same.chain(self.renamed_queries())
+            .copied()
+    }
+
+    /// The result columns of each query pair, matched by name (following renames).
+    pub fn column_pairs(&self) -> impl Iterator<Item = Matched<'a, crate::model::Column>> + '_ {
+        self.columns
+            .get_or_init(|| {
+                self.pairs()
+                    .flat_map(|(old, new)| {
+                        matched(
+                            &old.columns,
+                            &new.columns,
+                            |c| &c.name,
+                            |c| self.old_column_name(old, new, c),
+                        )
+                        .map(move |(o, c)| (old, new, o, c))
+                    })
+                    .collect()
+            })
+            .iter()
+            .copied()
+    }
+
+    /// The parameters of each query pair, matched by name (following renames).
+    pub fn param_pairs(&self) -> impl Iterator<Item = Matched<'a, crate::model::Param>> + '_ {
+        self.params
+            .get_or_init(|| {
+                self.pairs()
+                    .flat_map(|(old, new)| {
+                        matched(
+                            &old.params,
+                            &new.params,
+                            |p| &p.name,
+                            |p| self.old_param_name(old, new, p),
+                        )
+                        .map(move |(o, p)| (old, new, o, p))
+                    })
+                    .collect()
+            })
+            .iter()
+            .copied()
     }
 
     /// Queries renamed with `renamed_from`: (the query it was, the query now).
@@ -529,15 +600,12 @@ fn rule_findings(
 /// (`alpha` or `beta` in the baseline, or in the new contract when it is new there)
 /// become `info`, needing no version bump.
 fn exempt_unstable(old: &Contract, new: &Contract, findings: &mut [Finding]) {
-    let stability = |name: &str| {
-        let q = |c: &Contract| {
-            c.queries
-                .iter()
-                .find(|q| q.name == name)
-                .map(|q| q.lifecycle.stability.clone())
-        };
-        q(old).or_else(|| q(new))
-    };
+    // The baseline's word first, then the new contract's (a query new there).
+    let mut of: HashMap<&str, &str> = HashMap::new();
+    for q in new.queries.iter().chain(&old.queries) {
+        of.insert(&q.name, &q.lifecycle.stability);
+    }
+    let stability = |name: &str| of.get(name).map(|s| (*s).to_owned());
     for f in findings
         .iter_mut()
         // The lifecycle rules speak of stability themselves.
@@ -559,6 +627,26 @@ fn exempt_unstable(old: &Contract, new: &Contract, findings: &mut [Finding]) {
     }
 }
 
+/// Each of `new` with the one of `old` it was (by `was`, given its name): positionally
+/// when both lists have the same names in the same order, as they mostly do.
+fn matched<'a, 'n, T>(
+    old: &'a [T],
+    new: &'a [T],
+    name: impl Fn(&'a T) -> &'a String + 'n,
+    was: impl Fn(&'a str) -> &'n str + 'n,
+) -> Box<dyn Iterator<Item = (&'a T, &'a T)> + 'n>
+where
+    'a: 'n,
+{
+    if old.len() == new.len() && old.iter().zip(new).all(|(o, n)| name(o) == name(n)) {
+        return Box::new(old.iter().zip(new));
+    }
+    Box::new(new.iter().filter_map(move |n| {
+        let w = was(name(n));
+        old.iter().find(|o| name(o) == w).map(|o| (o, n))
+    }))
+}
+
 /// The version check, then the order and deduplication every report shows.
 fn finish(old: &Contract, new: &Contract, out: &mut Vec<Finding>) {
     rules::version_check(old, new, out);
@@ -576,11 +664,22 @@ fn sort(out: &mut Vec<Finding>) {
     out.dedup_by(|a, b| a.fingerprint == b.fingerprint);
 }
 
+/// Every rule over `cx`, in catalog order; the rules are independent, so they run on
+/// every core.
 fn run_rules(cx: &Cx<'_>, out: &mut Vec<Finding>) {
-    for (rule, check) in rules::ALL {
-        let mut f = Findings { rule, out };
-        check(cx, &mut f);
-    }
+    let found = par_map(rules::ALL.len(), |i| {
+        let (rule, check) = &rules::ALL[i];
+        let mut mine = Vec::new();
+        check(
+            cx,
+            &mut Findings {
+                rule,
+                out: &mut mine,
+            },
+        );
+        mine
+    });
+    out.extend(found.into_iter().flatten());
 }
 
 /// Analyzes the baseline's queries against the new schema: `old` with its schema
@@ -666,6 +765,65 @@ pub fn replay_with(
         by_name.insert(name, Replayed::Broken(messages));
     }
     by_name
+}
+
+/// `reg` with only the queries named in `names`.
+pub fn subset(reg: &Registry, names: &HashSet<&str>) -> Registry {
+    Registry {
+        root: reg.root.clone(),
+        file: reg.file,
+        config: reg.config.clone(),
+        schema: reg.schema.clone(),
+        queries: reg
+            .queries
+            .iter()
+            .filter(|q| names.contains(q.name.as_str()))
+            .cloned()
+            .collect(),
+        policies: reg.policies.clone(),
+        wire_lock: reg.wire_lock,
+        wire_protos: reg.wire_protos.clone(),
+    }
+}
+
+/// The baseline's queries whose replay against `new`'s schema can differ from their
+/// analysis in the baseline: those that reach a schema object (by
+/// [`crate::analyze::memo::Fingerprints`]) that differs between the two schemas. The
+/// others analyze as they did, by the memo's invariant, so replaying them finds
+/// nothing.
+pub fn affected<'a>(
+    old_reg: &'a Registry,
+    old: &'a crate::analyze::Analysis,
+    new: &crate::analyze::Analysis,
+) -> HashSet<&'a str> {
+    use crate::analyze::memo::Fingerprints;
+    let computed;
+    let (before, after) = match (&old.fingerprints, &new.fingerprints) {
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            computed = (
+                Fingerprints::of(&old.catalog),
+                Fingerprints::of(&new.catalog),
+            );
+            (&computed.0, &computed.1)
+        }
+    };
+    let deployed: HashMap<&str, &str> = old
+        .contract
+        .queries
+        .iter()
+        .map(|q| (q.name.as_str(), q.sql.as_str()))
+        .collect();
+    let differs = |sql: &str| before.of_sql(sql) != after.of_sql(sql);
+    old_reg
+        .queries
+        .iter()
+        .filter(|raw| {
+            // As written and as deployed (`*` expanded): the replay sends one of them.
+            differs(&raw.sql) || deployed.get(raw.name.as_str()).is_some_and(|d| differs(d))
+        })
+        .map(|raw| raw.name.as_str())
+        .collect()
 }
 
 /// Loads and analyzes a registry into `sources`; `Err` (with the first errors) when it
@@ -777,10 +935,38 @@ pub fn run_gate(
     label: &str,
     mode: Option<Mode>,
 ) -> Result<(Outcome, Mode), String> {
+    // Analyses are not memoized here: a memo keeps a third copy of every query, and
+    // the replay is limited to the queries a schema change reaches instead.
+    let opts = crate::analyze::Options {
+        memo: None,
+        wire: None,
+    };
     let mut sources = SourceMap::default();
-    let (new_reg, new) = load(new, "current", &mut sources)?;
-    let (old_reg, old) = load(old, &format!("baseline ({label})"), &mut sources)?;
-    let replayed = replay(old_reg, &old.contract, new_reg.schema.clone(), &sources);
+    let (new_reg, mut new) = load_with(new, "current", &mut sources, &opts)?;
+    let old_what = format!("baseline ({label})");
+    let (old_reg, mut old) = load_with(old, &old_what, &mut sources, &opts)?;
+    let (replayed, (new_wire, old_wire)) = std::thread::scope(|s| {
+        let wires = s.spawn(|| {
+            std::thread::scope(|s| {
+                let n = s.spawn(|| wire_of(&new_reg, &new, "current", &sources));
+                let o = wire_of(&old_reg, &old, &old_what, &sources);
+                (n.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), o)
+            })
+        });
+        let names = affected(&old_reg, &old, &new);
+        let replayed = replay(
+            subset(&old_reg, &names),
+            &old.contract,
+            new_reg.schema.clone(),
+            &sources,
+        );
+        let wires = wires
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (replayed, wires)
+    });
+    new.wire = new_wire?;
+    old.wire = old_wire?;
     let mode = mode.unwrap_or_else(|| Mode::of(&new.contract));
     let outcome = gate(
         Version::of(&old),
@@ -789,6 +975,9 @@ pub fn run_gate(
         mode,
         &today_once(),
     );
+    // Freeing both analyses takes a while: a thread does it while the caller writes
+    // the report (a process that exits first leaves it to the operating system).
+    std::thread::spawn(move || drop((new, old, new_reg, old_reg, replayed, sources)));
     Ok((outcome, mode))
 }
 
@@ -833,7 +1022,7 @@ pub fn run_transitive(
     let outcomes = par_map(olds.len(), |i| {
         let (old_reg, old) = &olds[i];
         let replayed = replay_with(
-            old_reg.clone(),
+            subset(old_reg, &affected(old_reg, old, &new)),
             &old.contract,
             new_reg.schema.clone(),
             &sources,

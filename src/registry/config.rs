@@ -424,6 +424,11 @@ pub struct Wire {
     /// together with the derived ones; they may import the derived file.
     #[serde(default)]
     pub protos: Vec<Located<String>>,
+    /// The queries whose rows and parameters are derived into messages: names or globs
+    /// (`Get*`). Without it, every query; `[]` derives none (the hand-written `protos`
+    /// and the SQL enums remain).
+    #[serde(default)]
+    pub queries: Option<Vec<Located<String>>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, JsonSchema)]

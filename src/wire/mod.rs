@@ -390,7 +390,21 @@ fn derive(
         .collect();
     let mut live = BTreeSet::new();
     let mut shared_made = BTreeSet::new();
-    for q in &c.queries {
+    // `wire.queries`: the queries that travel (checked by the analyzer: valid globs).
+    let selected = w.queries.as_ref().map(|globs| {
+        let mut set = globset::GlobSetBuilder::new();
+        for g in globs {
+            if let Ok(g) = globset::Glob::new(g) {
+                set.add(g);
+            }
+        }
+        set.build().unwrap_or_else(|_| globset::GlobSet::empty())
+    });
+    for q in c
+        .queries
+        .iter()
+        .filter(|q| selected.as_ref().is_none_or(|s| s.is_match(&q.name)))
+    {
         let renames = member_renames.get(q.name.as_str());
         let empty = BTreeMap::new();
         let renames = renames.unwrap_or(&empty);

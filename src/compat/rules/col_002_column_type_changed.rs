@@ -1,6 +1,5 @@
 //! COL-002 `column-type-changed`: A result column's SQL type changed.
 
-use super::column_pairs;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -16,7 +15,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (old, new, o, c) in column_pairs(cx) {
+    for (old, new, o, c) in cx.column_pairs() {
         if o.ty != c.ty {
             f.add(
                 format!("query {} column {}", new.name, c.name),

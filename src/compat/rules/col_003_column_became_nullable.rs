@@ -1,6 +1,5 @@
 //! COL-003 `column-became-nullable`: A result column can now be NULL.
 
-use super::column_pairs;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -15,7 +14,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (old, new, o, c) in column_pairs(cx) {
+    for (old, new, o, c) in cx.column_pairs() {
         if !o.nullable && c.nullable && o.ty == c.ty {
             let mut reason = c.nullable_reason.detail.to_string();
             if !reason.is_empty() {

@@ -6,7 +6,7 @@ use sqlparser::parser::Parser;
 
 use super::{Cx, Findings, Rule};
 use crate::compat::Finding;
-use crate::model::{Column, Contract, Param, Query};
+use crate::model::Contract;
 
 mod col_001_column_removed;
 mod col_002_column_type_changed;
@@ -285,33 +285,6 @@ pub fn version_check(old: &Contract, new: &Contract, findings: &mut Vec<Finding>
     ver_001_breaking_without_major::check(old, new, findings);
 }
 
-/// The columns of each query in both contracts, matched by name: (query before,
-/// query now, column before, column now).
-fn column_pairs<'a>(
-    cx: &'a Cx<'a>,
-) -> impl Iterator<Item = (&'a Query, &'a Query, &'a Column, &'a Column)> + 'a {
-    cx.pairs().flat_map(move |(old, new)| {
-        new.columns.iter().filter_map(move |c| {
-            let was = cx.old_column_name(old, new, &c.name);
-            let o = old.columns.iter().find(|o| o.name == was)?;
-            Some((old, new, o, c))
-        })
-    })
-}
-
-/// The parameters of each query in both contracts, matched by name.
-fn param_pairs<'a>(
-    cx: &'a Cx<'a>,
-) -> impl Iterator<Item = (&'a Query, &'a Query, &'a Param, &'a Param)> + 'a {
-    cx.pairs().flat_map(move |(old, new)| {
-        new.params.iter().filter_map(move |p| {
-            let was = cx.old_param_name(old, new, &p.name);
-            let o = old.params.iter().find(|o| o.name == was)?;
-            Some((old, new, o, p))
-        })
-    })
-}
-
 /// The Go or Rust type of a parameter or column changed while its SQL type did not.
 fn lang_type_changed(
     cx: &Cx<'_>,
@@ -319,14 +292,16 @@ fn lang_type_changed(
     lang: &str,
     pick: for<'s> fn(&'s str, &'s str) -> &'s str,
 ) {
-    let params = param_pairs(cx)
+    let params = cx
+        .param_pairs()
         .filter(|(_, _, o, p)| o.ty == p.ty && o.nullable == p.nullable)
         .map(|(old, new, o, p)| {
             let was = pick(&o.go_type, &o.rust_type);
             let now = pick(&p.go_type, &p.rust_type);
             (old, new, "param", &p.name, was, now)
         });
-    let columns = column_pairs(cx)
+    let columns = cx
+        .column_pairs()
         .filter(|(_, _, o, c)| o.ty == c.ty && o.nullable == c.nullable)
         .map(|(old, new, o, c)| {
             let was = pick(&o.go_type, &o.rust_type);

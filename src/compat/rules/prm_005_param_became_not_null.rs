@@ -1,6 +1,5 @@
 //! PRM-005 `param-became-not-null`: A parameter that accepted NULL no longer does.
 
-use super::param_pairs;
 use crate::compat::{Bump, Category, Cx, Findings, Level, Rule, Side};
 
 pub const RULE: Rule = Rule {
@@ -15,7 +14,7 @@ pub const RULE: Rule = Rule {
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    for (old, new, o, p) in param_pairs(cx) {
+    for (old, new, o, p) in cx.param_pairs() {
         if o.nullable && !p.nullable && o.ty == p.ty {
             f.add(
                 format!("query {} param {}", new.name, p.name),
