@@ -169,10 +169,13 @@ func TestSerializationFailureRerunsTheTransaction(t *testing.T) {
 	}
 }
 
+// killWhenRunning terminates the backend running a statement that contains needle
+// while it sleeps in pg_sleep: never as it finishes, when the reply may already be sent.
 func killWhenRunning(ctx context.Context, admin *pgx.Conn, db, needle string) int64 {
 	for range 200 {
 		tag, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid() AND state = 'active'`, db, "%"+needle+"%")
+			WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid() AND state = 'active'
+			AND wait_event = 'PgSleep'`, db, "%"+needle+"%")
 		if err == nil && tag.RowsAffected() > 0 {
 			return tag.RowsAffected()
 		}

@@ -214,14 +214,15 @@ async fn count(url: &str, sql: &str) -> i64 {
         .get::<_, i64>(0)
 }
 
-/// Terminates the backends running a statement that contains `needle`, once one shows.
+/// Terminates the backend running a statement that contains `needle` while it sleeps
+/// in `pg_sleep`: never as it finishes, when the reply may already be sent.
 async fn kill_when_running(admin: &Client, db: &str, needle: &str) -> usize {
     for _ in 0..200 {
         let n = admin
             .execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                  WHERE datname = $1 AND query LIKE $2 AND pid <> pg_backend_pid() \
-                 AND state = 'active'",
+                 AND state = 'active' AND wait_event = 'PgSleep'",
                 &[&db, &format!("%{needle}%")],
             )
             .await
