@@ -53,6 +53,7 @@ SEED = 20261124
 sys.dont_write_bytecode = True
 sys.path.insert(0, BENCH)
 import gen_registry  # noqa: E402
+from history import git  # noqa: E402
 
 SCALARS = ["string", "int64", "int32", "bool", "double", "bytes", "uint32", "float",
            "sint64", "fixed64"]
@@ -60,14 +61,6 @@ SCALARS = ["string", "int64", "int32", "bool", "double", "bytes", "uint32", "flo
 RETYPE = {"string": "int64", "bytes": "int64", "int64": "string", "int32": "string",
           "bool": "string", "double": "string", "uint32": "string", "float": "string",
           "sint64": "string", "fixed64": "string"}
-
-
-def git(cwd: str, *args: str) -> None:
-    env = dict(os.environ, GIT_AUTHOR_DATE="2026-01-01T00:00:00Z",
-               GIT_COMMITTER_DATE="2026-01-01T00:00:00Z")
-    subprocess.run(["git", "-c", "user.name=bench", "-c", "user.email=bench@invalid",
-                    "-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false", *args],
-                   cwd=cwd, check=True, stdout=subprocess.DEVNULL, env=env)
 
 
 def write_protos(out: str, messages: list[list[tuple[str, str]]]) -> None:

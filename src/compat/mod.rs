@@ -324,37 +324,38 @@ impl<'a> Cx<'a> {
 
     /// The result columns of each query pair, matched by name (following renames).
     pub fn column_pairs(&self) -> impl Iterator<Item = Matched<'a, crate::model::Column>> + '_ {
-        self.columns
-            .get_or_init(|| {
-                self.pairs()
-                    .flat_map(|(old, new)| {
-                        matched(
-                            &old.columns,
-                            &new.columns,
-                            |c| &c.name,
-                            |c| self.old_column_name(old, new, c),
-                        )
-                        .map(move |(o, c)| (old, new, o, c))
-                    })
-                    .collect()
-            })
-            .iter()
-            .copied()
+        self.members(
+            &self.columns,
+            |q| &q.columns,
+            |c| &c.name,
+            Self::old_column_name,
+        )
     }
 
     /// The parameters of each query pair, matched by name (following renames).
     pub fn param_pairs(&self) -> impl Iterator<Item = Matched<'a, crate::model::Param>> + '_ {
-        self.params
+        self.members(
+            &self.params,
+            |q| &q.params,
+            |p| &p.name,
+            Self::old_param_name,
+        )
+    }
+
+    /// The members (`list`) of each query pair matched by `name`, made once into `cache`.
+    fn members<'s, T>(
+        &'s self,
+        cache: &'s std::sync::OnceLock<Vec<Matched<'a, T>>>,
+        list: fn(&'a Query) -> &'a [T],
+        name: fn(&'a T) -> &'a String,
+        was: for<'n> fn(&'n Self, &Query, &Query, &'n str) -> &'n str,
+    ) -> impl Iterator<Item = Matched<'a, T>> + 's {
+        cache
             .get_or_init(|| {
                 self.pairs()
                     .flat_map(|(old, new)| {
-                        matched(
-                            &old.params,
-                            &new.params,
-                            |p| &p.name,
-                            |p| self.old_param_name(old, new, p),
-                        )
-                        .map(move |(o, p)| (old, new, o, p))
+                        matched(list(old), list(new), name, move |m| was(self, old, new, m))
+                            .map(move |(o, m)| (old, new, o, m))
                     })
                     .collect()
             })
