@@ -205,8 +205,8 @@ impl Drop for Scratch {
     }
 }
 
-fn baselines_left() -> usize {
-    std::fs::read_dir(std::env::temp_dir())
+fn baselines_left(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
         .unwrap()
         .filter(|e| {
             e.as_ref().is_ok_and(|e| {
@@ -218,6 +218,20 @@ fn baselines_left() -> usize {
         .count()
 }
 
+/// Runs sqlpact in `dir` with its temporary files under `tmp`.
+fn sqlpact_in_tmp(
+    tmp: &tempfile::TempDir,
+    args: &[&str],
+    dir: Option<&Path>,
+) -> std::process::Output {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sqlpact"));
+    c.args(args).env("NO_COLOR", "1").env("TMPDIR", tmp.path());
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
+    c.output().expect("run sqlpact")
+}
+
 #[test]
 fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     let scratch =
@@ -225,7 +239,9 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     let repo = scratch.0.clone();
     let _ = std::fs::remove_dir_all(&repo);
     std::fs::create_dir_all(&repo).unwrap();
-    let left_before = baselines_left();
+    // The commands' temporary directories go to a directory of this test's own, so
+    // that tests running alongside do not count.
+    let tmp = tempfile::tempdir().unwrap();
     let fx = common::root().join("tests/fixtures/compat/COL-001");
     let reg = repo.join("services/ledger");
     common::git(&repo, &["init", "-q"]);
@@ -240,7 +256,7 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
     let run = |args: &[&str]| {
         let mut all = vec!["-c", cfg, "compat"];
         all.extend_from_slice(args);
-        common::sqlpact_in(&all, Some(&repo))
+        sqlpact_in_tmp(&tmp, &all, Some(&repo))
     };
     let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
 
@@ -349,7 +365,7 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
         String::from_utf8_lossy(&o.stderr).contains("`nowhere` does not exist in revision `HEAD`")
     );
 
-    let o = common::sqlpact_in(&["compat", "rules", "--format", "json"], Some(&repo));
+    let o = sqlpact_in_tmp(&tmp, &["compat", "rules", "--format", "json"], Some(&repo));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v.as_array().unwrap().len(), rules::catalog().len());
     assert!(v
@@ -358,7 +374,7 @@ fn the_command_on_a_git_repository_with_tags_and_a_subdirectory() {
         .iter()
         .all(|r| r["level"] != Level::Info.as_str() || r["bump"] != "major"));
     assert!(
-        baselines_left() <= left_before,
+        baselines_left(tmp.path()) == 0,
         "a revision's temporary directory was left behind"
     );
 }
