@@ -189,8 +189,14 @@ pub struct Cx<'a> {
     /// Today, `YYYY-MM-DD` ([`today`]), when the comparison is judged as of now (the
     /// gate); `None` for a history, which must read the same on any day.
     pub today: Option<String>,
-    /// [`Cx::pairs`], and the columns and parameters matched in them, made once for
-    /// all the rules that read them.
+    /// What [`Cx::pairs`], [`Cx::column_pairs`] and [`Cx::param_pairs`] matched.
+    matches: Matches<'a>,
+}
+
+/// [`Cx::pairs`], and the columns and parameters matched in them, made once for all
+/// the rules that read them.
+#[derive(Default)]
+struct Matches<'a> {
     pairs: std::sync::OnceLock<Vec<(&'a Query, &'a Query)>>,
     columns: std::sync::OnceLock<Vec<Matched<'a, crate::model::Column>>>,
     params: std::sync::OnceLock<Vec<Matched<'a, crate::model::Param>>>,
@@ -247,9 +253,7 @@ impl<'a> Cx<'a> {
                 _ => wire::Pairs::of(old.wire, new.wire),
             },
             today: None,
-            pairs: std::sync::OnceLock::new(),
-            columns: std::sync::OnceLock::new(),
-            params: std::sync::OnceLock::new(),
+            matches: Matches::default(),
         }
     }
 
@@ -270,9 +274,7 @@ impl<'a> Cx<'a> {
             new_wire: Some(new.1.build()),
             wire: wire::Pairs::indexed(old.1, new.1),
             today: None,
-            pairs: std::sync::OnceLock::new(),
-            columns: std::sync::OnceLock::new(),
-            params: std::sync::OnceLock::new(),
+            matches: Matches::default(),
         }
     }
 
@@ -293,24 +295,21 @@ impl<'a> Cx<'a> {
             new_wire: None,
             wire: wire::Pairs::of(None, None),
             today: None,
-            pairs: std::sync::OnceLock::new(),
-            columns: std::sync::OnceLock::new(),
-            params: std::sync::OnceLock::new(),
+            matches: Matches::default(),
         }
     }
 
     /// Replaces the baseline's queries the rules see (and what was matched from them).
     pub fn set_old_queries(&mut self, queries: BTreeMap<&'a str, &'a Query>) {
         self.old_queries = queries;
-        self.pairs = std::sync::OnceLock::new();
-        self.columns = std::sync::OnceLock::new();
-        self.params = std::sync::OnceLock::new();
+        self.matches = Matches::default();
     }
 
     /// Queries in both contracts: by name, and a query renamed with `renamed_from`
     /// with the query it was.
     pub fn pairs(&self) -> impl Iterator<Item = (&'a Query, &'a Query)> + '_ {
-        self.pairs
+        self.matches
+            .pairs
             .get_or_init(|| {
                 let same = self
                     .old_queries
@@ -325,7 +324,7 @@ impl<'a> Cx<'a> {
     /// The result columns of each query pair, matched by name (following renames).
     pub fn column_pairs(&self) -> impl Iterator<Item = Matched<'a, crate::model::Column>> + '_ {
         self.members(
-            &self.columns,
+            &self.matches.columns,
             |q| &q.columns,
             |c| &c.name,
             Self::old_column_name,
@@ -335,7 +334,7 @@ impl<'a> Cx<'a> {
     /// The parameters of each query pair, matched by name (following renames).
     pub fn param_pairs(&self) -> impl Iterator<Item = Matched<'a, crate::model::Param>> + '_ {
         self.members(
-            &self.params,
+            &self.matches.params,
             |q| &q.params,
             |p| &p.name,
             Self::old_param_name,
