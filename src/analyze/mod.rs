@@ -697,7 +697,7 @@ impl QueryCtx<'_> {
             }
         }
 
-        let mut params = Vec::new();
+        let mut params = Vec::with_capacity(prep.params.len());
         let mut names_seen: HashSet<String> = HashSet::new();
         for p in &prep.params {
             let Some(slot) = cx.params.iter().find(|s| s.position == p.position) else {
@@ -786,7 +786,7 @@ impl QueryCtx<'_> {
             });
         }
 
-        let mut columns = Vec::new();
+        let mut columns = Vec::with_capacity(cols.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
         for (i, c) in cols.iter().enumerate() {
             let embed_name = c

@@ -947,11 +947,9 @@ pub fn run_gate(
     let (old_reg, mut old) = load_with(old, &old_what, &mut sources, &opts)?;
     let (replayed, (new_wire, old_wire)) = std::thread::scope(|s| {
         let wires = s.spawn(|| {
-            std::thread::scope(|s| {
-                let n = s.spawn(|| wire_of(&new_reg, &new, "current", &sources));
-                let o = wire_of(&old_reg, &old, &old_what, &sources);
-                (n.join().unwrap_or_else(|p| std::panic::resume_unwind(p)), o)
-            })
+            let n = wire_of(&new_reg, &new, "current", &sources);
+            let o = wire_of(&old_reg, &old, &old_what, &sources);
+            (n, o)
         });
         let names = affected(&old_reg, &old, &new);
         let replayed = replay(

@@ -127,7 +127,16 @@ fn reserved(s: &mut String, list: &[(u32, String)], in_use: &[&str]) {
 }
 
 /// Serves the derived file from memory and the hand-written ones from the source map.
+/// Unless `located`, hand-written files reach protox without their source info: protox
+/// keeps three copies of whatever it is given, and the locations of every field are
+/// most of it (they only serve to place an error).
 struct Files {
+    texts: std::sync::Arc<Texts>,
+    located: bool,
+}
+
+/// What [`Files`] serves.
+struct Texts {
     derived: (String, Derived),
     hand: Vec<(String, String)>,
 }
@@ -140,14 +149,20 @@ pub enum Derived {
 
 impl FileResolver for Files {
     fn open_file(&self, name: &str) -> Result<File, protox::Error> {
-        if name == self.derived.0 {
-            return match &self.derived.1 {
+        let texts = &*self.texts;
+        if name == texts.derived.0 {
+            return match &texts.derived.1 {
                 Derived::Text(t) => File::from_source(name, t),
                 Derived::Built(d) => Ok(File::from_file_descriptor_proto((**d).clone())),
             };
         }
-        match self.hand.iter().find(|(n, _)| *n == name) {
-            Some((n, text)) => File::from_source(n, text),
+        match texts.hand.iter().find(|(n, _)| *n == name) {
+            Some((n, text)) if self.located => File::from_source(n, text),
+            Some((n, text)) => {
+                let mut file = protox_parse::parse(n, text)?;
+                file.source_code_info = None;
+                Ok(File::from_file_descriptor_proto(file))
+            }
             None => Err(protox::Error::file_not_found(name)),
         }
     }
@@ -176,7 +191,7 @@ pub fn compile(
         d => d,
     };
     let source_info = matches!(derived, Derived::Text(_));
-    let files = Files {
+    let texts = std::sync::Arc::new(Texts {
         derived: (derived_name.to_owned(), derived),
         hand: protos
             .iter()
@@ -185,19 +200,16 @@ pub fn compile(
                 (f.name.clone(), f.text.clone())
             })
             .collect(),
-    };
+    });
     let mut names: Vec<String> = vec![derived_name.to_owned()];
-    names.extend(files.hand.iter().map(|(n, _)| n.clone()));
-    let mut chain = ChainFileResolver::new();
-    chain.add(files);
-    chain.add(GoogleFileResolver::new());
-    let mut compiler = protox::Compiler::with_file_resolver(chain);
-    compiler
-        .include_imports(true)
-        .include_source_info(source_info);
-    let result = compiler.open_files(&names);
+    names.extend(texts.hand.iter().map(|(n, _)| n.clone()));
+    let result = match open(&texts, source_info, &names, source_info) {
+        // The error is placed by compiling again with every location.
+        Err(_) if !source_info => open(&texts, true, &names, false),
+        r => r,
+    };
     match result {
-        Ok(c) => Some(c.file_descriptor_set()),
+        Ok(set) => Some(set),
         Err(e) => {
             let file = e.file().map(str::to_owned);
             let id = protos
@@ -228,6 +240,27 @@ pub fn compile(
     }
 }
 
+/// Compiles `names` (with their imports); `located`: hand-written files keep their
+/// source info while they compile, `source_info`: the result keeps it.
+fn open(
+    texts: &std::sync::Arc<Texts>,
+    located: bool,
+    names: &[String],
+    source_info: bool,
+) -> Result<prost_types::FileDescriptorSet, protox::Error> {
+    let mut chain = ChainFileResolver::new();
+    chain.add(Files {
+        texts: texts.clone(),
+        located,
+    });
+    chain.add(GoogleFileResolver::new());
+    let mut compiler = protox::Compiler::with_file_resolver(chain);
+    compiler
+        .include_imports(true)
+        .include_source_info(source_info);
+    compiler.open_files(names).map(|c| c.file_descriptor_set())
+}
+
 /// The compiled `google/protobuf` files `names`, in order; `None` if one is not among
 /// the ones the derived file may import.
 fn well_known(names: &[String]) -> Option<Vec<prost_types::FileDescriptorProto>> {
@@ -245,4 +278,87 @@ fn well_known(names: &[String]) -> Option<Vec<prost_types::FileDescriptorProto>>
         .iter()
         .map(|n| all.iter().find(|f| f.name() == n).cloned())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn derived() -> Derived {
+        Derived::Built(Box::new(prost_types::FileDescriptorProto {
+            name: Some("shop/wire/v1/shop.proto".into()),
+            package: Some("shop.wire.v1".into()),
+            syntax: Some("proto3".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("Item".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    }
+
+    fn hand(text: &str) -> (SourceMap, Vec<FileId>) {
+        let mut sources = SourceMap::default();
+        let id = sources.add(SourceFile::new(
+            "api/order.proto".into(),
+            "api/order.proto".into(),
+            text.into(),
+        ));
+        (sources, vec![id])
+    }
+
+    #[test]
+    fn hand_written_files_compile_alike_without_their_locations() {
+        let text = "syntax = \"proto3\";\npackage shop.api;\nimport \"shop/wire/v1/shop.proto\";\n\
+                    message Order {\n  repeated shop.wire.v1.Item items = 1;\n  Note note = 2;\n}\n\
+                    message Note { string text = 1; }\n";
+        let (sources, ids) = hand(text);
+        let mut diags = Diagnostics::default();
+        let set = compile(
+            "shop/wire/v1/shop.proto",
+            derived(),
+            &ids,
+            &sources,
+            &mut diags,
+        )
+        .expect("compiles");
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let texts = std::sync::Arc::new(Texts {
+            derived: ("shop/wire/v1/shop.proto".into(), derived()),
+            hand: vec![("api/order.proto".into(), text.into())],
+        });
+        let names = [
+            "shop/wire/v1/shop.proto".to_owned(),
+            "api/order.proto".to_owned(),
+        ];
+        let located = open(&texts, true, &names, false).expect("compiles");
+        assert_eq!(set, located);
+        let order = set
+            .file
+            .iter()
+            .find(|f| f.name() == "api/order.proto")
+            .unwrap();
+        assert_eq!(order.message_type[0].field[1].type_name(), ".shop.api.Note");
+    }
+
+    #[test]
+    fn an_error_without_locations_is_placed_all_the_same() {
+        let text =
+            "syntax = \"proto3\";\npackage shop.api;\nmessage Order {\n  Missing m = 1;\n}\n";
+        let (sources, ids) = hand(text);
+        let mut diags = Diagnostics::default();
+        let set = compile(
+            "shop/wire/v1/shop.proto",
+            derived(),
+            &ids,
+            &sources,
+            &mut diags,
+        );
+        assert!(set.is_none());
+        let d = &diags.items[0];
+        assert!(d.message.contains("Missing"), "{}", d.message);
+        let span = d.span.clone().expect("located");
+        assert_eq!(span.range.start, text.find("Missing").unwrap());
+    }
 }
