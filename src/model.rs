@@ -5,6 +5,7 @@
 //! the compat checker, the changelog) read this and never the YAML.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -166,7 +167,7 @@ pub struct Param {
     pub position: u32,
     /// PostgreSQL type as `pg_type` spells it: `int4`, `text`, `int4[]`, `public.status`.
     #[serde(rename = "type")]
-    pub ty: String,
+    pub ty: Arc<str>,
     pub nullable: bool,
     /// An optional filter parameter: NULL skips the predicate that uses it.
     #[serde(default, skip_serializing_if = "is_false")]
@@ -174,12 +175,12 @@ pub struct Param {
     /// Written `sqlc.slice(name)`: the caller passes a list.
     #[serde(default, skip_serializing_if = "is_false")]
     pub slice: bool,
-    pub go_type: String,
-    pub rust_type: String,
-    pub proto_type: String,
+    pub go_type: Arc<str>,
+    pub rust_type: Arc<str>,
+    pub proto_type: Arc<str>,
     /// The table column the parameter is compared with or written to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub column: Option<String>,
+    pub column: Option<Arc<str>>,
     pub type_reason: Reason,
     pub nullable_reason: Reason,
 }
@@ -188,14 +189,14 @@ pub struct Param {
 pub struct Column {
     pub name: String,
     #[serde(rename = "type")]
-    pub ty: String,
+    pub ty: Arc<str>,
     pub nullable: bool,
-    pub go_type: String,
-    pub rust_type: String,
-    pub proto_type: String,
+    pub go_type: Arc<str>,
+    pub rust_type: Arc<str>,
+    pub proto_type: Arc<str>,
     /// The table column this result column reads directly, `public.accounts.id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub table_column: Option<String>,
+    pub table_column: Option<Arc<str>>,
     /// The `sqlc.embed` group this column belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embed: Option<String>,
@@ -256,12 +257,31 @@ pub enum ReasonSource {
 }
 
 impl Reason {
-    pub fn new(source: ReasonSource, detail: impl Into<std::sync::Arc<str>>) -> Self {
+    /// The detail is [`intern`]ed: thousands of columns give the same few reasons.
+    pub fn new(source: ReasonSource, detail: impl AsRef<str>) -> Self {
         Reason {
             source,
-            detail: detail.into(),
+            detail: intern(detail.as_ref()),
         }
     }
+}
+
+/// The one copy of `s` this thread hands out. The analyzer gives every parameter and
+/// column its types, table column and reasons through it: a contract repeats a few
+/// hundred of them across tens of thousands of parameters and columns.
+pub fn intern(s: &str) -> Arc<str> {
+    thread_local! {
+        static STRINGS: std::cell::RefCell<std::collections::HashSet<Arc<str>>> =
+            std::cell::RefCell::default();
+    }
+    STRINGS.with_borrow_mut(|set| match set.get(s) {
+        Some(a) => a.clone(),
+        None => {
+            let a: Arc<str> = s.into();
+            set.insert(a.clone());
+            a
+        }
+    })
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -172,7 +172,7 @@ fn compare(client: &mut Client, sources: &SourceMap, a: &Analysis) -> Report {
                 continue;
             }
             let is_view = c.table_column.as_ref().is_some_and(|tc| {
-                let rel = tc.rsplit_once('.').map_or(tc.as_str(), |(r, _)| r);
+                let rel = tc.rsplit_once('.').map_or(&**tc, |(r, _)| r);
                 a.catalog
                     .relation(rel)
                     .is_some_and(|r| r.kind == crate::catalog::RelKind::View)

@@ -55,19 +55,19 @@ fn scalar_subquery_is_nullable_and_count_subquery_too() {
     let a = fixture("scalar_subquery");
     let q = query(&a, "BooksWithTopReview");
     assert!(col(q, "top_stars").nullable);
-    assert_eq!(col(q, "top_stars").ty, "int4");
+    assert_eq!(&*col(q, "top_stars").ty, "int4");
     assert_eq!(
         col(q, "top_stars").nullable_reason.source,
         ReasonSource::Subquery
     );
-    assert_eq!(col(q, "review_count").ty, "int8");
+    assert_eq!(&*col(q, "review_count").ty, "int8");
 }
 
 #[test]
 fn union_all_with_null_branch_is_nullable() {
     let a = fixture("union_all_null");
     let q = query(&a, "Timeline");
-    assert_eq!(col(q, "id").ty, "int8");
+    assert_eq!(&*col(q, "id").ty, "int8");
     assert!(col(q, "id").nullable);
     assert!(!col(q, "label").nullable);
 }
@@ -77,12 +77,12 @@ fn aggregates_over_possibly_empty_sets_are_nullable() {
     let a = fixture("aggregates_empty_set");
     let q = query(&a, "PriceStats");
     assert!(!col(q, "n").nullable);
-    assert_eq!(col(q, "n").ty, "int8");
+    assert_eq!(&*col(q, "n").ty, "int8");
     for c in ["total", "mean", "top", "first_published"] {
         assert!(col(q, c).nullable, "{c} must be nullable over an empty set");
     }
-    assert_eq!(col(q, "total").ty, "numeric");
-    assert_eq!(col(q, "mean").ty, "numeric");
+    assert_eq!(&*col(q, "total").ty, "numeric");
+    assert_eq!(&*col(q, "mean").ty, "numeric");
     // Grouped: every group has a row, so max/sum of NOT NULL columns are NOT NULL ...
     let g = query(&a, "PriceStatsByAuthor");
     assert!(!col(g, "total").nullable);
@@ -97,20 +97,20 @@ fn coalesce_of_max_with_literal_is_not_null() {
     let a = fixture("coalesce_max");
     let q = query(&a, "NextBookId");
     assert!(!col(q, "next_id").nullable);
-    assert_eq!(col(q, "next_id").ty, "int8");
+    assert_eq!(&*col(q, "next_id").ty, "int8");
     assert!(!col(q, "latest").nullable);
-    assert_eq!(col(q, "latest").ty, "date");
+    assert_eq!(&*col(q, "latest").ty, "date");
 }
 
 #[test]
 fn float_times_integer_is_float8() {
     let a = fixture("float_arithmetic");
     let q = query(&a, "Doubled");
-    assert_eq!(col(q, "doubled").ty, "float8");
-    assert_eq!(col(q, "third").ty, "float8");
-    assert_eq!(col(q, "price_doubled").ty, "numeric");
-    assert_eq!(col(q, "mixed").ty, "float8");
-    assert_eq!(col(q, "id_doubled").ty, "int8");
+    assert_eq!(&*col(q, "doubled").ty, "float8");
+    assert_eq!(&*col(q, "third").ty, "float8");
+    assert_eq!(&*col(q, "price_doubled").ty, "numeric");
+    assert_eq!(&*col(q, "mixed").ty, "float8");
+    assert_eq!(&*col(q, "id_doubled").ty, "int8");
 }
 
 #[test]
@@ -128,7 +128,7 @@ fn scalar_subquery_scope_does_not_leak() {
     let a = fixture("scalar_subquery_scope");
     let q = query(&a, "BooksAboveAuthorAverage");
     assert_eq!(q.columns.len(), 3);
-    assert_eq!(param(q, "min_stars").ty, "int4");
+    assert_eq!(&*param(q, "min_stars").ty, "int4");
 }
 
 #[test]
@@ -140,9 +140,9 @@ fn data_modifying_cte_is_typed_and_not_read_only() {
         !q.policy.idempotent,
         "a write is not idempotent unless declared"
     );
-    assert_eq!(param(q, "factor").ty, "numeric");
-    assert_eq!(param(q, "author_id").ty, "int8");
-    assert_eq!(param(q, "before").ty, "date");
+    assert_eq!(&*param(q, "factor").ty, "numeric");
+    assert_eq!(&*param(q, "author_id").ty, "int8");
+    assert_eq!(&*param(q, "before").ty, "date");
     assert!(col(q, "old_id").nullable);
     assert!(!col(q, "price").nullable);
 }
@@ -192,19 +192,19 @@ fn one_type_override_covers_nullable_and_non_null() {
     let a = fixture("type_overrides");
     let q = query(&a, "GetBookPrices");
     assert_eq!(
-        col(q, "price").go_type,
+        &*col(q, "price").go_type,
         "github.com/shopspring/decimal.Decimal"
     );
-    assert_eq!(col(q, "price").rust_type, "rust_decimal::Decimal");
+    assert_eq!(&*col(q, "price").rust_type, "rust_decimal::Decimal");
     // max_price would be nullable; the registry forces it.
     assert!(!col(q, "max_price").nullable);
     assert_eq!(
         col(q, "max_price").nullable_reason.source,
         ReasonSource::Override
     );
-    assert_eq!(col(q, "meta").go_type, "*example.com/bookmeta.Meta");
-    assert_eq!(col(q, "meta").rust_type, "Option<bookmeta::Meta>");
-    assert_eq!(col(q, "id").go_type, "example.com/ids.BookID");
+    assert_eq!(&*col(q, "meta").go_type, "*example.com/bookmeta.Meta");
+    assert_eq!(&*col(q, "meta").rust_type, "Option<bookmeta::Meta>");
+    assert_eq!(&*col(q, "id").go_type, "example.com/ids.BookID");
 }
 
 #[test]
@@ -221,19 +221,19 @@ fn right_and_full_joins_null_the_other_side() {
 fn json_operators() {
     let a = fixture("json_operators");
     let q = query(&a, "BookMeta");
-    assert_eq!(col(q, "isbn_json").ty, "jsonb");
-    assert_eq!(col(q, "isbn").ty, "text");
-    assert_eq!(col(q, "width").ty, "text");
-    assert_eq!(col(q, "matches").ty, "bool");
-    assert_eq!(param(q, "filter").ty, "jsonb");
-    assert_eq!(param(q, "lang").ty, "text");
+    assert_eq!(&*col(q, "isbn_json").ty, "jsonb");
+    assert_eq!(&*col(q, "isbn").ty, "text");
+    assert_eq!(&*col(q, "width").ty, "text");
+    assert_eq!(&*col(q, "matches").ty, "bool");
+    assert_eq!(&*param(q, "filter").ty, "jsonb");
+    assert_eq!(&*param(q, "lang").ty, "text");
 }
 
 #[test]
 fn dml_with_returning_upsert_and_copyfrom() {
     let a = fixture("dml_returning");
     let u = query(&a, "UpsertAuthor");
-    assert_eq!(param(u, "id").ty, "int8");
+    assert_eq!(&*param(u, "id").ty, "int8");
     assert!(
         param(u, "bio").nullable,
         "bio is inserted into a nullable column"
@@ -246,14 +246,14 @@ fn dml_with_returning_upsert_and_copyfrom() {
     assert_eq!(d.statement, "delete");
     assert_eq!(query(&a, "CopyBooks").command, "copyfrom");
     let m = query(&a, "InsertMany");
-    assert_eq!(param(m, "titles").ty, "text[]");
+    assert_eq!(&*param(m, "titles").ty, "text[]");
 }
 
 #[test]
 fn window_functions() {
     let a = fixture("window_functions");
     let q = query(&a, "RankedBooks");
-    assert_eq!(col(q, "rank_in_author").ty, "int8");
+    assert_eq!(&*col(q, "rank_in_author").ty, "int8");
     assert!(!col(q, "rank_in_author").nullable);
     assert!(
         !col(q, "running_total").nullable,
@@ -269,9 +269,9 @@ fn star_expansion_slices_and_limits() {
     assert_eq!(q.columns.len(), 9);
     let s = param(q, "statuses");
     assert!(s.slice);
-    assert_eq!(s.ty, "public.book_status[]");
-    assert_eq!(param(q, "ids").ty, "int8[]");
-    assert_eq!(param(q, "page_size").ty, "int8");
+    assert_eq!(&*s.ty, "public.book_status[]");
+    assert_eq!(&*param(q, "ids").ty, "int8[]");
+    assert_eq!(&*param(q, "page_size").ty, "int8");
     assert!(q.sql.contains("b.status = ANY($2)"), "{}", q.sql);
 }
 
@@ -295,14 +295,14 @@ fn inline_queries_from_the_registry() {
     let a = fixture("inline_queries");
     let q = query(&a, "CountBooks");
     assert_eq!(q.doc, ["Counts the books in one status."]);
-    assert_eq!(param(q, "status").ty, "public.book_status");
+    assert_eq!(&*param(q, "status").ty, "public.book_status");
 }
 
 #[test]
 fn migration_layouts_apply_in_order() {
     let g = fixture("migrations_goose");
     let q = query(&g, "GetItem");
-    assert_eq!(col(q, "title").ty, "varchar");
+    assert_eq!(&*col(q, "title").ty, "varchar");
     assert!(!col(q, "title").nullable);
     let r = fixture("migrations_refinery");
     let q = query(&r, "GetItem");
@@ -314,11 +314,11 @@ fn migration_layouts_apply_in_order() {
         ["id", "label", "qty", "created"]
     );
     let d = fixture("migrations_dbmate");
-    assert_eq!(col(query(&d, "GetItem"), "price").ty, "public.positive");
+    assert_eq!(&*col(query(&d, "GetItem"), "price").ty, "public.positive");
     let n = fixture("migrations_numbered");
-    assert_eq!(col(query(&n, "GetItem"), "kind").ty, "public.kind");
+    assert_eq!(&*col(query(&n, "GetItem"), "kind").ty, "public.kind");
     assert_eq!(n.contract.schema.enums[0].values, ["a", "c", "b"]);
-    assert_eq!(col(query(&n, "KindCounts"), "n").ty, "int8");
+    assert_eq!(&*col(query(&n, "KindCounts"), "n").ty, "int8");
 }
 
 #[test]
@@ -386,4 +386,26 @@ fn memoized_analyses_equal_fresh_ones() {
         }
     }
     assert!(memo.len() > 50, "the memo keeps analyses: {}", memo.len());
+}
+
+#[test]
+fn repeated_types_and_reasons_are_one_allocation() {
+    // Two queries selecting the same table columns: each type, table column and reason
+    // is the same string, held once (a large contract repeats a few hundred of them).
+    let a = fixture("shared_row_types");
+    let (one, many) = (query(&a, "GetBook"), query(&a, "ListBooks"));
+    let (x, y) = (col(one, "price"), col(many, "price"));
+    assert_eq!(x, y);
+    for (p, q) in [
+        (&x.ty, &y.ty),
+        (&x.go_type, &y.go_type),
+        (&x.rust_type, &y.rust_type),
+        (&x.proto_type, &y.proto_type),
+        (&x.type_reason.detail, &y.type_reason.detail),
+        (&x.nullable_reason.detail, &y.nullable_reason.detail),
+    ] {
+        assert!(std::sync::Arc::ptr_eq(p, q), "`{p}` is held twice");
+    }
+    let (tx, ty) = (x.table_column.as_ref(), y.table_column.as_ref());
+    assert!(std::sync::Arc::ptr_eq(tx.unwrap(), ty.unwrap()));
 }

@@ -2212,7 +2212,7 @@ impl<'a> Cx<'a> {
             Typed::new(
                 PgType::named(ty),
                 false,
-                Reason::new(R::Literal, what.to_owned()),
+                Reason::new(R::Literal, what),
                 Reason::new(R::Literal, "a literal is not NULL"),
             )
         };

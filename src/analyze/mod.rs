@@ -15,7 +15,7 @@ use sqlparser::parser::Parser;
 
 use crate::catalog::{self, CatColumn, Catalog};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
-use crate::model::{self, Reason, ReasonSource as R};
+use crate::model::{self, intern, Reason, ReasonSource as R};
 use crate::registry::{span_of, Located, RawQuery, Registry};
 use crate::source::{SourceMap, Span};
 use crate::sqltext;
@@ -773,14 +773,14 @@ impl QueryCtx<'_> {
             params.push(model::Param {
                 name,
                 position: p.position,
-                ty: slot.ty.to_string(),
+                ty: intern(&slot.ty.to_string()),
                 nullable,
                 optional: is_optional,
                 slice: p.slice,
-                go_type: mapped.go,
-                rust_type: mapped.rust,
-                proto_type: mapped.proto,
-                column: slot.column.clone(),
+                go_type: intern(&mapped.go),
+                rust_type: intern(&mapped.rust),
+                proto_type: intern(&mapped.proto),
+                column: slot.column.as_deref().map(intern),
                 type_reason: ty_why,
                 nullable_reason: null_why,
             });
@@ -924,12 +924,12 @@ impl QueryCtx<'_> {
         };
         Some(model::Column {
             name: c.name.clone(),
-            ty: c.t.ty.to_string(),
+            ty: intern(&c.t.ty.to_string()),
             nullable,
-            go_type: mapped.go,
-            rust_type: mapped.rust,
-            proto_type: mapped.proto,
-            table_column: c.t.table_column.as_deref().map(str::to_owned),
+            go_type: intern(&mapped.go),
+            rust_type: intern(&mapped.rust),
+            proto_type: intern(&mapped.proto),
+            table_column: c.t.table_column.as_deref().map(intern),
             embed: embed_name,
             type_reason: ty_why,
             nullable_reason: null_why,
@@ -1114,7 +1114,7 @@ fn rewrite_sql(
 }
 
 /// A result column's name, type and nullability: what shared row types compare.
-type Shape = (String, String, bool);
+type Shape = (String, std::sync::Arc<str>, bool);
 
 /// The names of every query the registry declares, analyzed or not.
 fn analyzed_names(raw: &[RawQuery]) -> HashSet<String> {

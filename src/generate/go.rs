@@ -654,7 +654,7 @@ fn fields_of(cols: &[Column], imports: &mut Imports) -> Vec<Field> {
         .map(|(c, name)| Field {
             name,
             ty: imports.ty(&c.go_type),
-            full: c.go_type.clone(),
+            full: c.go_type.to_string(),
             json: c.name.clone(),
         })
         .collect()
@@ -686,7 +686,7 @@ fn row_fields(q: &Query, embeds: &BTreeMap<String, String>, imports: &mut Import
             fields.push(Field {
                 name: go_exported(&c.name),
                 ty: imports.ty(&c.go_type),
-                full: c.go_type.clone(),
+                full: c.go_type.to_string(),
                 json: c.name.clone(),
             });
             i += 1;
@@ -784,7 +784,7 @@ fn query_ctx(
             .map(|((p, n), t)| Field {
                 name: n.clone(),
                 ty: t.clone(),
-                full: p.go_type.clone(),
+                full: p.go_type.to_string(),
                 json: p.name.clone(),
             })
             .collect();

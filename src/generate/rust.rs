@@ -315,7 +315,7 @@ impl Gen<'_> {
         names
             .into_iter()
             .zip(cols)
-            .map(|(n, c)| (n, c.rust_type.clone()))
+            .map(|(n, c)| (n, c.rust_type.to_string()))
             .collect()
     }
 
@@ -343,7 +343,7 @@ impl Gen<'_> {
                 let c = &q.columns[i];
                 let n = rust_snake(&c.name);
                 keys.push(c.name.clone());
-                decl.push((n.clone(), c.rust_type.clone()));
+                decl.push((n.clone(), c.rust_type.to_string()));
                 read.push((n, read_expr(c, &i.to_string(), self.is_domain(&c.ty))));
                 i += 1;
             }
@@ -485,7 +485,7 @@ impl Gen<'_> {
             }
         } else if batch {
             if let Some(p) = params.first() {
-                item_type = p.rust_type.clone();
+                item_type = p.rust_type.to_string();
                 pass = vec![if self.is_domain(&p.ty) {
                     if p.nullable {
                         "&item.map(super::Domain)".into()
@@ -517,7 +517,7 @@ impl Gen<'_> {
         if !q.columns.is_empty() {
             if single {
                 let c = &q.columns[0];
-                row_type = c.rust_type.clone();
+                row_type = c.rust_type.to_string();
                 reader = if self.is_domain(&c.ty) {
                     if c.nullable {
                         "super::first_domain_opt".into()

@@ -550,12 +550,12 @@ fn derive(
                         let pg = if list {
                             format!("{}[]", p.ty)
                         } else {
-                            p.ty.clone()
+                            p.ty.to_string()
                         };
                         let proto = if p.slice && !p.proto_type.starts_with("repeated ") {
                             format!("repeated {}", p.proto_type)
                         } else {
-                            p.proto_type.clone()
+                            p.proto_type.to_string()
                         };
                         pending("parameter", &p.name, &pg, p.nullable, &proto, diags)
                     })
