@@ -202,8 +202,10 @@ fn load(path: &std::path::Path) -> Result<Loaded, String> {
     }
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
-    let analysis = registry::load(path, &mut sources, &mut diags)
-        .map(|reg| analyze::analyze(&reg, &sources, &mut diags));
+    let analysis = registry::load(path, &mut sources, &mut diags).map(|reg| {
+        registry::confine::check_outputs(&reg, &mut diags);
+        analyze::analyze(&reg, &sources, &mut diags)
+    });
     diags.sort();
     Ok(Loaded {
         sources,

@@ -4,6 +4,7 @@
 //! diagnostic, so `sqlpact check` reports all errors at once.
 
 pub mod config;
+pub mod confine;
 pub mod migrations;
 pub mod sqlfile;
 mod validate;
