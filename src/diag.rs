@@ -57,6 +57,7 @@ codes! {
     UnknownQueryRef = "E110", "unknown-query", "the registry refers to a query that does not exist";
     UnknownOverrideTarget = "E111", "unknown-override-target", "a type or nullability override names a table, column or type that does not exist";
     RowTypeMismatch = "E112", "row-type-mismatch", "queries declared to share a row type return different shapes";
+    SecretInRegistry = "E114", "secret-in-registry", "the registry file holds a password (connection strings come from the environment or a file)";
     OutputOutside = "E113", "output-outside-project", "an output directory leads outside the project (an absolute path, `..`, a symbolic link)";
     SqlSyntax = "E200", "sql-syntax", "a query is not valid SQL";
     MissingAnnotation = "E201", "missing-annotation", "SQL in a query file is not under a `-- name: Name :command` header";

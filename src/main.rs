@@ -63,6 +63,10 @@ enum Command {
         /// Server to use; a scratch database is created there and dropped after [env: DATABASE_URL]
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// A file holding the server's URL (a password on the command line is visible to
+        /// every user of the machine)
+        #[arg(long, value_name = "PATH", conflicts_with = "database_url")]
+        database_url_file: Option<std::path::PathBuf>,
         #[arg(long, value_enum, default_value = "text")]
         format: DiagFormat,
     },
@@ -202,7 +206,12 @@ fn load(path: &std::path::Path) -> Result<Loaded, String> {
     }
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
-    let analysis = registry::load(path, &mut sources, &mut diags).map(|reg| {
+    let reg = registry::load(path, &mut sources, &mut diags);
+    // The registry file is the first source read, whether or not it parsed.
+    if let Some((id, _)) = sources.files().next() {
+        registry::secrets::check(id, &sources, &mut diags);
+    }
+    let analysis = reg.map(|reg| {
         registry::confine::check_outputs(&reg, &mut diags);
         analyze::analyze(&reg, &sources, &mut diags)
     });
@@ -530,11 +539,29 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         }
         Command::Verify {
             database_url,
+            database_url_file,
             format,
         } => {
+            if database_url
+                .as_deref()
+                .is_some_and(|u| !registry::secrets::find(u).is_empty())
+            {
+                eprintln!("warning: the password in --database-url is visible to every user of this machine and kept in shell history\n  help: set DATABASE_URL, or put the URL in a file and pass --database-url-file");
+            }
+            let from_file = match database_url_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(&p)
+                        .map(|t| t.trim().to_owned())
+                        .map_err(|e| {
+                            format!("cannot read the database URL from `{}`: {e}", p.display())
+                        })?,
+                ),
+                None => None,
+            };
             let url = database_url
+                .or(from_file)
                 .or_else(|| std::env::var("DATABASE_URL").ok())
-                .ok_or("no database to verify against\n  help: pass --database-url postgres://user@host/db or set DATABASE_URL")?;
+                .ok_or("no database to verify against\n  help: set DATABASE_URL, or pass --database-url-file PATH (a file holding postgres://user:password@host/db)")?;
             let mut l = load(&config_path(&cli.config)?)?;
             if l.diags.has_errors() {
                 print_diags(&l, format, &mut out).map_err(io)?;

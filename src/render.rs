@@ -52,8 +52,11 @@ pub fn text(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
             }
             md = md.and_labels(labels);
             let _ = &notes;
-            let report = Report::new(md)
-                .with_source_code(NamedSource::new(file.name.clone(), file.text.clone()));
+            let report = Report::new(md).with_source_code(NamedSource::new(
+                file.name.clone(),
+                // A password under the caret is not repeated on screen or in CI logs.
+                crate::registry::secrets::mask(&file.text).into_owned(),
+            ));
             for n in notes {
                 out.push_str(&n);
                 out.push('\n');

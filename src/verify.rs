@@ -18,7 +18,7 @@ use crate::source::{SourceMap, Span};
 pub enum VerifyError {
     #[error("the database URL is not valid: {0}")]
     Url(String),
-    #[error("cannot connect to PostgreSQL: {0}\n  help: check --database-url / DATABASE_URL and that the server is running")]
+    #[error("cannot connect to PostgreSQL: {0}\n  help: check the database URL (DATABASE_URL, --database-url-file) and that the server is running")]
     Connect(String),
     #[error(
         "cannot create a scratch database: {0}\n  help: the user needs the CREATEDB privilege"
@@ -49,26 +49,60 @@ fn span_for(sources: &SourceMap, file: &str, line: u32, column: u32) -> Option<S
         .map(|(id, f)| Span::point(id, f.offset_of(line, column)))
 }
 
+/// An error and its causes: the driver's own message is often only "error connecting
+/// to server", the reason ("Connection refused") is its source.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cause = c.source();
+    }
+    s
+}
+
+/// `msg` without the passwords of `url` (nor any other it shows): what reaches the user.
+fn redact(msg: String, url: &str) -> String {
+    let mut msg = crate::registry::secrets::mask(&msg).into_owned();
+    for r in crate::registry::secrets::find(url) {
+        msg = msg.replace(&url[r], "***");
+    }
+    msg
+}
+
+/// [`run_unredacted`], every error message without the URL's password.
 pub fn run(url: &str, sources: &SourceMap, a: &Analysis) -> Result<Report, VerifyError> {
+    run_unredacted(url, sources, a).map_err(|e| match e {
+        VerifyError::Url(m) => VerifyError::Url(redact(m, url)),
+        VerifyError::Connect(m) => VerifyError::Connect(redact(m, url)),
+        VerifyError::Scratch(m) => VerifyError::Scratch(redact(m, url)),
+    })
+}
+
+fn run_unredacted(url: &str, sources: &SourceMap, a: &Analysis) -> Result<Report, VerifyError> {
     let config: Config = url
         .parse()
-        .map_err(|e: postgres::Error| VerifyError::Url(e.to_string()))?;
+        .map_err(|e: postgres::Error| VerifyError::Url(chain(&e)))?;
     let mut admin = config
         .connect(NoTls)
-        .map_err(|e| VerifyError::Connect(e.to_string()))?;
+        .map_err(|e| VerifyError::Connect(chain(&e)))?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let scratch = format!("sqlpact_verify_{}_{nanos}", std::process::id());
     admin
         .batch_execute(&format!("CREATE DATABASE \"{scratch}\""))
-        .map_err(|e| VerifyError::Scratch(e.to_string()))?;
+        .map_err(|e| VerifyError::Scratch(chain(&e)))?;
     let result = (|| {
         let mut cfg = config.clone();
         cfg.dbname(&scratch);
         let mut client = cfg
             .connect(NoTls)
-            .map_err(|e| VerifyError::Connect(e.to_string()))?;
+            .map_err(|e| VerifyError::Connect(chain(&e)))?;
         Ok(compare(&mut client, sources, a))
     })();
     let _ = admin.batch_execute(&format!(
@@ -226,5 +260,24 @@ fn db_message(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn messages_lose_the_password_of_the_url() {
+        let url = "host=db user=app password=PlantedS3cret";
+        let msg = "server said: bad startup packet near PlantedS3cret".to_owned();
+        assert_eq!(redact(msg, url), "server said: bad startup packet near ***");
+        let url = "postgres://app:PlantedS3cret@db/app";
+        let msg = format!("cannot reach {url}");
+        let out = redact(msg, url);
+        assert!(
+            !out.contains("PlantedS3cret") && out.contains("@db/app"),
+            "{out}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod confine;
 pub mod migrations;
+pub mod secrets;
 pub mod sqlfile;
 mod validate;
 
