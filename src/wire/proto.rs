@@ -298,14 +298,23 @@ mod tests {
         }))
     }
 
-    fn hand(text: &str) -> (SourceMap, Vec<FileId>) {
+    /// `text` as the hand-written `api/order.proto`, compiled for descriptors only.
+    fn compile_hand(text: &str) -> (Option<prost_types::FileDescriptorSet>, Diagnostics) {
         let mut sources = SourceMap::default();
         let id = sources.add(SourceFile::new(
             "api/order.proto".into(),
             "api/order.proto".into(),
             text.into(),
         ));
-        (sources, vec![id])
+        let mut diags = Diagnostics::default();
+        let set = compile(
+            "shop/wire/v1/shop.proto",
+            derived(),
+            &[id],
+            &sources,
+            &mut diags,
+        );
+        (set, diags)
     }
 
     #[test]
@@ -313,16 +322,8 @@ mod tests {
         let text = "syntax = \"proto3\";\npackage shop.api;\nimport \"shop/wire/v1/shop.proto\";\n\
                     message Order {\n  repeated shop.wire.v1.Item items = 1;\n  Note note = 2;\n}\n\
                     message Note { string text = 1; }\n";
-        let (sources, ids) = hand(text);
-        let mut diags = Diagnostics::default();
-        let set = compile(
-            "shop/wire/v1/shop.proto",
-            derived(),
-            &ids,
-            &sources,
-            &mut diags,
-        )
-        .expect("compiles");
+        let (set, diags) = compile_hand(text);
+        let set = set.expect("compiles");
         assert!(diags.items.is_empty(), "{:?}", diags.items);
         let texts = std::sync::Arc::new(Texts {
             derived: ("shop/wire/v1/shop.proto".into(), derived()),
@@ -346,15 +347,7 @@ mod tests {
     fn an_error_without_locations_is_placed_all_the_same() {
         let text =
             "syntax = \"proto3\";\npackage shop.api;\nmessage Order {\n  Missing m = 1;\n}\n";
-        let (sources, ids) = hand(text);
-        let mut diags = Diagnostics::default();
-        let set = compile(
-            "shop/wire/v1/shop.proto",
-            derived(),
-            &ids,
-            &sources,
-            &mut diags,
-        );
+        let (set, diags) = compile_hand(text);
         assert!(set.is_none());
         let d = &diags.items[0];
         assert!(d.message.contains("Missing"), "{}", d.message);
