@@ -50,12 +50,15 @@ pub fn text(d: &Diagnostic, sources: &SourceMap, color: bool) -> String {
                     ));
                 }
             }
+            let shown: Vec<std::ops::Range<usize>> = std::iter::once(span.range.clone())
+                .chain(labels.iter().map(|l| l.offset()..l.offset() + l.len()))
+                .collect();
             md = md.and_labels(labels);
             let _ = &notes;
             let report = Report::new(md).with_source_code(NamedSource::new(
                 file.name.clone(),
-                // A password under the caret is not repeated on screen or in CI logs.
-                crate::registry::secrets::mask(&file.text).into_owned(),
+                // A password near the caret is not repeated on screen or in CI logs.
+                crate::registry::secrets::mask_near(&file.text, &shown).into_owned(),
             ));
             for n in notes {
                 out.push_str(&n);

@@ -10,15 +10,18 @@ use crate::source::Span;
 
 /// The project that holds the registry directory `dir`, canonical (symbolic links
 /// resolved): the nearest ancestor with a `.git` entry (a directory, or a file in a
-/// linked work tree), else `dir` itself.
-pub fn project_root(dir: &Path) -> std::io::Result<PathBuf> {
+/// linked work tree), else `dir` itself; and whether it is a git work tree.
+pub fn project_root(dir: &Path) -> std::io::Result<(PathBuf, bool)> {
     let dir = dir.canonicalize()?;
-    let root = dir
-        .ancestors()
-        .find(|d| d.join(".git").symlink_metadata().is_ok())
-        .unwrap_or(&dir)
-        .to_path_buf();
-    Ok(root)
+    Ok(
+        match dir
+            .ancestors()
+            .find(|d| d.join(".git").symlink_metadata().is_ok())
+        {
+            Some(root) => (root.to_path_buf(), true),
+            None => (dir, false),
+        },
+    )
 }
 
 /// Where `rel` (a path from the registry file) leads from the canonical directory
@@ -71,10 +74,9 @@ pub fn check_outputs(reg: &Registry, diags: &mut Diagnostics) {
     } else {
         reg.root.as_path()
     };
-    let (Ok(from), Ok(root)) = (dir.canonicalize(), project_root(dir)) else {
+    let (Ok(from), Ok((root, in_git))) = (dir.canonicalize(), project_root(dir)) else {
         return; // the registry was read from here: not reachable in practice
     };
-    let in_git = root != from;
     for (key, out) in outs {
         let at = out.offset.map(|(o, len)| Span::new(reg.file, o..o + len));
         let value = out.value.as_str();
@@ -151,11 +153,16 @@ mod tests {
         std::fs::create_dir_all(base.join("loose")).unwrap();
         assert_eq!(
             project_root(&base.join("repo/db/contracts")).unwrap(),
-            base.join("repo")
+            (base.join("repo"), true)
+        );
+        // A registry at the top of its work tree is in git all the same.
+        assert_eq!(
+            project_root(&base.join("repo")).unwrap(),
+            (base.join("repo"), true)
         );
         assert_eq!(
             project_root(&base.join("loose")).unwrap(),
-            base.join("loose")
+            (base.join("loose"), false)
         );
     }
 }

@@ -26,13 +26,40 @@ pub fn find(text: &str) -> Vec<std::ops::Range<usize>> {
 /// `text` with every password [`find`] sees replaced by `*`s, byte for byte, so that
 /// spans into it stay valid: what diagnostics show of a source file.
 pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
-    let found = find(text);
+    mask_near(text, std::slice::from_ref(&(0..text.len())))
+}
+
+/// [`mask`], looking only at the lines around `near` (two lines either side of each
+/// range, what a diagnostic shows): rendering a diagnostic does not scan a whole file.
+pub fn mask_near<'a>(text: &'a str, near: &[std::ops::Range<usize>]) -> std::borrow::Cow<'a, str> {
+    let mut found = Vec::new();
+    for r in near {
+        let mut start = r.start.min(text.len());
+        for _ in 0..3 {
+            start = text[..start.saturating_sub(1)]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+        }
+        let mut end = r.end.clamp(start, text.len());
+        for _ in 0..3 {
+            end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+        }
+        found.extend(
+            find(&text[start..end])
+                .into_iter()
+                .map(|f| start + f.start..start + f.end),
+        );
+    }
     if found.is_empty() {
         return std::borrow::Cow::Borrowed(text);
     }
+    found.sort_by_key(|r| r.start);
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
     for r in found {
+        if r.start < last {
+            continue; // seen from two overlapping windows
+        }
         out.push_str(&text[last..r.start]);
         out.extend(std::iter::repeat_n('*', r.len()));
         last = r.end;
