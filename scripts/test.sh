@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of sqlpact. Installs and starts what the tests need:
-#   - PostgreSQL 15 (Debian packages), run as a throwaway cluster by pg_virtualenv;
+#   - PostgreSQL 15 (Debian packages), run as a throwaway cluster by pg_virtualenv,
+#     plus a second throwaway server without TLS (scripts/pg-extra.sh);
+#   - openssl (Debian package), which makes the TLS tests' certificates
+#     (scripts/tls-certs.sh);
 #   - the Rust toolchain's components (rustfmt, clippy) and the crates;
 #   - the Go modules of the generated Go client and its tests (go downloads them);
 #   - protoc-gen-go, the plugin that writes the Go wire messages (go install, pinned);
@@ -23,14 +26,12 @@ if ! command -v pg_virtualenv >/dev/null 2>&1 || [ ! -x /usr/lib/postgresql/15/b
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 postgresql-common >/dev/null
 fi
 
-# The throwaway cluster serves TLS with the "snakeoil" certificate of ssl-cert (the
-# runtimes' TLS tests connect with sslmode=require).
-if [ ! -e /etc/ssl/certs/ssl-cert-snakeoil.pem ]; then
-  log "installing ssl-cert (the test server's TLS certificate)"
-  need_root ssl-cert
+# The TLS tests' certificates are made with openssl.
+if ! command -v openssl >/dev/null 2>&1; then
+  log "installing openssl (the TLS tests' certificates)"
+  need_root openssl
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ssl-cert >/dev/null
-  make-ssl-cert generate-default-snakeoil
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
 fi
 
 # The HTML changelog is checked in Debian's Chromium, driven by playwright-core (which
@@ -74,13 +75,36 @@ if [ -n "$unformatted" ]; then echo "not gofmt-clean: $unformatted"; exit 1; fi
 for m in "${go_modules[@]}"; do (cd "$m" && go vet ./...); done
 
 log "tests (against a throwaway PostgreSQL 15)"
+# The TLS tests' certificates, made fresh: an authority, the server's certificate for
+# localhost signed by it, a client certificate, and an authority that signed nothing.
+scratch="$(mktemp -d -t sqlpact-test.XXXXXX)"
+trap 'scripts/pg-extra.sh stop "$scratch/notls"; rm -rf "$scratch"' EXIT
+export SQLPACT_TEST_TLS_DIR="$scratch/tls"
+scripts/tls-certs.sh "$SQLPACT_TEST_TLS_DIR"
+# The server reads its key as the postgres user when the tests run as root.
+chmod 755 "$scratch"
+if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$SQLPACT_TEST_TLS_DIR"; fi
+# A second server, without TLS, for the tests that `require` must refuse.
+notls_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+scripts/pg-extra.sh start "$scratch/notls" "$notls_port" -c ssl=off
+export SQLPACT_TEST_NOTLS_URL="postgresql://postgres@127.0.0.1:$notls_port/postgres"
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and
 # removes the cluster again. The server refuses to run as root; pg_virtualenv runs it
-# as the postgres user.
-pg_virtualenv -v 15 bash -c '
+# as the postgres user. It serves TLS with the certificates above, and the role
+# tls_client may log in only with the client certificate.
+pg_virtualenv -v 15 \
+  -o ssl=on \
+  -o "ssl_cert_file=$SQLPACT_TEST_TLS_DIR/server.pem" \
+  -o "ssl_key_file=$SQLPACT_TEST_TLS_DIR/server.key" \
+  -o "ssl_ca_file=$SQLPACT_TEST_TLS_DIR/ca.pem" \
+  bash -c '
   set -euo pipefail
   export DATABASE_URL="postgresql://${PGUSER}:${PGPASSWORD}@${PGHOST}:${PGPORT}/${PGDATABASE}"
   export INSTA_UPDATE=no
+  hba="$(psql -XAtc "SHOW hba_file")"
+  { printf "hostssl all tls_client 127.0.0.1/32 cert\nhostssl all tls_client ::1/128 cert\n"; cat "$hba"; } > "$SQLPACT_TEST_TLS_DIR/hba"
+  cat "$SQLPACT_TEST_TLS_DIR/hba" > "$hba"
+  psql -XAtq -c "CREATE ROLE tls_client LOGIN" -c "SELECT pg_reload_conf()" >/dev/null
   cargo test --locked --workspace --all-targets --all-features
   echo
   echo "== the runtime core (Go): shared vectors, then each behaviour against PostgreSQL"

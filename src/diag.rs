@@ -57,8 +57,9 @@ codes! {
     UnknownQueryRef = "E110", "unknown-query", "the registry refers to a query that does not exist";
     UnknownOverrideTarget = "E111", "unknown-override-target", "a type or nullability override names a table, column or type that does not exist";
     RowTypeMismatch = "E112", "row-type-mismatch", "queries declared to share a row type return different shapes";
-    SecretInRegistry = "E114", "secret-in-registry", "the registry file holds a password (connection strings come from the environment or a file)";
     OutputOutside = "E113", "output-outside-project", "an output directory leads outside the project (an absolute path, `..`, a symbolic link)";
+    SecretInRegistry = "E114", "secret-in-registry", "the registry file holds a password (connection strings come from the environment or a file)";
+    TooManyQueries = "E115", "too-many-queries", "the registry holds more queries than sqlpact analyzes (100,000)";
     SqlSyntax = "E200", "sql-syntax", "a query is not valid SQL";
     MissingAnnotation = "E201", "missing-annotation", "SQL in a query file is not under a `-- name: Name :command` header";
     BadAnnotation = "E202", "bad-annotation", "a query header is malformed or names an unknown command";
@@ -67,6 +68,7 @@ codes! {
     UnsupportedStatement = "E205", "unsupported-statement", "a query is a kind of statement sqlpact does not generate code for";
     CommandMismatch = "E206", "command-mismatch", "the query's command does not fit what the statement returns";
     BadParameter = "E207", "bad-parameter", "a parameter is written wrongly or mixes naming styles";
+    SqlTooDeep = "E208", "sql-too-deep", "an expression chains or nests more operators than sqlpact analyzes (1,000)";
     SchemaSyntax = "E300", "schema-syntax", "a schema statement is not valid SQL";
     SchemaUnknownTable = "E301", "schema-unknown-table", "a schema statement alters a table, type or view that does not exist";
     SchemaUnknownColumn = "E302", "schema-unknown-column", "a schema statement alters a column that does not exist";

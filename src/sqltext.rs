@@ -1,7 +1,244 @@
 //! Lexical helpers over SQL text: statement splitting that respects quotes, dollar
-//! quotes and comments, and locations in sqlparser's error messages.
+//! quotes and comments, locations in sqlparser's error messages, and the one entry
+//! to sqlparser, which refuses expressions too deep to walk.
 
 use std::ops::Range;
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+/// How deep an expression may nest, as [`depth_exceeded`] counts it. The parser builds
+/// an operator chain (`a + b + …`, `x AND y AND …`) without recursing, but each link is
+/// one more level of the tree, and everything that walks the tree afterwards (the
+/// analyzer, sqlparser's own span and drop code) recurses once per level. A thousand is
+/// far beyond hand-written SQL and well inside the analysis threads' stacks.
+pub const MAX_DEPTH: usize = 1000;
+
+/// The stack of a thread that walks parsed SQL: enough for [`MAX_DEPTH`] levels in an
+/// unoptimized build, where each level of the analyzer's recursion costs several times
+/// what it costs optimized.
+const WALK_STACK: usize = 32 << 20;
+
+/// Runs `f` on a thread with a stack for walking trees [`MAX_DEPTH`] deep, whatever
+/// thread calls (a test's is 2 MiB). Falls back to the caller's thread when no thread
+/// can be started.
+pub fn on_walk_stack<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let mut slot = Some(f);
+    let out = std::thread::scope(|s| {
+        spawn_walker(s, || slot.take().map(|f| f()))
+            .ok()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    match (out, slot.take()) {
+        (Some(Some(r)), _) => r,
+        (_, Some(f)) => f(),
+        (_, None) => unreachable!("the thread took the closure and returned its result"),
+    }
+}
+
+/// Spawns `f` in scope `s` on a thread like [`on_walk_stack`]'s.
+pub fn spawn_walker<'scope, R: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> R + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, R>> {
+    std::thread::Builder::new()
+        .stack_size(WALK_STACK)
+        .spawn_scoped(s, f)
+}
+
+/// Why SQL text did not become statements.
+#[derive(Debug)]
+pub enum ParseFailure {
+    /// sqlparser's own error; its message ends in the location.
+    Syntax(ParserError),
+    /// An expression nests deeper than [`MAX_DEPTH`]; 1-based line and column of the
+    /// token that crossed the limit.
+    TooDeep { line: u32, column: u32 },
+}
+
+/// Parses PostgreSQL text, refusing it before the parse when an expression in it nests
+/// deeper than [`MAX_DEPTH`].
+pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| ParseFailure::Syntax(e.into()))?;
+    if let Some(at) = depth_exceeded(&tokens) {
+        return Err(ParseFailure::TooDeep {
+            line: at.start.line as u32,
+            column: at.start.column as u32,
+        });
+    }
+    Parser::new(&dialect)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .map_err(ParseFailure::Syntax)
+}
+
+/// What closes a nesting level.
+#[derive(Clone, Copy, PartialEq)]
+enum Closer {
+    Paren,
+    Bracket,
+    Case,
+}
+
+/// One nesting level: the operators seen in its current expression and the set
+/// operations (`UNION`, …) seen in its current statement, both of which chain.
+struct Level {
+    closer: Closer,
+    ops: usize,
+    set_ops: usize,
+}
+
+/// The span of the first token at which an upper bound on the expression tree's depth
+/// passes [`MAX_DEPTH`], or `None`.
+///
+/// The bound adds, over the open levels (parentheses, brackets, `CASE … END`), one for
+/// the level, its operators since the last token that ends an expression at that level
+/// (a comma, a clause keyword such as `WHERE`), and its set operations. Every operator
+/// counts, symbolic or keyword (`AND`, `IS`, `::`, `->`), and so does every opening
+/// parenthesis or bracket, so the bound may exceed the real depth but never falls short
+/// of it.
+fn depth_exceeded(tokens: &[TokenWithSpan]) -> Option<sqlparser::tokenizer::Span> {
+    let mut levels = vec![Level {
+        closer: Closer::Paren,
+        ops: 0,
+        set_ops: 0,
+    }];
+    let mut total = 1usize;
+    let mut after_distinct = false;
+    for t in tokens {
+        let top = levels.len() - 1;
+        let mut open = None;
+        let mut close = None;
+        let mut reset = false;
+        let mut add = 0;
+        let mut distinct = false;
+        match &t.token {
+            Token::Whitespace(_) => continue,
+            Token::LParen => open = Some(Closer::Paren),
+            Token::LBracket => open = Some(Closer::Bracket),
+            Token::RParen => close = Some(Closer::Paren),
+            Token::RBracket => close = Some(Closer::Bracket),
+            Token::Comma => reset = true,
+            Token::SemiColon => {
+                reset = true;
+                total -= levels[top].set_ops;
+                levels[top].set_ops = 0;
+            }
+            Token::Word(w) => match w.keyword {
+                Keyword::CASE => open = Some(Closer::Case),
+                Keyword::END if levels[top].closer == Closer::Case => close = Some(Closer::Case),
+                Keyword::WHEN | Keyword::THEN | Keyword::ELSE => {
+                    reset = levels[top].closer == Closer::Case;
+                }
+                Keyword::UNION | Keyword::INTERSECT | Keyword::EXCEPT => {
+                    reset = true;
+                    levels[top].set_ops += 1;
+                    total += 1;
+                }
+                Keyword::FROM if after_distinct => add = 1,
+                Keyword::SELECT
+                | Keyword::FROM
+                | Keyword::WHERE
+                | Keyword::GROUP
+                | Keyword::HAVING
+                | Keyword::ORDER
+                | Keyword::LIMIT
+                | Keyword::OFFSET
+                | Keyword::RETURNING
+                | Keyword::SET
+                | Keyword::VALUES
+                | Keyword::ON
+                | Keyword::USING
+                | Keyword::JOIN
+                | Keyword::WINDOW
+                | Keyword::WITH
+                | Keyword::INTO
+                | Keyword::INSERT
+                | Keyword::UPDATE
+                | Keyword::DELETE => reset = true,
+                Keyword::DISTINCT => {
+                    distinct = true;
+                    add = 1;
+                }
+                Keyword::AND
+                | Keyword::OR
+                | Keyword::NOT
+                | Keyword::IS
+                | Keyword::IN
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::SIMILAR
+                | Keyword::BETWEEN
+                | Keyword::COLLATE
+                | Keyword::AT
+                | Keyword::OVERLAPS
+                | Keyword::ESCAPE
+                | Keyword::ANY
+                | Keyword::ALL
+                | Keyword::SOME
+                | Keyword::NOTNULL
+                | Keyword::EXISTS
+                | Keyword::ARRAY
+                | Keyword::INTERVAL => add = 1,
+                _ => {}
+            },
+            Token::Number(..)
+            | Token::Char(_)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::NationalStringLiteral(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::SingleQuotedByteStringLiteral(_)
+            | Token::DoubleQuotedByteStringLiteral(_)
+            | Token::Placeholder(_)
+            | Token::Period
+            | Token::EOF => {}
+            _ => add = 1,
+        }
+        after_distinct = distinct;
+        if reset {
+            total -= levels[top].ops;
+            levels[top].ops = 0;
+        }
+        levels[top].ops += add;
+        total += add;
+        if let Some(closer) = open {
+            // The opening counts in its own level (a call or subscript is one more
+            // operand there) and starts a level of its own.
+            levels[top].ops += 1;
+            levels.push(Level {
+                closer,
+                ops: 0,
+                set_ops: 0,
+            });
+            total += 2;
+        }
+        if let Some(closer) = close {
+            // Unbalanced text is the parser's to report; a closer without its opener
+            // (or a `)` that ends a `CASE` left open) pops what is open down to it.
+            while levels.len() > 1 {
+                let l = levels.pop().expect("more than one level");
+                total -= 1 + l.ops + l.set_ops;
+                if l.closer == closer {
+                    break;
+                }
+            }
+        }
+        if total > MAX_DEPTH {
+            return Some(t.span);
+        }
+    }
+    None
+}
 
 /// Byte ranges of the statements in `text`, split at top-level `;`, trimmed, empty
 /// statements dropped. Comments stay inside the ranges.

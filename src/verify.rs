@@ -49,22 +49,6 @@ fn span_for(sources: &SourceMap, file: &str, line: u32, column: u32) -> Option<S
         .map(|(id, f)| Span::point(id, f.offset_of(line, column)))
 }
 
-/// An error and its causes: the driver's own message is often only "error connecting
-/// to server", the reason ("Connection refused") is its source.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let m = c.to_string();
-        if !s.contains(&m) {
-            s.push_str(": ");
-            s.push_str(&m);
-        }
-        cause = c.source();
-    }
-    s
-}
-
 /// `msg` without the passwords of `url` (nor any other it shows): what reaches the user.
 fn redact(msg: String, url: &str) -> String {
     let mut msg = crate::registry::secrets::mask(&msg).into_owned();
@@ -84,25 +68,30 @@ pub fn run(url: &str, sources: &SourceMap, a: &Analysis) -> Result<Report, Verif
 }
 
 fn run_unredacted(url: &str, sources: &SourceMap, a: &Analysis) -> Result<Report, VerifyError> {
-    let config: Config = url
+    let (rest, tls) = sqlpact_runtime::tls::split(url).map_err(VerifyError::Url)?;
+    let config: Config = rest
         .parse()
-        .map_err(|e: postgres::Error| VerifyError::Url(chain(&e)))?;
-    let mut admin = config
-        .connect(NoTls)
-        .map_err(|e| VerifyError::Connect(chain(&e)))?;
+        .map_err(|e: postgres::Error| VerifyError::Url(sqlpact_runtime::error_chain(&e)))?;
+    let connector = tls.connector().map_err(VerifyError::Url)?;
+    let connect = |cfg: &Config| {
+        match &connector {
+            Some(c) => cfg.connect(c.clone()),
+            None => cfg.connect(NoTls),
+        }
+        .map_err(|e| VerifyError::Connect(sqlpact_runtime::error_chain(&e)))
+    };
+    let mut admin = connect(&config)?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let scratch = format!("sqlpact_verify_{}_{nanos}", std::process::id());
     admin
         .batch_execute(&format!("CREATE DATABASE \"{scratch}\""))
-        .map_err(|e| VerifyError::Scratch(chain(&e)))?;
+        .map_err(|e| VerifyError::Scratch(sqlpact_runtime::error_chain(&e)))?;
     let result = (|| {
         let mut cfg = config.clone();
         cfg.dbname(&scratch);
-        let mut client = cfg
-            .connect(NoTls)
-            .map_err(|e| VerifyError::Connect(chain(&e)))?;
+        let mut client = connect(&cfg)?;
         Ok(compare(&mut client, sources, a))
     })();
     let _ = admin.batch_execute(&format!(

@@ -869,3 +869,85 @@ fn replaying_the_affected_queries_finds_what_replaying_all_does() {
     }
     assert!(skipped > 0, "no fixture replays fewer queries");
 }
+
+#[test]
+fn a_hostile_revision_costs_bounded_work_and_fails_clearly() {
+    let scratch = Scratch(
+        std::env::temp_dir().join(format!("sqlpact-compat-hostile-{}", std::process::id())),
+    );
+    let repo = scratch.0.clone();
+    let _ = std::fs::remove_dir_all(&repo);
+    std::fs::create_dir_all(&repo).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = common::root().join("tests/fixtures/compat/COL-001");
+    common::git(&repo, &["init", "-q"]);
+    copy_dir(&fx.join("old"), &repo);
+    // A 20 MiB SQL file the registry does not name: not read, no error.
+    let dump = "INSERT INTO t VALUES (1);\n".repeat(20 << 20 >> 5);
+    std::fs::create_dir_all(repo.join("dumps")).unwrap();
+    std::fs::write(repo.join("dumps/big.sql"), &dump).unwrap();
+    common::git(&repo, &["add", "."]);
+    common::git(&repo, &["commit", "-qm", "v1"]);
+    common::git(&repo, &["tag", "v1"]);
+    let compat = |against: &str| {
+        let out = sqlpact_in_tmp(&tmp, &["compat", "--against", against], Some(&repo));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        (out.status.code(), stderr)
+    };
+    let (rc, stderr) = compat("v1");
+    assert_eq!(rc, Some(0), "{stderr}");
+    // Named by the registry, the same file is refused as too large, by its place.
+    let reg = std::fs::read_to_string(repo.join("sqlpact.yaml")).unwrap();
+    let named = reg.replace("queries: [", "queries: [dumps/big.sql, ");
+    assert_ne!(
+        named, reg,
+        "the fixture's registry lists its queries inline"
+    );
+    std::fs::write(repo.join("sqlpact.yaml"), &named).unwrap();
+    common::git(&repo, &["commit", "-qam", "v2"]);
+    common::git(&repo, &["tag", "v2"]);
+    let (rc, stderr) = compat("v2");
+    assert_eq!(rc, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("E106") && stderr.contains("big.sql"),
+        "{stderr}"
+    );
+    // Directories nested past the limit: a clear error, not a walk to the bottom.
+    std::fs::write(repo.join("sqlpact.yaml"), &reg).unwrap();
+    let deep: PathBuf = (0..80).map(|i| format!("d{i}")).collect();
+    std::fs::create_dir_all(repo.join(&deep)).unwrap();
+    std::fs::write(repo.join(&deep).join("x.sql"), "SELECT 1;\n").unwrap();
+    common::git(&repo, &["add", "-A"]);
+    common::git(&repo, &["commit", "-qm", "v3"]);
+    let (rc, stderr) = compat("HEAD");
+    assert_eq!(rc, Some(2), "{stderr}");
+    assert!(stderr.contains("nest more than 64 deep"), "{stderr}");
+    // More release tags than one run compares: refused before any is read.
+    let mut refs = String::new();
+    for i in 0..=sqlpact::changelog::MAX_VERSIONS {
+        refs.push_str(&format!("create refs/tags/r{i} HEAD\n"));
+    }
+    let mut child = std::process::Command::new("git")
+        .args(["update-ref", "--stdin"])
+        .current_dir(&repo)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), refs.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    for cmd in [
+        vec!["compat", "--transitive", "r*"],
+        vec!["changelog", "--tags", "r*"],
+    ] {
+        let out = sqlpact_in_tmp(&tmp, &cmd, Some(&repo));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+        assert!(
+            stderr.contains("matches 501 tags") && stderr.contains("at most 500"),
+            "{cmd:?}: {stderr}"
+        );
+    }
+    assert_eq!(baselines_left(tmp.path()), 0);
+}

@@ -58,6 +58,7 @@ fn every_code_has_a_fixture() {
         Code::Io,
         Code::FileTooLarge,
         Code::NotText,
+        Code::TooManyQueries,
         Code::VerifyRejected,
         Code::VerifyMismatch,
     ];
@@ -248,5 +249,146 @@ fn many_queries_keep_their_order_and_every_diagnostic() {
         })
         .collect();
     assert_eq!(lines, bad_lines);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `n` copies of `term` joined by `op`, one per line.
+fn chain(term: &str, op: &str, n: usize) -> String {
+    vec![term; n].join(&format!("\n{op} "))
+}
+
+#[test]
+fn operator_chains_too_deep_to_walk_are_refused_where_they_pass_the_limit() {
+    // Each of these is 20,000 links long: walked recursively, any of them overflows the
+    // stack. All must come back as E208, located, with no other diagnostic.
+    let cases = [
+        (
+            "plus",
+            format!("SELECT {} AS x FROM t", chain("id", "+", 20_000)),
+        ),
+        (
+            "and",
+            format!("SELECT id FROM t WHERE {}", chain("id = 1", "AND", 20_000)),
+        ),
+        (
+            "cast",
+            format!("SELECT id{} FROM t", "\n::int".repeat(20_000)),
+        ),
+        (
+            "concat",
+            format!("SELECT {} FROM t", chain("'a'", "||", 20_000)),
+        ),
+        (
+            "json",
+            format!("SELECT '{{}}'::jsonb{} FROM t", "\n-> 'k'".repeat(20_000)),
+        ),
+        ("union", chain("SELECT id FROM t", "UNION ALL", 20_000)),
+        (
+            "distinct",
+            format!(
+                "SELECT id FROM t WHERE {}",
+                chain("id", "IS DISTINCT FROM", 20_000)
+            ),
+        ),
+        (
+            "case",
+            format!(
+                "SELECT {} FROM t",
+                chain("CASE WHEN id = 1 THEN 1 END", "+", 20_000)
+            ),
+        ),
+        (
+            "call",
+            format!("SELECT {} FROM t", chain("abs(id)", "*", 20_000)),
+        ),
+    ];
+    for (name, body) in cases {
+        let dir = scratch(
+            &format!("deep-{name}"),
+            format!("-- name: Deep :one\n{body};\n").as_bytes(),
+        );
+        let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+        assert_eq!(rc, 1, "{name}: {stderr}");
+        assert!(
+            stderr.contains("E208") && stderr.contains("1 error(s)"),
+            "{name}: {stderr}"
+        );
+        // The caret is on a line of the chain, not at the top of the file.
+        assert!(
+            stderr.contains("the limit is passed here"),
+            "{name}: {stderr}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+#[test]
+fn expressions_just_inside_the_limit_are_analyzed() {
+    // 999 operators on one path, in a query analyzed beside 300 others (so on a worker
+    // thread) and in a view the schema analyzes, in this unoptimized build.
+    let mut sql = String::new();
+    for i in 0..300 {
+        sql.push_str(&format!(
+            "-- name: Q{i} :one\nSELECT id FROM t WHERE id = $1;\n"
+        ));
+    }
+    sql.push_str(&format!(
+        "-- name: Deep :one\nSELECT {} AS x FROM t;\n",
+        chain("id", "+", 999)
+    ));
+    sql.push_str("-- name: FromView :many\nSELECT x FROM deep;\n");
+    let dir = scratch("deep-ok", sql.as_bytes());
+    std::fs::write(
+        dir.join("schema.sql"),
+        format!(
+            "CREATE TABLE t (id int PRIMARY KEY);\nCREATE VIEW deep AS SELECT {} AS x FROM t;\n",
+            chain("id", "-", 998)
+        ),
+    )
+    .unwrap();
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 0, "{stderr}");
+    assert!(stderr.contains("302 queries"), "{stderr}");
+    // One more operator, in the view this time, and the schema statement is refused.
+    std::fs::write(
+        dir.join("schema.sql"),
+        format!(
+            "CREATE TABLE t (id int PRIMARY KEY);\nCREATE VIEW deep AS SELECT {} AS x FROM t;\n",
+            chain("id", "-", 20_000)
+        ),
+    )
+    .unwrap();
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 1, "{stderr}");
+    assert!(
+        stderr.contains("E208") && stderr.contains("schema statement"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn more_queries_than_one_registry_holds_are_refused_at_the_first_too_many() {
+    // Two files: the limit is passed in the second, at the query that makes it one
+    // more than allowed.
+    let per = sqlpact::registry::MAX_QUERIES / 2 + 1;
+    let file = |prefix: &str| {
+        let mut s = String::with_capacity(per * 48);
+        for i in 0..per {
+            s.push_str(&format!("-- name: {prefix}{i} :one\nSELECT id FROM t;\n"));
+        }
+        s
+    };
+    let dir = scratch("too-many", file("A").as_bytes());
+    std::fs::write(dir.join("more.sql"), file("B")).unwrap();
+    std::fs::write(dir.join("sqlpact.yaml"), "version: 1\ncontract: { name: scratch, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql, more.sql]\n").unwrap();
+    let (rc, stderr) = check(&dir.join("sqlpact.yaml"));
+    assert_eq!(rc, 1, "{stderr}");
+    assert!(
+        stderr.contains("E115") && stderr.contains("1 error(s)"),
+        "{stderr}"
+    );
+    let line = 2 * (sqlpact::registry::MAX_QUERIES - per) + 1;
+    assert!(stderr.contains(&format!("more.sql:{line}:10")), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -125,3 +125,49 @@ fn unreachable_server_is_a_clear_error() {
     .expect("must fail");
     assert!(err.to_string().contains("cannot connect"), "{err}");
 }
+
+#[test]
+fn tls_is_negotiated_and_checked_as_sslmode_says() {
+    let run =
+        common::load(&common::root().join("tests/fixtures/analyze/coalesce_max/sqlpact.yaml"));
+    let a = run.analysis.as_ref().unwrap();
+    let tls = std::path::PathBuf::from(std::env::var_os("SQLPACT_TEST_TLS_DIR").expect(
+        "SQLPACT_TEST_TLS_DIR is not set: run the tests with scripts/test.sh, which makes the certificates",
+    ));
+    let url = database_url();
+    // The test server's certificate names localhost.
+    assert!(url.contains("@localhost:"), "{url}");
+    let with = |params: &str| format!("{url}?{params}");
+    let ca = tls.join("ca.pem").display().to_string();
+    let other = tls.join("other-ca.pem").display().to_string();
+    let report = sqlpact::verify::run(
+        &with(&format!("sslmode=verify-full&sslrootcert={ca}")),
+        &run.sources,
+        a,
+    )
+    .expect("verify-full with the right authority");
+    assert!(!report.diags.has_errors());
+    let err = sqlpact::verify::run(
+        &with(&format!("sslmode=verify-full&sslrootcert={other}")),
+        &run.sources,
+        a,
+    )
+    .err()
+    .expect("another authority is refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("cannot connect") && msg.contains("UnknownIssuer"),
+        "{msg}"
+    );
+    let err = sqlpact::verify::run(&with("sslmode=verify-ca"), &run.sources, a)
+        .err()
+        .expect("verify-ca without a root certificate is refused");
+    assert!(err.to_string().contains("add sslrootcert="), "{err}");
+    let plain = std::env::var("SQLPACT_TEST_NOTLS_URL").expect(
+        "SQLPACT_TEST_NOTLS_URL is not set: run the tests with scripts/test.sh, which starts that server",
+    );
+    let err = sqlpact::verify::run(&format!("{plain}?sslmode=require"), &run.sources, a)
+        .err()
+        .expect("require refuses a server without TLS");
+    assert!(err.to_string().contains("TLS"), "{err}");
+}

@@ -64,6 +64,27 @@ type host struct {
 	breaker *Breaker
 	budget  *RetryBudget
 	db      *DB
+	// Why the last attempt to open a connection failed, until one succeeds: what an
+	// open breaker's error says about the cause.
+	lastConnectErr atomic.Pointer[string]
+}
+
+// connectFailed records why opening a connection to h failed; a timeout says nothing
+// the caller's own error does not.
+func (h *host) connectFailed(actx context.Context, err error) {
+	if err != nil && actx.Err() == nil {
+		msg := err.Error()
+		h.lastConnectErr.Store(&msg)
+	}
+}
+
+// connectError says why the last attempt to open a connection to h failed, if none has
+// succeeded since.
+func (h *host) connectError() string {
+	if p := h.lastConnectErr.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // DB is the runtime: pools over several hosts, every statement run under its policy.
@@ -136,6 +157,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 				return err
 			}
 			h.setRole(roleOf(rec))
+			h.lastConnectErr.Store(nil)
 			if o.AfterConnect != nil {
 				if err := o.AfterConnect(ctx, c); err != nil {
 					return err
@@ -270,6 +292,7 @@ func (d *DB) refreshRoles(ctx context.Context) {
 				return
 			}
 			if err != nil {
+				h.connectFailed(actx, err)
 				h.failure()
 				h.setRole(RoleUnknown)
 				return
@@ -303,8 +326,11 @@ func withPermit(ctx context.Context, permit bool) context.Context {
 var errBreakerOpen = errors.New("the circuit breaker is open")
 
 func breakerOpen(h *host) *Error {
-	return &Error{Class: ClassBreakerOpen, Action: Fatal,
-		Msg: "the circuit breaker of " + h.name + " is open and none of its connections is idle"}
+	msg := "the circuit breaker of " + h.name + " is open and none of its connections is idle"
+	if e := h.connectError(); e != "" {
+		msg += "; it last failed to connect: " + e
+	}
+	return &Error{Class: ClassBreakerOpen, Action: Fatal, Msg: msg}
 }
 
 // pick returns a host for route and whether its breaker let the request through (so
@@ -351,8 +377,13 @@ func (d *DB) pick(ctx context.Context, route Route, first bool) (*host, bool, er
 			}
 		}
 		if len(cands) > 0 || allOpen {
-			return nil, false, &Error{Class: ClassBreakerOpen, Action: Fatal,
-				Msg: "the circuit breaker of every host of the route is open"}
+			msg := "the circuit breaker of every host of the route is open"
+			for _, h := range d.hosts {
+				if e := h.connectError(); e != "" {
+					msg += "; " + h.name + " last failed to connect: " + e
+				}
+			}
+			return nil, false, &Error{Class: ClassBreakerOpen, Action: Fatal, Msg: msg}
 		}
 		if pass == 0 {
 			d.refreshRoles(ctx)
@@ -398,6 +429,7 @@ func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, 
 	if errors.Is(err, errBreakerOpen) {
 		return nil, errBreakerOpen
 	}
+	h.connectFailed(actx, err)
 	if err != nil && ctx.Err() == nil && actx.Err() != nil {
 		d.counters.acquireTimeouts.Add(1)
 		d.emit(Event{Kind: EventAcquireTimeout, Host: h.name})

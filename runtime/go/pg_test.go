@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	neturl "net/url"
 	"os"
 	"strings"
 	"sync"
@@ -628,4 +629,77 @@ func TestConnectionsGoThroughTLS(t *testing.T) {
 	if !ssl {
 		t.Fatal("the connection is not encrypted")
 	}
+}
+
+// whoAmI connects with conn and says who the server sees and whether the link is
+// encrypted; the error when it cannot.
+func whoAmI(conn string) (string, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := Open(ctx, testPolicies(), Options{Hosts: []string{conn}, Seed: 7})
+	if err != nil {
+		return "", false, err
+	}
+	defer db.Close()
+	st := stmt("Who", "SELECT current_user::text, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+	st.Command, st.ReadOnly, st.Idempotent = "one", true, true
+	var who string
+	var ssl bool
+	err = Run(ctx, st, db, nil, func(ctx context.Context, q DBTX) error {
+		return q.QueryRow(ctx, st.SQL).Scan(&who, &ssl)
+	})
+	return who, ssl, err
+}
+
+func TestSSLModeChecksWhatLibpqChecks(t *testing.T) {
+	dir := os.Getenv("SQLPACT_TEST_TLS_DIR")
+	plain := os.Getenv("SQLPACT_TEST_NOTLS_URL")
+	if dir == "" || plain == "" {
+		t.Fatal("SQLPACT_TEST_TLS_DIR or SQLPACT_TEST_NOTLS_URL is not set: run the tests through scripts/test.sh")
+	}
+	u, err := neturl.Parse(os.Getenv("DATABASE_URL"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := u.User.Username()
+	password, _ := u.User.Password()
+	words := func(host, extra string) string {
+		return fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s %s",
+			host, u.Port(), user, password, strings.TrimPrefix(u.Path, "/"), extra)
+	}
+	ca, other := dir+"/ca.pem", dir+"/other-ca.pem"
+	ok := func(conn, wantUser string, wantSSL bool) {
+		t.Helper()
+		who, ssl, err := whoAmI(conn)
+		if err != nil || who != wantUser || ssl != wantSSL {
+			t.Fatalf("%s: got %q ssl=%v err=%v", strings.ReplaceAll(conn, password, "***"), who, ssl, err)
+		}
+	}
+	fails := func(conn, want string) {
+		t.Helper()
+		_, _, err := whoAmI(conn)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: want an error with %q, got %v", strings.ReplaceAll(conn, password, "***"), want, err)
+		}
+		if strings.Contains(err.Error(), password) {
+			t.Fatalf("the error shows the password: %v", err)
+		}
+	}
+	ok(words("localhost", "sslmode=verify-full sslrootcert="+ca), user, true)
+	fails(words("localhost", "sslmode=verify-full sslrootcert="+other), "certificate signed by unknown authority")
+	// An address the certificate does not name: verify-full refuses, verify-ca does not.
+	fails(words("127.0.0.1", "sslmode=verify-full sslrootcert="+ca), "doesn't contain any IP SANs")
+	ok(words("127.0.0.1", "sslmode=verify-ca sslrootcert="+ca), user, true)
+	fails(words("127.0.0.1", "sslmode=verify-ca sslrootcert="+other), "certificate signed by unknown authority")
+	ok(words("localhost", "sslmode=disable"), user, false)
+	// The role tls_client may log in only with its client certificate.
+	client := func(extra string) string {
+		return fmt.Sprintf("host=localhost port=%s user=tls_client dbname=%s sslmode=verify-full sslrootcert=%s %s",
+			u.Port(), strings.TrimPrefix(u.Path, "/"), ca, extra)
+	}
+	ok(client("sslcert="+dir+"/client.pem sslkey="+dir+"/client.key"), "tls_client", true)
+	fails(client(""), "requires a valid client certificate")
+	// require refuses a server that offers no TLS; prefer goes on plain.
+	ok(plain+"?sslmode=prefer", "postgres", false)
+	fails(plain+"?sslmode=require", "server refused TLS connection")
 }

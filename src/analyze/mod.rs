@@ -10,9 +10,6 @@ pub mod prep;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
-
 use crate::catalog::{self, CatColumn, Catalog};
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::model::{self, intern, Reason, ReasonSource as R};
@@ -95,10 +92,10 @@ pub fn analyze_with(
     opts: &Options,
 ) -> Analysis {
     let memo = opts.memo;
-    let mut catalog = match memo {
+    let mut catalog = sqltext::on_walk_stack(|| match memo {
         Some(m) => catalog::build_cached(&reg.schema, sources, &view_columns, diags, &m.catalogs),
         None => catalog::build(&reg.schema, sources, &view_columns, diags),
-    };
+    });
     let fingerprints = memo.map(|_| memo::Fingerprints::of(&catalog));
     let config_key = memo::config_key(&reg.config);
     let cfg = &reg.config;
@@ -486,21 +483,26 @@ impl QueryCtx<'_> {
                 .collect();
             (qs, used, d)
         };
-        let parts = if threads == 1 {
-            vec![run(raws)]
-        } else {
-            let size = raws.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                let handles: Vec<_> = raws
-                    .chunks(size)
-                    .map(|chunk| s.spawn(move || run(chunk)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
-        };
+        // Worker threads even for one chunk: their stacks hold `sqltext::MAX_DEPTH`
+        // levels, whatever thread called.
+        let size = raws.len().div_ceil(threads).max(1);
+        let parts: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = raws
+                .chunks(size)
+                .map(|chunk| {
+                    let h = sqltext::spawn_walker(s, move || run(chunk));
+                    (chunk, h)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(chunk, h)| match h {
+                    Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                    // No thread to be had: the caller's own stack will do.
+                    Err(_) => run(chunk),
+                })
+                .collect()
+        });
         let mut queries = Vec::with_capacity(raws.len());
         let mut used = HashSet::new();
         for (qs, u, d) in parts {
@@ -564,9 +566,26 @@ impl QueryCtx<'_> {
             );
             failed = true;
         }
-        let stmts = match Parser::parse_sql(&PostgreSqlDialect {}, &prep.sql) {
+        let stmts = match sqltext::parse(&prep.sql) {
             Ok(s) => s,
-            Err(e) => {
+            Err(sqltext::ParseFailure::TooDeep { line, column }) => {
+                let off = prep.original(sqltext::offset_in(&prep.sql, line, column));
+                diags.push(
+                    Diagnostic::error(
+                        Code::SqlTooDeep,
+                        format!(
+                            "query `{}` chains or nests more than {} operators in one expression",
+                            raw.name,
+                            sqltext::MAX_DEPTH
+                        ),
+                    )
+                    .at(Span::point(file, base + off))
+                    .label("the limit is passed here")
+                    .help("split the expression: compare with `= ANY($1)` and an array parameter instead of a long OR chain, or move parts into a WITH query"),
+                );
+                return None;
+            }
+            Err(sqltext::ParseFailure::Syntax(e)) => {
                 let (msg, loc) = sqltext::parser_error_location(&e.to_string());
                 let off = loc.map_or(0, |(l, c)| {
                     prep.original(sqltext::offset_in(&prep.sql, l, c))

@@ -10,8 +10,6 @@ use sqlparser::ast::{
     AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnOption, DataType, Ident,
     ObjectName, ObjectType, SchemaName, Statement, TableConstraint, UserDefinedTypeRepresentation,
 };
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
 use crate::registry::SchemaSource;
@@ -296,13 +294,25 @@ fn apply_sources(
                 continue;
             }
             let span = Span::new(src.file, abs.clone());
-            match Parser::parse_sql(&PostgreSqlDialect {}, stmt_text) {
+            match sqltext::parse(stmt_text) {
                 Ok(stmts) => {
                     for s in stmts {
                         apply(cat, &s, &span, stmt_text, analyze_view, diags);
                     }
                 }
-                Err(e) => {
+                Err(sqltext::ParseFailure::TooDeep { line, column }) => {
+                    let at = abs.start + sqltext::offset_in(stmt_text, line, column);
+                    diags.push(
+                        Diagnostic::error(
+                            Code::SqlTooDeep,
+                            format!("a schema statement chains or nests more than {} operators in one expression", sqltext::MAX_DEPTH),
+                        )
+                        .at(Span::point(src.file, at))
+                        .label("the limit is passed here")
+                        .help("split the expression, or move statements sqlpact need not read into a file the registry does not list"),
+                    );
+                }
+                Err(sqltext::ParseFailure::Syntax(e)) => {
                     let (msg, loc) = sqltext::parser_error_location(&e.to_string());
                     let at = loc.map_or(abs.start, |(l, c)| {
                         abs.start + sqltext::offset_in(stmt_text, l, c)

@@ -827,9 +827,19 @@ pub fn tags(registry: &Path, pattern: &str) -> Result<Vec<String>, String> {
         .map(|r| r.name().shorten().to_string())
         .filter(|n| glob.is_match(n))
         .collect();
+    if out.len() > MAX_VERSIONS {
+        return Err(format!(
+            "`{pattern}` matches {} tags; sqlpact compares at most {MAX_VERSIONS} versions in one run\n  help: narrow the pattern to the releases that matter (`v2.*`), or name two versions with `--from` and `--to`",
+            out.len()
+        ));
+    }
     sort_tags(&mut out);
     Ok(out)
 }
+
+/// Most versions one `changelog` or `compat --transitive` run loads: each is written
+/// out of git and analyzed, and the matrices grow with the square of their number.
+pub const MAX_VERSIONS: usize = 500;
 
 #[cfg(test)]
 mod tests {

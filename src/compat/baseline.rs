@@ -172,13 +172,45 @@ fn from_git(
     }
     Ok(baseline)
 }
+/// How much of a revision is written out, at most: files, bytes, directory levels. A
+/// registry needs a few files; these bound what a hostile or enormous tree can cost.
+pub const MAX_REVISION_FILES: usize = 50_000;
+pub const MAX_REVISION_BYTES: u64 = 512 << 20;
+pub const MAX_TREE_DEPTH: usize = 64;
+
+/// What writing a revision has used so far.
+#[derive(Default)]
+struct Budget {
+    files: usize,
+    bytes: u64,
+}
+
 /// Writes the blobs of `tree` that a registry may read under `to`, recursively
-/// (symlinks and submodules are skipped).
+/// (symlinks and submodules are skipped). A blob larger than the loader reads is not
+/// read: an empty file of its size stands in, which the loader refuses (`E106`) only if
+/// the registry names it.
 fn write_tree(
     tree: &gix::Tree<'_>,
     to: &Path,
     written: &mut std::collections::HashMap<gix::ObjectId, PathBuf>,
 ) -> Result<(), Box<dyn std::error::Error>> {
+    write_subtree(tree, to, written, &mut Budget::default(), 0)
+}
+
+fn write_subtree(
+    tree: &gix::Tree<'_>,
+    to: &Path,
+    written: &mut std::collections::HashMap<gix::ObjectId, PathBuf>,
+    budget: &mut Budget,
+    depth: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if depth > MAX_TREE_DEPTH {
+        return Err(format!(
+            "directories nest more than {MAX_TREE_DEPTH} deep at `{}`",
+            to.display()
+        )
+        .into());
+    }
     std::fs::create_dir_all(to)?;
     for entry in tree.iter() {
         let entry = entry?;
@@ -189,7 +221,7 @@ fn write_tree(
         let mode = entry.mode();
         if mode.is_tree() {
             let sub = entry.object()?.peel_to_tree()?;
-            write_tree(&sub, &to.join(&name), written)?;
+            write_subtree(&sub, &to.join(&name), written, budget, depth + 1)?;
         } else if mode.is_blob()
             && Path::new(&name)
                 .extension()
@@ -197,10 +229,23 @@ fn write_tree(
         {
             let path = to.join(&name);
             let id = entry.object_id();
+            budget.files += 1;
+            if budget.files > MAX_REVISION_FILES {
+                return Err(too_much(&format!("{MAX_REVISION_FILES} files")));
+            }
             if let Some(earlier) = written.get(&id) {
                 if std::fs::hard_link(earlier, &path).is_ok() {
                     continue;
                 }
+            }
+            let size = tree.repo.find_header(id)?.size();
+            if size > crate::registry::MAX_SQL_BYTES {
+                std::fs::File::create(&path)?.set_len(size)?;
+                continue;
+            }
+            budget.bytes += size;
+            if budget.bytes > MAX_REVISION_BYTES {
+                return Err(too_much(&format!("{} MiB", MAX_REVISION_BYTES >> 20)));
             }
             let obj = entry.object()?;
             std::fs::write(&path, &obj.data)?;
@@ -208,4 +253,11 @@ fn write_tree(
         }
     }
     Ok(())
+}
+
+fn too_much(what: &str) -> Box<dyn std::error::Error> {
+    format!(
+        "its .yaml, .sql, .proto and .lock files come to more than {what}, more than sqlpact writes out of a revision\n  help: check the revision out (`git worktree add ../baseline <rev>`) and compare against its directory: `--against ../baseline/path/to/dir`"
+    )
+    .into()
 }

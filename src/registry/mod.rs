@@ -25,6 +25,28 @@ pub const MAX_REGISTRY_BYTES: u64 = 1 << 20;
 pub const MAX_SQL_BYTES: u64 = 16 << 20;
 /// Most query files one glob may match.
 pub const MAX_FILES_PER_GLOB: usize = 10_000;
+/// Most queries one registry may hold: each is analyzed and kept in memory, and the
+/// largest registries measured hold tens of thousands.
+pub const MAX_QUERIES: usize = 100_000;
+
+/// Reports the query that passes [`MAX_QUERIES`], if `queries` holds one.
+fn too_many_queries(queries: &[RawQuery], diags: &mut Diagnostics) -> bool {
+    let Some(first_over) = queries.get(MAX_QUERIES) else {
+        return false;
+    };
+    diags.push(
+        Diagnostic::error(
+            Code::TooManyQueries,
+            format!(
+                "the registry holds more than {MAX_QUERIES} queries; sqlpact analyzes none of them"
+            ),
+        )
+        .at(first_over.name_span.clone())
+        .label("this query is one too many")
+        .help("split the service's queries into registries of their own, one `sqlpact.yaml` each"),
+    );
+    true
+}
 
 /// One schema source: a file, or the up section of a migration.
 #[derive(Clone, Debug)]
@@ -389,6 +411,9 @@ fn load_queries(
                     if let Some(text) = read_text(&f, &name, MAX_SQL_BYTES, cause.clone(), diags) {
                         let id = sources.add(SourceFile::new(name, f, text));
                         out.extend(sqlfile::split_queries(id, sources.get(id), diags));
+                        if too_many_queries(&out, diags) {
+                            return Vec::new();
+                        }
                     }
                 }
             }
@@ -440,6 +465,9 @@ fn load_queries(
                 });
             }
         }
+    }
+    if too_many_queries(&out, diags) {
+        return Vec::new();
     }
     check_duplicates(&out, diags);
     out

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
 use tokio::time::Instant as TokioInstant;
-use tokio_postgres::config::SslMode;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row, Socket};
@@ -29,7 +28,7 @@ use crate::rng::SplitMix64;
 /// Builds a [`Db`] from the contract's policies and a list of hosts.
 pub struct DbBuilder {
     policies: &'static Policies,
-    hosts: Vec<tokio_postgres::Config>,
+    hosts: Vec<(tokio_postgres::Config, crate::tls::TlsOptions)>,
     seed: u64,
     observer: Option<Arc<dyn Observer>>,
     budget: BudgetConfig,
@@ -39,10 +38,11 @@ pub struct DbBuilder {
 }
 
 impl DbBuilder {
-    /// Opens connections through `tls` (for example `postgres-openssl`'s `MakeTlsConnector`
-    /// or `tokio-postgres-rustls`' `MakeRustlsConnect`); without it connections are
-    /// plain TCP or Unix sockets. The hosts' `sslmode` applies as in tokio-postgres:
-    /// `prefer` (the default) tries TLS first, `require` insists on it.
+    /// Opens every host's connections through `tls` (for example `postgres-openssl`'s
+    /// `MakeTlsConnector`), which then decides what to verify. Without it each host's
+    /// connection string says, as in libpq (see [`crate::tls`]): `sslmode`
+    /// (`disable`, `prefer` by default, `require`, `verify-ca`, `verify-full`),
+    /// `sslrootcert`, `sslcert` and `sslkey`, served by rustls.
     pub fn tls<T>(mut self, tls: T) -> Self
     where
         T: MakeTlsConnect<Socket> + Clone + Send + Sync + 'static,
@@ -57,17 +57,23 @@ impl DbBuilder {
     /// Adds a host, as a libpq-style connection string (`host=db1 user=app dbname=app`
     /// or `postgresql://app@db1/app`). The first host given is tried first.
     pub fn host(mut self, conn: &str) -> Result<Self, Error> {
-        let cfg: tokio_postgres::Config = conn.parse().map_err(|e: tokio_postgres::Error| {
+        let invalid = |e: String| {
             Error::new(Class::Other, Action::Fatal)
                 .message(format!("invalid connection string: {e}"))
-        })?;
-        self.hosts.push(cfg);
+        };
+        let (rest, tls) = crate::tls::split(conn).map_err(invalid)?;
+        let cfg: tokio_postgres::Config = rest
+            .parse()
+            .map_err(|e: tokio_postgres::Error| invalid(e.to_string()))?;
+        self.hosts.push((cfg, tls));
         Ok(self)
     }
 
-    /// Adds a host from a parsed configuration.
+    /// Adds a host from a parsed configuration (TLS as its `sslmode` says, without
+    /// certificate checks; name a CA with [`DbBuilder::host`]'s `sslrootcert`).
     pub fn host_config(mut self, cfg: tokio_postgres::Config) -> Self {
-        self.hosts.push(cfg);
+        let tls = crate::tls::TlsOptions::of_config(&cfg);
+        self.hosts.push((cfg, tls));
         self
     }
 
@@ -110,18 +116,6 @@ impl DbBuilder {
             return Err(Error::new(Class::NoHost, Action::Fatal)
                 .message("no host configured: call `host(...)` at least once"));
         }
-        let tls = self.transport.is_some();
-        if let Some(cfg) = self
-            .hosts
-            .iter()
-            .find(|c| !tls && c.get_ssl_mode() == SslMode::Require)
-        {
-            return Err(Error::new(Class::Other, Action::Fatal).message(format!(
-                "host {} asks for sslmode=require but no TLS connector is set: pass one with `tls(...)`",
-                crate::host::host_name(cfg)
-            )));
-        }
-        let transport = self.transport.unwrap_or_else(|| transport(NoTls));
         let p = self.policies;
         let breaker = BreakerConfig {
             failure_threshold: p.breaker.failure_threshold.max(1),
@@ -133,7 +127,18 @@ impl DbBuilder {
         };
         let mut seeds = SplitMix64::new(self.seed);
         let mut hosts = Vec::with_capacity(self.hosts.len());
-        for cfg in self.hosts {
+        for (cfg, tls) in self.hosts {
+            let transport = match &self.transport {
+                Some(t) => t.clone(),
+                None => match tls.connector() {
+                    Ok(Some(c)) => transport(c),
+                    Ok(None) => transport(NoTls),
+                    Err(m) => {
+                        return Err(Error::new(Class::Other, Action::Fatal)
+                            .message(format!("host {}: {m}", crate::host::host_name(&cfg))))
+                    }
+                },
+            };
             let settings = HostSettings {
                 policy: p.pool,
                 breaker,
@@ -141,7 +146,7 @@ impl DbBuilder {
                 ping_after: self.ping_after,
                 seed: seeds.next_u64(),
                 observer: self.observer.clone(),
-                transport: transport.clone(),
+                transport,
             };
             let host = Host::new(cfg, &settings).map_err(|m| {
                 Error::new(Class::Other, Action::Fatal).message(format!("pool: {m}"))
@@ -433,8 +438,13 @@ impl Shared {
                     .iter()
                     .all(|h| matches!(h.breaker_state(), BreakerState::Open { .. }));
             if !candidates.is_empty() || all_open {
-                return Err(Error::new(Class::BreakerOpen, Action::Fatal)
-                    .message("the circuit breaker of every host of the route is open"));
+                let mut m = "the circuit breaker of every host of the route is open".to_owned();
+                for h in &self.hosts {
+                    if let Some(e) = h.state.connect_error() {
+                        m.push_str(&format!("; {} last failed to connect: {e}", h.name()));
+                    }
+                }
+                return Err(Error::new(Class::BreakerOpen, Action::Fatal).message(m));
             }
             if pass == 0 {
                 self.refresh_roles().await;
@@ -981,10 +991,14 @@ impl Db {
 }
 
 fn breaker_open(host: &Host) -> Error {
-    Error::new(Class::BreakerOpen, Action::Fatal).message(format!(
+    let mut m = format!(
         "the circuit breaker of {} is open and none of its connections is idle",
         host.name()
-    ))
+    );
+    if let Some(e) = host.state.connect_error() {
+        m.push_str(&format!("; it last failed to connect: {e}"));
+    }
+    Error::new(Class::BreakerOpen, Action::Fatal).message(m)
 }
 
 /// A connection from the runtime's pool, for statements outside the contract. Its

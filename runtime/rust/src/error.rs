@@ -339,3 +339,20 @@ impl From<tokio_postgres::Error> for Error {
         )
     }
 }
+
+/// An error and its causes on one line, each cause that the text so far does not
+/// already hold after a `: ` (a driver's own message is often only "error connecting
+/// to server"; the reason is its source).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let m = c.to_string();
+        if !s.contains(&m) {
+            s.push_str(": ");
+            s.push_str(&m);
+        }
+        cause = c.source();
+    }
+    s
+}

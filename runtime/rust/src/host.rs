@@ -76,9 +76,27 @@ pub(crate) struct HostState {
     /// Mirrors the breaker: closed, so any acquire may open a connection.
     breaker_closed: AtomicBool,
     pub observer: Option<Arc<dyn Observer>>,
+    /// Why the last attempt to open a connection failed, until one succeeds: what an
+    /// open breaker's error says about the cause.
+    last_connect_error: Mutex<Option<String>>,
 }
 
 impl HostState {
+    fn set_connect_error(&self, e: Option<String>) {
+        *self
+            .last_connect_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = e;
+    }
+
+    /// Why the last attempt to open a connection failed, unless one has succeeded since.
+    pub fn connect_error(&self) -> Option<String> {
+        self.last_connect_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn role(&self) -> Role {
         match self.role.load(Ordering::Acquire) {
             1 => Role::Primary,
@@ -183,7 +201,17 @@ impl managed::Manager for Manager {
         if !permit && !self.state.breaker_closed.load(Ordering::Acquire) {
             return Err(ConnectError::BreakerOpen);
         }
-        let client = (self.transport.connect)(&self.config).await?;
+        let client = match (self.transport.connect)(&self.config).await {
+            Ok(c) => {
+                self.state.set_connect_error(None);
+                c
+            }
+            Err(e) => {
+                self.state
+                    .set_connect_error(Some(crate::error::error_chain(&e)));
+                return Err(e.into());
+            }
+        };
         // The role comes with every new connection: a promoted standby is seen as
         // soon as a connection to it opens.
         let row = client.query_one(crate::host::ROLE_SQL, &[]).await?;
@@ -273,6 +301,7 @@ impl Host {
             role: AtomicU8::new(0),
             evicted_before: Mutex::new(None),
             breaker_closed: AtomicBool::new(true),
+            last_connect_error: Mutex::new(None),
             observer: s.observer.clone(),
         });
         let manager = Manager {

@@ -11,8 +11,8 @@
 //! ```no_run
 //! # async fn demo(policies: &'static sqlpact_runtime::Policies) -> Result<(), sqlpact_runtime::Error> {
 //! let db = sqlpact_runtime::Db::builder(policies)
-//!     .host("host=db1 user=app dbname=app")?
-//!     .host("host=db2 user=app dbname=app")?
+//!     .host("host=db1 user=app dbname=app sslmode=verify-full sslrootcert=/etc/ssl/db-ca.pem")?
+//!     .host("host=db2 user=app dbname=app sslmode=verify-full sslrootcert=/etc/ssl/db-ca.pem")?
 //!     .build()
 //!     .await?;
 //! db.ready().await?;
@@ -30,6 +30,7 @@ mod host;
 mod keyed;
 mod observe;
 mod rng;
+pub mod tls;
 mod tx;
 mod wire;
 
@@ -38,7 +39,7 @@ pub use breaker::{Breaker, BreakerConfig, BreakerState};
 pub use budget::{is_contention, BudgetConfig, RetryBudget};
 pub use classify::{classify, Action, Decision, Failure, FailureKind, Route, SendState};
 pub use db::{Db, DbBuilder, PooledClient};
-pub use error::{Class, Context, Error};
+pub use error::{error_chain, Class, Context, Error};
 pub use exec::{
     expect_rows, BreakerPolicy, Executor, IdempotencyKey, Policies, PoolPolicy, ResultColumn,
     RetryPolicy, RowStream, Statement,

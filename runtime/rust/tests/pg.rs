@@ -737,56 +737,6 @@ async fn reads_go_to_the_replica_and_writes_follow_a_promotion() {
     assert_eq!(on(db.query_one(&WHERE_AM_I, &[]).await.unwrap()), new_name);
 }
 
-/// Accepts any server certificate: the throwaway server's certificate is self-signed
-/// for the machine's name. The test is about the transport, not about trust.
-#[derive(Debug)]
-struct AnyCertificate(Arc<rustls::crypto::CryptoProvider>);
-
-impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &rustls::pki_types::ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 static ON_TLS: Statement = Statement {
     command: "one",
     read_only: true,
@@ -803,29 +753,33 @@ async fn connections_go_through_a_tls_connector() {
     let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
     assert_eq!(
         ssl, "on",
-        "the test server runs without SSL (scripts/test.sh installs ssl-cert for its certificate)"
+        "the test server runs without SSL (scripts/test.sh configures it with certificates of its own)"
     );
     let name = db_name(&url);
     let url = format!("{url}?sslmode=require");
 
-    let err = Db::builder(&POLICIES)
+    // Without a connector of the caller's, the runtime's own (rustls) serves `require`.
+    let db = Db::builder(&POLICIES)
         .host(&url)
         .unwrap()
         .build()
         .await
-        .err()
-        .expect("sslmode=require without a connector is refused");
-    assert!(err.to_string().contains("no TLS connector"), "{err}");
-
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
-        .with_no_client_auth();
+        .unwrap();
+    let row = db.query_one(&ON_TLS, &[]).await.unwrap();
+    assert!(row.get::<_, bool>(0), "sslmode=require is encrypted");
+    drop(db);
+    // A connector of the caller's replaces the runtime's: this one checks the server
+    // against the test authority, which `sslmode=require` alone would not.
+    let checked = sqlpact_runtime::tls::TlsOptions {
+        mode: sqlpact_runtime::tls::SslMode::VerifyFull,
+        root_cert: Some(tls_dir().join("ca.pem")),
+        ..Default::default()
+    }
+    .connector()
+    .unwrap()
+    .expect("a connector");
     let db = Db::builder(&POLICIES)
-        .tls(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+        .tls(checked)
         .host(&url)
         .unwrap()
         .build()
@@ -864,4 +818,141 @@ async fn connections_go_through_a_tls_connector() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(gone, "the server still runs the canceled statement");
+}
+
+/// The test certificates' directory (scripts/tls-certs.sh, configured into the server
+/// by scripts/test.sh).
+fn tls_dir() -> std::path::PathBuf {
+    std::env::var_os("SQLPACT_TEST_TLS_DIR")
+        .expect("SQLPACT_TEST_TLS_DIR is not set: run the tests through scripts/test.sh")
+        .into()
+}
+
+static WHO: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st(
+        "Who",
+        "SELECT current_user::text, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    )
+};
+
+/// Connects with `conn` and asks who and how; the error's text when it cannot.
+async fn who(conn: &str) -> Result<(String, bool), String> {
+    let db = Db::builder(&POLICIES)
+        .host(conn)
+        .map_err(|e| e.to_string())?
+        .build()
+        .await
+        .map_err(|e| e.to_string())?;
+    let row = db
+        .query_one(&WHO, &[])
+        .await
+        .map_err(|e| sqlpact_runtime::error_chain(&e))?;
+    Ok((row.get(0), row.get(1)))
+}
+
+#[tokio::test]
+async fn sslmode_checks_what_libpq_checks() {
+    let dir = tls_dir();
+    let file = |f: &str| dir.join(f).display().to_string();
+    let (ca, other, cert, key) = (
+        file("ca.pem"),
+        file("other-ca.pem"),
+        file("client.pem"),
+        file("client.key"),
+    );
+    let base = base_url();
+    let (creds, rest) = base
+        .strip_prefix("postgresql://")
+        .unwrap()
+        .rsplit_once('@')
+        .unwrap();
+    let (user, password) = creds.split_once(':').unwrap();
+    let (addr, db) = rest.split_once('/').unwrap();
+    let port = addr.rsplit_once(':').unwrap().1;
+    let words = |host: &str, extra: &str| {
+        format!("host={host} port={port} user={user} password={password} dbname={db} {extra}")
+    };
+
+    // verify-full: the right authority and name.
+    let ok = who(&words(
+        "localhost",
+        &format!("sslmode=verify-full sslrootcert={ca}"),
+    ))
+    .await;
+    assert_eq!(ok, Ok((user.to_owned(), true)));
+    // ... a URL says the same.
+    let url = format!(
+        "postgresql://{user}:{password}@localhost:{port}/{db}?sslmode=verify-full&sslrootcert={ca}"
+    );
+    assert_eq!(who(&url).await, Ok((user.to_owned(), true)));
+    // An authority that did not sign the server's certificate.
+    let err = who(&words(
+        "localhost",
+        &format!("sslmode=verify-full sslrootcert={other}"),
+    ))
+    .await
+    .unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    // The right authority but an address the certificate does not name: verify-full
+    // refuses, verify-ca does not.
+    let err = who(&words(
+        "127.0.0.1",
+        &format!("sslmode=verify-full sslrootcert={ca}"),
+    ))
+    .await
+    .unwrap_err();
+    assert!(err.contains("not valid for name \"127.0.0.1\""), "{err}");
+    let ok = who(&words(
+        "127.0.0.1",
+        &format!("sslmode=verify-ca sslrootcert={ca}"),
+    ))
+    .await;
+    assert_eq!(ok, Ok((user.to_owned(), true)));
+    let err = who(&words(
+        "127.0.0.1",
+        &format!("sslmode=verify-ca sslrootcert={other}"),
+    ))
+    .await
+    .unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    // require with a root certificate checks the chain, as libpq does.
+    let err = who(&words(
+        "localhost",
+        &format!("sslmode=require sslrootcert={other}"),
+    ))
+    .await
+    .unwrap_err();
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    // disable: plain.
+    assert_eq!(
+        who(&words("localhost", "sslmode=disable")).await,
+        Ok((user.to_owned(), false))
+    );
+    // A client certificate: the role tls_client may only log in with one.
+    let client = |extra: &str| {
+        format!("host=localhost port={port} user=tls_client dbname={db} sslmode=verify-full sslrootcert={ca} {extra}")
+    };
+    assert_eq!(
+        who(&client(&format!("sslcert={cert} sslkey={key}"))).await,
+        Ok(("tls_client".to_owned(), true))
+    );
+    let err = who(&client("")).await.unwrap_err();
+    assert!(err.contains("requires a valid client certificate"), "{err}");
+    // A configuration error is fatal at build, by host, before any connection.
+    let err = who(&words("localhost", "sslmode=verify-full"))
+        .await
+        .unwrap_err();
+    assert!(err.contains("add sslrootcert="), "{err}");
+    assert!(!err.contains(password), "{err}");
+
+    // require refuses a server that offers no TLS.
+    let plain = std::env::var("SQLPACT_TEST_NOTLS_URL")
+        .expect("SQLPACT_TEST_NOTLS_URL is not set: run the tests through scripts/test.sh");
+    let (_, ssl) = who(&format!("{plain}?sslmode=prefer")).await.unwrap();
+    assert!(!ssl, "the server without TLS offers none");
+    let err = who(&format!("{plain}?sslmode=require")).await.unwrap_err();
+    assert!(err.contains("TLS"), "{err}");
 }

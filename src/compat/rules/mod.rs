@@ -1,8 +1,6 @@
 //! The rule catalog: one file per rule, registered here.
 
 use sqlparser::ast::{Statement, TableObject};
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 
 use super::{Cx, Findings, Rule};
 use crate::compat::Finding;
@@ -325,7 +323,7 @@ fn lang_type_changed(
 
 /// The table an INSERT writes and the columns it lists.
 fn insert_target(sql: &str) -> Option<(String, Vec<String>)> {
-    let stmts = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    let stmts = crate::sqltext::parse(sql).ok()?;
     let Some(Statement::Insert(ins)) = stmts.first() else {
         return None;
     };
