@@ -121,6 +121,10 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		MaxOpenMs: open * 16, WindowMs: 10_000, MinRequests: 20, FailurePercent: 50}
 	d := &DB{policies: p, epoch: time.Now(), seeds: NewSplitMix64(seed), observer: o.Observer}
 	for _, conn := range o.Hosts {
+		if misquotedPassword.MatchString(conn) {
+			d.Close()
+			return nil, &Error{Class: ClassOther, Action: Fatal, Msg: "invalid connection string: " + errMisquotedPassword}
+		}
 		cfg, err := pgxpool.ParseConfig(conn)
 		if err != nil {
 			d.Close()

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	neturl "net/url"
 	"os"
@@ -702,4 +703,158 @@ func TestSSLModeChecksWhatLibpqChecks(t *testing.T) {
 	// require refuses a server that offers no TLS; prefer goes on plain.
 	ok(plain+"?sslmode=prefer", "postgres", false)
 	fails(plain+"?sslmode=require", "server refused TLS connection")
+}
+
+// planted is a password no error, log line, %v output or stats snapshot may show.
+const planted = "Pl4nted-s3cret-7a91"
+
+// eventLog keeps every event as %+v prints it.
+type eventLog struct {
+	mu    sync.Mutex
+	lines []string
+	next  Observer
+}
+
+func (l *eventLog) OnEvent(e Event) {
+	l.mu.Lock()
+	l.lines = append(l.lines, fmt.Sprintf("%+v", e))
+	l.mu.Unlock()
+	l.next.OnEvent(e)
+}
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestNoPasswordReachesErrorsLogsFormattingOrStats(t *testing.T) {
+	ctx := context.Background()
+	base, err := neturl.Parse(os.Getenv("DATABASE_URL"))
+	if err != nil || base.Host == "" {
+		t.Fatal("DATABASE_URL is not set: run the tests through scripts/test.sh")
+	}
+	user, dbname := base.User.Username(), strings.TrimPrefix(base.Path, "/")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var shown []string
+	show := func(v any) { shown = append(shown, fmt.Sprintf("%v", v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v)) }
+
+	// A wrong password for the real server (as URL and as keywords), and a port nobody
+	// listens on: every failure path of opening a connection, through retries until
+	// the breaker opens.
+	wrong := *base
+	wrong.User = neturl.UserPassword(user, planted)
+	for _, conn := range []string{
+		wrong.String(),
+		fmt.Sprintf("host=%s port=%s user=%s password='%s' dbname=%s", base.Hostname(), base.Port(), user, planted, dbname),
+		fmt.Sprintf("postgresql://%s:%s@127.0.0.1:%d/%s", user, planted, closedPort, dbname),
+	} {
+		events := &eventLog{next: SlogObserver{Logger: logger}}
+		o := Options{Hosts: []string{conn}, Observer: events, Seed: 11}
+		show(o)
+		logger.Info("opening", "options", o)
+		db, err := Open(ctx, testPolicies(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var classes []Class
+		for i := 0; i < 6; i++ {
+			_, err := readN(ctx, db)
+			classes = append(classes, classOf(t, err).Class)
+			show(err)
+		}
+		if classes[len(classes)-1] != ClassBreakerOpen {
+			t.Fatalf("the breaker opened: %v", classes)
+		}
+		show(db.Ready(ctx))
+		show(db)
+		show(db.Stats())
+		events.mu.Lock()
+		shown = append(shown, events.lines...)
+		events.mu.Unlock()
+		db.Close()
+	}
+	// Connection strings that do not parse.
+	for _, conn := range []string{
+		fmt.Sprintf("postgresql://%s:%s@127.0.0.1:notaport/%s", user, planted, dbname),
+		fmt.Sprintf("host=127.0.0.1 port=notaport password=%s", planted),
+		fmt.Sprintf("host=127.0.0.1 password=%s sslmode=bogus", planted),
+		fmt.Sprintf("host=127.0.0.1 password=%s %s", planted, planted),
+		fmt.Sprintf("host=127.0.0.1 password=%s %s user=app", planted, planted),
+		fmt.Sprintf("postgresql://%s:%s@127.0.0.1/%s?sslmode=bogus", user, planted, dbname),
+	} {
+		show(Options{Hosts: []string{conn}})
+		_, err := Open(ctx, testPolicies(), Options{Hosts: []string{conn}})
+		if err == nil {
+			t.Fatalf("%s: opened", RedactDSN(conn))
+		}
+		show(err)
+		logger.Warn("open failed", "err", err)
+	}
+	shown = append(shown, logs.String())
+
+	// The scan means something only if the failures were described.
+	all := strings.Join(shown, "\n")
+	for _, want := range []string{"password authentication failed", "connection refused", "breaker_open",
+		"invalid connection string", "sslmode", "xxxxx", "quote it", "sqlpact breaker", "runtime-test"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("%q is in none of:\n%s", want, all)
+		}
+	}
+	for _, s := range shown {
+		if strings.Contains(s, planted) {
+			t.Errorf("the password is shown:\n%s", s)
+		}
+	}
+}
+
+func TestAPasswordWithAnUnquotedSpaceIsRefusedUnshown(t *testing.T) {
+	for conn, misquoted := range map[string]bool{
+		"host=db password=a b":             true,
+		"host=db password=a b user=app":    true,
+		"host=db password = a b":           true,
+		"host=db password=a port=5433":     false,
+		"host=db password=a\\ b port=1":    false,
+		"host=db password='a b' user=app":  false,
+		"host=db password=a search_path=x": false,
+	} {
+		if got := misquotedPassword.MatchString(conn); got != misquoted {
+			t.Errorf("%q: misquoted %v, want %v", conn, got, misquoted)
+		}
+	}
+}
+
+func TestRedactDSNMasksEveryFormOfPassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgresql://app:" + planted + "@db:5432/app":        "postgresql://app:xxxxx@db:5432/app",
+		"postgres://app@db/app?password=" + planted + "&x=1":  "postgres://app@db/app?password=xxxxx&x=1",
+		"host=db password=" + planted + " user=app":           "host=db password=xxxxx user=app",
+		"host=db password = '" + planted + " \\' q' user=app": "host=db password = xxxxx user=app",
+		"host=db password='" + planted:                        "host=db password=xxxxx",
+		"postgresql://app:" + planted + "@db:notaport/app%zz": "(a connection URL that does not parse)",
+		"host=db user=app": "host=db user=app",
+	} {
+		if got := RedactDSN(in); got != want {
+			t.Errorf("RedactDSN(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

@@ -62,9 +62,16 @@ impl DbBuilder {
                 .message(format!("invalid connection string: {e}"))
         };
         let (rest, tls) = crate::tls::split(conn).map_err(invalid)?;
-        let cfg: tokio_postgres::Config = rest
-            .parse()
-            .map_err(|e: tokio_postgres::Error| invalid(e.to_string()))?;
+        // The driver's message is "invalid connection string"; the reason is its source.
+        let cfg: tokio_postgres::Config = rest.parse().map_err(|e: tokio_postgres::Error| {
+            let chain = crate::error::error_chain(&e);
+            invalid(
+                chain
+                    .strip_prefix("invalid connection string: ")
+                    .unwrap_or(&chain)
+                    .to_owned(),
+            )
+        })?;
         self.hosts.push((cfg, tls));
         Ok(self)
     }
@@ -203,6 +210,45 @@ impl Drop for TaskGuard {
 pub struct Db {
     shared: Arc<Shared>,
     _task: Arc<TaskGuard>,
+}
+
+/// Shows the contract and each host's name, role and breaker: never a password.
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct HostView<'a>(&'a Host);
+        impl std::fmt::Debug for HostView<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("Host")
+                    .field("name", &self.0.name())
+                    .field("role", &self.0.role())
+                    .field("breaker", &self.0.breaker_state())
+                    .finish()
+            }
+        }
+        let s = &self.shared;
+        f.debug_struct("Db")
+            .field("contract", &s.policies.contract)
+            .field("version", &s.policies.version)
+            .field(
+                "hosts",
+                &s.hosts.iter().map(|h| HostView(h)).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shows each host's settings with the password masked, as `tokio_postgres::Config`'s
+/// own `Debug` does.
+impl std::fmt::Debug for DbBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbBuilder")
+            .field("contract", &self.policies.contract)
+            .field("hosts", &self.hosts)
+            .field("seed", &self.seed)
+            .field("observer", &self.observer.is_some())
+            .field("custom_tls", &self.transport.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) struct Shared {

@@ -158,6 +158,55 @@ fn decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+const MISQUOTED_PASSWORD: &str =
+    "the `password` value in the connection string holds a space: quote it, as in `password='...'`";
+
+/// The keywords libpq knows: a word after a password that is none of them is taken to
+/// be the rest of a password with a space in it.
+const LIBPQ_KEYS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "keepalives_retries",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "sslnegotiation",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslcertmode",
+    "sslrootcert",
+    "sslcrl",
+    "sslcrldir",
+    "sslsni",
+    "requirepeer",
+    "ssl_min_protocol_version",
+    "ssl_max_protocol_version",
+    "krbsrvname",
+    "gsslib",
+    "gssdelegation",
+    "service",
+    "target_session_attrs",
+    "load_balance_hosts",
+];
+
 /// The `key = value` words of a libpq keyword string: key, unquoted value, and the
 /// word's text as written.
 fn words(conn: &str) -> Result<Vec<(String, String, &str)>, String> {
@@ -181,10 +230,18 @@ fn words(conn: &str) -> Result<Vec<(String, String, &str)>, String> {
         }
         let key = conn[start..i].to_owned();
         i = skip_ws(i);
+        let after_password = out.last().is_some_and(|(k, _, _)| k == "password");
         if b.get(i) != Some(&b'=') {
+            // After a password, the word is likely the rest of it: never echo it.
+            if after_password {
+                return Err(MISQUOTED_PASSWORD.to_owned());
+            }
             return Err(format!(
                 "`{key}` in the connection string has no `=` and value"
             ));
+        }
+        if after_password && !LIBPQ_KEYS.contains(&key.as_str()) {
+            return Err(MISQUOTED_PASSWORD.to_owned());
         }
         i = skip_ws(i + 1);
         let mut value = Vec::new();
@@ -471,6 +528,22 @@ mod tests {
         assert!(split("host=db password='x")
             .unwrap_err()
             .contains("closing quote"));
+    }
+
+    #[test]
+    fn a_password_with_an_unquoted_space_is_refused_without_being_shown() {
+        for conn in [
+            "host=db password=Pl4nted s3cret user=app",
+            "host=db password=Pl4nted s3cret=x user=app",
+            "host=db password=Pl4nted s3cret",
+        ] {
+            let err = split(conn).unwrap_err();
+            assert!(err.contains("quote it"), "{conn}: {err}");
+            assert!(!err.contains("s3cret"), "{conn}: {err}");
+        }
+        // A known keyword after the password is the next setting, as libpq reads it.
+        let (rest, _) = split("host=db password=x port=5433").unwrap();
+        assert_eq!(rest, "host=db password=x port=5433 sslmode=prefer");
     }
 
     #[test]

@@ -956,3 +956,151 @@ async fn sslmode_checks_what_libpq_checks() {
     let err = who(&format!("{plain}?sslmode=require")).await.unwrap_err();
     assert!(err.contains("TLS"), "{err}");
 }
+
+/// A password no error, log line, `Debug` output or stats snapshot may show.
+const PLANTED: &str = "Pl4nted-s3cret-7a91";
+
+/// Every event, formatted with `Debug`.
+#[derive(Default)]
+struct DebugLog(Mutex<Vec<String>>);
+
+impl Observer for DebugLog {
+    fn on_event(&self, e: &Event<'_>) {
+        self.0.lock().unwrap().push(format!("{e:?}"));
+    }
+}
+
+/// Hands every event to each observer.
+struct Both(Vec<Arc<dyn Observer>>);
+
+impl Observer for Both {
+    fn on_event(&self, e: &Event<'_>) {
+        for o in &self.0 {
+            o.on_event(e);
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `url` with its password replaced.
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (userinfo, host) = rest.split_once('@').unwrap();
+    let user = userinfo.split(':').next().unwrap();
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+#[tokio::test]
+async fn no_password_reaches_errors_logs_debug_output_or_stats() {
+    let logs = Captured::default();
+    #[cfg(feature = "tracing")]
+    let _subscriber = {
+        let logs = logs.clone();
+        tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || logs.clone())
+                .finish(),
+        )
+    };
+    let url = base_url();
+    let target = target_of(&url);
+    let (host, port) = target.rsplit_once(':').unwrap();
+    let user = url.split_once("://").unwrap().1.split(':').next().unwrap();
+    let dbname = db_name(&url);
+    let closed_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut shown: Vec<String> = Vec::new();
+    let mut chains = Vec::new();
+
+    // A wrong password for the real server (as URL and as keywords), and a port
+    // nobody listens on: every failure path of opening a connection, through retries
+    // until the breaker opens.
+    for conn in [
+        with_password(&url, PLANTED),
+        format!("host={host} port={port} user={user} password={PLANTED} dbname={dbname}"),
+        format!("postgresql://{user}:{PLANTED}@127.0.0.1:{closed_port}/{dbname}"),
+    ] {
+        let events = Arc::new(DebugLog::default());
+        #[allow(unused_mut)]
+        let mut observers: Vec<Arc<dyn Observer>> = vec![events.clone()];
+        #[cfg(feature = "tracing")]
+        observers.push(Arc::new(sqlpact_runtime::TracingObserver));
+        let builder = Db::builder(&POLICIES)
+            .seed(11)
+            .observer(Arc::new(Both(observers)))
+            .host(&conn)
+            .unwrap();
+        shown.push(format!("{builder:?}"));
+        let db = builder.build().await.unwrap();
+        let mut classes = Vec::new();
+        for _ in 0..6 {
+            let e = db.query_one(&READ_N, &[]).await.unwrap_err();
+            classes.push(e.class());
+            chains.push(sqlpact_runtime::error_chain(&e));
+            shown.extend([e.to_string(), format!("{e:?}"), format!("{e:#?}")]);
+        }
+        assert_eq!(classes.last(), Some(&Class::BreakerOpen), "{classes:?}");
+        shown.push(format!("{:?}", db.ready().await));
+        shown.push(format!("{db:?}"));
+        shown.push(format!("{:#?}", db.stats()));
+        shown.extend(events.0.lock().unwrap().iter().cloned());
+    }
+    // Connection strings that do not parse or do not build.
+    for conn in [
+        format!("postgresql://{user}:{PLANTED}@127.0.0.1:notaport/{dbname}"),
+        format!("host=127.0.0.1 port=notaport password={PLANTED}"),
+        format!("host=127.0.0.1 password='{PLANTED}"),
+        format!("host=127.0.0.1 password={PLANTED} sslmode=bogus"),
+        format!("host=127.0.0.1 password={PLANTED} {PLANTED}"),
+        format!("host=127.0.0.1 password={PLANTED} {PLANTED}=x"),
+        format!("postgresql://{user}:{PLANTED}@127.0.0.1/{dbname}?bogus=1"),
+        format!("postgresql://{user}:{PLANTED}@127.0.0.1/{dbname}?sslmode=verify-full"),
+    ] {
+        let e = match Db::builder(&POLICIES).host(&conn) {
+            Err(e) => e,
+            Ok(b) => b.build().await.expect_err(&conn),
+        };
+        chains.push(sqlpact_runtime::error_chain(&e));
+        shown.extend([e.to_string(), format!("{e:?}")]);
+    }
+    shown.extend(chains.iter().cloned());
+    shown.push(String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned());
+
+    // The scan means something only if the failures were described.
+    let all = shown.join("\n");
+    for expected in [
+        "password authentication failed",
+        "Connection refused",
+        "breaker_open",
+        "invalid value for option `port`",
+        "closing quote",
+        "quote it",
+        "unknown sslmode `bogus`",
+        "add sslrootcert=",
+    ] {
+        assert!(all.contains(expected), "`{expected}` in:\n{all}");
+    }
+    #[cfg(feature = "tracing")]
+    assert!(
+        String::from_utf8_lossy(&logs.0.lock().unwrap()).contains("sqlpact: breaker"),
+        "the log holds the runtime's events"
+    );
+    for s in &shown {
+        assert!(!s.contains(PLANTED), "the password is shown:\n{s}");
+    }
+}
