@@ -252,8 +252,8 @@ pub struct Mapped {
 pub struct Mapper {
     /// Nullable Go values as `pgtype.X` instead of pointers.
     pub go_pgtype: bool,
-    /// User enums: qualified name -> generated type name.
-    pub enums: HashMap<String, String>,
+    /// User enums: qualified name -> the type each language declares.
+    pub enums: HashMap<String, Mapped>,
     /// Domains: qualified name -> underlying type.
     pub domains: HashMap<String, PgType>,
     /// Overrides per database type, by `pg_type` name.
@@ -339,11 +339,7 @@ impl Mapper {
             PgType::Unknown => None,
             PgType::Named(n) => {
                 if let Some(gen) = self.enums.get(n) {
-                    Some(Mapped {
-                        go: gen.clone(),
-                        rust: gen.clone(),
-                        proto: gen.clone(),
-                    })
+                    Some(gen.clone())
                 } else if let Some(base) = self.domains.get(n) {
                     // A domain maps as its base type unless overridden itself.
                     self.map_non_null(base, None).ok()
@@ -393,19 +389,34 @@ fn pointer(go: &str) -> String {
 }
 
 /// `account_status` -> `AccountStatus`; `billing.status` -> `BillingStatus` (the
-/// `public` schema is dropped).
+/// `public` schema is dropped): ASCII words only, so any SQL name is a proto identifier.
 pub fn pascal_case(qualified: &str) -> String {
     let name = qualified.strip_prefix("public.").unwrap_or(qualified);
-    name.split(['_', '.', '-', ' '])
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-                None => String::new(),
-            }
+    let mut out: String = crate::generate::names::words(name)
+        .iter()
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
-        .collect()
+        .collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'V');
+    }
+    out
+}
+
+/// The type each language declares for the enum `qualified`: the names its generator
+/// gives the declaration, so uses and declaration agree.
+pub fn enum_type(qualified: &str) -> Mapped {
+    use crate::generate::names::{go_exported, rust_pascal};
+    let name = qualified.strip_prefix("public.").unwrap_or(qualified);
+    Mapped {
+        go: go_exported(name),
+        rust: rust_pascal(name),
+        proto: pascal_case(qualified),
+    }
 }
 
 #[cfg(test)]

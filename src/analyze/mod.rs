@@ -16,7 +16,7 @@ use crate::model::{self, intern, Reason, ReasonSource as R};
 use crate::registry::{span_of, Located, RawQuery, Registry};
 use crate::source::{SourceMap, Span};
 use crate::sqltext;
-use crate::types::{canonical_builtin, pascal_case, split_spelling, LangTypes, Mapper, PgType};
+use crate::types::{canonical_builtin, enum_type, split_spelling, LangTypes, Mapper, PgType};
 use infer::{Cx, OutCol};
 
 /// The analysis of a registry: the catalog it built and the resolved contract.
@@ -61,6 +61,57 @@ fn view_columns(
 }
 
 /// Analyzes a loaded registry, its wire format built in full.
+fn is_ident(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A Go type an override may name: `*` and `[]` prefixes, then `T` or
+/// `import/path.T`. Generated code copies it, so nothing else may pass.
+fn go_type_spelling(t: &str) -> bool {
+    let mut rest = t;
+    while let Some(r) = rest.strip_prefix('*').or_else(|| rest.strip_prefix("[]")) {
+        rest = r;
+    }
+    match rest.rsplit_once('.') {
+        Some((path, name)) => is_ident(name) && crate::registry::validate::is_go_import_path(path),
+        None => is_ident(rest),
+    }
+}
+
+/// A Rust type an override may name: paths with generic arguments, references,
+/// tuples and arrays; no braces, quotes or anything else that could end a declaration.
+fn rust_type_spelling(t: &str) -> bool {
+    let mut depth: Vec<char> = Vec::new();
+    for c in t.chars() {
+        match c {
+            '<' | '(' | '[' => depth.push(c),
+            '>' | ')' | ']' => {
+                let open = match c {
+                    '>' => '<',
+                    ')' => '(',
+                    _ => '[',
+                };
+                if depth.pop() != Some(open) {
+                    return false;
+                }
+            }
+            c if c.is_ascii_alphanumeric()
+                || matches!(c, '_' | ':' | ',' | ' ' | '&' | '\'' | ';') => {}
+            _ => return false,
+        }
+    }
+    depth.is_empty() && t.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// A protobuf type an override may name: a dotted name, optionally fully qualified.
+fn proto_type_spelling(t: &str) -> bool {
+    let t = t.strip_prefix('.').unwrap_or(t);
+    !t.is_empty() && t.split('.').all(is_ident)
+}
+
 pub fn analyze(reg: &Registry, sources: &SourceMap, diags: &mut Diagnostics) -> Analysis {
     analyze_with(reg, sources, diags, &Options::default())
 }
@@ -173,7 +224,7 @@ pub fn analyze_with(
         enums: catalog
             .enums
             .keys()
-            .map(|k| (k.clone(), pascal_case(k)))
+            .map(|k| (k.clone(), enum_type(k)))
             .collect(),
         domains: catalog
             .domains
@@ -227,6 +278,33 @@ pub fn analyze_with(
                 .at_opt(any.and_then(|l| span_of(f, sources, l)))
                 .help("add `go:`, `rust:` or `proto:`"),
             );
+            continue;
+        }
+        let spelled = [
+            ("Go", &t.go, go_type_spelling as fn(&str) -> bool),
+            ("Go", &t.go_nullable, go_type_spelling),
+            ("Rust", &t.rust, rust_type_spelling),
+            ("proto", &t.proto, proto_type_spelling),
+        ];
+        let mut misspelled = false;
+        for (lang, v, ok) in spelled {
+            if let Some(v) = v.as_ref().filter(|v| !ok(&v.value)) {
+                misspelled = true;
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{}` is not a {lang} type", v.value.escape_debug()),
+                    )
+                    .at_opt(span_of(f, sources, v))
+                    .help(match lang {
+                        "Go" => "write a Go type such as `int64`, `*string`, `[]byte` or `github.com/shopspring/decimal.Decimal`",
+                        "Rust" => "write a Rust type path such as `i64`, `rust_decimal::Decimal` or `Vec<u8>`",
+                        _ => "write a protobuf type such as `string` or `google.protobuf.Timestamp`",
+                    }),
+                );
+            }
+        }
+        if misspelled {
             continue;
         }
         if let Some(d) = &t.db_type {
@@ -1632,4 +1710,51 @@ fn outputs_model(reg: &Registry) -> model::Outputs {
 /// `PgType` helper for callers outside the analyzer.
 pub fn pg_type_name(t: &PgType) -> String {
     t.to_string()
+}
+
+#[cfg(test)]
+mod override_spelling_tests {
+    use super::*;
+
+    #[test]
+    fn override_types_are_types_and_nothing_more() {
+        for ok in [
+            "int64",
+            "*string",
+            "[]byte",
+            "github.com/shopspring/decimal.Decimal",
+            "*encoding/json.RawMessage",
+        ] {
+            assert!(go_type_spelling(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "int64 }\nfunc init() {",
+            "a\"b",
+            "map[string]any",
+            "x.",
+            "pkg/\u{430}.T",
+        ] {
+            assert!(!go_type_spelling(bad), "{bad}");
+        }
+        for ok in [
+            "i64",
+            "rust_decimal::Decimal",
+            "Vec<u8>",
+            "Option<(i32, String)>",
+            "[u8; 16]",
+            "&'static str",
+        ] {
+            assert!(rust_type_spelling(ok), "{ok}");
+        }
+        for bad in ["", "i64 }", "Vec<u8", "a\"b", "x)(", "i64 /* */", "()"] {
+            assert!(!rust_type_spelling(bad), "{bad}");
+        }
+        for ok in ["string", "google.protobuf.Timestamp", ".pkg.Msg"] {
+            assert!(proto_type_spelling(ok), "{ok}");
+        }
+        for bad in ["", "string;", "a..b", "repeated x"] {
+            assert!(!proto_type_spelling(bad), "{bad}");
+        }
+    }
 }

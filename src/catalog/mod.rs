@@ -106,6 +106,21 @@ impl Catalog {
 
     /// Resolves a type as written in DDL or a cast to a `PgType`.
     pub fn resolve_type(&self, dt: &DataType) -> Result<PgType, String> {
+        // A user type by its identifiers, quoted as the DDL that made it: its printed
+        // spelling cannot be parsed back when the name holds quotes or parentheses.
+        match dt {
+            DataType::Custom(name, modifiers) if modifiers.is_empty() => {
+                let q = qualify(name);
+                if self.enums.contains_key(&q) || self.domains.contains_key(&q) {
+                    return Ok(PgType::Named(q));
+                }
+            }
+            DataType::Array(
+                sqlparser::ast::ArrayElemTypeDef::SquareBracket(inner, _)
+                | sqlparser::ast::ArrayElemTypeDef::AngleBracket(inner),
+            ) => return Ok(self.resolve_type(inner)?.array_of()),
+            _ => {}
+        }
         let printed = dt.to_string();
         let (base, dims) = split_spelling(&printed);
         let mut t = if let Some(b) = canonical_builtin(&base) {

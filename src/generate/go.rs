@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::escape::{comment, go_sql, go_str};
 use super::names::{dedupe, go_exported, go_local, go_unexported, singular};
 use super::{file_group, header_line, GenError, Rendered};
 use crate::model::{Column, Contract, GoOutput, Query};
@@ -197,24 +198,67 @@ fn align(rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
-/// A Go string literal holding `s`: a raw string unless it contains a backquote.
-fn string_literal(s: &str) -> String {
-    if !s.contains('`') {
-        return format!("`{s}`");
-    }
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// The Go file of the queries in the SQL file `stem`: `queries.sql.go`, unless the Go
+/// tool would read the name as a build constraint (`jobs_windows.sql.go` builds on
+/// Windows only) or ignore the file (`_x.sql.go`).
+fn go_file_name(stem: &str) -> String {
+    const CONSTRAINTS: &[&str] = &[
+        "aix",
+        "android",
+        "darwin",
+        "dragonfly",
+        "freebsd",
+        "hurd",
+        "illumos",
+        "ios",
+        "js",
+        "linux",
+        "nacl",
+        "netbsd",
+        "openbsd",
+        "plan9",
+        "solaris",
+        "wasip1",
+        "windows",
+        "zos",
+        "386",
+        "amd64",
+        "amd64p32",
+        "arm",
+        "armbe",
+        "arm64",
+        "arm64be",
+        "loong64",
+        "mips",
+        "mipsle",
+        "mips64",
+        "mips64le",
+        "mips64p32",
+        "mips64p32le",
+        "ppc",
+        "ppc64",
+        "ppc64le",
+        "riscv",
+        "riscv64",
+        "s390",
+        "s390x",
+        "sparc",
+        "sparc64",
+        "wasm",
+        "test",
+    ];
+    let (base, rest) = stem.split_once('.').map_or((stem, ""), |(b, r)| (b, r));
+    let constrained = base
+        .rsplit_once('_')
+        .is_some_and(|(_, last)| CONSTRAINTS.contains(&last));
+    let base = if base.starts_with(['_', '.']) || base.is_empty() {
+        format!("q{base}")
+    } else {
+        base.to_owned()
+    };
+    let suffix = if constrained { "_sql" } else { "" };
+    let dot = if rest.is_empty() { "" } else { "." };
+    format!("{base}{suffix}{dot}{rest}.go")
 }
 
 /// The variable holding a retry policy: `standard` → `retryStandard`.
@@ -237,7 +281,7 @@ fn policy_lines(c: &crate::model::Contract) -> Vec<String> {
             retry_var(name),
             format!(
                 "= &sqlpact.RetryPolicy{{Name: {}, Backoff: sqlpact.BackoffPolicy{{Base: {}, Cap: {}, MaxAttempts: {}, Multiplier: {:?}, Jitter: {jitter}}}}}",
-                quote(name),
+                go_str(name),
                 duration_expr(r.initial_backoff_ms),
                 duration_expr(r.max_backoff_ms),
                 r.max_attempts,
@@ -256,8 +300,8 @@ fn policy_lines(c: &crate::model::Contract) -> Vec<String> {
     lines.push("var Policies = &sqlpact.Policies{".into());
     let retry: Vec<String> = p.retry.keys().map(|n| retry_var(n)).collect();
     let fields = vec![
-        vec!["Contract:".to_owned(), format!("{},", quote(&c.name))],
-        vec!["Version:".to_owned(), format!("{},", quote(&c.version))],
+        vec!["Contract:".to_owned(), format!("{},", go_str(&c.name))],
+        vec!["Version:".to_owned(), format!("{},", go_str(&c.version))],
         vec![
             "Pool:".to_owned(),
             format!(
@@ -319,13 +363,28 @@ struct Field {
     json: String,
 }
 
+/// A field's `json` tag. encoding/json takes a tag name of letters, digits and some
+/// punctuation only (it ignores any other); a column named otherwise keeps the field's
+/// name in JSON, and the tag holds only what a struct tag can.
+fn json_tag(name: &str) -> String {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "!#$%&()*+-./:;<=>?@[]^_{|}~ ".contains(c));
+    if valid {
+        format!("`json:\"{name}\"`")
+    } else {
+        "`json:\"\"`".to_owned()
+    }
+}
+
 fn struct_lines(fields: &[Field], json_tags: bool) -> Vec<String> {
     let rows: Vec<Vec<String>> = fields
         .iter()
         .map(|f| {
             let mut r = vec![f.name.clone(), f.ty.clone()];
             if json_tags {
-                r.push(format!("`json:\"{}\"`", f.json));
+                r.push(json_tag(&f.json));
             }
             r
         })
@@ -359,14 +418,14 @@ pub fn generate(
             let rows: Vec<Vec<String>> = consts
                 .iter()
                 .zip(&e.values)
-                .map(|(k, v)| vec![k.clone(), name.clone(), format!("= {}", quote(v))])
+                .map(|(k, v)| vec![k.clone(), name.clone(), format!("= {}", go_str(v))])
                 .collect();
             EnumCtx {
                 case_list: consts.join(", "),
                 consts: align(&rows),
                 names: consts,
                 name,
-                pg_name: e.name.clone(),
+                pg_name: comment(&e.name),
             }
         })
         .collect();
@@ -383,7 +442,7 @@ pub fn generate(
                 &q.columns[e.first_column as usize..(e.first_column + e.column_count) as usize];
             let fields = fields_of(cols, &mut imports);
             structs.push(StructCtx {
-                doc: format!("// {name} is a row of {}.", e.table),
+                doc: format!("// {name} is a row of {}.", comment(&e.table)),
                 fields: struct_lines(&fields, out.json_tags),
                 name: name.clone(),
             });
@@ -418,7 +477,7 @@ pub fn generate(
                 Some((schema, bare)) => format!("{schema}._{bare}"),
                 None => format!("_{}", e.name),
             };
-            [quote(&e.name), quote(&array)]
+            [go_str(&e.name), go_str(&array)]
         })
         .collect();
     if !enum_types.is_empty() {
@@ -471,7 +530,7 @@ pub fn generate(
         let ctx = FileCtx {
             header: header.clone(),
             package: out.package.clone(),
-            source: Some(file_name.clone()),
+            source: Some(comment(file_name)),
             imports: imports.groups(),
             enums: Vec::new(),
             structs: Vec::new(),
@@ -481,7 +540,7 @@ pub fn generate(
             enum_types: String::new(),
         };
         let stem = file_name.rsplit('/').next().unwrap_or(file_name);
-        files.insert(format!("{stem}.go"), reg.render("go", "queries.go", &ctx)?);
+        files.insert(go_file_name(stem), reg.render("go", "queries.go", &ctx)?);
     }
 
     let mut imports = Imports::new();
@@ -642,10 +701,6 @@ fn signature_imports(q: &Query, imports: &mut Imports) {
     }
 }
 
-fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| format!("{s:?}"))
-}
-
 fn fields_of(cols: &[Column], imports: &mut Imports) -> Vec<Field> {
     let mut names: Vec<String> = cols.iter().map(|c| go_exported(&c.name)).collect();
     dedupe(&mut names, "");
@@ -719,11 +774,11 @@ fn query_ctx(
             let cols: Vec<String> = q
                 .columns
                 .iter()
-                .map(|c| format!("{{Name: {}, PgType: {}}}", quote(&c.name), quote(&c.ty)))
+                .map(|c| format!("{{Name: {}, PgType: {}}}", go_str(&c.name), go_str(&c.ty)))
                 .collect();
             extra.push_str(&format!(
                 ", Idempotency: &sqlpact.IdempotencyKey{{Param: {param}, ParamType: {}, Columns: []sqlpact.ResultColumn{{{}}}}}",
-                quote(&q.params[param].ty),
+                go_str(&q.params[param].ty),
                 cols.join(", ")
             ));
         }
@@ -733,8 +788,8 @@ fn query_ctx(
     }
     let stmt_literal = format!(
         "Statement{{Name: {}, Command: {}, SQL: {const_name}, ReadOnly: {}, Idempotent: {}, Route: {}, Timeout: {}, Retry: {}{extra}}}",
-        quote(&q.name),
-        quote(&q.command),
+        go_str(&q.name),
+        go_str(&q.command),
         q.read_only,
         p.idempotent,
         if p.route == "replica" {
@@ -747,13 +802,16 @@ fn query_ctx(
     );
     let mut doc = vec![format!(
         "// {name} runs the query `{}` ({}:{}):",
-        q.name, q.source.file, q.source.line
+        q.name,
+        comment(&q.source.file),
+        q.source.line
     )];
     for d in &q.doc {
-        doc.insert(doc.len(), format!("// {d}"));
+        doc.push(format!("// {}", comment(d)).trim_end().to_owned());
     }
     doc.push("//".into());
     for l in q.sql.lines() {
+        let l = comment(l);
         let l = l.trim_end();
         doc.push(if l.is_empty() {
             "//".into()
@@ -874,12 +932,12 @@ fn query_ctx(
         let table = q.tables.first().cloned().unwrap_or_default();
         let t = format!(
             "pgx.Identifier{{{}}}",
-            table.split('.').map(quote).collect::<Vec<_>>().join(", ")
+            table.split('.').map(go_str).collect::<Vec<_>>().join(", ")
         );
         let cols = params
             .iter()
             .map(|p| {
-                quote(
+                go_str(
                     p.column
                         .as_deref()
                         .and_then(|c| c.rsplit('.').next())
@@ -896,7 +954,7 @@ fn query_ctx(
         name: name.clone(),
         const_name,
         stmt,
-        sql_literal: string_literal(&q.sql),
+        sql_literal: go_sql(&q.sql),
         stmt_literal,
         expect_one_row: q.policy.expect_one_row,
         doc,
@@ -994,4 +1052,27 @@ fn scan_targets(
         fi += 1;
     }
     (targets.join(", "), temps, after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_file_names_are_no_build_constraints() {
+        assert_eq!(go_file_name("queries.sql"), "queries.sql.go");
+        assert_eq!(go_file_name("jobs_windows.sql"), "jobs_windows_sql.sql.go");
+        assert_eq!(go_file_name("x_amd64.sql"), "x_amd64_sql.sql.go");
+        assert_eq!(go_file_name("a_test.sql"), "a_test_sql.sql.go");
+        assert_eq!(go_file_name("_hidden.sql"), "q_hidden.sql.go");
+        assert_eq!(go_file_name(".dot.sql"), "q.dot.sql.go");
+    }
+
+    #[test]
+    fn json_tags_hold_only_what_encoding_json_reads() {
+        assert_eq!(json_tag("account_id"), "`json:\"account_id\"`");
+        assert_eq!(json_tag("a b"), "`json:\"a b\"`");
+        assert_eq!(json_tag("a\"`\nfunc"), "`json:\"\"`");
+        assert_eq!(json_tag("a,omitempty"), "`json:\"\"`");
+    }
 }

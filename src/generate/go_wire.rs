@@ -48,10 +48,18 @@ pub fn import_path(set: Option<&str>, out: &str, root: &Path) -> Result<String, 
                 )));
             };
             rel.reverse();
-            return Ok(std::iter::once(module)
+            let path = std::iter::once(module)
                 .chain(rel)
                 .collect::<Vec<_>>()
-                .join("/"));
+                .join("/");
+            // It is written into import lines and protoc-gen-go's options.
+            if !crate::registry::validate::is_go_import_path(&path) {
+                return Err(fail(format!(
+                    "`{path}` (the module path of `{}` and the output directory) is not a Go import path\n  help: set `outputs.go.import_path`, or rename the directory",
+                    gomod.display()
+                )));
+            }
+            return Ok(path);
         }
         let Some(name) = at.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
             break;

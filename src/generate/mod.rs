@@ -6,6 +6,7 @@
 //! name with `outputs.<lang>.templates`. Rendering is pure: [`plan`] returns every
 //! output file's bytes, and [`apply`] / [`compare`] deal with the disk.
 
+pub mod escape;
 pub mod go;
 mod go_wire;
 pub mod names;
@@ -154,8 +155,16 @@ pub(crate) fn joined<S: serde::Serializer>(lines: &[String], s: S) -> Result<S::
 pub fn header_line(comment: &str, c: &Contract) -> String {
     format!(
         "{comment} {MARKER} from contract {} {}. DO NOT EDIT.",
-        c.name, c.version
+        c.name,
+        header_version(&c.version)
     )
+}
+
+/// The version as a header comment shows it: `go vet` takes any `+build` in a Go
+/// file's leading comments for a malformed build constraint, so SemVer build metadata
+/// is spelled out (`1.0.0+build.7` → `1.0.0 build metadata build.7`).
+pub fn header_version(v: &str) -> String {
+    v.replacen('+', " build metadata ", 1)
 }
 
 /// Queries grouped by the file they were written in, in first-appearance order of

@@ -3,12 +3,19 @@
 use std::collections::HashSet;
 
 /// Splits `get_account`, `GetAccount`, `account-id`, `HTTPServer2` into lowercase words.
+/// Words are ASCII: a letter or digit beyond it is spelled as its code point (`größe` →
+/// `gru00f6sse`), so every identifier is valid in Go, Rust and protobuf and no name can
+/// pass for another one written in a look-alike script.
 pub fn words(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
-        if !c.is_alphanumeric() {
+        if !c.is_ascii() && c.is_alphanumeric() {
+            cur.push_str(&format!("u{:04x}", c as u32));
+            continue;
+        }
+        if !c.is_ascii_alphanumeric() {
             if !cur.is_empty() {
                 out.push(std::mem::take(&mut cur));
             }
@@ -27,11 +34,7 @@ pub fn words(s: &str) -> Vec<String> {
                 out.push(std::mem::take(&mut cur));
             }
         }
-        if c.is_ascii() {
-            cur.push(c.to_ascii_lowercase());
-        } else {
-            cur.extend(c.to_lowercase());
-        }
+        cur.push(c.to_ascii_lowercase());
     }
     if !cur.is_empty() {
         out.push(cur);
@@ -239,6 +242,17 @@ mod tests {
         assert_eq!(words("account-id"), ["account", "id"]);
         assert_eq!(words("GetAccountsByIDs"), ["get", "accounts", "by", "ids"]);
         assert_eq!(words("ListURLsNow"), ["list", "urls", "now"]);
+    }
+
+    #[test]
+    fn words_are_ascii_whatever_the_name() {
+        assert_eq!(words("größe"), ["gru00f6u00dfe"]);
+        // A Cyrillic `а` cannot pass for a Latin `a`.
+        assert_eq!(words("\u{430}ccount"), ["u0430ccount"]);
+        assert_eq!(words("x² ½"), ["xu00b2", "u00bd"]);
+        assert_eq!(words("a\u{301}b\n}`*/\"x"), ["a", "b", "x"]);
+        assert_eq!(go_exported("\u{663}x"), "U0663x");
+        assert_eq!(rust_snake("}}"), "f_");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
+use super::escape::{comment, doc_line, fence, rust_sql, rust_str, sql_ident};
 use super::names::{dedupe, rust_param, rust_pascal, rust_snake, singular};
 use super::{file_group, header_line, GenError, Rendered, Templates};
 use crate::model::{Column, Contract, Param, Query, RustOutput};
@@ -150,16 +151,6 @@ fn signature(head: &str, args: &[String], ret: &str) -> Vec<String> {
     out
 }
 
-/// A Rust string literal for SQL: raw, with enough `#` to hold it.
-fn raw_string(s: &str) -> String {
-    let mut hashes = 1;
-    while s.contains(&format!("\"{}", "#".repeat(hashes))) {
-        hashes += 1;
-    }
-    let h = "#".repeat(hashes);
-    format!("r{h}\"{s}\"{h}")
-}
-
 #[derive(Serialize)]
 struct LibCtx {
     header: String,
@@ -189,6 +180,7 @@ struct EnumCtx {
     all_lines: Vec<String>,
     name: String,
     pg_name: String,
+    pg_name_literal: String,
     variants: Vec<VariantCtx>,
     all: Vec<String>,
 }
@@ -277,7 +269,7 @@ type Parts = (Named, Named, Vec<String>);
 fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
     // serde strips `r#`; other renamed fields (`self_`, `id_2`) keep the column's name.
     let rename = if serde && name.trim_start_matches("r#") != key {
-        format!("#[serde(rename = \"{key}\")]\n    ")
+        format!("#[serde(rename = {})]\n    ", rust_str(key))
     } else {
         String::new()
     };
@@ -394,24 +386,28 @@ impl Gen<'_> {
         let mut structs = Vec::new();
         let mut doc = vec![format!(
             "/// Runs `{}` ({}:{}).",
-            q.name, q.source.file, q.source.line
+            q.name,
+            comment(&q.source.file),
+            q.source.line
         )];
         if !q.doc.is_empty() {
             doc.push("///".into());
             doc.extend(
                 q.doc
                     .iter()
-                    .map(|d| format!("/// {d}").trim_end().to_owned()),
+                    .map(|d| format!("/// {}", doc_line(d)).trim_end().to_owned()),
             );
         }
+        // A fence the SQL cannot close: nothing in it becomes a doctest.
+        let f = fence(&q.sql);
         doc.push("///".into());
-        doc.push("/// ```sql".into());
+        doc.push(format!("/// {f}sql"));
         doc.extend(
             q.sql
                 .lines()
-                .map(|l| format!("/// {l}").trim_end().to_owned()),
+                .map(|l| format!("/// {}", comment(l)).trim_end().to_owned()),
         );
-        doc.push("/// ```".into());
+        doc.push(format!("/// {f}"));
 
         let mut params: Vec<&Param> = q.params.iter().collect();
         params.sort_by_key(|p| p.position);
@@ -717,10 +713,13 @@ impl Gen<'_> {
                             .to_owned()
                     })
                     .collect();
-                copy_sql = Some(format!(
-                    "COPY {table} ({}) FROM STDIN BINARY",
+                let table: Vec<String> = table.split('.').map(sql_ident).collect();
+                let cols: Vec<String> = cols.iter().map(|c| sql_ident(c)).collect();
+                copy_sql = Some(rust_str(&format!(
+                    "COPY {} ({}) FROM STDIN BINARY",
+                    table.join("."),
                     cols.join(", ")
-                ));
+                )));
                 body.extend(signature(&head, &args, "Result<u64, Error>"));
                 body.push(st);
                 body.push("    let mut rows = Vec::with_capacity(items.len());".into());
@@ -742,7 +741,7 @@ impl Gen<'_> {
             const_name: const_name.clone(),
             name: q.name.clone(),
             command: q.command.clone(),
-            sql: raw_string(&q.sql),
+            sql: rust_sql(&q.sql),
             read_only: q.read_only,
             idempotent: q.policy.idempotent,
             route: if q.policy.route == "replica" {
@@ -764,13 +763,13 @@ impl Gen<'_> {
             body,
             copy_const: copy_sql
                 .map(|sql| {
-                    let one = format!("const {const_name}_COPY: &str = \"{sql}\";");
+                    let one = format!("const {const_name}_COPY: &str = {sql};");
                     if one.chars().count() <= MAX_WIDTH {
                         vec![one]
                     } else {
                         vec![
                             format!("const {const_name}_COPY: &str ="),
-                            format!("    \"{sql}\";"),
+                            format!("    {sql};"),
                         ]
                     }
                 })
@@ -850,10 +849,11 @@ pub fn generate(
                     .zip(&e.values)
                     .map(|(n, v)| VariantCtx {
                         name: n,
-                        value: serde_json::to_string(v).unwrap_or_default(),
+                        value: rust_str(v),
                     })
                     .collect(),
-                pg_name: e.name.rsplit('.').next().unwrap_or(&e.name).to_owned(),
+                pg_name: comment(e.name.rsplit('.').next().unwrap_or(&e.name)),
+                pg_name_literal: rust_str(e.name.rsplit('.').next().unwrap_or(&e.name)),
                 name,
             }
         })
@@ -919,7 +919,7 @@ pub fn generate(
             opt.push("    }".into());
             model_structs.push(StructCtx {
                 name: name.clone(),
-                doc: format!("/// A row of `{}`.", e.table),
+                doc: format!("/// A row of `{}`.", comment(&e.table)),
                 lifetime: String::new(),
                 derives: g.derives.clone(),
                 fields: fields
@@ -1011,7 +1011,12 @@ pub fn generate(
             .split('.')
             .next()
             .unwrap_or("queries");
-        let mut module = rust_snake(stem).trim_start_matches("r#").to_owned();
+        // A keyword cannot name a module file: `type.sql` becomes `type_`.
+        let snake = rust_snake(stem);
+        let mut module = match snake.strip_prefix("r#") {
+            Some(k) => format!("{k}_"),
+            None => snake,
+        };
         if module == "models" || module == "lib" {
             module.push_str("_queries");
         }
@@ -1275,12 +1280,12 @@ fn retry_lines(c: &Contract) -> Vec<String> {
             lines.push(String::new());
         }
         lines.extend([
-            format!("/// The retry policy `{name}`."),
+            format!("/// The retry policy `{}`.", comment(name)),
             format!(
                 "pub static {}: sqlpact_runtime::RetryPolicy = sqlpact_runtime::RetryPolicy {{",
                 retry_static(name)
             ),
-            format!("    name: \"{name}\","),
+            format!("    name: {},", rust_str(name)),
             "    backoff: sqlpact_runtime::BackoffPolicy {".into(),
             format!("        base: {},", duration(r.initial_backoff_ms)),
             format!("        cap: {},", duration(r.max_backoff_ms)),
@@ -1304,7 +1309,7 @@ fn policies_lines(c: &Contract) -> Vec<String> {
     let mut lines = vec![
         "pub static POLICIES: sqlpact_runtime::Policies = sqlpact_runtime::Policies {".to_owned(),
         format!("    contract: \"{}\",", c.name),
-        format!("    version: \"{}\",", c.version),
+        format!("    version: {},", rust_str(&c.version)),
         "    pool: sqlpact_runtime::PoolPolicy {".into(),
         format!("        max_size: {},", p.pool.max_size),
         format!("        min_idle: {},", p.pool.min_idle),
@@ -1354,7 +1359,7 @@ fn key_lines(q: &crate::model::Query, const_name: &str) -> Vec<String> {
             "static {const_name}_KEY: sqlpact_runtime::IdempotencyKey = sqlpact_runtime::IdempotencyKey {{"
         ),
         format!("    param: {param},"),
-        format!("    param_type: \"{}\",", q.params[param].ty),
+        format!("    param_type: {},", rust_str(&q.params[param].ty)),
     ];
     if q.columns.is_empty() {
         lines.push("    columns: &[],".into());
@@ -1363,8 +1368,8 @@ fn key_lines(q: &crate::model::Query, const_name: &str) -> Vec<String> {
         for c in &q.columns {
             lines.extend([
                 "        sqlpact_runtime::ResultColumn {".to_owned(),
-                format!("            name: \"{}\",", c.name),
-                format!("            pg_type: \"{}\",", c.ty),
+                format!("            name: {},", rust_str(&c.name)),
+                format!("            pg_type: {},", rust_str(&c.ty)),
                 "        },".into(),
             ]);
         }
@@ -1386,9 +1391,11 @@ fn runtime_dependency(out: &crate::model::RustOutput) -> String {
             up.push_str("../");
         }
     }
+    // A TOML basic string: JSON's escapes are TOML's.
+    let path = format!("{up}{}", path.trim_end_matches('/'));
     format!(
-        "sqlpact-runtime = {{ path = \"{up}{}\" }}",
-        path.trim_end_matches('/')
+        "sqlpact-runtime = {{ path = {} }}",
+        serde_json::to_string(&path).unwrap_or_default()
     )
 }
 
@@ -1416,7 +1423,7 @@ mod tests {
 
     #[test]
     fn raw_strings_hold_quotes_and_hashes() {
-        assert_eq!(raw_string("a"), "r#\"a\"#");
-        assert_eq!(raw_string("a \"# b"), "r##\"a \"# b\"##");
+        assert_eq!(rust_sql("a"), "r#\"a\"#");
+        assert_eq!(rust_sql("a \"# b"), "r##\"a \"# b\"##");
     }
 }

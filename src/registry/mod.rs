@@ -8,7 +8,7 @@ pub mod confine;
 pub mod migrations;
 pub mod secrets;
 pub mod sqlfile;
-mod validate;
+pub(crate) mod validate;
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};

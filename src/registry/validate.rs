@@ -138,8 +138,16 @@ pub fn check_header(c: &RegistryFile, file: FileId, diags: &mut Diagnostics) {
 }
 
 /// Parses `MAJOR.MINOR.PATCH` with an optional `-pre` or `+build` suffix.
+/// The suffix holds SemVer's identifier characters only, so the version can be copied
+/// into generated files (Cargo.toml, header comments) as it is.
 pub fn parse_semver(v: &str) -> Option<(u64, u64, u64)> {
-    let core = v.split(['-', '+']).next()?;
+    let (core, suffix) = v.find(['-', '+']).map_or((v, ""), |i| v.split_at(i));
+    if !suffix
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+    {
+        return None;
+    }
     let mut parts = core.split('.');
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next()?.parse().ok()?;
@@ -618,5 +626,7 @@ mod tests {
         assert_eq!(parse_semver("1.4.0-rc.1"), Some((1, 4, 0)));
         assert_eq!(parse_semver("1.4"), None);
         assert_eq!(parse_semver("v1.4.0"), None);
+        assert_eq!(parse_semver("1.4.0+build.7"), Some((1, 4, 0)));
+        assert_eq!(parse_semver("1.0.0-a\"\nbuild = \"x"), None);
     }
 }

@@ -18,7 +18,7 @@ pub fn render(c: &Contract, m: &WireModel) -> String {
         "// {} from contract {} {}. DO NOT EDIT.",
         crate::generate::MARKER,
         c.name,
-        c.version
+        crate::generate::header_version(&c.version)
     );
     let _ = writeln!(
         s,
@@ -35,7 +35,11 @@ pub fn render(c: &Contract, m: &WireModel) -> String {
         s.push('\n');
     }
     for e in &m.enums {
-        let _ = writeln!(s, "// The SQL enum `{}`.", e.sql_name);
+        let _ = writeln!(
+            s,
+            "// The SQL enum `{}`.",
+            crate::generate::escape::comment(&e.sql_name)
+        );
         let _ = writeln!(s, "enum {} {{", e.name);
         let _ = writeln!(
             s,
@@ -86,7 +90,10 @@ pub fn render(c: &Contract, m: &WireModel) -> String {
             let _ = writeln!(
                 s,
                 "  {label}{} {} = {}; // {}{null}",
-                f.ty, f.name, f.number, f.pg_type
+                f.ty,
+                f.name,
+                f.number,
+                crate::generate::escape::comment(&f.pg_type)
             );
         }
         reserved(

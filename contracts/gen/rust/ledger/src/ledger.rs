@@ -26,7 +26,7 @@ pub static INSERT_LEDGER_ENTRIES: Statement = Statement {
 };
 
 const INSERT_LEDGER_ENTRIES_COPY: &str =
-    "COPY public.ledger_entries (account_id, transfer_id, amount, balance_after) FROM STDIN BINARY";
+    "COPY \"public\".\"ledger_entries\" (\"account_id\", \"transfer_id\", \"amount\", \"balance_after\") FROM STDIN BINARY";
 
 /// The parameters of [`insert_ledger_entries`].
 #[derive(Debug, Clone, PartialEq)]
