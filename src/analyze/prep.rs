@@ -96,7 +96,8 @@ pub fn prepare(text: &str) -> Prepared {
             return 0;
         }
         let prev = if i > 0 { bytes[i - 1] } else { b' ' };
-        let lower_rest = |n: usize| text[i..(i + n).min(text.len())].to_ascii_lowercase();
+        // As bytes: the `n` bytes after `i` may end inside a character.
+        let lower_rest = |n: usize| bytes[i..(i + n).min(text.len())].to_ascii_lowercase();
         // Closing paren of an `IN (sqlc.slice(x))` rewritten to `= ANY($n)`.
         if let Some(close) = pending_close_paren {
             if i == close {
@@ -152,7 +153,7 @@ pub fn prepare(text: &str) -> Prepared {
         }
         if (bytes[i] == b's' || bytes[i] == b'S')
             && !is_ident_char(prev)
-            && lower_rest(5) == "sqlc."
+            && lower_rest(5) == b"sqlc."
         {
             let fn_start = i + 5;
             let fn_len = bytes[fn_start..]
@@ -321,6 +322,21 @@ mod tests {
         assert_eq!(p.original(at), src.find("AND b").unwrap());
         let at = p.sql.rfind("c =").unwrap();
         assert_eq!(p.original(at), src.rfind("c =").unwrap());
+    }
+
+    #[test]
+    fn a_character_of_several_bytes_after_an_s_is_text() {
+        // Found by the `sql` fuzz target: `sqlc.` was looked for in a slice ending
+        // inside `€`.
+        for src in [
+            "SELECT s\u{20ac}x",
+            "SELECT sq\u{20ac}",
+            "SELECT 'a' || s\u{fffd}",
+        ] {
+            let p = prepare(src);
+            assert_eq!(p.sql, src);
+            assert!(p.params.is_empty() && p.errors.is_empty(), "{src}");
+        }
     }
 
     #[test]

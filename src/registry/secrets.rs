@@ -33,16 +33,23 @@ pub fn mask(text: &str) -> std::borrow::Cow<'_, str> {
 /// range, what a diagnostic shows): rendering a diagnostic does not scan a whole file.
 pub fn mask_near<'a>(text: &'a str, near: &[std::ops::Range<usize>]) -> std::borrow::Cow<'a, str> {
     let mut found = Vec::new();
+    // Searched as bytes: a range may end next to (or, if a caller errs, inside) a
+    // character of several bytes, and a line break's neighbours are always boundaries.
+    let bytes = text.as_bytes();
     for r in near {
         let mut start = r.start.min(text.len());
         for _ in 0..3 {
-            start = text[..start.saturating_sub(1)]
-                .rfind('\n')
+            start = bytes[..start.saturating_sub(1)]
+                .iter()
+                .rposition(|&b| b == b'\n')
                 .map_or(0, |i| i + 1);
         }
         let mut end = r.end.clamp(start, text.len());
         for _ in 0..3 {
-            end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+            end = bytes[end..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(text.len(), |i| end + i + 1);
         }
         found.extend(
             find(&text[start..end])
@@ -201,6 +208,18 @@ mod tests {
             super::mask("b: 1\n"),
             std::borrow::Cow::Borrowed(_)
         ));
+    }
+
+    #[test]
+    fn masking_near_a_character_of_several_bytes_does_not_panic() {
+        // Found by the `sql` fuzz target: a diagnostic just after `\u{fffd}` (3 bytes).
+        let text = "a\nb: postgres://u:pw@h \u{fffd}x\nc\n";
+        let after = text.find('x').unwrap();
+        for near in [after..after + 1, after - 1..after, after..text.len() + 9] {
+            let masked = super::mask_near(text, std::slice::from_ref(&near));
+            assert_eq!(masked.len(), text.len(), "{near:?}");
+            assert!(!masked.contains("pw@"), "{near:?}: {masked}");
+        }
     }
 
     #[test]
