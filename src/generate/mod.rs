@@ -16,6 +16,7 @@ mod rust_wire;
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use handlebars::Handlebars;
 use serde::Serialize;
@@ -92,11 +93,41 @@ const BUILTIN: &[(&str, &str, &str)] = &[
 /// The templates of one language: built-ins, each replaced by a file of the same name
 /// (`db.go.hbs`) in the user's directory when there is one.
 pub struct Templates {
-    hb: Handlebars<'static>,
+    hb: std::borrow::Cow<'static, Handlebars<'static>>,
 }
 
 impl Templates {
     pub fn load(lang: &'static str, user_dir: Option<&Path>) -> Result<Self, GenError> {
+        // The built-in templates are compiled once per process (compiling is most of
+        // what a small contract costs): a second `plan` in the same process, as in the
+        // fuzz targets and the benchmarks' warm runs, reuses them.
+        static BUILTIN_GO: OnceLock<Handlebars<'static>> = OnceLock::new();
+        static BUILTIN_RUST: OnceLock<Handlebars<'static>> = OnceLock::new();
+        if user_dir.is_none() {
+            let cell = if lang == "go" {
+                &BUILTIN_GO
+            } else {
+                &BUILTIN_RUST
+            };
+            if let Some(hb) = cell.get() {
+                return Ok(Templates {
+                    hb: std::borrow::Cow::Borrowed(hb),
+                });
+            }
+            let hb = Self::compile(lang, None)?;
+            return Ok(Templates {
+                hb: std::borrow::Cow::Borrowed(cell.get_or_init(|| hb)),
+            });
+        }
+        Ok(Templates {
+            hb: std::borrow::Cow::Owned(Self::compile(lang, user_dir)?),
+        })
+    }
+
+    fn compile(
+        lang: &'static str,
+        user_dir: Option<&Path>,
+    ) -> Result<Handlebars<'static>, GenError> {
         let mut hb = Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
@@ -128,7 +159,7 @@ impl Templates {
                 });
             }
         }
-        Ok(Templates { hb })
+        Ok(hb)
     }
 
     pub fn render(
