@@ -7,6 +7,8 @@
 #   - the Rust toolchain's components (rustfmt, clippy) and the crates;
 #   - the Go modules of the generated Go client and its tests (go downloads them);
 #   - protoc-gen-go, the plugin that writes the Go wire messages (go install, pinned);
+#   - cargo-deny, which checks the crates' licenses and banned crates (cargo install,
+#     pinned; about three minutes to build the first time);
 #   - Chromium (Debian packages) and playwright-core (npm, pinned by its lock file),
 #     for the HTML changelog's browser test.
 # Usage: scripts/test.sh            (from anywhere inside the repository)
@@ -59,6 +61,16 @@ if [ "$(protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go ${protoc_gen_go#
   log "installing $protoc_gen_go"
   go install "$protoc_gen_go"
 fi
+
+# Pinned, so that a new release's checks cannot fail a build that changed nothing.
+cargo_deny_version=0.20.2
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
+  log "installing cargo-deny $cargo_deny_version"
+  cargo install cargo-deny --locked --version "$cargo_deny_version"
+fi
+
+log "dependencies: licenses and banned crates (deny.toml)"
+cargo deny --locked check licenses bans
 
 log "format and lints"
 cargo fmt --all -- --check
