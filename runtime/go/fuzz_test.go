@@ -1,10 +1,13 @@
 package sqlpact
 
-// Fuzz targets for the runtime's parsers of untrusted text: connection strings (what
-// the runtime shows of them) and the JSON it canonicalizes for the wire. `go test`
-// runs their seeds; `go test -fuzz=FuzzName` explores (docs/security.md has figures).
+// Fuzz targets for what the runtime reads from outside: connection strings (how Open
+// parses them and what the runtime shows of them), the failures it classifies, and the
+// JSON it canonicalizes for the wire. `go test` runs their seeds;
+// `go test -fuzz=FuzzName` explores (docs/security.md has figures).
 
 import (
+	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -57,6 +60,73 @@ func FuzzCanonicalJSON(f *testing.F) {
 		again, err := CanonicalJSON([]byte(c))
 		if err != nil || again != c {
 			t.Fatalf("CanonicalJSON(%q) = %q, then %q (%v)", raw, c, again, err)
+		}
+	})
+}
+
+// FuzzOpen: any connection string with a planted password opens or fails without a
+// panic, and neither the error nor the DB's printed forms show the password.
+func FuzzOpen(f *testing.F) {
+	for _, s := range []string{
+		"host=127.0.0.1 port=1 user=app password='%s' dbname=app",
+		"postgres://app:%s@127.0.0.1:1/app?sslmode=disable",
+		"host=h password=%s sslmode=verify-full sslrootcert=/nonexistent",
+		"postgresql://u:%s@[::1/x",
+		"password=%s x",
+		"host=a,b port=1,2 password=%s target_session_attrs=read-write",
+	} {
+		f.Add(s, "Planted-Pw-7781")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // nothing dials: the parse and what is shown of it are under test
+	f.Fuzz(func(t *testing.T, format, password string) {
+		if len(password) < 8 || !strings.Contains(format, "%s") || strings.Count(format, "%") != 1 {
+			return
+		}
+		conn := fmt.Sprintf(format, password)
+		if strings.Contains(strings.Replace(conn, password, "", 1), password) {
+			return // the password is spelled elsewhere too, as a host or a user
+		}
+		db, err := Open(ctx, &Policies{}, Options{Hosts: []string{conn}, Seed: 1})
+		if err != nil {
+			for _, shown := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
+				if strings.Contains(shown, password) && !strings.Contains(format, password[:4]) {
+					t.Fatalf("Open(%q) fails showing the password: %s", conn, shown)
+				}
+			}
+			return
+		}
+		defer db.Close()
+		for _, shown := range []string{db.String(), fmt.Sprintf("%v", db), fmt.Sprintf("%#v", db)} {
+			if strings.Contains(shown, password) {
+				t.Fatalf("Open(%q) gives a DB that prints the password: %s", conn, shown)
+			}
+		}
+	})
+}
+
+// FuzzClassify: every failure gets a known action, the same one every time, and a
+// statement that may have run but is not idempotent is never retried on its own.
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{"40001", "40P01", "55P03", "57P01", "08006", "53300", "25006", "23505", "", "0800", "XX000"} {
+		f.Add(uint8(FailSQLState), s, uint8(SentNoReply), false, false, uint8(RoutePrimary))
+	}
+	f.Add(uint8(FailIO), "", uint8(SentNoReply), false, false, uint8(RouteReplica))
+	f.Add(uint8(FailTimeout), "", uint8(NotSent), true, true, uint8(RoutePrimary))
+	known := map[Action]bool{RetryAnywhere: true, RerunTransaction: true, BackoffRetry: true, ReroutePrimary: true, Ambiguous: true, Fatal: true}
+	f.Fuzz(func(t *testing.T, kind uint8, state string, sent uint8, inTx, idempotent bool, route uint8) {
+		fl := Failure{Kind: FailureKind(kind % 4), SQLState: state, Sent: SendState(sent % 3),
+			InTransaction: inTx, Idempotent: idempotent, Route: Route(route % 2)}
+		d := Classify(fl)
+		if !known[d.Action] || d.Class == "" || Classify(fl) != d {
+			t.Fatalf("Classify(%+v) = %+v", fl, d)
+		}
+		// Lost in flight: the server may have applied it, so only a transaction re-run
+		// (which starts over on a rolled-back transaction) may run it again.
+		lost := fl.Kind == FailIO || fl.Kind == FailTimeout || strings.HasPrefix(state, "08") || strings.HasPrefix(state, "57P0")
+		if lost && fl.Kind != FailPoolTimeout && fl.Sent != NotSent && !idempotent && !inTx &&
+			d.Action != Ambiguous && d.Action != Fatal {
+			t.Fatalf("Classify(%+v) = %+v: a non-idempotent statement that may have run is retried", fl, d)
 		}
 	})
 }
