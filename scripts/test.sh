@@ -7,6 +7,8 @@
 #   - the Rust toolchain's components (rustfmt, clippy) and the crates;
 #   - the Go modules of the generated Go client and its tests (go downloads them);
 #   - protoc-gen-go, the plugin that writes the Go wire messages (go install, pinned);
+#   - toxiproxy, the fault suite's network faults (go install, pinned, into a cache
+#     directory);
 #   - cargo-deny, which checks the crates' licenses and banned crates (cargo install,
 #     pinned; about three minutes to build the first time);
 #   - Chromium (Debian packages) and playwright-core (npm, pinned by its lock file),
@@ -62,6 +64,14 @@ if [ "$(protoc-gen-go --version 2>/dev/null)" != "protoc-gen-go ${protoc_gen_go#
   go install "$protoc_gen_go"
 fi
 
+# Pinned; installed beside other versions, since its binary is plainly named `server`.
+toxiproxy_version=v2.12.0
+toxiproxy="${XDG_CACHE_HOME:-$HOME/.cache}/sqlpact/toxiproxy-$toxiproxy_version/server"
+if [ ! -x "$toxiproxy" ]; then
+  log "installing toxiproxy $toxiproxy_version"
+  GOBIN="$(dirname "$toxiproxy")" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$toxiproxy_version"
+fi
+
 # Pinned, so that a new release's checks cannot fail a build that changed nothing.
 cargo_deny_version=0.20.2
 if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $cargo_deny_version" ]; then
@@ -90,16 +100,45 @@ log "tests (against a throwaway PostgreSQL 15)"
 # The TLS tests' certificates, made fresh: an authority, the server's certificate for
 # localhost signed by it, a client certificate, and an authority that signed nothing.
 scratch="$(mktemp -d -t sqlpact-test.XXXXXX)"
-trap 'scripts/pg-extra.sh stop "$scratch/notls"; rm -rf "$scratch"' EXIT
+cleanup() {
+  if [ -n "${toxiproxy_pid:-}" ]; then kill "$toxiproxy_pid" 2>/dev/null || true; fi
+  for d in notls rust-primary rust-standby go-primary go-standby; do
+    scripts/pg-extra.sh stop "$scratch/$d"
+  done
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export SQLPACT_TEST_TLS_DIR="$scratch/tls"
 scripts/tls-certs.sh "$SQLPACT_TEST_TLS_DIR"
 # The server reads its key as the postgres user when the tests run as root.
 chmod 755 "$scratch"
 if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$SQLPACT_TEST_TLS_DIR"; fi
 # A second server, without TLS, for the tests that `require` must refuse.
-notls_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+notls_port="$(free_port)"
 scripts/pg-extra.sh start "$scratch/notls" "$notls_port" -c ssl=off
 export SQLPACT_TEST_NOTLS_URL="postgresql://postgres@127.0.0.1:$notls_port/postgres"
+# The fault suite's failover: per language (a promotion cannot be undone), a primary
+# and a standby streaming from it.
+for lang in rust go; do
+  primary_port="$(free_port)"
+  scripts/pg-extra.sh start "$scratch/$lang-primary" "$primary_port"
+  standby_port="$(free_port)"
+  scripts/pg-extra.sh standby "$scratch/$lang-standby" "$standby_port" "$primary_port"
+  upper="${lang^^}"
+  export "SQLPACT_TEST_FAILOVER_${upper}_PRIMARY=postgresql://postgres@127.0.0.1:$primary_port/postgres"
+  export "SQLPACT_TEST_FAILOVER_${upper}_STANDBY=postgresql://postgres@127.0.0.1:$standby_port/postgres"
+  export "SQLPACT_TEST_FAILOVER_${upper}_PRIMARY_DIR=$scratch/$lang-primary"
+done
+# The fault suite's network faults: the tests make their proxies through its API.
+toxiproxy_port="$(free_port)"
+"$toxiproxy" -host 127.0.0.1 -port "$toxiproxy_port" >"$scratch/toxiproxy.log" 2>&1 &
+toxiproxy_pid=$!
+export SQLPACT_TEST_TOXIPROXY="127.0.0.1:$toxiproxy_port"
+for _ in $(seq 100); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$toxiproxy_port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and
 # removes the cluster again. The server refuses to run as root; pg_virtualenv runs it
 # as the postgres user. It serves TLS with the certificates above, and the role

@@ -12,7 +12,10 @@ use sqlpact_runtime::{
 };
 use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
+
+mod common;
+use common::{base_url, connect, target_of};
 
 static FAST: RetryPolicy = RetryPolicy {
     name: "standard",
@@ -169,32 +172,9 @@ CREATE TABLE log (v text PRIMARY KEY);
 CREATE TABLE transfers (id serial PRIMARY KEY, key text UNIQUE, amount numeric NOT NULL, tags text[]);
 ";
 
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(conn);
-    client
-}
-
-fn base_url() -> String {
-    std::env::var("DATABASE_URL")
-        .expect("DATABASE_URL is not set: run the tests through scripts/test.sh")
-}
-
 /// A fresh database with SCHEMA applied; returns its URL and an admin client.
 async fn scratch(name: &str) -> (String, Client) {
-    let url = base_url();
-    let name = format!("rt_{name}_{}", std::process::id());
-    let admin = connect(&url).await;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        admin.batch_execute(&sql).await.unwrap();
-    }
-    let (base, _) = url.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    connect(&url).await.batch_execute(SCHEMA).await.unwrap();
-    (url, admin)
+    common::scratch(name, SCHEMA).await
 }
 
 async fn db(policies: &'static Policies, urls: &[&str]) -> Db {
@@ -541,12 +521,6 @@ impl Proxy {
         let (_, path) = rest.split_once('/').unwrap();
         format!("{scheme_user}@127.0.0.1:{}/{path}", self.port)
     }
-}
-
-fn target_of(url: &str) -> String {
-    let (_, rest) = url.rsplit_once('@').unwrap();
-    let (hostport, _) = rest.split_once('/').unwrap();
-    hostport.replace("localhost", "127.0.0.1")
 }
 
 #[tokio::test]

@@ -1,0 +1,339 @@
+package sqlpact
+
+// The fault suite (docs/runtime.md, "Under faults"), as runtime/rust/tests/faults.rs
+// runs it: a primary with a streaming standby (scripts/pg-extra.sh) for failover,
+// toxiproxy between client and server for network faults, pg_terminate_backend for
+// killed sessions.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	osexec "os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func env(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run the tests through scripts/test.sh", name)
+	}
+	return v
+}
+
+// toxiProxy is one proxy of the toxiproxy server at SQLPACT_TEST_TOXIPROXY.
+type toxiProxy struct {
+	api, name, listen string
+}
+
+func toxiAPI(t *testing.T, method, url string, body any, want int) []byte {
+	t.Helper()
+	var in io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		in = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, in)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if want != 0 && resp.StatusCode != want {
+		t.Fatalf("toxiproxy: %s %s: %d %s", method, url, resp.StatusCode, out)
+	}
+	return out
+}
+
+// newToxiProxy makes a proxy to upstream on a free port, removed when the test ends.
+func newToxiProxy(t *testing.T, name, upstream string) *toxiProxy {
+	t.Helper()
+	p := &toxiProxy{api: "http://" + env(t, "SQLPACT_TEST_TOXIPROXY"), name: fmt.Sprintf("%s_%d", name, os.Getpid())}
+	toxiAPI(t, "DELETE", p.api+"/proxies/"+p.name, nil, 0)
+	out := toxiAPI(t, "POST", p.api+"/proxies", map[string]any{"name": p.name, "listen": "127.0.0.1:0",
+		"upstream": upstream, "enabled": true}, http.StatusCreated)
+	var v struct{ Listen string }
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatal(err)
+	}
+	p.listen = v.Listen
+	t.Cleanup(func() { toxiAPI(t, "DELETE", p.api+"/proxies/"+p.name, nil, 0) })
+	return p
+}
+
+// toxic adds a toxic on the server-to-client stream.
+func (p *toxiProxy) toxic(t *testing.T, kind string, attributes map[string]any) {
+	toxiAPI(t, "POST", p.api+"/proxies/"+p.name+"/toxics", map[string]any{"name": kind, "type": kind,
+		"stream": "downstream", "toxicity": 1.0, "attributes": attributes}, http.StatusOK)
+}
+
+func (p *toxiProxy) removeToxic(t *testing.T, kind string) {
+	toxiAPI(t, "DELETE", p.api+"/proxies/"+p.name+"/toxics/"+kind, nil, http.StatusNoContent)
+}
+
+// hostPort is the host:port of a URL, localhost spelled as the address proxies dial.
+func hostPort(url string) string {
+	rest := url[strings.LastIndex(url, "@")+1:]
+	return strings.Replace(rest[:strings.Index(rest, "/")], "localhost", "127.0.0.1", 1)
+}
+
+// via is url with its host and port replaced by addr.
+func via(url, addr string) string {
+	at := strings.LastIndex(url, "@")
+	rest := url[at+1:]
+	return url[:at+1] + addr + rest[strings.Index(rest, "/"):]
+}
+
+func faultRead(name, sql string) *Statement {
+	st := stmt(name, sql)
+	st.Command, st.ReadOnly, st.Idempotent, st.Timeout = "many", true, true, 10*time.Second
+	return st
+}
+
+// backendPID runs SELECT pg_backend_pid() through the runtime.
+func backendPID(t *testing.T, db *DB) int32 {
+	t.Helper()
+	st := faultRead("Backend", "SELECT pg_backend_pid()")
+	var pid int32
+	if err := Run(context.Background(), st, db, nil, func(ctx context.Context, q DBTX) error {
+		return q.QueryRow(ctx, st.SQL).Scan(&pid)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// Scenario 1: the server kills every pooled connection while it is idle; the next
+// idempotent reads all succeed, on new connections.
+func TestIdleConnectionsKilledByTheServerCostNoRead(t *testing.T) {
+	url, admin := scratch(t, "fault_idle")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	slow := faultRead("SlowBackend", "SELECT pg_backend_pid() FROM pg_sleep(0.05)")
+	var mu sync.Mutex
+	var before []int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var pid int32
+			if err := Run(ctx, slow, db, nil, func(ctx context.Context, q DBTX) error {
+				return q.QueryRow(ctx, slow.SQL).Scan(&pid)
+			}); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			before = append(before, pid)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	slices.Sort(before)
+	before = slices.Compact(before)
+	if len(before) < 2 {
+		t.Fatalf("the pool opened one connection: %v", before)
+	}
+	tag, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", dbName(url))
+	if err != nil || tag.RowsAffected() < int64(len(before)) {
+		t.Fatalf("killed %v: %v", tag, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	errs := make(chan error, 40)
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := readN(ctx, db)
+			if err == nil && n != 0 {
+				err = fmt.Errorf("read %d", n)
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("a read failed after the kill: %v", err)
+		}
+	}
+	if pid := backendPID(t, db); slices.Contains(before, pid) {
+		t.Fatalf("a killed connection serves: %d", pid)
+	}
+	if f := db.Stats().Failures; len(f) != 0 {
+		t.Fatalf("failures %v", f)
+	}
+}
+
+// Scenario 9: the connection is cut in the middle of a large result. The call fails
+// (never a partial result as success), and the connection is not reused.
+func TestAConnectionCutMidResultFailsTheCallAndIsDestroyed(t *testing.T) {
+	url, _ := scratch(t, "fault_cut")
+	proxy := newToxiProxy(t, "go_cut", hostPort(url))
+	p := testPolicies()
+	p.Pool.MaxSize = 1
+	db := open(t, p, Options{Hosts: []string{via(url, proxy.listen)}})
+	big := faultRead("Big", "SELECT i, repeat('x', 500) FROM generate_series(1, 20000) i")
+	rowsOf := func() (int, error) {
+		var n int
+		err := Run(context.Background(), big, db, nil, func(ctx context.Context, q DBTX) error {
+			n = 0
+			rows, err := q.Query(ctx, big.SQL)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				n++
+			}
+			return rows.Err()
+		})
+		return n, err
+	}
+	if n, err := rowsOf(); err != nil || n != 20000 {
+		t.Fatalf("%d rows, %v", n, err)
+	}
+	first := backendPID(t, db)
+
+	// The server's reply is cut after 200 kB of the ~10 MB result, on this and every
+	// new connection, so each retry of the read is cut too.
+	proxy.toxic(t, "limit_data", map[string]any{"bytes": 200_000})
+	n, err := rowsOf()
+	if err == nil {
+		t.Fatalf("a cut result succeeded with %d rows", n)
+	}
+	if c := classOf(t, err).Class; c != ClassConnection && c != ClassTimeout {
+		t.Fatalf("class %s: %v", c, err)
+	}
+
+	proxy.removeToxic(t, "limit_data")
+	if n, err := rowsOf(); err != nil || n != 20000 {
+		t.Fatalf("once the link is sound: %d rows, %v", n, err)
+	}
+	if now := backendPID(t, db); now == first {
+		t.Fatal("the cut connection was reused")
+	}
+}
+
+// Scenario 6: the primary stops, its streaming standby is promoted. A write in flight
+// when the primary died is reported ambiguous and not retried; writes reach the new
+// primary within 5 s of the stop.
+func TestWritesReachThePromotedStandbyWithinFiveSeconds(t *testing.T) {
+	primary := env(t, "SQLPACT_TEST_FAILOVER_GO_PRIMARY")
+	standby := env(t, "SQLPACT_TEST_FAILOVER_GO_STANDBY")
+	primaryDir := env(t, "SQLPACT_TEST_FAILOVER_GO_PRIMARY_DIR")
+	ctx := context.Background()
+	pc, err := pgx.Connect(ctx, primary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.Exec(ctx, "CREATE TABLE marks (v text PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	pc.Close(ctx)
+	replica, err := pgx.Connect(ctx, standby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer replica.Close(ctx)
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := replica.QueryRow(ctx, "SELECT count(*) FROM pg_class WHERE relname = 'marks'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 1 {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("the standby does not replay")
+		}
+	}
+
+	db := open(t, testPolicies(), Options{Hosts: []string{primary, standby}})
+	roles := func() []Role {
+		var r []Role
+		for _, h := range db.Stats().Hosts {
+			r = append(r, h.Role)
+		}
+		return r
+	}
+	if r := roles(); !slices.Equal(r, []Role{RolePrimary, RoleReplica}) {
+		t.Fatalf("roles %v", r)
+	}
+	mark := stmt("Mark", "INSERT INTO marks (v) VALUES ($1) ON CONFLICT DO NOTHING")
+	mark.Idempotent = true
+	if _, err := exec(ctx, db, mark, "before"); err != nil {
+		t.Fatal(err)
+	}
+	inRecovery := faultRead("InRecovery", "SELECT pg_is_in_recovery()")
+	inRecovery.Route = RouteReplica
+	var rec bool
+	if err := Run(ctx, inRecovery, db, nil, func(ctx context.Context, q DBTX) error {
+		return q.QueryRow(ctx, inRecovery.SQL).Scan(&rec)
+	}); err != nil || !rec {
+		t.Fatalf("replica reads go to the standby: %v %v", rec, err)
+	}
+
+	slowMark := stmt("SlowMark", "INSERT INTO marks (v) SELECT $1::text FROM pg_sleep(3)")
+	slow := make(chan error, 1)
+	go func() {
+		_, err := exec(ctx, db, slowMark, "in-flight")
+		slow <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	stopped := time.Now()
+	if out, err := osexec.Command("../../scripts/pg-extra.sh", "halt", primaryDir).CombinedOutput(); err != nil {
+		t.Fatalf("halt: %v %s", err, out)
+	}
+	if err := <-slow; err == nil || classOf(t, err).Action != Ambiguous {
+		t.Fatalf("the write in flight: %v", err)
+	}
+	if a := db.Stats().Ambiguous; a != 1 {
+		t.Fatalf("ambiguous %d", a)
+	}
+
+	if _, err := replica.Exec(ctx, "SELECT pg_promote(true, 30)"); err != nil {
+		t.Fatal(err)
+	}
+	tries := 0
+	for {
+		tries++
+		_, err := exec(ctx, db, mark, "after")
+		if err == nil {
+			break
+		}
+		if time.Since(stopped) > 5*time.Second {
+			t.Fatalf("no write reached the new primary within 5 s (%d tries): %v", tries, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(stopped)
+	if took > 5*time.Second {
+		t.Fatalf("took %v", took)
+	}
+	rows, err := replica.Query(ctx, "SELECT v FROM marks ORDER BY v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marks, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || !slices.Equal(marks, []string{"after", "before"}) {
+		t.Fatalf("marks on the new primary %v (%v): the write landed there, the ambiguous one was not re-run", marks, err)
+	}
+	if r := roles(); r[1] != RolePrimary {
+		t.Fatalf("roles %v", r)
+	}
+	t.Logf("failover: writes on the new primary %v after the stop (%d tries)", took, tries)
+}

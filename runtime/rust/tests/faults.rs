@@ -1,0 +1,282 @@
+//! The fault suite (docs/runtime.md, "Under faults"): the runtime against real
+//! failures. A primary with a streaming standby (scripts/pg-extra.sh) for failover,
+//! toxiproxy between client and server for network faults, `pg_terminate_backend` for
+//! killed sessions. runtime/go/faults_test.go runs the same scenarios in Go.
+
+use std::time::{Duration, Instant};
+
+use sqlpact_runtime::{
+    BackoffPolicy, BreakerPolicy, Class, Db, Executor, Jitter, Policies, PoolPolicy, RetryPolicy,
+    Role, Route, Statement,
+};
+
+mod common;
+use common::{connect, env, scratch, target_of, via, Toxiproxy};
+
+static RETRY: RetryPolicy = RetryPolicy {
+    name: "standard",
+    backoff: BackoffPolicy {
+        base: Duration::from_millis(10),
+        cap: Duration::from_millis(200),
+        max_attempts: 4,
+        multiplier: 2.0,
+        jitter: Jitter::Full,
+    },
+};
+
+static POLICIES: Policies = Policies {
+    contract: "fault-suite",
+    version: "0.0.0",
+    pool: PoolPolicy {
+        max_size: 4,
+        min_idle: 0,
+        acquire_timeout: Duration::from_millis(500),
+        idle_timeout: Duration::from_secs(60),
+        max_lifetime: Duration::from_secs(1800),
+        lifetime_jitter: Duration::from_secs(0),
+    },
+    breaker: BreakerPolicy {
+        failure_threshold: 3,
+        open_for: Duration::from_millis(200),
+    },
+    retry: &[&RETRY],
+    statements: &[],
+};
+
+static ONE_CONN: Policies = Policies {
+    pool: PoolPolicy {
+        max_size: 1,
+        ..POLICIES.pool
+    },
+    ..POLICIES
+};
+
+const fn read(name: &'static str, sql: &'static str) -> Statement {
+    Statement {
+        name,
+        command: "many",
+        sql,
+        read_only: true,
+        idempotent: true,
+        route: Route::Primary,
+        timeout: Duration::from_secs(10),
+        retry: &RETRY,
+        idempotency: None,
+        expect_one_row: false,
+    }
+}
+
+const fn write(name: &'static str, sql: &'static str) -> Statement {
+    Statement {
+        command: "exec",
+        read_only: false,
+        idempotent: false,
+        ..read(name, sql)
+    }
+}
+
+static READ_N: Statement = read("ReadN", "SELECT n FROM counter WHERE id = 1");
+static BACKEND: Statement = read("Backend", "SELECT pg_backend_pid()");
+static BIG: Statement = read(
+    "Big",
+    "SELECT i, repeat('x', 500) FROM generate_series(1, 20000) i",
+);
+static MARK: Statement = Statement {
+    idempotent: true,
+    ..write(
+        "Mark",
+        "INSERT INTO marks (v) VALUES ($1) ON CONFLICT DO NOTHING",
+    )
+};
+static SLOW_MARK: Statement = write(
+    "SlowMark",
+    "INSERT INTO marks (v) SELECT $1::text FROM pg_sleep(3)",
+);
+static IN_RECOVERY: Statement = Statement {
+    route: Route::Replica,
+    ..read("InRecovery", "SELECT pg_is_in_recovery()")
+};
+
+const SCHEMA: &str = "CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL);
+INSERT INTO counter VALUES (1, 41);";
+
+async fn db(policies: &'static Policies, urls: &[&str]) -> Db {
+    let mut b = Db::builder(policies).seed(11);
+    for u in urls {
+        b = b.host(u).unwrap();
+    }
+    b.build().await.unwrap()
+}
+
+/// Scenario 1: the server kills every pooled connection while it is idle; the next
+/// idempotent reads all succeed, on new connections.
+#[tokio::test]
+async fn idle_connections_killed_by_the_server_cost_no_read() {
+    let (url, admin) = scratch("fault_idle", SCHEMA).await;
+    let name = url.rsplit_once('/').unwrap().1.to_owned();
+    let db = db(&POLICIES, &[&url]).await;
+    // Four connections in the pool.
+    let warm: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.query(&BACKEND, &[]).await })
+        })
+        .collect();
+    let mut before = Vec::new();
+    for w in warm {
+        before.push(w.await.unwrap().unwrap()[0].get::<_, i32>(0));
+    }
+    before.sort();
+    before.dedup();
+    assert!(
+        before.len() >= 2,
+        "the pool opened several connections: {before:?}"
+    );
+
+    let killed = admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    assert!(killed as usize >= before.len(), "{killed} sessions killed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let reads: Vec<_> = (0..40)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.query(&READ_N, &[]).await })
+        })
+        .collect();
+    for r in reads {
+        let rows = r.await.unwrap().expect("no read fails after the kill");
+        assert_eq!(rows[0].get::<_, i32>(0), 41);
+    }
+    let after = db.query(&BACKEND, &[]).await.unwrap()[0].get::<_, i32>(0);
+    assert!(!before.contains(&after), "a new connection serves: {after}");
+    let stats = db.stats();
+    assert!(stats.failures.is_empty(), "{:?}", stats.failures);
+}
+
+/// Scenario 9: the connection is cut in the middle of a large result. The call fails
+/// (never a partial result as success), and the connection is not reused.
+#[tokio::test]
+async fn a_connection_cut_mid_result_fails_the_call_and_is_destroyed() {
+    let (url, _admin) = scratch("fault_cut", SCHEMA).await;
+    let proxy = Toxiproxy::from_env()
+        .proxy("rust_cut", &target_of(&url))
+        .await;
+    let db = db(&ONE_CONN, &[&via(&url, &proxy.listen)]).await;
+    let full = db.query(&BIG, &[]).await.unwrap();
+    assert_eq!(full.len(), 20000);
+    let first = db.query(&BACKEND, &[]).await.unwrap()[0].get::<_, i32>(0);
+
+    // The server's reply is cut after 200 kB of the ~10 MB result, on this and every
+    // new connection, so each retry of the read is cut too.
+    proxy
+        .toxic("limit_data", serde_json::json!({ "bytes": 200_000 }))
+        .await;
+    let err = db
+        .query(&BIG, &[])
+        .await
+        .expect_err("a cut result is an error, not fewer rows");
+    assert!(
+        matches!(err.class(), Class::Connection | Class::Timeout),
+        "{err}"
+    );
+
+    proxy.remove_toxic("limit_data").await;
+    let rows = db.query(&BIG, &[]).await.unwrap();
+    assert_eq!(rows.len(), 20000, "the whole result once the link is sound");
+    let now = db.query(&BACKEND, &[]).await.unwrap()[0].get::<_, i32>(0);
+    assert_ne!(first, now, "the cut connection was not reused");
+}
+
+/// Scenario 6: the primary stops, its streaming standby is promoted. A write in flight
+/// when the primary died is reported ambiguous and not retried; writes reach the new
+/// primary within 5 s of the stop.
+#[tokio::test]
+async fn writes_reach_the_promoted_standby_within_five_seconds() {
+    let primary = env("SQLPACT_TEST_FAILOVER_RUST_PRIMARY");
+    let standby = env("SQLPACT_TEST_FAILOVER_RUST_STANDBY");
+    let primary_dir = env("SQLPACT_TEST_FAILOVER_RUST_PRIMARY_DIR");
+    connect(&primary)
+        .await
+        .batch_execute("CREATE TABLE marks (v text PRIMARY KEY)")
+        .await
+        .unwrap();
+    let replica = connect(&standby).await;
+    let t = Instant::now();
+    while replica
+        .query_opt("SELECT 1 FROM pg_class WHERE relname = 'marks'", &[])
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(t.elapsed() < Duration::from_secs(10), "the standby replays");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let db = db(&POLICIES, &[&primary, &standby]).await;
+    let roles: Vec<Role> = db.stats().hosts.iter().map(|h| h.role).collect();
+    assert_eq!(roles, [Role::Primary, Role::Replica]);
+    db.execute(&MARK, &[&"before"]).await.unwrap();
+    let on_replica = db.query(&IN_RECOVERY, &[]).await.unwrap();
+    assert!(
+        on_replica[0].get::<_, bool>(0),
+        "replica reads go to the standby"
+    );
+
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move { db.execute(&SLOW_MARK, &[&"in-flight"]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = Instant::now();
+    let out = std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/pg-extra.sh"
+    ))
+    .args(["halt", &primary_dir])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let err = slow.await.unwrap().expect_err("the primary died under it");
+    assert!(err.is_ambiguous(), "{err}");
+    assert_eq!(db.stats().ambiguous, 1);
+
+    replica
+        .query_one("SELECT pg_promote(true, 30)", &[])
+        .await
+        .unwrap();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match db.execute(&MARK, &[&"after"]).await {
+            Ok(_) => break,
+            Err(e) => assert!(
+                stopped.elapsed() < Duration::from_secs(5),
+                "no write reached the new primary within 5 s ({tries} tries): {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = stopped.elapsed();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let marks: Vec<String> = replica
+        .query("SELECT v FROM marks ORDER BY v", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        marks,
+        ["after", "before"],
+        "the write landed on the new primary; the ambiguous one was not re-run"
+    );
+    let roles: Vec<Role> = db.stats().hosts.iter().map(|h| h.role).collect();
+    assert_eq!(roles[1], Role::Primary, "{roles:?}");
+    eprintln!("failover: writes on the new primary {took:?} after the stop ({tries} tries)");
+}
