@@ -150,7 +150,10 @@ func failureOf(err error, sent SendState, inTx, idempotent bool, route Route) Fa
 	default:
 		f.Kind, f.SQLState, f.Sent = FailSQLState, "XX000", Replied
 	}
-	if f.Sent != Replied && pgconn.SafeToRetry(err) {
+	// pgx's word that nothing was sent is taken, except for a connection found closed:
+	// pgx says so also when the connection broke while the statement awaited its reply
+	// (the fault suite's reset after send), when the server may have run it.
+	if f.Sent != Replied && pgconn.SafeToRetry(err) && !errors.Is(err, pgconn.ErrConnClosed) {
 		f.Sent = NotSent
 	}
 	return f

@@ -337,3 +337,117 @@ func TestWritesReachThePromotedStandbyWithinFiveSeconds(t *testing.T) {
 	}
 	t.Logf("failover: writes on the new primary %v after the stop (%d tries)", took, tries)
 }
+
+// Scenario 8: resets and a blackhole (toxiproxy). A reset after the statement was
+// sent makes a write ambiguous, applied at most once; a reset before anything is sent
+// is a plain connection error; a blackholed connection is given up at the statement's
+// deadline instead of hanging.
+func TestResetsAreClassifiedByWhenTheyComeAndABlackholeMeetsTheDeadline(t *testing.T) {
+	url, _ := scratch(t, "fault_reset")
+	proxy := newToxiProxy(t, "go_reset", hostPort(url))
+	db := open(t, testPolicies(), Options{Hosts: []string{via(url, proxy.listen)}})
+	ctx := context.Background()
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+
+	slowBump := stmt("SlowBump", "UPDATE counter SET n = n + 1 FROM pg_sleep(1) WHERE id = 1")
+	slow := make(chan error, 1)
+	go func() {
+		_, err := exec(ctx, db, slowBump)
+		slow <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	proxy.toxic(t, "reset_peer", map[string]any{"timeout": 0})
+	if err := <-slow; err == nil || classOf(t, err).Action != Ambiguous {
+		t.Fatalf("after send: %v", err)
+	}
+	// Before send: the connection attempts are reset, and after three of them the
+	// breaker opens; never ambiguous, since nothing reached the server.
+	_, err := exec(ctx, db, stmt("Bump", "UPDATE counter SET n = n + 1 WHERE id = 1"))
+	if err == nil {
+		t.Fatal("a write went through a resetting link")
+	}
+	if e := classOf(t, err); (e.Class != ClassConnection && e.Class != ClassBreakerOpen) || e.Action == Ambiguous ||
+		!strings.Contains(err.Error(), "reset") {
+		t.Fatalf("before send: %s %s: %v", e.Class, e.Action, err)
+	}
+	proxy.removeToxic(t, "reset_peer")
+
+	// The ambiguous update ran at most once; the one refused before send not at all.
+	time.Sleep(time.Second)
+	if n := count(t, url, "SELECT n::bigint FROM counter WHERE id = 1"); n > 1 {
+		t.Fatalf("n = %d", n)
+	}
+
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	proxy.toxic(t, "timeout", map[string]any{"timeout": 0})
+	quick := faultRead("QuickRead", "SELECT n FROM counter WHERE id = 1")
+	quick.Timeout = 500 * time.Millisecond
+	start := time.Now()
+	var n int32
+	err = Run(ctx, quick, db, nil, func(ctx context.Context, q DBTX) error { return q.QueryRow(ctx, quick.SQL).Scan(&n) })
+	took := time.Since(start)
+	if err == nil || classOf(t, err).Class != ClassTimeout {
+		t.Fatalf("blackholed: %v", err)
+	}
+	if took > 1500*time.Millisecond {
+		t.Fatalf("given up %v after the call, past its 500 ms deadline", took)
+	}
+	proxy.removeToxic(t, "timeout")
+}
+
+type breakerLog struct {
+	mu     sync.Mutex
+	states []BreakerState
+}
+
+func (l *breakerLog) OnEvent(e Event) {
+	if e.Kind == EventBreaker {
+		l.mu.Lock()
+		l.states = append(l.states, e.Breaker)
+		l.mu.Unlock()
+	}
+}
+
+// Scenario 13: every connection fails, from the start. Retries stay within the retry
+// budget, the breaker opens, and every call fails with a connection or breaker error,
+// most of them fast.
+func TestUnderTotalFailureRetriesStayWithinTheBudgetAndTheBreakerOpens(t *testing.T) {
+	url, _ := scratch(t, "fault_total")
+	proxy := newToxiProxy(t, "go_total", hostPort(url))
+	proxy.toxic(t, "reset_peer", map[string]any{"timeout": 0})
+	budget := BudgetConfig{Percent: 10, MinPerSec: 1, TTLMs: 10_000}
+	log := &breakerLog{}
+	db := open(t, testPolicies(), Options{Hosts: []string{via(url, proxy.listen)}, Budget: budget, Observer: log})
+	const calls = 200
+	for range calls {
+		_, err := readN(context.Background(), db)
+		if err == nil {
+			t.Fatal("a read got through")
+		}
+		if c := classOf(t, err).Class; c != ClassConnection && c != ClassBreakerOpen {
+			t.Fatalf("class %s: %v", c, err)
+		}
+	}
+	s := db.Stats()
+	var retries int64
+	for _, n := range s.Retries {
+		retries += n
+	}
+	allowed := int64(budget.MinPerSec*budget.TTLMs/1000 + budget.Percent*calls/100)
+	if retries > allowed {
+		t.Fatalf("%d retries for %d calls, the budget allows %d", retries, calls, allowed)
+	}
+	log.mu.Lock()
+	opened := slices.Contains(log.states, BreakerOpen)
+	log.mu.Unlock()
+	if !opened {
+		t.Fatalf("the breaker never opened: %v", log.states)
+	}
+	if s.Failures[ClassBreakerOpen] <= calls/2 {
+		t.Fatalf("most calls should fail fast: %v", s.Failures)
+	}
+}

@@ -5,9 +5,11 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::{Arc, Mutex};
+
 use sqlpact_runtime::{
-    BackoffPolicy, BreakerPolicy, Class, Db, Executor, Jitter, Policies, PoolPolicy, RetryPolicy,
-    Role, Route, Statement,
+    BackoffPolicy, BreakerPolicy, BreakerState, BudgetConfig, Class, Db, Event, Executor, Jitter,
+    Observer, Policies, PoolPolicy, RetryPolicy, Role, Route, Statement,
 };
 
 mod common;
@@ -96,6 +98,16 @@ static IN_RECOVERY: Statement = Statement {
     route: Route::Replica,
     ..read("InRecovery", "SELECT pg_is_in_recovery()")
 };
+
+static QUICK_READ: Statement = Statement {
+    timeout: Duration::from_millis(500),
+    ..read("QuickRead", "SELECT n FROM counter WHERE id = 1")
+};
+static BUMP: Statement = write("Bump", "UPDATE counter SET n = n + 1 WHERE id = 1");
+static SLOW_BUMP: Statement = write(
+    "SlowBump",
+    "UPDATE counter SET n = n + 1 FROM pg_sleep(1) WHERE id = 1",
+);
 
 const SCHEMA: &str = "CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL);
 INSERT INTO counter VALUES (1, 41);";
@@ -279,4 +291,133 @@ async fn writes_reach_the_promoted_standby_within_five_seconds() {
     let roles: Vec<Role> = db.stats().hosts.iter().map(|h| h.role).collect();
     assert_eq!(roles[1], Role::Primary, "{roles:?}");
     eprintln!("failover: writes on the new primary {took:?} after the stop ({tries} tries)");
+}
+
+/// Scenario 8: resets and a blackhole (toxiproxy). A reset after the statement was
+/// sent makes a write ambiguous, applied at most once; a reset before anything is sent
+/// is a plain connection error; a blackholed connection is given up at the statement's
+/// deadline instead of hanging.
+#[tokio::test]
+async fn resets_are_classified_by_when_they_come_and_a_blackhole_meets_the_deadline() {
+    let (url, _admin) = scratch("fault_reset", SCHEMA).await;
+    let proxy = Toxiproxy::from_env()
+        .proxy("rust_reset", &target_of(&url))
+        .await;
+    let db = db(&POLICIES, &[&via(&url, &proxy.listen)]).await;
+    db.query(&READ_N, &[]).await.unwrap();
+
+    let slow = {
+        let db = db.clone();
+        tokio::spawn(async move { db.execute(&SLOW_BUMP, &[]).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy
+        .toxic("reset_peer", serde_json::json!({ "timeout": 0 }))
+        .await;
+    let err = slow.await.unwrap().expect_err("reset under the statement");
+    assert!(err.is_ambiguous(), "after send: {err}");
+    // Before send: the connection attempts are reset, and after three of them the
+    // breaker opens; never ambiguous, since nothing reached the server.
+    let err = db.execute(&BUMP, &[]).await.expect_err("every link resets");
+    assert!(
+        matches!(err.class(), Class::Connection | Class::BreakerOpen),
+        "{err}"
+    );
+    assert!(!err.is_ambiguous(), "before send: {err}");
+    assert!(err.to_string().contains("reset"), "the cause is named: {err}");
+    proxy.remove_toxic("reset_peer").await;
+
+    // The ambiguous update ran at most once; the one refused before send not at all.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let n = connect(&url)
+        .await
+        .query_one("SELECT n FROM counter WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get::<_, i32>(0);
+    assert!((41..=42).contains(&n), "n = {n}");
+
+    db.query(&READ_N, &[]).await.unwrap();
+    proxy
+        .toxic("timeout", serde_json::json!({ "timeout": 0 }))
+        .await;
+    let t = Instant::now();
+    let err = db.query(&QUICK_READ, &[]).await.expect_err("blackholed");
+    let took = t.elapsed();
+    assert_eq!(err.class(), Class::Timeout, "{err}");
+    assert!(
+        took < Duration::from_millis(1500),
+        "given up at the 500 ms deadline, not later: {took:?}"
+    );
+    proxy.remove_toxic("timeout").await;
+}
+
+#[derive(Default)]
+struct BreakerLog(Mutex<Vec<BreakerState>>);
+
+impl Observer for BreakerLog {
+    fn on_event(&self, e: &Event<'_>) {
+        if let Event::Breaker { state, .. } = e {
+            self.0.lock().unwrap().push(*state);
+        }
+    }
+}
+
+/// Scenario 13: every connection fails, from the start. Retries stay within the retry
+/// budget, the breaker opens, and every call fails with a connection or breaker error,
+/// most of them fast.
+#[tokio::test]
+async fn under_total_failure_retries_stay_within_the_budget_and_the_breaker_opens() {
+    let (url, _admin) = scratch("fault_total", SCHEMA).await;
+    let proxy = Toxiproxy::from_env()
+        .proxy("rust_total", &target_of(&url))
+        .await;
+    proxy
+        .toxic("reset_peer", serde_json::json!({ "timeout": 0 }))
+        .await;
+    let budget = BudgetConfig {
+        percent: 10,
+        min_per_sec: 1,
+        ttl_ms: 10_000,
+    };
+    let log = Arc::new(BreakerLog::default());
+    let db = Db::builder(&POLICIES)
+        .seed(13)
+        .retry_budget(budget)
+        .observer(log.clone())
+        .host(&via(&url, &proxy.listen))
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let calls = 200u64;
+    for _ in 0..calls {
+        let err = db
+            .query(&READ_N, &[])
+            .await
+            .expect_err("nothing gets through");
+        assert!(
+            matches!(err.class(), Class::Connection | Class::BreakerOpen),
+            "{err}"
+        );
+    }
+    let stats = db.stats();
+    let retries: u64 = stats.retries.values().sum();
+    let allowed = budget.min_per_sec * budget.ttl_ms / 1000 + budget.percent * calls / 100;
+    assert!(
+        retries <= allowed,
+        "{retries} retries for {calls} calls, the budget allows {allowed}"
+    );
+    let states = log.0.lock().unwrap().clone();
+    assert!(
+        states
+            .iter()
+            .any(|s| matches!(s, BreakerState::Open { .. })),
+        "the breaker opened: {states:?}"
+    );
+    assert!(
+        stats.failures.get("breaker_open").copied().unwrap_or(0) > calls / 2,
+        "most calls failed fast: {:?}",
+        stats.failures
+    );
 }
