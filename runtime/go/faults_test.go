@@ -451,3 +451,80 @@ func TestUnderTotalFailureRetriesStayWithinTheBudgetAndTheBreakerOpens(t *testin
 		t.Fatalf("most calls should fail fast: %v", s.Failures)
 	}
 }
+
+// Scenario 5: the server refuses connections beyond a limit (53300, the role may open
+// two). Calls back off within the retry budget, the connections already open keep
+// serving, and no call fails with anything but too_many_connections or an open breaker.
+func TestTooManyConnectionsBacksOffWhileOpenConnectionsServe(t *testing.T) {
+	url, admin := scratch(t, "fault_limit")
+	ctx := context.Background()
+	role := fmt.Sprintf("golimited_%d", os.Getpid())
+	for _, sql := range []string{
+		"DROP ROLE IF EXISTS " + role,
+		"CREATE ROLE " + role + " LOGIN PASSWORD 'limited' CONNECTION LIMIT 2",
+		"GRANT ALL ON DATABASE " + dbName(url) + " TO " + role,
+	} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Exec(ctx, "GRANT SELECT ON counter TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	owner.Close(ctx)
+	limited := "postgresql://" + role + ":limited@" + url[strings.LastIndex(url, "@")+1:]
+	p := testPolicies()
+	p.Pool.AcquireTimeout = 3 * time.Second
+	db := open(t, p, Options{Hosts: []string{limited}})
+	slow := faultRead("SlowRead", "SELECT n FROM counter, pg_sleep(0.05) WHERE id = 1")
+	const calls = 24
+	errs := make(chan error, calls)
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var n int32
+			errs <- Run(ctx, slow, db, nil, func(ctx context.Context, q DBTX) error { return q.QueryRow(ctx, slow.SQL).Scan(&n) })
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	served := 0
+	for err := range errs {
+		if err == nil {
+			served++
+			continue
+		}
+		if c := classOf(t, err).Class; c != ClassTooManyConnections && c != ClassBreakerOpen {
+			t.Errorf("class %s: %v", c, err)
+		}
+	}
+	s := db.Stats()
+	if s.Hosts[0].Size > 2 {
+		t.Fatalf("more connections than the server allows: %+v", s.Hosts[0])
+	}
+	// Each pooled connection served, and serves on: a call after the burst is answered
+	// by an idle one, whatever the breaker's state.
+	if served < 2 {
+		t.Fatalf("the open connections stopped serving: %d of %d", served, calls)
+	}
+	if _, err := readN(ctx, db); err != nil {
+		t.Fatalf("after the burst: %v", err)
+	}
+	if s.Retries[ClassTooManyConnections] == 0 {
+		t.Fatalf("the server never refused a connection: %+v", s)
+	}
+	var retries int64
+	for _, n := range s.Retries {
+		retries += n
+	}
+	if allowed := int64(DefaultBudget.MinPerSec*DefaultBudget.TTLMs/1000 + DefaultBudget.Percent*calls/100); retries > allowed {
+		t.Fatalf("%d retries, the budget allows %d", retries, allowed)
+	}
+	t.Logf("53300: %d of %d served, %d retries, breaker %v", served, calls, retries, s.Hosts[0].Breaker)
+}

@@ -324,7 +324,10 @@ async fn resets_are_classified_by_when_they_come_and_a_blackhole_meets_the_deadl
         "{err}"
     );
     assert!(!err.is_ambiguous(), "before send: {err}");
-    assert!(err.to_string().contains("reset"), "the cause is named: {err}");
+    assert!(
+        err.to_string().contains("reset"),
+        "the cause is named: {err}"
+    );
     proxy.remove_toxic("reset_peer").await;
 
     // The ambiguous update ran at most once; the one refused before send not at all.
@@ -419,5 +422,95 @@ async fn under_total_failure_retries_stay_within_the_budget_and_the_breaker_open
         stats.failures.get("breaker_open").copied().unwrap_or(0) > calls / 2,
         "most calls failed fast: {:?}",
         stats.failures
+    );
+}
+
+static SLOW_READ: Statement = read(
+    "SlowRead",
+    "SELECT n FROM counter, pg_sleep(0.05) WHERE id = 1",
+);
+
+/// Long enough a wait for a connection that the queue of calls never runs out of it.
+static PATIENT: Policies = Policies {
+    pool: PoolPolicy {
+        acquire_timeout: Duration::from_secs(3),
+        ..POLICIES.pool
+    },
+    ..POLICIES
+};
+
+/// Scenario 5: the server refuses connections beyond a limit (`53300`, the role may
+/// open two). Calls back off within the retry budget, the connections already open
+/// keep serving, and no call fails with anything but `too_many_connections` or an
+/// open breaker.
+#[tokio::test]
+async fn too_many_connections_backs_off_while_open_connections_serve() {
+    let (url, admin) = scratch("fault_limit", SCHEMA).await;
+    let role = format!("limited_{}", std::process::id());
+    admin
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN PASSWORD 'limited' CONNECTION LIMIT 2;
+             GRANT ALL ON DATABASE {} TO {role}",
+            url.rsplit_once('/').unwrap().1
+        ))
+        .await
+        .unwrap();
+    connect(&url)
+        .await
+        .batch_execute(&format!("GRANT SELECT ON counter TO {role}"))
+        .await
+        .unwrap();
+    let (_, rest) = url.rsplit_once('@').unwrap();
+    let limited = format!("postgresql://{role}:limited@{rest}");
+    let db = db(&PATIENT, &[&limited]).await;
+    let calls: Vec<_> = (0..24)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.query(&SLOW_READ, &[]).await })
+        })
+        .collect();
+    let mut served = 0;
+    for c in calls {
+        match c.await.unwrap() {
+            Ok(rows) => {
+                assert_eq!(rows[0].get::<_, i32>(0), 41);
+                served += 1;
+            }
+            Err(e) => assert!(
+                matches!(e.class(), Class::TooManyConnections | Class::BreakerOpen),
+                "{e}"
+            ),
+        }
+    }
+    let stats = db.stats();
+    assert!(
+        stats.hosts[0].size <= 2,
+        "never more than the server allows: {stats:?}"
+    );
+    // Each pooled connection served, and serves on: a call after the burst is answered
+    // by an idle one, whatever the breaker's state.
+    assert!(
+        served >= 2,
+        "the open connections kept serving: {served} of 24"
+    );
+    db.query(&READ_N, &[]).await.expect("after the burst");
+    assert!(
+        stats
+            .retries
+            .get("too_many_connections")
+            .copied()
+            .unwrap_or(0)
+            > 0,
+        "the server refused connections: {stats:?}"
+    );
+    let retries: u64 = stats.retries.values().sum();
+    let budget = BudgetConfig::default();
+    assert!(
+        retries <= budget.min_per_sec * budget.ttl_ms / 1000 + budget.percent * 24 / 100,
+        "{stats:?}"
+    );
+    eprintln!(
+        "53300: {served} of 24 served, {retries} retries, breaker {:?}",
+        stats.hosts[0].breaker
     );
 }
