@@ -128,7 +128,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		cfg, err := pgxpool.ParseConfig(conn)
 		if err != nil {
 			d.Close()
-			return nil, &Error{Class: ClassOther, Action: Fatal, Msg: "invalid connection string", Err: err}
+			return nil, &Error{Class: ClassOther, Action: Fatal, Msg: "invalid connection string: " + parseReason(err)}
 		}
 		h := &host{name: fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), db: d,
 			breaker: NewBreaker(bcfg, d.nextSeed()), budget: NewRetryBudget(budget)}

@@ -80,7 +80,12 @@ func FuzzOpen(f *testing.F) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // nothing dials: the parse and what is shown of it are under test
 	f.Fuzz(func(t *testing.T, format, password string) {
-		if len(password) < 8 || !strings.Contains(format, "%s") || strings.Count(format, "%") != 1 {
+		// The planted text must sit where a password goes: a whole connection string
+		// that is only the "password" is echoed by a parse error, as any malformed
+		// string is, and holds no password to protect.
+		inPlace := strings.Contains(format, "password=%s") || strings.Contains(format, "password='%s'") ||
+			strings.Contains(format, ":%s@")
+		if len(password) < 8 || !inPlace || strings.Count(format, "%") != 1 {
 			return
 		}
 		conn := fmt.Sprintf(format, password)

@@ -1,11 +1,14 @@
 package sqlpact
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // What the runtime shows of its configuration: connection strings with every password
@@ -50,6 +53,28 @@ func RedactDSN(conn string) string {
 		return "(a connection string whose password holds an unquoted space)"
 	}
 	return dsnPassword.ReplaceAllString(conn, "${1}"+masked)
+}
+
+// parseReason is why pgx could not parse a connection string, without the string:
+// pgx shows it with the password masked, but misses a password after `= ` whose quote
+// is not closed (found by FuzzOpen), so none of it is shown.
+func parseReason(err error) string {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return "it does not parse"
+	}
+	// The message is "cannot parse `<string>`: <what> (<cause>)"; what follows the
+	// string's last "`: " is pgx's own wording.
+	full, cause := pe.Error(), ""
+	if inner := pe.Unwrap(); inner != nil {
+		cause = " (" + inner.Error() + ")"
+		full = strings.TrimSuffix(full, cause)
+	}
+	i := strings.LastIndex(full, "`: ")
+	if i < 0 || (pe.ConnString != "" && strings.Contains(cause, pe.ConnString)) {
+		return "it does not parse"
+	}
+	return full[i+3:] + cause
 }
 
 // String shows the options with every password masked.
