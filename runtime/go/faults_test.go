@@ -83,19 +83,6 @@ func (p *toxiProxy) removeToxic(t *testing.T, kind string) {
 	toxiAPI(t, "DELETE", p.api+"/proxies/"+p.name+"/toxics/"+kind, nil, http.StatusNoContent)
 }
 
-// hostPort is the host:port of a URL, localhost spelled as the address proxies dial.
-func hostPort(url string) string {
-	rest := url[strings.LastIndex(url, "@")+1:]
-	return strings.Replace(rest[:strings.Index(rest, "/")], "localhost", "127.0.0.1", 1)
-}
-
-// via is url with its host and port replaced by addr.
-func via(url, addr string) string {
-	at := strings.LastIndex(url, "@")
-	rest := url[at+1:]
-	return url[:at+1] + addr + rest[strings.Index(rest, "/"):]
-}
-
 func faultRead(name, sql string) *Statement {
 	st := stmt(name, sql)
 	st.Command, st.ReadOnly, st.Idempotent, st.Timeout = "many", true, true, 10*time.Second
@@ -182,7 +169,7 @@ func TestIdleConnectionsKilledByTheServerCostNoRead(t *testing.T) {
 // (never a partial result as success), and the connection is not reused.
 func TestAConnectionCutMidResultFailsTheCallAndIsDestroyed(t *testing.T) {
 	url, _ := scratch(t, "fault_cut")
-	proxy := newToxiProxy(t, "go_cut", hostPort(url))
+	proxy := newToxiProxy(t, "go_cut", targetOf(url))
 	p := testPolicies()
 	p.Pool.MaxSize = 1
 	db := open(t, p, Options{Hosts: []string{via(url, proxy.listen)}})
@@ -344,7 +331,7 @@ func TestWritesReachThePromotedStandbyWithinFiveSeconds(t *testing.T) {
 // deadline instead of hanging.
 func TestResetsAreClassifiedByWhenTheyComeAndABlackholeMeetsTheDeadline(t *testing.T) {
 	url, _ := scratch(t, "fault_reset")
-	proxy := newToxiProxy(t, "go_reset", hostPort(url))
+	proxy := newToxiProxy(t, "go_reset", targetOf(url))
 	db := open(t, testPolicies(), Options{Hosts: []string{via(url, proxy.listen)}})
 	ctx := context.Background()
 	if _, err := readN(ctx, db); err != nil {
@@ -399,29 +386,16 @@ func TestResetsAreClassifiedByWhenTheyComeAndABlackholeMeetsTheDeadline(t *testi
 	proxy.removeToxic(t, "timeout")
 }
 
-type breakerLog struct {
-	mu     sync.Mutex
-	states []BreakerState
-}
-
-func (l *breakerLog) OnEvent(e Event) {
-	if e.Kind == EventBreaker {
-		l.mu.Lock()
-		l.states = append(l.states, e.Breaker)
-		l.mu.Unlock()
-	}
-}
-
 // Scenario 13: every connection fails, from the start. Retries stay within the retry
 // budget, the breaker opens, and every call fails with a connection or breaker error,
 // most of them fast.
 func TestUnderTotalFailureRetriesStayWithinTheBudgetAndTheBreakerOpens(t *testing.T) {
 	url, _ := scratch(t, "fault_total")
-	proxy := newToxiProxy(t, "go_total", hostPort(url))
+	proxy := newToxiProxy(t, "go_total", targetOf(url))
 	proxy.toxic(t, "reset_peer", map[string]any{"timeout": 0})
 	budget := BudgetConfig{Percent: 10, MinPerSec: 1, TTLMs: 10_000}
-	log := &breakerLog{}
-	db := open(t, testPolicies(), Options{Hosts: []string{via(url, proxy.listen)}, Budget: budget, Observer: log})
+	rec := &recorder{}
+	db := open(t, testPolicies(), Options{Hosts: []string{via(url, proxy.listen)}, Budget: budget, Observer: rec})
 	const calls = 200
 	for range calls {
 		_, err := readN(context.Background(), db)
@@ -441,11 +415,11 @@ func TestUnderTotalFailureRetriesStayWithinTheBudgetAndTheBreakerOpens(t *testin
 	if retries > allowed {
 		t.Fatalf("%d retries for %d calls, the budget allows %d", retries, calls, allowed)
 	}
-	log.mu.Lock()
-	opened := slices.Contains(log.states, BreakerOpen)
-	log.mu.Unlock()
+	rec.mu.Lock()
+	opened := slices.Contains(rec.events, "breaker "+BreakerOpen.String())
+	rec.mu.Unlock()
 	if !opened {
-		t.Fatalf("the breaker never opened: %v", log.states)
+		t.Fatalf("the breaker never opened: %v", rec.events)
 	}
 	if s.Failures[ClassBreakerOpen] <= calls/2 {
 		t.Fatalf("most calls should fail fast: %v", s.Failures)

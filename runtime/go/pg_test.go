@@ -408,10 +408,13 @@ func (p *proxy) down() {
 }
 
 // url returns url with its host and port replaced by the proxy's.
-func (p *proxy) url(url string) string {
+func (p *proxy) url(url string) string { return via(url, p.ln.Addr().String()) }
+
+// via is url with its host and port replaced by addr.
+func via(url, addr string) string {
 	at := strings.LastIndex(url, "@")
 	slash := strings.Index(url[at:], "/") + at
-	return url[:at+1] + p.ln.Addr().String() + url[slash:]
+	return url[:at+1] + addr + url[slash:]
 }
 
 func targetOf(url string) string {
