@@ -50,6 +50,13 @@ pub fn fence(text: &str) -> String {
 
 /// A Rust string literal holding `s`, every special character escaped.
 pub fn rust_str(s: &str) -> String {
+    quoted(s, |c| format!("\\u{{{c:x}}}"))
+}
+
+/// A string literal in double quotes, as Rust and Go both read it: quotes, backslashes
+/// and line breaks escaped, other characters that break a line or hide spelled by
+/// `unicode`, the language's escape for a code point.
+fn quoted(s: &str, unicode: fn(u32) -> String) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -59,7 +66,7 @@ pub fn rust_str(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if breaks_line(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if breaks_line(c) => out.push_str(&unicode(c as u32)),
             c => out.push(c),
         }
     }
@@ -83,21 +90,7 @@ pub fn rust_sql(s: &str) -> String {
 
 /// A Go interpreted string literal holding `s`, every special character escaped.
 pub fn go_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if breaks_line(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    quoted(s, |c| format!("\\u{c:04x}"))
 }
 
 /// A Go string literal for SQL: a raw string unless it holds a backquote or a
