@@ -98,30 +98,29 @@ pub struct Templates {
 
 impl Templates {
     pub fn load(lang: &'static str, user_dir: Option<&Path>) -> Result<Self, GenError> {
-        // The built-in templates are compiled once per process (compiling is most of
-        // what a small contract costs): a second `plan` in the same process, as in the
-        // fuzz targets and the benchmarks' warm runs, reuses them.
+        // The built-in templates are compiled once per process: a second `plan` in the
+        // same process (the fuzz targets run thousands) reuses them.
         static BUILTIN_GO: OnceLock<Handlebars<'static>> = OnceLock::new();
         static BUILTIN_RUST: OnceLock<Handlebars<'static>> = OnceLock::new();
-        if user_dir.is_none() {
-            let cell = if lang == "go" {
-                &BUILTIN_GO
-            } else {
-                &BUILTIN_RUST
-            };
-            if let Some(hb) = cell.get() {
-                return Ok(Templates {
-                    hb: std::borrow::Cow::Borrowed(hb),
-                });
+        let hb = match user_dir {
+            None => {
+                let cell = if lang == "go" {
+                    &BUILTIN_GO
+                } else {
+                    &BUILTIN_RUST
+                };
+                let hb = match cell.get() {
+                    Some(hb) => hb,
+                    None => {
+                        let hb = Self::compile(lang, None)?;
+                        cell.get_or_init(|| hb)
+                    }
+                };
+                std::borrow::Cow::Borrowed(hb)
             }
-            let hb = Self::compile(lang, None)?;
-            return Ok(Templates {
-                hb: std::borrow::Cow::Borrowed(cell.get_or_init(|| hb)),
-            });
-        }
-        Ok(Templates {
-            hb: std::borrow::Cow::Owned(Self::compile(lang, user_dir)?),
-        })
+            Some(_) => std::borrow::Cow::Owned(Self::compile(lang, user_dir)?),
+        };
+        Ok(Templates { hb })
     }
 
     fn compile(
@@ -485,4 +484,26 @@ pub fn unified_diff(changes: &[FileChange]) -> String {
         );
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Templates;
+
+    #[test]
+    fn built_in_templates_are_shared_and_a_user_directory_still_overrides_them() {
+        let a = Templates::load("go", None).unwrap();
+        let b = Templates::load("go", None).unwrap();
+        assert!(std::ptr::eq(&*a.hb, &*b.hb), "compiled once");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("models.go.hbs"), "custom {{x}}").unwrap();
+        let own = Templates::load("go", Some(dir.path())).unwrap();
+        let data = serde_json::json!({ "x": 1 });
+        assert_eq!(own.render("go", "models.go", &data).unwrap(), "custom 1");
+        let again = Templates::load("go", None).unwrap();
+        assert!(
+            again.render("go", "models.go", &data).is_err(),
+            "the built-in is back"
+        );
+    }
 }
