@@ -22,7 +22,9 @@ use crate::host::{
     transport, Cancel, ConnectError, Host, HostSettings, Object, Transport, CONNECT_PERMIT,
 };
 use crate::keyed::{self, Keyed};
+use crate::lane::Pick;
 use crate::observe::{Counters, Event, HostStats, Observer, Role, Stats};
+use crate::prepared::Prepared;
 use crate::rng::SplitMix64;
 
 /// Builds a [`Db`] from the contract's policies and a list of hosts.
@@ -330,6 +332,21 @@ impl ConnGuard {
             .client
     }
 
+    /// The pooled connection itself, to be shared by reads (`lane.rs`).
+    pub fn into_object(mut self) -> Object {
+        self.in_flight = false;
+        self.obj.take().expect("connection present until drop")
+    }
+
+    /// The statements prepared on this connection.
+    pub fn prepared(&self) -> Prepared {
+        self.obj
+            .as_ref()
+            .expect("connection present until drop")
+            .prepared
+            .clone()
+    }
+
     /// How to cancel this connection's running statement.
     pub fn cancel(&self) -> Cancel {
         self.obj
@@ -406,9 +423,20 @@ impl Shared {
         let probes = self.hosts.iter().map(|h| async move {
             let probe = async {
                 // A host whose breaker is not closed is asked on one of its idle
-                // connections, if it has one.
+                // connections, pooled or shared by reads, if it has one.
                 let permit = h.breaker_allow(self.now_ms());
                 if !permit && h.pool.status().available == 0 {
+                    if let Some(mut ride) = h.lane.ride_idle() {
+                        ride.start();
+                        let row = ride.client().query_one(crate::host::ROLE_SQL, &[]).await;
+                        ride.done(row.is_err());
+                        h.state
+                            .set_role(match row.map(|r| r.try_get::<_, bool>(0)) {
+                                Ok(Ok(true)) => Role::Replica,
+                                Ok(Ok(false)) => Role::Primary,
+                                _ => Role::Unknown,
+                            });
+                    }
                     return;
                 }
                 match CONNECT_PERMIT.scope(permit, h.pool.get()).await {
@@ -447,31 +475,42 @@ impl Shared {
 
     /// A host for `route`, and whether its breaker let the request through (so it may
     /// open a connection). A first attempt may also go to a host whose breaker refuses
-    /// it while that host has idle connections: healthy connections keep serving.
-    async fn pick(&self, route: Route, first: bool) -> Result<(Arc<Host>, bool), Error> {
+    /// it while that host has idle connections (or, for a `shared` read, a shared
+    /// connection to ride on): healthy connections keep serving.
+    async fn pick(
+        &self,
+        route: Route,
+        first: bool,
+        shared: bool,
+    ) -> Result<(Arc<Host>, bool), Error> {
         for pass in 0..2 {
-            let mut candidates: Vec<&Arc<Host>> = Vec::new();
+            // Replicas first for a read that may go to one, in turn; then the primary.
+            let mut replicas: Vec<&Arc<Host>> = Vec::new();
             if route == Route::Replica {
-                let replicas: Vec<&Arc<Host>> = self
+                replicas = self
                     .hosts
                     .iter()
                     .filter(|h| h.role() == Role::Replica)
                     .collect();
                 if !replicas.is_empty() {
                     let start = self.next_replica.fetch_add(1, Ordering::Relaxed);
-                    for i in 0..replicas.len() {
-                        candidates.push(replicas[(start + i) % replicas.len()]);
-                    }
+                    let n = replicas.len();
+                    replicas.rotate_left(start % n);
                 }
             }
-            candidates.extend(self.hosts.iter().filter(|h| h.role() == Role::Primary));
+            let primaries = self.hosts.iter().filter(|h| h.role() == Role::Primary);
             let now = self.now_ms();
             let mut idle = None;
-            for h in &candidates {
+            let mut candidates = 0usize;
+            for h in replicas.iter().copied().chain(primaries) {
+                candidates += 1;
                 if h.breaker_allow(now) {
                     return Ok((Arc::clone(h), true));
                 }
-                if first && idle.is_none() && h.pool.status().available > 0 {
+                if first
+                    && idle.is_none()
+                    && (h.pool.status().available > 0 || (shared && h.lane.has_usable()))
+                {
                     idle = Some(Arc::clone(h));
                 }
             }
@@ -483,7 +522,7 @@ impl Shared {
                     .hosts
                     .iter()
                     .all(|h| matches!(h.breaker_state(), BreakerState::Open { .. }));
-            if !candidates.is_empty() || all_open {
+            if candidates > 0 || all_open {
                 let mut m = "the circuit breaker of every host of the route is open".to_owned();
                 for h in &self.hosts {
                     if let Some(e) = h.state.connect_error() {
@@ -543,6 +582,21 @@ impl Shared {
         op: &Op<'_>,
         sent: &AtomicBool,
     ) -> Result<(Out, bool), AttemptError> {
+        if op.shareable(st) && host.lane.max > 0 {
+            return self.attempt_shared(host, permit, st, op, sent).await;
+        }
+        self.attempt_alone(host, permit, st, op, sent).await
+    }
+
+    /// One attempt of `st` on a pooled connection of its own.
+    async fn attempt_alone(
+        &self,
+        host: &Host,
+        permit: bool,
+        st: &'static Statement,
+        op: &Op<'_>,
+        sent: &AtomicBool,
+    ) -> Result<(Out, bool), AttemptError> {
         let mut g = self.acquire(host, permit).await?;
         if g.client().is_closed() {
             g.done(true);
@@ -553,7 +607,7 @@ impl Shared {
             return run_keyed(&mut g, st, key, op, true).await;
         }
         g.start();
-        let res = run_op(g.client(), st, op).await;
+        let res = run_op(g.client(), &g.prepared(), false, st, op).await;
         match res {
             Ok(Out::Stream(rows)) => {
                 // The statement stays in flight until the stream ends: a stream dropped
@@ -590,15 +644,68 @@ impl Shared {
         }
     }
 
+    /// One attempt of a read on a connection shared with other reads (`lane.rs`).
+    async fn attempt_shared(
+        &self,
+        host: &Host,
+        permit: bool,
+        st: &'static Statement,
+        op: &Op<'_>,
+        sent: &AtomicBool,
+    ) -> Result<(Out, bool), AttemptError> {
+        let mut ride = loop {
+            // Without the breaker's permit no connection opens: only an idle one counts.
+            let pool_has_room = || {
+                let status = host.pool.status();
+                status.available > 0 || (permit && status.size < status.max_size)
+            };
+            let wait = host.lane.grown();
+            match host.lane.pick(pool_has_room) {
+                Pick::Ride(r) => break r,
+                Pick::Grow(grow) => {
+                    let mut g = self.acquire(host, permit).await?;
+                    if g.client().is_closed() {
+                        g.done(true);
+                        return Err(AttemptError::Connect(None));
+                    }
+                    break host.lane.add(grow, g.into_object());
+                }
+                Pick::Wait => wait.await,
+                Pick::Alone => return self.attempt_alone(host, permit, st, op, sent).await,
+            }
+        };
+        sent.store(true, Ordering::Relaxed);
+        ride.start();
+        match run_op(ride.client(), ride.prepared(), false, st, op).await {
+            Ok(out) => {
+                ride.done(false);
+                Ok((out, false))
+            }
+            Err(e) => {
+                let replied = e.as_db_error().is_some();
+                ride.done(!replied);
+                Err(AttemptError::Driver(
+                    e,
+                    if replied {
+                        SendState::Replied
+                    } else {
+                        SendState::SentNoReply
+                    },
+                ))
+            }
+        }
+    }
+
     pub(crate) async fn run(&self, st: &'static Statement, op: Op<'_>) -> Result<Out, Error> {
         Counters::bump(&self.counters.calls);
         let deadline = TokioInstant::now() + st.timeout;
         let mut backoff = Backoff::new(st.retry.backoff, self.next_seed());
         let mut route = st.route;
+        let shared = op.shareable(st);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let (host, permit) = match self.pick(route, attempt == 1).await {
+            let (host, permit) = match self.pick(route, attempt == 1, shared).await {
                 Ok(h) => h,
                 Err(e) => {
                     let e = e.statement(st.name).attempts(attempt);
@@ -791,28 +898,61 @@ impl OwnedKind {
     }
 }
 
-/// Runs `op` once on `client`.
+/// Runs `op` on `client`, with its statement prepared once per connection. A prepared
+/// statement a schema change made stale is prepared again and re-sent once, outside a
+/// transaction (inside one the failure aborted the transaction: it is re-run whole).
 pub(crate) async fn run_op<C: tokio_postgres::GenericClient + Sync>(
     client: &C,
+    prepared: &Prepared,
+    in_tx: bool,
     st: &'static Statement,
     op: &Op<'_>,
 ) -> Result<Out, tokio_postgres::Error> {
+    match run_prepared(client, prepared, st, op).await {
+        Err(e) if crate::prepared::is_stale(&e) => {
+            prepared.clear();
+            if in_tx {
+                return Err(e);
+            }
+            run_prepared(client, prepared, st, op).await
+        }
+        r => r,
+    }
+}
+
+async fn run_prepared<C: tokio_postgres::GenericClient + Sync>(
+    client: &C,
+    prepared: &Prepared,
+    st: &'static Statement,
+    op: &Op<'_>,
+) -> Result<Out, tokio_postgres::Error> {
+    let stmt = prepared.get(client, st.sql).await?;
     Ok(match op {
-        Op::Query(p) => Out::Rows(client.query(st.sql, p).await?),
-        Op::QueryOpt(p) => Out::Opt(client.query_opt(st.sql, p).await?),
-        Op::Execute(p) => Out::Count(client.execute(st.sql, p).await?),
+        Op::Query(p) => Out::Rows(client.query(&stmt, p).await?),
+        Op::QueryOpt(p) => Out::Opt(client.query_opt(&stmt, p).await?),
+        Op::Execute(p) => Out::Count(client.execute(&stmt, p).await?),
         Op::Stream(p) => {
-            let rows = client.query_raw(st.sql, p.iter().copied()).await?;
+            let rows = client.query_raw(&stmt, p.iter().copied()).await?;
             let st_ctx = st.context(false);
             Out::Stream(Box::pin(rows.map_err(move |e| {
                 Error::from_driver(e, SendState::SentNoReply, &st_ctx).statement(st.name)
             })))
         }
-        Op::Copy(copy, rows) => Out::Count(copy_rows(client, st, copy, rows).await?),
+        Op::Copy(copy, rows) => Out::Count(copy_rows(client, &stmt, copy, rows).await?),
     })
 }
 
 impl Op<'_> {
+    /// Whether `st` run as this operation may share its connection with other reads:
+    /// it changes nothing, may be sent again, and returns its rows at once (a stream
+    /// would hold the connection's pipeline for as long as its reader takes).
+    pub(crate) fn shareable(&self, st: &Statement) -> bool {
+        st.read_only
+            && st.replay_safe()
+            && st.idempotency.is_none()
+            && matches!(self, Op::Query(_) | Op::QueryOpt(_))
+    }
+
     /// A keyed write's parameters, and whether it returns rows; `None` for a COPY.
     pub(crate) fn keyed_params(&self) -> Option<(&[&(dyn ToSql + Sync)], bool)> {
         match self {
@@ -985,6 +1125,7 @@ impl Db {
                     idle: st.available,
                     waiting: st.waiting,
                     max_size: st.max_size,
+                    shared: h.lane.len(),
                 }
             })
             .collect();
@@ -1013,7 +1154,7 @@ impl Db {
         first: bool,
     ) -> Result<(Arc<Host>, ConnGuard), Error> {
         let s = &self.shared;
-        let (host, permit) = s.pick(Route::Primary, first).await?;
+        let (host, permit) = s.pick(Route::Primary, first, false).await?;
         match s.acquire(&host, permit).await {
             Ok(g) => Ok((host, g)),
             Err(AttemptError::BreakerOpen) => Err(breaker_open(&host)),
@@ -1033,6 +1174,22 @@ impl Db {
                 Err(Error::new(Class::Other, Action::Fatal).message(m))
             }
         }
+    }
+}
+
+/// A connection checked out of the pool the way a statement's attempt takes one
+/// (routing, breaker, pool), returned to the pool when dropped. For the pool
+/// benchmarks (`bench/runtime`), which time acquire and release alone.
+#[doc(hidden)]
+pub struct Checkout {
+    _conn: ConnGuard,
+}
+
+impl Db {
+    #[doc(hidden)]
+    pub async fn checkout(&self) -> Result<Checkout, Error> {
+        let (_, g) = self.acquire_primary(true).await?;
+        Ok(Checkout { _conn: g })
     }
 }
 

@@ -205,11 +205,10 @@ pub(crate) fn base_type(ty: &postgres_types::Type) -> &postgres_types::Type {
 
 pub(crate) async fn copy_rows<C: tokio_postgres::GenericClient + Sync>(
     c: &C,
-    st: &'static Statement,
+    stmt: &tokio_postgres::Statement,
     copy: &'static str,
     rows: &[&[&(dyn ToSql + Sync)]],
 ) -> Result<u64, tokio_postgres::Error> {
-    let stmt = c.prepare(st.sql).await?;
     let types: Vec<postgres_types::Type> =
         stmt.params().iter().map(|t| base_type(t).clone()).collect();
     let sink = c.client().copy_in(copy).await?;
@@ -275,7 +274,11 @@ impl Executor for $ty {
         rows: &[R],
     ) -> Result<u64, Error> {
         let rows: Vec<&[&(dyn ToSql + Sync)]> = rows.iter().map(|r| r.as_ref()).collect();
-        copy_rows(self, st, copy, &rows).await.map_err(driver(st, $in_tx))
+        let copy_in = async {
+            let stmt = tokio_postgres::GenericClient::prepare(self, st.sql).await?;
+            copy_rows(self, &stmt, copy, &rows).await
+        };
+        copy_in.await.map_err(driver(st, $in_tx))
     }
 }
     )*};

@@ -29,10 +29,12 @@ pub(crate) struct Conn {
     /// Cancels the connection's running statement.
     pub cancel: Cancel,
     /// When it is replaced: `max_lifetime` plus its share of the jitter.
-    lifetime: Duration,
+    pub lifetime: Duration,
     /// Set when the connection's state is unknown (a dropped or timed-out call, a
     /// broken transaction): it is closed instead of being reused.
     pub broken: bool,
+    /// The statements prepared on it.
+    pub prepared: crate::prepared::Prepared,
 }
 
 pub(crate) type Pool = managed::Pool<Manager>;
@@ -235,6 +237,7 @@ impl managed::Manager for Manager {
             cancel: self.transport.cancel.clone(),
             lifetime: self.policy.max_lifetime + Duration::from_micros(extra),
             broken: false,
+            prepared: Default::default(),
         })
     }
 
@@ -278,6 +281,8 @@ impl Manager {
 pub(crate) struct Host {
     pub state: Arc<HostState>,
     pub pool: Pool,
+    /// Pooled connections shared by reads.
+    pub lane: crate::lane::Lane,
     breaker: Mutex<Breaker>,
     budget: Mutex<RetryBudget>,
     policy: PoolPolicy,
@@ -323,6 +328,7 @@ impl Host {
         Ok(Host {
             state,
             pool,
+            lane: crate::lane::Lane::new(s.policy.max_size as usize),
             breaker: Mutex::new(Breaker::new(s.breaker, s.seed)),
             budget: Mutex::new(RetryBudget::new(s.budget)),
             policy: s.policy,
@@ -396,6 +402,7 @@ impl Host {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         let state = self.state.clone();
+        self.lane.clear(true);
         let removed = self.pool.retain(|_, m| !state.evicted(m.created)).removed;
         for _ in removed {
             self.state.emit(&Event::ConnectionClosed {
@@ -411,6 +418,10 @@ impl Host {
         let min_idle = self.policy.min_idle as usize;
         let idle_timeout = self.policy.idle_timeout;
         let state = self.state.clone();
+        self.lane.maintain(|o| {
+            let m = Object::metrics(o);
+            state.evicted(m.created) || m.age() >= o.lifetime
+        });
         let mut kept = 0usize;
         let removed = self
             .pool

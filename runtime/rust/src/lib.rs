@@ -28,7 +28,9 @@ mod error;
 mod exec;
 mod host;
 mod keyed;
+mod lane;
 mod observe;
+mod prepared;
 mod rng;
 pub mod tls;
 mod tx;
@@ -38,7 +40,7 @@ pub use backoff::{Backoff, BackoffPolicy, Jitter};
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
 pub use budget::{is_contention, BudgetConfig, RetryBudget};
 pub use classify::{classify, Action, Decision, Failure, FailureKind, Route, SendState};
-pub use db::{Db, DbBuilder, PooledClient};
+pub use db::{Checkout, Db, DbBuilder, PooledClient};
 pub use error::{error_chain, Class, Context, Error};
 pub use exec::{
     expect_rows, BreakerPolicy, Executor, IdempotencyKey, Policies, PoolPolicy, ResultColumn,

@@ -178,6 +178,9 @@ pub struct HostStats {
     pub idle: usize,
     pub waiting: usize,
     pub max_size: usize,
+    /// Open connections held out of the pool for reads to share (counted in `size`,
+    /// not in `idle`).
+    pub shared: usize,
 }
 
 type ByClass = BTreeMap<&'static str, u64>;

@@ -16,6 +16,7 @@ use crate::exec::{expect_rows, Executor, RetryPolicy, RowStream, Statement};
 use crate::host::Cancel;
 use crate::keyed::{self, Keyed};
 use crate::observe::{Counters, Event};
+use crate::prepared::Prepared;
 
 /// How [`Db::transaction`] runs.
 #[derive(Debug, Clone, Copy)]
@@ -56,6 +57,7 @@ pub struct Tx<'a> {
     tx: tokio_postgres::Transaction<'a>,
     broken: &'a AtomicBool,
     cancel: Cancel,
+    prepared: Prepared,
 }
 
 impl Tx<'_> {
@@ -98,7 +100,7 @@ impl Tx<'_> {
                     Err(e) => Err(self.error(st, e)),
                 };
             }
-            run_op(&self.tx, st, &op)
+            run_op(&self.tx, &self.prepared, true, st, &op)
                 .await
                 .map_err(|e| self.error(st, e))
         };
@@ -164,6 +166,7 @@ impl Db {
             let broken = AtomicBool::new(false);
             let committing = AtomicBool::new(false);
             let cancel = g.cancel();
+            let prepared = g.prepared();
             let rollback_limit = self.policies().pool.acquire_timeout;
             g.start();
             let work = async {
@@ -179,6 +182,7 @@ impl Db {
                     tx,
                     broken: &broken,
                     cancel,
+                    prepared,
                 };
                 match f(&tx).await {
                     Ok(v) => {

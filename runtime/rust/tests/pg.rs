@@ -641,17 +641,26 @@ async fn an_open_breaker_gates_new_connections_while_pooled_ones_keep_serving() 
         BreakerState::Open { .. }
     ));
 
-    // With that connection busy, a call finds no idle one and fails fast without
-    // opening a connection.
+    // With that connection busy, a write finds no idle connection and fails fast
+    // without opening one; a read queues behind the running read on the pooled
+    // connection (reads share connections) and is served, still without a new one.
     let busy = {
         let db = db.clone();
         tokio::spawn(async move { db.query_one(&SLOW_READ, &[]).await })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let t = Instant::now();
-    let err = db.query_one(&READ_N, &[]).await.unwrap_err();
+    let err = db.execute(&BUMP_N, &[]).await.unwrap_err();
     assert_eq!(err.class(), Class::BreakerOpen, "{err}");
     assert!(t.elapsed() < Duration::from_millis(50), "fails fast");
+    db.query_one(&READ_N, &[])
+        .await
+        .expect("a read rides on the busy pooled connection");
+    assert!(
+        t.elapsed() >= Duration::from_millis(500),
+        "the read waited for the slow one ahead of it: {:?}",
+        t.elapsed()
+    );
     busy.await.unwrap().unwrap();
     assert_eq!(
         proxy.accepted.load(Ordering::SeqCst),
@@ -1077,4 +1086,161 @@ async fn no_password_reaches_errors_logs_debug_output_or_stats() {
     for s in &shown {
         assert!(!s.contains(PLANTED), "the password is shown:\n{s}");
     }
+}
+
+static SLOW_SHARED_READ: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st(
+        "SlowSharedRead",
+        "SELECT n FROM counter, pg_sleep(0.3) WHERE id = 1",
+    )
+};
+
+/// Backends of `db` other than the caller's, by what they last ran.
+async fn backends(admin: &Client, db: &str) -> Vec<String> {
+    admin
+        .query(
+            "SELECT query FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() \
+             AND backend_type = 'client backend'",
+            &[&db],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn reads_share_connections_and_writes_keep_room() {
+    let (url, admin) = scratch("lane").await;
+    let db = db(&POLICIES, &[&url]).await;
+    assert_eq!(POLICIES.pool.max_size, 4);
+
+    // Eight concurrent reads on a pool of 4: they ride on half the pool, four
+    // pipelined on each connection, and all come back right.
+    let reads: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move { db.query_one(&SLOW_SHARED_READ, &[]).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let during = db.stats().hosts[0].clone();
+    assert_eq!(during.shared, 2, "reads share two connections: {during:?}");
+
+    // Meanwhile a write finds a connection of its own at once, not behind the reads.
+    let t = Instant::now();
+    db.execute(&BUMP_N, &[]).await.unwrap();
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "the write waited {:?}",
+        t.elapsed()
+    );
+    for r in reads {
+        r.await.unwrap().expect("a shared read");
+    }
+    let after = db.stats();
+    assert_eq!(after.failures.values().sum::<u64>(), 0, "{after:?}");
+    assert!(after.hosts[0].size <= 4, "{after:?}");
+    // Only the shared connections and the write's ever opened: at most the pool.
+    assert!(backends(&admin, &db_name(&url)).await.len() <= 4);
+
+    // A read dropped while in flight retires its shared connection: it is closed, not
+    // handed to the next read still running the abandoned statement.
+    let before = db.stats().hosts[0].shared;
+    assert!(before >= 1);
+    let gave_up = tokio::time::timeout(
+        Duration::from_millis(50),
+        db.query_one(&SLOW_SHARED_READ, &[]),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller gave up");
+    assert!(db.stats().hosts[0].shared < before, "{:?}", db.stats());
+    // Reads go on, on another connection.
+    assert_eq!(
+        db.query_one(&READ_N, &[]).await.unwrap().get::<_, i32>(0),
+        1
+    );
+}
+
+static READ_V: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st("ReadV", "SELECT v FROM plans WHERE id = 1")
+};
+static BUMP_V: Statement = Statement {
+    command: "one",
+    ..st(
+        "BumpV",
+        "UPDATE plans SET v = v + 1 WHERE id = 1 RETURNING v",
+    )
+};
+
+static PREPARED_HERE: Statement = Statement {
+    command: "one",
+    read_only: true,
+    idempotent: true,
+    ..st(
+        "PreparedHere",
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement = 'SELECT v FROM plans WHERE id = 1'",
+    )
+};
+
+#[tokio::test]
+async fn statements_are_prepared_once_per_connection_and_again_after_a_schema_change() {
+    let (url, _admin) = scratch("prepared").await;
+    let owner = connect(&url).await;
+    owner
+        .batch_execute("CREATE TABLE plans (id int PRIMARY KEY, v int NOT NULL); INSERT INTO plans VALUES (1, 1)")
+        .await
+        .unwrap();
+    let db = db(&POLICIES, &[&url]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            db.query_one(&READ_V, &[]).await.unwrap().get::<_, i32>(0),
+            1
+        );
+    }
+    // Prepared once on the connection the reads share: the server lists it among that
+    // session's prepared statements (an unprepared statement would not be listed).
+    let listed = db
+        .query_one(&PREPARED_HERE, &[])
+        .await
+        .unwrap()
+        .get::<_, i64>(0);
+    assert_eq!(listed, 1, "READ_V prepared once on its connection");
+
+    // The column's type changes under the prepared statements: the server refuses
+    // them (cached plan must not change result type); the runtime prepares again and
+    // the calls succeed with the new type, the write applied once.
+    owner
+        .batch_execute("ALTER TABLE plans ALTER COLUMN v TYPE bigint")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.query_one(&READ_V, &[]).await.unwrap().get::<_, i64>(0),
+        1
+    );
+    assert_eq!(
+        db.query_one(&BUMP_V, &[]).await.unwrap().get::<_, i64>(0),
+        2
+    );
+    owner
+        .batch_execute("ALTER TABLE plans ALTER COLUMN v TYPE int")
+        .await
+        .unwrap();
+    assert_eq!(
+        db.query_one(&BUMP_V, &[]).await.unwrap().get::<_, i32>(0),
+        3
+    );
+    assert_eq!(
+        db.query_one(&READ_V, &[]).await.unwrap().get::<_, i32>(0),
+        3
+    );
+    let s = db.stats();
+    assert_eq!(s.failures.values().sum::<u64>(), 0, "{s:?}");
 }

@@ -1,0 +1,249 @@
+//! Shared connections for reads. A statement that changes nothing and may be sent
+//! again (a read outside a transaction) does not need a connection to itself:
+//! tokio-postgres pipelines the queries of concurrent callers on one connection. Such
+//! reads ride on a few pooled connections held out of the pool (at most half of it, so
+//! writes and transactions always find room), which saves the pool's checkout on every
+//! read and lets concurrent reads share a round trip's wait.
+//!
+//! A read takes a shared connection nobody is reading on; if there is none, the lane
+//! takes another connection from the pool while it may grow and the pool has one idle
+//! or room for one; only then does the read queue behind others on the least busy
+//! shared connection, up to [`DEPTH`] reads on one; beyond that it takes a pooled
+//! connection of its own like any statement.
+//!
+//! A shared connection goes back to the pool when a maintenance pass finds it unused
+//! since the previous pass, when it outlives its lifetime or its generation is evicted;
+//! one whose call failed without a reply, or whose caller gave up mid-read, is closed
+//! once its other riders are done.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::host::Object;
+use crate::prepared::Prepared;
+
+/// The shared connections of one host.
+pub(crate) struct Lane {
+    conns: Mutex<Vec<Arc<Shared>>>,
+    /// How many pooled connections the lane may hold: half the pool.
+    pub max: usize,
+    /// Reads taking a connection from the pool into the lane now.
+    growing: AtomicUsize,
+    grown: tokio::sync::Notify,
+}
+
+/// How many reads share one connection at most: a read queued on a shared connection
+/// waits for those ahead of it, so a slow read holds up at most three others.
+pub(crate) const DEPTH: usize = 4;
+
+/// Where [`Lane::pick`] sends a read.
+pub(crate) enum Pick<'a> {
+    Ride(Ride),
+    /// Take a connection from the pool and [`Lane::add`] it.
+    Grow(Growing<'a>),
+    /// Another read is growing the lane: wait for [`Lane::grown`], pick again.
+    Wait,
+    /// The lane is full, or empty and unable to grow: use a pooled connection alone.
+    Alone,
+}
+
+/// A read's claim to grow the lane; released when dropped, growing or not.
+pub(crate) struct Growing<'a>(&'a Lane);
+
+impl Drop for Growing<'_> {
+    fn drop(&mut self) {
+        self.0.growing.fetch_sub(1, Ordering::AcqRel);
+        self.0.grown.notify_waiters();
+    }
+}
+
+struct Shared {
+    obj: Option<Object>,
+    riders: AtomicUsize,
+    /// Used since the last maintenance pass.
+    used: AtomicBool,
+    /// Closed once its riders are done instead of going back to the pool.
+    broken: AtomicBool,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(mut obj) = self.obj.take() {
+            if self.broken.load(Ordering::Acquire) || obj.client.is_closed() {
+                obj.broken = true;
+                let _ = Object::take(obj);
+            }
+            // Otherwise dropping `obj` returns it to the pool, where recycling checks
+            // it like any other.
+        }
+    }
+}
+
+impl Shared {
+    fn conn(&self) -> &crate::host::Conn {
+        self.obj.as_deref().expect("connection present until drop")
+    }
+
+    fn usable(&self) -> bool {
+        !self.broken.load(Ordering::Acquire) && !self.conn().client.is_closed()
+    }
+}
+
+/// One read riding on a shared connection. Dropped while its read is in flight (the
+/// deadline passed, the caller gave up), it retires the connection: the server may
+/// still be running that read, and the connection's pipeline waits behind it.
+pub(crate) struct Ride {
+    conn: Arc<Shared>,
+    in_flight: bool,
+}
+
+impl Ride {
+    fn new(conn: Arc<Shared>) -> Ride {
+        conn.riders.fetch_add(1, Ordering::AcqRel);
+        conn.used.store(true, Ordering::Relaxed);
+        Ride {
+            conn,
+            in_flight: false,
+        }
+    }
+
+    pub fn client(&self) -> &tokio_postgres::Client {
+        &self.conn.conn().client
+    }
+
+    pub fn prepared(&self) -> &Prepared {
+        &self.conn.conn().prepared
+    }
+
+    /// Marks the read sent; until [`Ride::done`], dropping the ride retires the
+    /// connection.
+    pub fn start(&mut self) {
+        self.in_flight = true;
+    }
+
+    /// The read is over; `broken` (no reply came) retires the connection.
+    pub fn done(&mut self, broken: bool) {
+        self.in_flight = false;
+        if broken {
+            self.conn.broken.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for Ride {
+    fn drop(&mut self) {
+        if self.in_flight {
+            self.conn.broken.store(true, Ordering::Release);
+        }
+        self.conn.riders.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Lane {
+    pub fn new(pool_max: usize) -> Lane {
+        Lane {
+            conns: Mutex::new(Vec::new()),
+            max: pool_max / 2,
+            growing: AtomicUsize::new(0),
+            grown: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Shared>>> {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where a read goes: a shared connection nobody reads on; else, while the lane
+    /// may grow and the pool has an idle connection or room for one (`pool_has_room`,
+    /// asked only then), a connection to
+    /// take from the pool into the lane ([`Pick::Grow`]); else the least busy shared
+    /// connection with fewer than [`DEPTH`] reads on it; else, while another read grows
+    /// the lane, wait for that; else a pooled connection of its own, waiting for one
+    /// like any statement.
+    pub fn pick(&self, pool_has_room: impl FnOnce() -> bool) -> Pick<'_> {
+        let mut conns = self.lock();
+        conns.retain(|c| c.usable());
+        let best = conns
+            .iter()
+            .min_by_key(|c| c.riders.load(Ordering::Acquire));
+        let riders = best.map(|c| c.riders.load(Ordering::Acquire));
+        let growing = self.growing.load(Ordering::Acquire);
+        if let (Some(c), Some(0)) = (best, riders) {
+            return Pick::Ride(Ride::new(Arc::clone(c)));
+        }
+        let can_grow = conns.len() + growing < self.max && pool_has_room();
+        match (best, riders) {
+            _ if can_grow => {
+                self.growing.fetch_add(1, Ordering::AcqRel);
+                Pick::Grow(Growing(self))
+            }
+            (Some(c), Some(n)) if n < DEPTH => Pick::Ride(Ride::new(Arc::clone(c))),
+            _ if growing > 0 => Pick::Wait,
+            _ => Pick::Alone,
+        }
+    }
+
+    /// Resolves when a read that grew the lane is done growing it (or gave up).
+    pub fn grown(&self) -> tokio::sync::futures::Notified<'_> {
+        self.grown.notified()
+    }
+
+    /// A ride on a shared connection nobody reads on, if there is one: for a probe
+    /// that must not wait behind other reads.
+    pub fn ride_idle(&self) -> Option<Ride> {
+        let conns = self.lock();
+        let idle = conns
+            .iter()
+            .find(|c| c.usable() && c.riders.load(Ordering::Acquire) == 0)?;
+        Some(Ride::new(Arc::clone(idle)))
+    }
+
+    /// Whether the lane holds a connection reads can ride on.
+    pub fn has_usable(&self) -> bool {
+        self.lock().iter().any(|c| c.usable())
+    }
+
+    /// Puts a pooled connection into the lane and rides on it.
+    pub fn add(&self, grow: Growing<'_>, obj: Object) -> Ride {
+        let conn = Arc::new(Shared {
+            obj: Some(obj),
+            riders: AtomicUsize::new(0),
+            used: AtomicBool::new(true),
+            broken: AtomicBool::new(false),
+        });
+        self.lock().push(Arc::clone(&conn));
+        drop(grow);
+        Ride::new(conn)
+    }
+
+    /// Sends every shared connection back: after an eviction its connections may be
+    /// dead, so they are closed (`broken`) rather than pooled.
+    pub fn clear(&self, broken: bool) {
+        let mut conns = self.lock();
+        if broken {
+            for c in conns.iter() {
+                c.broken.store(true, Ordering::Release);
+            }
+        }
+        conns.clear();
+    }
+
+    /// A maintenance pass: connections neither read on now nor used since the last
+    /// pass, past their lifetime, or no longer usable leave the lane; each goes back
+    /// to the pool (or is closed) when its last read ends.
+    pub fn maintain(&self, expired: impl Fn(&Object) -> bool) {
+        let mut conns = self.lock();
+        conns.retain(|c| {
+            let used = c.used.swap(false, Ordering::Relaxed);
+            let busy = c.riders.load(Ordering::Acquire) > 0;
+            let obj = c.obj.as_ref().expect("connection present until drop");
+            c.usable() && (used || busy) && !expired(obj)
+        });
+    }
+
+    /// How many usable connections the lane holds (a retired one leaves at the next
+    /// pick or maintenance pass).
+    pub fn len(&self) -> usize {
+        self.lock().iter().filter(|c| c.usable()).count()
+    }
+}
