@@ -502,3 +502,121 @@ func TestTooManyConnectionsBacksOffWhileOpenConnectionsServe(t *testing.T) {
 	}
 	t.Logf("53300: %d of %d served, %d retries, breaker %v", served, calls, retries, s.Hosts[0].Breaker)
 }
+
+// Scenario 11: concurrent SERIALIZABLE transfers between a few accounts, each debiting
+// then crediting (so two transfers in opposite directions lock in opposite orders).
+// Serialization failures and deadlocks re-run whole transactions within the policy's
+// attempts; every balance is what the committed transfers make it, and the total
+// never changes.
+func TestSerializableTransfersKeepTheSumAndRerunWithinThePolicy(t *testing.T) {
+	url, _ := scratch(t, "fault_transfers")
+	ctx := context.Background()
+	owner, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer owner.Close(ctx)
+	if _, err := owner.Exec(ctx, `CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 6) g;
+-- Deadlocks are found after deadlock_timeout (1 s by default): 100 ms here.
+DO $$ BEGIN
+  EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = ''100ms''', current_database());
+END $$`); err != nil {
+		t.Fatal(err)
+	}
+	p := testPolicies()
+	p.Pool.AcquireTimeout = 3 * time.Second // twelve transfers queue for four connections
+	db := open(t, p, Options{Hosts: []string{url}})
+	debit := stmt("Debit", "UPDATE accounts SET balance = balance - $2 WHERE id = $1")
+	credit := stmt("Credit", "UPDATE accounts SET balance = balance + $2 WHERE id = $1")
+	type transfer struct {
+		from, to int32
+		amount   int64
+	}
+	var (
+		mu        sync.Mutex
+		committed []transfer
+		failed    []error
+		maxCalls  int
+		wg        sync.WaitGroup
+	)
+	for task := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := NewSplitMix64(uint64(task))
+			for range 8 {
+				// Accounts 1..=6; `to` differs from `from`.
+				from := 1 + int32(rng.Uniform(5))
+				to := (from+int32(rng.Uniform(4)))%6 + 1
+				amount := 1 + int64(rng.Uniform(49))
+				calls := 0
+				err := db.Transaction(ctx, TxOptions{IsoLevel: pgx.Serializable}, func(ctx context.Context, tx *Tx) error {
+					calls++
+					if _, err := exec(ctx, tx, debit, from, amount); err != nil {
+						return err
+					}
+					// Widen the window in which the other direction's locks are taken.
+					time.Sleep(3 * time.Millisecond)
+					_, err := exec(ctx, tx, credit, to, amount)
+					return err
+				})
+				mu.Lock()
+				maxCalls = max(maxCalls, calls)
+				if err == nil {
+					committed = append(committed, transfer{from, to, amount})
+				} else {
+					failed = append(failed, err)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range failed {
+		if c := ClassOf(err); c != ClassSerialization && c != ClassDeadlock {
+			t.Errorf("a transfer failed otherwise: %v", err)
+		}
+	}
+	var expect [7]int64
+	for i := range expect {
+		expect[i] = 1000
+	}
+	for _, tr := range committed {
+		expect[tr.from] -= tr.amount
+		expect[tr.to] += tr.amount
+	}
+	rows, err := owner.Query(ctx, "SELECT id, balance FROM accounts ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	for rows.Next() {
+		var id int32
+		var balance int64
+		if err := rows.Scan(&id, &balance); err != nil {
+			t.Fatal(err)
+		}
+		if balance != expect[id] {
+			t.Errorf("account %d: balance %d, committed transfers make it %d", id, balance, expect[id])
+		}
+		total += balance
+	}
+	if rows.Err() != nil {
+		t.Fatal(rows.Err())
+	}
+	if total != 6000 {
+		t.Errorf("the sum of the balances is %d, not 6000", total)
+	}
+	s := db.Stats()
+	if s.TransactionReruns == 0 {
+		t.Errorf("the transfers did not conflict (the scenario's point): %+v", s)
+	}
+	if maxCalls > int(fast.Backoff.MaxAttempts) {
+		t.Errorf("a transaction ran %d times; its policy allows %d", maxCalls, fast.Backoff.MaxAttempts)
+	}
+	t.Logf("transfers: %d committed, %d failed, %d re-runs, retries %v", len(committed), len(failed), s.TransactionReruns, s.Retries)
+	if len(committed)+len(failed) != 96 || len(committed) < 48 {
+		t.Errorf("%d transfers committed, %d failed", len(committed), len(failed))
+	}
+}

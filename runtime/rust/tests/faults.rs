@@ -514,3 +514,117 @@ async fn too_many_connections_backs_off_while_open_connections_serve() {
         stats.hosts[0].breaker
     );
 }
+
+/// Deadlocks are found after `deadlock_timeout` (1 s by default): 100 ms here.
+const LEDGER: &str = "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
+INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 6) g;
+DO $$ BEGIN
+  EXECUTE format('ALTER DATABASE %I SET deadlock_timeout = ''100ms''', current_database());
+END $$;";
+static DEBIT: Statement = write(
+    "Debit",
+    "UPDATE accounts SET balance = balance - $2 WHERE id = $1",
+);
+static CREDIT: Statement = write(
+    "Credit",
+    "UPDATE accounts SET balance = balance + $2 WHERE id = $1",
+);
+
+/// Scenario 11: concurrent SERIALIZABLE transfers between a few accounts, each debiting
+/// then crediting (so two transfers in opposite directions lock in opposite orders).
+/// Serialization failures and deadlocks re-run whole transactions within the policy's
+/// attempts; every balance is what the committed transfers make it, and the total
+/// never changes.
+#[tokio::test]
+async fn serializable_transfers_keep_the_sum_and_rerun_within_the_policy() {
+    let (url, _admin) = scratch("transfers", LEDGER).await;
+    let db = db(&PATIENT, &[&url]).await;
+    let committed = Arc::new(Mutex::new(Vec::<(i32, i32, i64)>::new()));
+    let max_calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let tasks: Vec<_> = (0..12u64)
+        .map(|t| {
+            let (db, committed, max_calls) = (db.clone(), committed.clone(), max_calls.clone());
+            async move {
+                let mut rng = sqlpact_runtime::SplitMix64::new(t);
+                let mut failed = Vec::new();
+                for _ in 0..8 {
+                    // Accounts 1..=6; `to` differs from `from`.
+                    let from = 1 + rng.uniform(5) as i32;
+                    let to = (from + rng.uniform(4) as i32) % 6 + 1;
+                    let amount = 1 + rng.uniform(49) as i64;
+                    let calls = std::sync::atomic::AtomicU32::new(0);
+                    let res = db
+                        .transaction(sqlpact_runtime::TxOptions::serializable(), async |tx| {
+                            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tx.execute(&DEBIT, &[&from, &amount]).await?;
+                            // Widen the window in which the other direction's locks are
+                            // taken.
+                            tokio::time::sleep(Duration::from_millis(3)).await;
+                            tx.execute(&CREDIT, &[&to, &amount]).await?;
+                            Ok(())
+                        })
+                        .await;
+                    let n = calls.load(std::sync::atomic::Ordering::SeqCst);
+                    max_calls.fetch_max(n, std::sync::atomic::Ordering::SeqCst);
+                    match res {
+                        Ok(()) => committed.lock().unwrap().push((from, to, amount)),
+                        Err(e) => failed.push(e),
+                    }
+                }
+                failed
+            }
+        })
+        .collect();
+    // Run side by side on this task (a transaction's closure borrows from its caller).
+    let failed: Vec<_> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    for e in &failed {
+        assert!(
+            matches!(e.class(), Class::Serialization | Class::Deadlock),
+            "a transfer failed otherwise: {e}"
+        );
+    }
+    let mut expect = [1000i64; 7];
+    let committed = committed.lock().unwrap();
+    for &(from, to, amount) in committed.iter() {
+        expect[from as usize] -= amount;
+        expect[to as usize] += amount;
+    }
+    let rows = connect(&url)
+        .await
+        .query("SELECT id, balance FROM accounts ORDER BY id", &[])
+        .await
+        .unwrap();
+    let mut total = 0;
+    for r in &rows {
+        let (id, balance): (i32, i64) = (r.get(0), r.get(1));
+        assert_eq!(balance, expect[id as usize], "account {id}");
+        total += balance;
+    }
+    assert_eq!(total, 6000, "the sum of the balances");
+    let s = db.stats();
+    assert!(
+        s.transaction_reruns > 0,
+        "the transfers conflicted (the scenario's point): {s:?}"
+    );
+    assert!(
+        max_calls.load(std::sync::atomic::Ordering::SeqCst) <= RETRY.backoff.max_attempts,
+        "a transaction ran more often than its policy allows"
+    );
+    eprintln!(
+        "transfers: {} committed, {} failed, {} re-runs, {:?} retries",
+        committed.len(),
+        failed.len(),
+        s.transaction_reruns,
+        s.retries
+    );
+    assert_eq!(committed.len() + failed.len(), 96);
+    assert!(
+        committed.len() >= 48,
+        "most transfers commit: {}",
+        committed.len()
+    );
+}
