@@ -11,7 +11,7 @@ type Breaker struct {
 	state       BreakerState
 	openUntil   uint64
 	consecutive uint32
-	window      []result
+	window      msWindow
 	openings    uint32
 	probeAt     uint64 // when the current half-open probe went
 }
@@ -49,11 +49,6 @@ func (s BreakerState) String() string {
 	return "closed"
 }
 
-type result struct {
-	at     uint64
-	failed bool
-}
-
 // NewBreaker returns a closed breaker.
 func NewBreaker(cfg BreakerConfig, seed uint64) *Breaker {
 	return &Breaker{cfg: cfg, rng: NewSplitMix64(seed)}
@@ -87,11 +82,11 @@ func (b *Breaker) RecordSuccess(nowMs uint64) {
 		b.state = BreakerClosed
 		b.openings = 0
 		b.consecutive = 0
-		b.window = b.window[:0]
+		b.window.clear()
 	case BreakerClosed:
 		b.consecutive = 0
-		b.prune(nowMs)
-		b.window = append(b.window, result{nowMs, false})
+		b.window.prune(nowMs, b.cfg.WindowMs)
+		b.window.add(nowMs, false)
 	}
 }
 
@@ -102,28 +97,14 @@ func (b *Breaker) RecordFailure(nowMs uint64) {
 		b.trip(nowMs)
 	case BreakerClosed:
 		b.consecutive++
-		b.prune(nowMs)
-		b.window = append(b.window, result{nowMs, true})
-		var failed uint64
-		for _, r := range b.window {
-			if r.failed {
-				failed++
-			}
-		}
-		total := uint64(len(b.window))
+		b.window.prune(nowMs, b.cfg.WindowMs)
+		b.window.add(nowMs, true)
+		failed, total := b.window.failed, b.window.n
 		ratioTrips := total >= uint64(b.cfg.MinRequests) && failed*100 >= uint64(b.cfg.FailurePercent)*total
 		if b.consecutive >= b.cfg.FailureThreshold || ratioTrips {
 			b.trip(nowMs)
 		}
 	}
-}
-
-func (b *Breaker) prune(nowMs uint64) {
-	i := 0
-	for i < len(b.window) && b.window[i].at+b.cfg.WindowMs <= nowMs {
-		i++
-	}
-	b.window = append(b.window[:0], b.window[i:]...)
 }
 
 // trip opens for open_for·2^k (k: reopenings since it last closed), capped, with equal
@@ -142,5 +123,5 @@ func (b *Breaker) trip(nowMs uint64) {
 	b.openUntil = nowMs + delay
 	b.openings++
 	b.consecutive = 0
-	b.window = b.window[:0]
+	b.window.clear()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"testing"
+	"time"
 )
 
 // The circuit breaker against the shared vectors (runtime/testdata/breaker.json,
@@ -71,5 +72,52 @@ func TestEveryEventSequenceGivesTheSameStates(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Fatalf("not every state reached: %v", seen)
+	}
+}
+
+// A host reads its breaker's closed state without the lock: the mirror follows every
+// change of the breaker, whichever call made it.
+func TestTheHostSeesItsBreakerClosedExactlyWhenItIs(t *testing.T) {
+	h := &host{name: "h", db: &DB{epoch: time.Now()}, breaker: NewBreaker(BreakerConfig{FailureThreshold: 2,
+		OpenForMs: 40, MaxOpenMs: 640, WindowMs: 10_000, MinRequests: 20, FailurePercent: 50}, 1)}
+	h.closed.Store(true)
+	check := func(step string, want BreakerState) {
+		t.Helper()
+		h.mu.Lock()
+		got, _ := h.breaker.State()
+		h.mu.Unlock()
+		if got != want || h.breakerState() != want || h.closed.Load() != (want == BreakerClosed) {
+			t.Fatalf("%s: breaker %v, host sees %v (closed: %v), want %v", step, got, h.breakerState(), h.closed.Load(), want)
+		}
+	}
+	check("new", BreakerClosed)
+	if !h.allow() {
+		t.Fatal("a closed breaker refused")
+	}
+	h.failure()
+	check("one failure", BreakerClosed)
+	h.failure()
+	check("two failures", BreakerOpen)
+	if h.allow() {
+		t.Fatal("an open breaker let a request through")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if !h.allow() {
+		t.Fatal("no probe after the open delay")
+	}
+	check("probe", BreakerHalfOpen)
+	if h.allow() {
+		t.Fatal("a second probe went")
+	}
+	h.failure()
+	check("failed probe", BreakerOpen)
+	time.Sleep(120 * time.Millisecond)
+	if !h.allow() {
+		t.Fatal("no probe after the longer open delay")
+	}
+	h.success()
+	check("successful probe", BreakerClosed)
+	if !h.allow() {
+		t.Fatal("a closed breaker refused")
 	}
 }

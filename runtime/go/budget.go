@@ -6,12 +6,12 @@ package sqlpact
 // from separate buckets, so an outage cannot starve contention retries or the other
 // way round. Rules in docs/runtime.md; the Rust crate follows them (shared vectors in
 // runtime/testdata/budget.json). Not safe for concurrent use: the caller holds the
-// host's lock.
+// host's budget lock.
 type RetryBudget struct {
 	cfg        BudgetConfig
-	requests   []uint64
-	contention []uint64
-	outage     []uint64
+	requests   msWindow
+	contention msWindow
+	outage     msWindow
 }
 
 // BudgetConfig holds the budget's settings.
@@ -38,34 +38,27 @@ func NewRetryBudget(cfg BudgetConfig) *RetryBudget {
 	return &RetryBudget{cfg: cfg}
 }
 
-func prune(q []uint64, nowMs, ttlMs uint64) []uint64 {
-	i := 0
-	for i < len(q) && q[i]+ttlMs <= nowMs {
-		i++
-	}
-	return append(q[:0], q[i:]...)
-}
-
 // Request records a request (first attempts only).
 func (b *RetryBudget) Request(nowMs uint64) {
-	b.requests = append(prune(b.requests, nowMs, b.cfg.TTLMs), nowMs)
+	b.requests.prune(nowMs, b.cfg.TTLMs)
+	b.requests.add(nowMs, false)
 }
 
 // TryRetry reports whether a retry of an error of class may go now; if so, it is
 // counted. When not, the caller returns the original error marked as budget-exhausted.
 func (b *RetryBudget) TryRetry(nowMs uint64, class string) bool {
 	ttl := b.cfg.TTLMs
-	b.requests = prune(b.requests, nowMs, ttl)
-	requests := uint64(len(b.requests))
+	b.requests.prune(nowMs, ttl)
+	requests := b.requests.n
 	bucket := &b.outage
 	if IsContention(class) {
 		bucket = &b.contention
 	}
-	*bucket = prune(*bucket, nowMs, ttl)
+	bucket.prune(nowMs, ttl)
 	reserve := b.cfg.MinPerSec * ttl / 1000
-	ok := (uint64(len(*bucket))+1)*100 <= reserve*100+requests*b.cfg.Percent
+	ok := (bucket.n+1)*100 <= reserve*100+requests*b.cfg.Percent
 	if ok {
-		*bucket = append(*bucket, nowMs)
+		bucket.add(nowMs, false)
 	}
 	return ok
 }

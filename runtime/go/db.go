@@ -57,13 +57,19 @@ type Options struct {
 }
 
 type host struct {
-	name    string
-	pool    *pgxpool.Pool
-	role    atomic.Int32
+	name string
+	pool *pgxpool.Pool
+	role atomic.Int32
+	// mu guards breaker. closed mirrors whether the breaker is closed, so that the
+	// requests of a healthy host, which a closed breaker lets through without
+	// changing, take no lock; it changes with the breaker's state, under mu.
 	mu      sync.Mutex
 	breaker *Breaker
-	budget  *RetryBudget
-	db      *DB
+	closed  atomic.Bool
+	// budgetMu guards budget: the breaker's lock is not held for it.
+	budgetMu sync.Mutex
+	budget   *RetryBudget
+	db       *DB
 	// Why the last attempt to open a connection failed, until one succeeds: what an
 	// open breaker's error says about the cause.
 	lastConnectErr atomic.Pointer[string]
@@ -94,8 +100,7 @@ type DB struct {
 	policies *Policies
 	hosts    []*host
 	epoch    time.Time
-	seedMu   sync.Mutex
-	seeds    *SplitMix64
+	seeds    *atomicSplitMix64
 	observer Observer
 	counters counters
 	next     atomic.Uint64
@@ -119,7 +124,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 	open := uint64(p.Breaker.OpenFor / time.Millisecond)
 	bcfg := BreakerConfig{FailureThreshold: max(p.Breaker.FailureThreshold, 1), OpenForMs: open,
 		MaxOpenMs: open * 16, WindowMs: 10_000, MinRequests: 20, FailurePercent: 50}
-	d := &DB{policies: p, epoch: time.Now(), seeds: NewSplitMix64(seed), observer: o.Observer}
+	d := &DB{policies: p, epoch: time.Now(), seeds: newAtomicSplitMix64(seed), observer: o.Observer}
 	for _, conn := range o.Hosts {
 		if misquotedPassword.MatchString(conn) {
 			d.Close()
@@ -132,6 +137,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		}
 		h := &host{name: fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), db: d,
 			breaker: NewBreaker(bcfg, d.nextSeed()), budget: NewRetryBudget(budget)}
+		h.closed.Store(true)
 		cfg.MaxConns = int32(max(p.Pool.MaxSize, 1))
 		cfg.MinConns = int32(p.Pool.MinIdle)
 		cfg.MaxConnLifetime = p.Pool.MaxLifetime
@@ -203,11 +209,7 @@ func roleOf(inRecovery bool) Role {
 
 func (d *DB) nowMs() uint64 { return uint64(time.Since(d.epoch) / time.Millisecond) }
 
-func (d *DB) nextSeed() uint64 {
-	d.seedMu.Lock()
-	defer d.seedMu.Unlock()
-	return d.seeds.Next()
-}
+func (d *DB) nextSeed() uint64 { return d.seeds.Next() }
 
 func (d *DB) emit(e Event) {
 	if d.observer != nil {
@@ -228,6 +230,9 @@ func (h *host) withBreaker(f func(b *Breaker)) {
 	before, _ := h.breaker.State()
 	f(h.breaker)
 	after, _ := h.breaker.State()
+	if before != after {
+		h.closed.Store(after == BreakerClosed)
+	}
 	h.mu.Unlock()
 	if before != after {
 		h.db.emit(Event{Kind: EventBreaker, Host: h.name, Breaker: after})
@@ -235,6 +240,9 @@ func (h *host) withBreaker(f func(b *Breaker)) {
 }
 
 func (h *host) allow() (ok bool) {
+	if h.closed.Load() {
+		return true
+	}
 	h.withBreaker(func(b *Breaker) { ok = b.Allow(h.db.nowMs()) })
 	return ok
 }
@@ -243,6 +251,9 @@ func (h *host) success() { h.withBreaker(func(b *Breaker) { b.RecordSuccess(h.db
 func (h *host) failure() { h.withBreaker(func(b *Breaker) { b.RecordFailure(h.db.nowMs()) }) }
 
 func (h *host) breakerState() BreakerState {
+	if h.closed.Load() {
+		return BreakerClosed
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s, _ := h.breaker.State()
@@ -250,14 +261,14 @@ func (h *host) breakerState() BreakerState {
 }
 
 func (h *host) request() {
-	h.mu.Lock()
+	h.budgetMu.Lock()
 	h.budget.Request(h.db.nowMs())
-	h.mu.Unlock()
+	h.budgetMu.Unlock()
 }
 
 func (h *host) tryRetry(c Class) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.budgetMu.Lock()
+	defer h.budgetMu.Unlock()
 	return h.budget.TryRetry(h.db.nowMs(), string(c))
 }
 
@@ -342,9 +353,12 @@ func breakerOpen(h *host) *Error {
 // refuses it while that host has idle connections: healthy connections keep serving.
 func (d *DB) pick(ctx context.Context, route Route, first bool) (*host, bool, error) {
 	for pass := 0; pass < 2; pass++ {
-		var cands []*host
+		// The candidates in order: the route's replicas from a rotating start, then the
+		// primaries. In arrays on the stack: with up to 8 hosts a pick allocates nothing.
+		var candBuf, repBuf [8]*host
+		cands := candBuf[:0]
 		if route == RouteReplica {
-			var reps []*host
+			reps := repBuf[:0]
 			for _, h := range d.hosts {
 				if h.getRole() == RoleReplica {
 					reps = append(reps, h)
@@ -419,13 +433,37 @@ func replied(err error) bool {
 
 var errPoolTimeout = errors.New("no connection from the pool within the acquire timeout")
 
+// poolAcquire takes a connection from h's pool for a request that holds the breaker's
+// permit or not; closed is whether the breaker was closed as the acquire began.
+// BeforeConnect lets every connect through while the breaker is closed, so the permit
+// goes on the context (an allocation) only when it was not. Should the breaker leave
+// the closed state before a connect, BeforeConnect refuses it, and the acquire goes
+// again with the permit the request holds.
+func (h *host) poolAcquire(ctx context.Context, permit, closed bool) (*pgxpool.Conn, error) {
+	c, err := h.pool.Acquire(withPermit(ctx, permit && !closed))
+	if permit && closed && errors.Is(err, errBreakerOpen) {
+		c, err = h.pool.Acquire(withPermit(ctx, true))
+	}
+	return c, err
+}
+
+// within returns ctx bounded to end within d after now: ctx itself when its own
+// deadline comes no later, which spares a timer.
+func within(ctx context.Context, now time.Time, d time.Duration) (context.Context, context.CancelFunc) {
+	limit := now.Add(d)
+	if dl, ok := ctx.Deadline(); ok && !dl.After(limit) {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, limit)
+}
+
 // acquire gets a connection from h within the acquire timeout and ctx; it opens a new
 // one only with permit, or while h's breaker is closed.
 func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
-	actx, cancel := context.WithTimeout(withPermit(ctx, permit), d.policies.Pool.AcquireTimeout)
-	defer cancel()
 	t := time.Now()
-	c, err := h.pool.Acquire(actx)
+	actx, cancel := within(ctx, t, d.policies.Pool.AcquireTimeout)
+	defer cancel()
+	c, err := h.poolAcquire(actx, permit, h.closed.Load())
 	d.counters.acquires.Add(1)
 	if time.Since(t) >= time.Millisecond {
 		d.counters.acquireWaits.Add(1)
@@ -445,7 +483,7 @@ func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, 
 // Run runs st under its policy; fn does the statement's work on the DBTX it is given.
 func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context.Context, db DBTX) error) error {
 	d.counters.calls.Add(1)
-	ctx, cancel := context.WithTimeout(ctx, st.Timeout)
+	ctx, cancel := within(ctx, time.Now(), st.Timeout)
 	defer cancel()
 	policy := defaultBackoff
 	if st.Retry != nil {
@@ -470,7 +508,9 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			h.request()
 		}
 		d.counters.attempts.Add(1)
-		d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
+		if d.observer != nil {
+			d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
+		}
 		sent := NotSent
 		c, err := d.acquire(ctx, h, permit)
 		if errors.Is(err, errBreakerOpen) {

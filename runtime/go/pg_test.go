@@ -74,7 +74,7 @@ func scratch(t *testing.T, name string) (string, *pgx.Conn) {
 	return url, admin
 }
 
-func open(t *testing.T, p *Policies, o Options) *DB {
+func open(t testing.TB, p *Policies, o Options) *DB {
 	t.Helper()
 	o.Seed = 7
 	db, err := Open(context.Background(), p, o)
@@ -555,6 +555,52 @@ func TestOpenBreakerGatesNewConnectionsWhilePooledOnesKeepServing(t *testing.T) 
 	}
 	if s := db.Stats().Hosts[0].Size; s != 1 {
 		t.Fatalf("%d pooled connections, want 1", s)
+	}
+}
+
+// A request a closed breaker let through holds its permit: should the breaker open
+// before the request's connect, the connect still goes. A request without the permit
+// (one served from idle connections) opens none.
+func TestARequestLetThroughByAClosedBreakerConnectsAfterItOpens(t *testing.T) {
+	url, _ := scratch(t, "permit")
+	ctx := context.Background()
+	p := testPolicies()
+	p.Breaker = BreakerPolicy{FailureThreshold: 1, OpenFor: 30 * time.Second}
+	db := open(t, p, Options{Hosts: []string{url}})
+	h, permit, err := db.pick(ctx, RoutePrimary, true)
+	if err != nil || !permit {
+		t.Fatalf("pick: permit %v, %v", permit, err)
+	}
+	// No idle connection left: an acquire must connect.
+	for _, c := range h.pool.AcquireAllIdle(ctx) {
+		defer c.Release()
+	}
+	closed := h.closed.Load()
+	h.failure()
+	if s := h.breakerState(); !closed || s != BreakerOpen {
+		t.Fatalf("breaker %v, closed before: %v", s, closed)
+	}
+	size := db.Stats().Hosts[0].Size
+	// The acquire began while the breaker was closed.
+	if _, err := h.poolAcquire(ctx, false, closed); !errors.Is(err, errBreakerOpen) {
+		t.Fatalf("without the permit: %v", err)
+	}
+	c, err := h.poolAcquire(ctx, true, closed)
+	if err != nil {
+		t.Fatalf("with the permit: %v", err)
+	}
+	defer c.Release()
+	// And as the call's acquire does it, after the breaker opened.
+	c2, err := db.acquire(ctx, h, true)
+	if err != nil {
+		t.Fatalf("with the permit: %v", err)
+	}
+	defer c2.Release()
+	if _, err := db.acquire(ctx, h, false); !errors.Is(err, errBreakerOpen) {
+		t.Fatalf("without the permit: %v", err)
+	}
+	if got := db.Stats().Hosts[0].Size; got != size+2 {
+		t.Fatalf("%d connections, want %d", got, size+2)
 	}
 }
 

@@ -61,10 +61,14 @@ func TestSplitMix64MatchesTheReferenceOutputs(t *testing.T) {
 		t.Fatalf("only %d cases", len(v.SplitMix64))
 	}
 	for _, c := range v.SplitMix64 {
-		g := NewSplitMix64(hex(t, c.Seed))
+		// The runtime's seeds come from the lock-free generator: the same draws.
+		g, a := NewSplitMix64(hex(t, c.Seed)), newAtomicSplitMix64(hex(t, c.Seed))
 		for i, want := range c.Outputs {
 			if got := g.Next(); got != hex(t, want) {
 				t.Fatalf("seed %s output %d: got %#x, want %s", c.Seed, i, got, want)
+			}
+			if got := a.Next(); got != hex(t, want) {
+				t.Fatalf("seed %s output %d of the lock-free generator: got %#x, want %s", c.Seed, i, got, want)
 			}
 		}
 	}
