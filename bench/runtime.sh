@@ -63,6 +63,9 @@ if [ "$what" = go ] || [ "$what" = all ]; then
   echo "## Go: per-query overhead, client and server on two cores"
   DATABASE_URL="$pinned/postgres" taskset -c 0 go test -run '^$' -bench 'PointRead' \
     -benchtime 5000x -count "$count" -cpu 1 .
+  echo "## Go: the runtime alone around a statement that does nothing, one core"
+  (cd ../../../runtime/go && DATABASE_URL="$pinned/postgres" taskset -c "$last" \
+    go test -run '^$' -bench 'RunOverhead' -benchtime 50000x -count "$count" -cpu 1 .)
   echo "## Go: concurrent reads and pool acquire"
   DATABASE_URL="$free/postgres" go test -run '^$' -bench 'ConcurrentReads|Acquire' \
     -benchtime 2000x -count "$count" .
