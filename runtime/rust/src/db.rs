@@ -296,6 +296,18 @@ pub(crate) enum AttemptError {
     Invalid(String),
 }
 
+impl AttemptError {
+    /// A statement's failure on its connection; `replied`: the server answered it.
+    fn driver(e: tokio_postgres::Error, replied: bool) -> Self {
+        let sent = if replied {
+            SendState::Replied
+        } else {
+            SendState::SentNoReply
+        };
+        AttemptError::Driver(e, sent)
+    }
+}
+
 /// A pooled connection in use. Dropped before [`ConnGuard::done`] (a caller gave up,
 /// a deadline passed mid-statement), it asks the server to cancel what runs and
 /// closes the connection instead of returning it to the pool.
@@ -573,6 +585,16 @@ impl Shared {
         }
     }
 
+    /// [`Shared::acquire`], refusing a connection that closed while it sat idle.
+    async fn acquire_open(&self, host: &Host, permit: bool) -> Result<ConnGuard, AttemptError> {
+        let mut g = self.acquire(host, permit).await?;
+        if g.client().is_closed() {
+            g.done(true);
+            return Err(AttemptError::Connect(None));
+        }
+        Ok(g)
+    }
+
     /// One attempt of `st` on `host`.
     async fn attempt(
         &self,
@@ -597,11 +619,7 @@ impl Shared {
         op: &Op<'_>,
         sent: &AtomicBool,
     ) -> Result<(Out, bool), AttemptError> {
-        let mut g = self.acquire(host, permit).await?;
-        if g.client().is_closed() {
-            g.done(true);
-            return Err(AttemptError::Connect(None));
-        }
+        let mut g = self.acquire_open(host, permit).await?;
         sent.store(true, Ordering::Relaxed);
         if let Some(key) = st.idempotency {
             return run_keyed(&mut g, st, key, op, true).await;
@@ -632,14 +650,7 @@ impl Shared {
             Err(e) => {
                 let replied = e.as_db_error().is_some();
                 g.done(!replied);
-                Err(AttemptError::Driver(
-                    e,
-                    if replied {
-                        SendState::Replied
-                    } else {
-                        SendState::SentNoReply
-                    },
-                ))
+                Err(AttemptError::driver(e, replied))
             }
         }
     }
@@ -663,11 +674,7 @@ impl Shared {
             match host.lane.pick(pool_has_room) {
                 Pick::Ride(r) => break r,
                 Pick::Grow(grow) => {
-                    let mut g = self.acquire(host, permit).await?;
-                    if g.client().is_closed() {
-                        g.done(true);
-                        return Err(AttemptError::Connect(None));
-                    }
+                    let g = self.acquire_open(host, permit).await?;
                     break host.lane.add(grow, g.into_object());
                 }
                 Pick::Wait => wait.await,
@@ -684,14 +691,7 @@ impl Shared {
             Err(e) => {
                 let replied = e.as_db_error().is_some();
                 ride.done(!replied);
-                Err(AttemptError::Driver(
-                    e,
-                    if replied {
-                        SendState::Replied
-                    } else {
-                        SendState::SentNoReply
-                    },
-                ))
+                Err(AttemptError::driver(e, replied))
             }
         }
     }
@@ -1030,14 +1030,7 @@ pub(crate) async fn run_keyed(
             } else {
                 g.done(true);
             }
-            Err(AttemptError::Driver(
-                e,
-                if replied {
-                    SendState::Replied
-                } else {
-                    SendState::SentNoReply
-                },
-            ))
+            Err(AttemptError::driver(e, replied))
         }
     }
 }

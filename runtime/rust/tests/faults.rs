@@ -588,7 +588,7 @@ async fn serializable_transfers_keep_the_sum_and_rerun_within_the_policy() {
         );
     }
     let mut expect = [1000i64; 7];
-    let committed = committed.lock().unwrap();
+    let committed = std::mem::take(&mut *committed.lock().unwrap());
     for &(from, to, amount) in committed.iter() {
         expect[from as usize] -= amount;
         expect[to as usize] += amount;
