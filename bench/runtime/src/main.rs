@@ -224,66 +224,82 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The three clients a point read runs through: the raw driver on one connection
+/// (statement prepared once), the runtime under the generated `get_account`, and
+/// deadpool-postgres checked out per read.
+#[derive(Clone)]
+struct Readers {
+    raw: Arc<Client>,
+    stmt: Statement,
+    rt: Arc<sqlpact_runtime::Db>,
+    dp: deadpool_postgres::Pool,
+    ids: Arc<Vec<uuid::Uuid>>,
+}
+
+const RAW: usize = 0;
+const RUNTIME: usize = 1;
+const DEADPOOL: usize = 2;
+
+impl Readers {
+    /// The runtime with a pool of `rt_pool`, deadpool with `dp_pool` connections.
+    async fn new(url: &str, ids: &[uuid::Uuid], rt_pool: u32, dp_pool: usize) -> Res<Readers> {
+        let raw = Arc::new(connect(url).await?);
+        let stmt = raw.prepare(db::GET_ACCOUNT.sql).await?;
+        Ok(Readers {
+            raw,
+            stmt,
+            rt: Arc::new(runtime_db(url, rt_pool).await?),
+            dp: deadpool(url, dp_pool)?,
+            ids: Arc::new(ids.to_vec()),
+        })
+    }
+
+    /// `tasks` tasks of `per_task` point reads each through client `v`; reads per
+    /// second.
+    async fn flood(&self, v: usize, tasks: usize, per_task: usize) -> Res<f64> {
+        let r = self.clone();
+        flood(tasks, per_task, move |i| {
+            let (r, id) = (r.clone(), r.ids[i % r.ids.len()]);
+            async move {
+                match v {
+                    RAW => raw_read(&r.raw, &r.stmt, id).await,
+                    RUNTIME => runtime_read(&r.rt, id).await,
+                    _ => deadpool_read(&r.dp, id).await,
+                }
+            }
+        })
+        .await
+    }
+}
+
 /// Per-query overhead: one task, one point read at a time.
 async fn overhead(url: &str, ids: &[uuid::Uuid], placement: &str) -> Res<()> {
     let rounds = env_usize("BENCH_ROUNDS", 15);
     let n = env_usize("BENCH_QUERIES", 2000);
-    let ids: Arc<Vec<uuid::Uuid>> = Arc::new(ids.to_vec());
-    let raw = Arc::new(connect(url).await?);
-    let stmt = raw.prepare(db::GET_ACCOUNT.sql).await?;
-    let rt = Arc::new(runtime_db(url, db::POLICIES.pool.max_size).await?);
-    let dp = deadpool(url, 1)?;
-    let names = [
-        "tokio-postgres (one connection)",
-        "sqlpact runtime",
-        "deadpool-postgres",
-    ];
+    // The contract's pool for the runtime; deadpool with one connection, as one task
+    // uses.
+    let readers = Readers::new(url, ids, db::POLICIES.pool.max_size, 1).await?;
+    let mut names = [""; 3];
+    names[RAW] = "tokio-postgres (one connection)";
+    names[RUNTIME] = "sqlpact runtime";
+    names[DEADPOOL] = "deadpool-postgres";
     // One task runs `n` reads in a row, as a request handler would; µs per read.
-    let run_one = |v: usize, n: usize| {
-        let (raw, stmt, dp, rt, ids) = (
-            Arc::clone(&raw),
-            stmt.clone(),
-            dp.clone(),
-            Arc::clone(&rt),
-            Arc::clone(&ids),
-        );
+    let us_per_read = |v: usize, n: usize| {
+        let readers = readers.clone();
         async move {
-            let qps = match v {
-                0 => {
-                    flood(1, n, move |i| {
-                        let (raw, stmt, id) = (Arc::clone(&raw), stmt.clone(), ids[i % ids.len()]);
-                        async move { raw_read(&raw, &stmt, id).await }
-                    })
-                    .await?
-                }
-                1 => {
-                    flood(1, n, move |i| {
-                        let (rt, id) = (Arc::clone(&rt), ids[i % ids.len()]);
-                        async move { runtime_read(&rt, id).await }
-                    })
-                    .await?
-                }
-                _ => {
-                    flood(1, n, move |i| {
-                        let (dp, id) = (dp.clone(), ids[i % ids.len()]);
-                        async move { deadpool_read(&dp, id).await }
-                    })
-                    .await?
-                }
-            };
-            Ok::<f64, Box<dyn std::error::Error + Send + Sync>>(1e6 / qps)
+            Ok::<f64, Box<dyn std::error::Error + Send + Sync>>(1e6 / readers.flood(v, 1, n).await?)
         }
     };
     // Warm every side: connections open, statements prepared.
     for v in 0..3 {
-        run_one(v, 200).await?;
+        us_per_read(v, 200).await?;
     }
-    // For a profiler: one variant alone (0 raw, 1 runtime, 2 deadpool).
+    // For a profiler: one client alone (0 raw, 1 runtime, 2 deadpool).
     if let Some(v) = std::env::var("BENCH_PROFILE")
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        let us = run_one(v, n * rounds).await?;
+        let us = us_per_read(v, n * rounds).await?;
         println!("{}: {us:.1} µs per query", names[v]);
         return Ok(());
     }
@@ -293,11 +309,11 @@ async fn overhead(url: &str, ids: &[uuid::Uuid], placement: &str) -> Res<()> {
         let mut this = [0.0; 3];
         for k in 0..3 {
             let v = (r + k) % 3;
-            this[v] = run_one(v, n).await?;
+            this[v] = us_per_read(v, n).await?;
         }
         for v in 0..3 {
             per[v].push(this[v]);
-            ratios[v].push(this[0] / this[v]);
+            ratios[v].push(this[RAW] / this[v]);
         }
     }
     println!("## Per-query overhead: point read by primary key, one task{placement}\n");
@@ -320,7 +336,7 @@ async fn overhead(url: &str, ids: &[uuid::Uuid], placement: &str) -> Res<()> {
     Ok(())
 }
 
-/// Runs `tasks` tasks of `per_task` point reads each; queries per second.
+/// Runs `tasks` tasks of `per_task` calls of `f` each; calls per second.
 async fn flood<F, Fut>(tasks: usize, per_task: usize, f: F) -> Res<f64>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -350,59 +366,19 @@ async fn concurrent(url: &str, ids: &[uuid::Uuid]) -> Res<()> {
     let rounds = env_usize("BENCH_ROUNDS", 15);
     let per_task = env_usize("BENCH_QUERIES", 2000) / 4;
     let tasks = 16;
-    let ids: Arc<Vec<uuid::Uuid>> = Arc::new(ids.to_vec());
-    let raw = Arc::new(connect(url).await?);
-    let stmt = raw.prepare(db::GET_ACCOUNT.sql).await?;
-    let dp = deadpool(url, 8)?;
-    let rt = Arc::new(runtime_db(url, 8).await?);
-    let names = [
-        "tokio-postgres, one connection, pipelined",
-        "deadpool-postgres, 8 connections",
-        "sqlpact runtime, pool of 8",
-    ];
-    let run_one = |v: usize| {
-        let (raw, stmt, dp, rt, ids) = (
-            Arc::clone(&raw),
-            stmt.clone(),
-            dp.clone(),
-            Arc::clone(&rt),
-            Arc::clone(&ids),
-        );
-        async move {
-            let n = per_task;
-            match v {
-                0 => {
-                    flood(tasks, n, move |i| {
-                        let (raw, stmt, id) = (Arc::clone(&raw), stmt.clone(), ids[i % ids.len()]);
-                        async move { raw_read(&raw, &stmt, id).await }
-                    })
-                    .await
-                }
-                1 => {
-                    flood(tasks, n, move |i| {
-                        let (dp, id) = (dp.clone(), ids[i % ids.len()]);
-                        async move { deadpool_read(&dp, id).await }
-                    })
-                    .await
-                }
-                _ => {
-                    flood(tasks, n, move |i| {
-                        let (rt, id) = (Arc::clone(&rt), ids[i % ids.len()]);
-                        async move { runtime_read(&rt, id).await }
-                    })
-                    .await
-                }
-            }
-        }
-    };
+    let readers = Readers::new(url, ids, 8, 8).await?;
+    let mut names = [""; 3];
+    names[RAW] = "tokio-postgres, one connection, pipelined";
+    names[RUNTIME] = "sqlpact runtime, pool of 8";
+    names[DEADPOOL] = "deadpool-postgres, 8 connections";
     for v in 0..3 {
-        run_one(v).await?;
+        readers.flood(v, tasks, per_task).await?;
     }
     let mut per: [Vec<f64>; 3] = Default::default();
     for r in 0..rounds {
         for k in 0..3 {
             let v = (r + k) % 3;
-            per[v].push(run_one(v).await?);
+            per[v].push(readers.flood(v, tasks, per_task).await?);
         }
     }
     println!("## Concurrent point reads: {tasks} tasks\n");

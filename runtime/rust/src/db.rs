@@ -442,12 +442,11 @@ impl Shared {
                         ride.start();
                         let row = ride.client().query_one(crate::host::ROLE_SQL, &[]).await;
                         ride.done(row.is_err());
-                        h.state
-                            .set_role(match row.map(|r| r.try_get::<_, bool>(0)) {
-                                Ok(Ok(true)) => Role::Replica,
-                                Ok(Ok(false)) => Role::Primary,
-                                _ => Role::Unknown,
-                            });
+                        h.state.set_role(match row {
+                            // An answer that does not decode: take no writes there.
+                            Ok(r) => crate::host::role_of(r.try_get(0).unwrap_or(true)),
+                            Err(_) => Role::Unknown,
+                        });
                     }
                     return;
                 }
@@ -461,9 +460,9 @@ impl Shared {
                                 if permit {
                                     h.breaker_success(self.now_ms());
                                 }
-                                let rec: bool = row.try_get(0).unwrap_or(true);
+                                // An answer that does not decode: take no writes there.
                                 h.state
-                                    .set_role(if rec { Role::Replica } else { Role::Primary });
+                                    .set_role(crate::host::role_of(row.try_get(0).unwrap_or(true)));
                             }
                             Err(_) => {
                                 g.done(true);

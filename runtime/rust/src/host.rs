@@ -23,6 +23,15 @@ use crate::rng::SplitMix64;
 pub(crate) const ROLE_SQL: &str = "SELECT pg_catalog.pg_is_in_recovery() \
      OR pg_catalog.current_setting('transaction_read_only') = 'on'";
 
+/// The role [`ROLE_SQL`]'s answer gives a host.
+pub(crate) fn role_of(in_recovery: bool) -> Role {
+    if in_recovery {
+        Role::Replica
+    } else {
+        Role::Primary
+    }
+}
+
 /// A pooled connection.
 pub(crate) struct Conn {
     pub client: Client,
@@ -217,12 +226,7 @@ impl managed::Manager for Manager {
         // The role comes with every new connection: a promoted standby is seen as
         // soon as a connection to it opens.
         let row = client.query_one(crate::host::ROLE_SQL, &[]).await?;
-        let in_recovery: bool = row.try_get(0)?;
-        self.state.set_role(if in_recovery {
-            Role::Replica
-        } else {
-            Role::Primary
-        });
+        self.state.set_role(role_of(row.try_get(0)?));
         let jitter_us = u64::try_from(self.policy.lifetime_jitter.as_micros()).unwrap_or(0);
         let extra = self
             .rng
@@ -402,7 +406,7 @@ impl Host {
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         let state = self.state.clone();
-        self.lane.clear(true);
+        self.lane.close_all();
         let removed = self.pool.retain(|_, m| !state.evicted(m.created)).removed;
         for _ in removed {
             self.state.emit(&Event::ConnectionClosed {

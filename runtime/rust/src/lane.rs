@@ -80,8 +80,12 @@ impl Drop for Shared {
 }
 
 impl Shared {
+    fn object(&self) -> &Object {
+        self.obj.as_ref().expect("connection present until drop")
+    }
+
     fn conn(&self) -> &crate::host::Conn {
-        self.obj.as_deref().expect("connection present until drop")
+        self.object()
     }
 
     fn usable(&self) -> bool {
@@ -216,14 +220,12 @@ impl Lane {
         Ride::new(conn)
     }
 
-    /// Sends every shared connection back: after an eviction its connections may be
-    /// dead, so they are closed (`broken`) rather than pooled.
-    pub fn clear(&self, broken: bool) {
+    /// Closes every shared connection once its reads end: after an eviction they may
+    /// be dead.
+    pub fn close_all(&self) {
         let mut conns = self.lock();
-        if broken {
-            for c in conns.iter() {
-                c.broken.store(true, Ordering::Release);
-            }
+        for c in conns.iter() {
+            c.broken.store(true, Ordering::Release);
         }
         conns.clear();
     }
@@ -236,8 +238,7 @@ impl Lane {
         conns.retain(|c| {
             let used = c.used.swap(false, Ordering::Relaxed);
             let busy = c.riders.load(Ordering::Acquire) > 0;
-            let obj = c.obj.as_ref().expect("connection present until drop");
-            c.usable() && (used || busy) && !expired(obj)
+            c.usable() && (used || busy) && !expired(c.object())
         });
     }
 

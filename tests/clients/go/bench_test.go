@@ -13,8 +13,6 @@ package clients
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -35,54 +33,14 @@ const benchAccounts = 64
 // benchReaders is how many goroutines BenchmarkConcurrentReads runs.
 const benchReaders = 16
 
-// benchDB creates a database with the example's migrations and benchAccounts accounts
-// on the server named by DATABASE_URL, and returns its URL and the accounts' ids. It is
-// dropped when b ends. (scratchDB does the same for a *testing.T and returns a pool.)
+// benchDB is scratchDB with benchAccounts accounts; it returns the database's URL and
+// the accounts' ids.
 func benchDB(b *testing.B) (string, []uuid.UUID) {
 	b.Helper()
-	base := os.Getenv("DATABASE_URL")
-	if base == "" {
-		b.Fatal("DATABASE_URL is not set: run bench/runtime.sh, which starts a server")
-	}
+	pool := scratchDB(b)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		b.Fatalf("connect: %v", err)
-	}
-	name := fmt.Sprintf("sqlpact_bench_go_%d_%d", os.Getpid(), scratchCount.Add(1))
-	for _, sql := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name} {
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			b.Fatal(err)
-		}
-	}
-	cfg, err := pgx.ParseConfig(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	url := fmt.Sprintf("postgresql://%s:%s@%s:%d/%s", cfg.User, cfg.Password, cfg.Host, cfg.Port, name)
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_ = conn.Close(ctx)
-		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		_ = admin.Close(ctx)
-	})
-	files, err := filepath.Glob("../../../contracts/migrations/*.up.sql")
-	if err != nil || len(files) == 0 {
-		b.Fatalf("no migrations found: %v", err)
-	}
-	slices.Sort(files)
-	for _, f := range files {
-		sql, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := conn.Exec(ctx, string(sql)); err != nil {
-			b.Fatalf("%s: %v", f, err)
-		}
-	}
+	c := pool.Config().ConnConfig
+	url := fmt.Sprintf("postgresql://%s:%s@%s:%d/%s", c.User, c.Password, c.Host, c.Port, c.Database)
 	// The rows the Rust side seeds, so both read rows of the same shape.
 	seed := `INSERT INTO currencies (code, name, minor_units) VALUES ('EUR', 'Euro', 2);
 INSERT INTO customers (email, full_name, country) VALUES ('bench@example.com', 'Bench', 'DE');
@@ -90,10 +48,10 @@ INSERT INTO accounts (customer_id, currency, display_name, tags)
 SELECT (SELECT id FROM customers WHERE email = 'bench@example.com'), 'EUR',
        'account ' || g, ARRAY['bench', 'x' || g]
 FROM generate_series(1, ` + fmt.Sprint(benchAccounts) + `) g;`
-	if _, err := conn.Exec(ctx, seed); err != nil {
+	if _, err := pool.Exec(ctx, seed); err != nil {
 		b.Fatalf("seed: %v", err)
 	}
-	rows, _ := conn.Query(ctx, "SELECT id FROM accounts ORDER BY id")
+	rows, _ := pool.Query(ctx, "SELECT id FROM accounts ORDER BY id")
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
 	if err != nil || len(ids) != benchAccounts {
 		b.Fatalf("seeded accounts: %d, %v", len(ids), err)

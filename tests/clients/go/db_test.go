@@ -21,7 +21,7 @@ var scratchCount atomic.Int64
 // scratchDB creates a database on the server named by DATABASE_URL, applies the
 // example's migrations to it and returns a pool on it; the database is dropped
 // when the test ends.
-func scratchDB(t *testing.T) *pgxpool.Pool {
+func scratchDB(t testing.TB) *pgxpool.Pool {
 	t.Helper()
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
