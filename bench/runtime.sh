@@ -13,11 +13,12 @@
 # deployments). The concurrent benchmarks run unpinned, on a second server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
 what="${1:-all}"
 pinned_dir="$(mktemp -d)" free_dir="$(mktemp -d)"
 cleanup() {
-  scripts/pg-extra.sh stop "$pinned_dir" >/dev/null 2>&1 || true
-  scripts/pg-extra.sh stop "$free_dir" >/dev/null 2>&1 || true
+  "$root/scripts/pg-extra.sh" stop "$pinned_dir" >/dev/null 2>&1 || true
+  "$root/scripts/pg-extra.sh" stop "$free_dir" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -56,7 +57,7 @@ if [ "$what" = rust ] || [ "$what" = all ]; then
 fi
 if [ "$what" = go ] || [ "$what" = all ]; then
   count="${BENCH_GO_COUNT:-7}"
-  cd tests/clients/go
+  cd "$root/tests/clients/go"
   echo "## Go: per-query overhead, client and server on one core"
   DATABASE_URL="$pinned/postgres" taskset -c "$last" go test -run '^$' -bench 'PointRead' \
     -benchtime 5000x -count "$count" -cpu 1 .
@@ -64,7 +65,7 @@ if [ "$what" = go ] || [ "$what" = all ]; then
   DATABASE_URL="$pinned/postgres" taskset -c 0 go test -run '^$' -bench 'PointRead' \
     -benchtime 5000x -count "$count" -cpu 1 .
   echo "## Go: the runtime alone around a statement that does nothing, one core"
-  (cd ../../../runtime/go && DATABASE_URL="$pinned/postgres" taskset -c "$last" \
+  (cd "$root/runtime/go" && DATABASE_URL="$pinned/postgres" taskset -c "$last" \
     go test -run '^$' -bench 'RunOverhead' -benchtime 50000x -count "$count" -cpu 1 .)
   echo "## Go: concurrent reads and pool acquire"
   DATABASE_URL="$free/postgres" go test -run '^$' -bench 'ConcurrentReads|Acquire' \
