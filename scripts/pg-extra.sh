@@ -3,9 +3,13 @@
 # need a server configured otherwise (one without TLS). It trusts connections from
 # 127.0.0.1 for the role postgres and keeps everything in DIR.
 # A standby streams from such a server (pg_basebackup -R), for the failover tests.
+# `restart` stops a server at once and starts it again in recovery, refusing every
+# connection with 57P03 for SECONDS, then lets it finish recovery and serve (the
+# fault suite's restart).
 # Usage: scripts/pg-extra.sh start DIR PORT [-c guc=value ...]
 #        scripts/pg-extra.sh standby DIR PORT PRIMARY_PORT
 #        scripts/pg-extra.sh halt DIR     (stops the server at once, keeps DIR)
+#        scripts/pg-extra.sh restart DIR SECONDS
 #        scripts/pg-extra.sh stop DIR     (stops it and removes DIR)
 set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
@@ -20,8 +24,10 @@ case "$1" in
     mkdir -p "$dir"
     if [ "$(id -u)" -eq 0 ]; then chown postgres "$dir"; fi
     as_owner "$bin/initdb" --no-sync -D "$dir/data" -U postgres --auth=trust >/dev/null
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
-      "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=off $*" \
+    # Kept for `restart`, which starts the server with the same options.
+    echo "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c fsync=off $*" \
+      > "$dir/options"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "$(cat "$dir/options")" \
       start >/dev/null
     ;;
   standby)
@@ -37,6 +43,17 @@ case "$1" in
   halt)
     as_owner "$bin/pg_ctl" -D "$2/data" -m immediate -w stop >/dev/null
     ;;
+  restart)
+    dir="$2" refuse_for="$3"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    # A standby without a primary to stream from, and without hot standby: it replays
+    # what it has and answers every connection with 57P03 until it is promoted.
+    as_owner touch "$dir/data/standby.signal"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -W \
+      -o "$(cat "$dir/options") -c hot_standby=off" start >/dev/null
+    sleep "$refuse_for"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -w promote >/dev/null
+    ;;
   stop)
     dir="$2"
     if [ -d "$dir/data" ]; then
@@ -45,7 +62,7 @@ case "$1" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start DIR PORT [-c guc=value ...] | standby DIR PORT PRIMARY_PORT | halt DIR | stop DIR" >&2
+    echo "usage: $0 start DIR PORT [-c guc=value ...] | standby DIR PORT PRIMARY_PORT | halt DIR | restart DIR SECONDS | stop DIR" >&2
     exit 2
     ;;
 esac

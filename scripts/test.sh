@@ -102,7 +102,7 @@ log "tests (against a throwaway PostgreSQL 15)"
 scratch="$(mktemp -d -t sqlpact-test.XXXXXX)"
 cleanup() {
   if [ -n "${toxiproxy_pid:-}" ]; then kill "$toxiproxy_pid" 2>/dev/null || true; fi
-  for d in notls rust-primary rust-standby go-primary go-standby; do
+  for d in notls rust-primary rust-standby go-primary go-standby rust-restart go-restart; do
     scripts/pg-extra.sh stop "$scratch/$d"
   done
   rm -rf "$scratch"
@@ -129,6 +129,11 @@ for lang in rust go; do
   export "SQLPACT_TEST_FAILOVER_${upper}_PRIMARY=postgresql://postgres@127.0.0.1:$primary_port/postgres"
   export "SQLPACT_TEST_FAILOVER_${upper}_STANDBY=postgresql://postgres@127.0.0.1:$standby_port/postgres"
   export "SQLPACT_TEST_FAILOVER_${upper}_PRIMARY_DIR=$scratch/$lang-primary"
+  # The fault suite's restart (scripts/pg-extra.sh restart); its log counts the dials.
+  restart_port="$(free_port)"
+  scripts/pg-extra.sh start "$scratch/$lang-restart" "$restart_port" -c log_connections=on
+  export "SQLPACT_TEST_RESTART_${upper}_URL=postgresql://postgres@127.0.0.1:$restart_port/postgres"
+  export "SQLPACT_TEST_RESTART_${upper}_DIR=$scratch/$lang-restart"
 done
 # The fault suite's network faults: the tests make their proxies through its API.
 toxiproxy_port="$(free_port)"
