@@ -147,8 +147,10 @@ done
 # pg_virtualenv creates a cluster, exports PG* variables for it, runs the command and
 # removes the cluster again. The server refuses to run as root; pg_virtualenv runs it
 # as the postgres user. It serves TLS with the certificates above, and the role
-# tls_client may log in only with the client certificate.
-pg_virtualenv -v 15 \
+# tls_client may log in only with the client certificate. `-t` keeps the cluster in a
+# temporary directory even as root, and `-p` on a free port, so that a second run, or a
+# cluster left by a killed one, does not stop this one.
+pg_virtualenv -t -p "$(free_port)" -v 15 \
   -o ssl=on \
   -o "ssl_cert_file=$SQLPACT_TEST_TLS_DIR/server.pem" \
   -o "ssl_key_file=$SQLPACT_TEST_TLS_DIR/server.key" \

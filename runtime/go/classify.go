@@ -78,12 +78,14 @@ type Decision struct {
 }
 
 // connectionLoss: safe to retry if nothing was sent, or if running it twice is
-// harmless; otherwise the outcome is unknown.
+// harmless; otherwise the outcome is unknown. A transaction whose session is lost
+// before its COMMIT applied nothing (the server rolls it back), so it is re-run; the
+// COMMIT itself is classified outside the transaction.
 func connectionLoss(f Failure) Action {
+	if f.InTransaction {
+		return RerunTransaction
+	}
 	if f.Sent == NotSent || f.Idempotent {
-		if f.InTransaction {
-			return RerunTransaction
-		}
 		return RetryAnywhere
 	}
 	return Ambiguous
@@ -117,7 +119,9 @@ func Classify(f Failure) Decision {
 	case "57014":
 		return Decision{Class: "canceled", Action: Fatal}
 	case "57P01", "57P02", "57P03":
-		return Decision{Class: "server_shutdown", Action: connectionLoss(f), EvictGeneration: true}
+		// Refused while connecting: the host cannot take connections now.
+		return Decision{Class: "server_shutdown", Action: connectionLoss(f), EvictGeneration: true,
+			FeedsBreaker: f.Sent == NotSent}
 	case "53300":
 		return Decision{Class: "too_many_connections", Action: BackoffRetry, FeedsBreaker: true}
 	case "25006":

@@ -149,7 +149,13 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 				_ = tx.Rollback(rctx)
 				return err
 			}
-			return tx.Commit(ctx)
+			if err := tx.Commit(ctx); err != nil {
+				// The COMMIT is classified outside the transaction: a connection lost
+				// before its reply leaves the outcome unknown, unlike a statement's.
+				dec := Classify(failureOf(err, SentNoReply, false, false, RoutePrimary))
+				return &Error{Class: Class(dec.Class), Action: dec.Action, Statement: txName, Err: err}
+			}
+			return nil
 		}()
 		release(ctx, c, err)
 		if err == nil {
@@ -165,21 +171,21 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 		}
 		e.Attempts = attempt
 		if e.Action != RerunTransaction {
-			return d.fail(e)
+			return d.failAs(txName, e)
 		}
 		delay, ok := bo.NextDelay(remaining(ctx))
 		if !ok {
-			return d.fail(e)
+			return d.failAs(txName, e)
 		}
 		if !h.tryRetry(e.Class) {
 			e.BudgetExhausted = true
-			return d.fail(e)
+			return d.failAs(txName, e)
 		}
 		d.counters.transactionReruns.Add(1)
 		d.counters.retry(e.Class)
 		d.emit(Event{Kind: EventRetry, Statement: txName, Host: h.name, Class: e.Class, Attempt: attempt, Delay: delay})
 		if !sleep(ctx, delay) {
-			return d.fail(e)
+			return d.failAs(txName, e)
 		}
 	}
 }

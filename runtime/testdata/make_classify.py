@@ -23,10 +23,12 @@ SENT = ["not_sent", "sent_no_reply", "replied"]
 
 
 def connection_loss(sent, in_tx, idempotent):
-    if sent == "not_sent":
-        return "rerun_transaction" if in_tx else "retry_anywhere"
-    if idempotent:
-        return "rerun_transaction" if in_tx else "retry_anywhere"
+    # A transaction whose session is lost before its COMMIT applied nothing: the server
+    # rolls it back. (The COMMIT itself is classified outside the transaction.)
+    if in_tx:
+        return "rerun_transaction"
+    if sent == "not_sent" or idempotent:
+        return "retry_anywhere"
     return "ambiguous"
 
 
@@ -49,7 +51,8 @@ def classify(kind, code, sent, in_tx, idempotent, route):
     if code == "57014":
         return ("canceled", "fatal", False, False)
     if code in ("57P01", "57P02", "57P03"):
-        return ("server_shutdown", connection_loss(sent, in_tx, idempotent), True, False)
+        return ("server_shutdown", connection_loss(sent, in_tx, idempotent), True,
+                sent == "not_sent")
     if code == "53300":
         return ("too_many_connections", "backoff_retry", False, True)
     if code == "25006":

@@ -98,12 +98,12 @@ fn decide(class: Class, action: Action) -> Decision {
 /// A lost connection: safe to retry if nothing was sent, or if running it twice is
 /// harmless; otherwise the outcome is unknown.
 fn connection_loss(f: &Failure<'_>) -> Action {
-    if f.sent == SendState::NotSent || f.idempotent {
-        if f.in_transaction {
-            Action::RerunTransaction
-        } else {
-            Action::RetryAnywhere
-        }
+    // A transaction whose session is lost before its COMMIT applied nothing: the server
+    // rolls it back. (The COMMIT itself is classified outside the transaction.)
+    if f.in_transaction {
+        Action::RerunTransaction
+    } else if f.sent == SendState::NotSent || f.idempotent {
+        Action::RetryAnywhere
     } else {
         Action::Ambiguous
     }
@@ -149,6 +149,8 @@ pub fn classify(f: &Failure<'_>) -> Decision {
         "57014" => decide(Class::Canceled, Action::Fatal),
         "57P01" | "57P02" | "57P03" => Decision {
             evict_generation: true,
+            // Refused while connecting: the host cannot take connections now.
+            feeds_breaker: f.sent == SendState::NotSent,
             ..decide(Class::ServerShutdown, connection_loss(f))
         },
         "53300" => Decision {

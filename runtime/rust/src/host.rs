@@ -143,12 +143,25 @@ impl HostState {
             .unwrap_or_else(|p| p.into_inner());
         g.is_some_and(|t| created <= t)
     }
+
+    /// Marks every connection opened until now evicted: each is closed when next
+    /// taken or maintained.
+    pub fn evict_before_now(&self) {
+        *self
+            .evicted_before
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
 }
+
+/// Told how a connection's I/O task ended when it ended with an error.
+pub(crate) type ConnectionEnd = Box<dyn FnOnce(tokio_postgres::Error) + Send>;
 
 /// Opens one connection (plain or through a TLS connector) and spawns its I/O task.
 pub(crate) type Connect = Arc<
     dyn Fn(
             &tokio_postgres::Config,
+            ConnectionEnd,
         ) -> Pin<Box<dyn Future<Output = Result<Client, tokio_postgres::Error>> + Send>>
         + Send
         + Sync,
@@ -175,11 +188,15 @@ where
 {
     let for_cancel = tls.clone();
     Transport {
-        connect: Arc::new(move |config: &tokio_postgres::Config| {
+        connect: Arc::new(move |config: &tokio_postgres::Config, end: ConnectionEnd| {
             let (config, tls) = (config.clone(), tls.clone());
             Box::pin(async move {
                 let (client, connection) = config.connect(tls).await?;
-                tokio::spawn(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        end(e);
+                    }
+                });
                 Ok(client)
             })
         }),
@@ -212,7 +229,19 @@ impl managed::Manager for Manager {
         if !permit && !self.state.breaker_closed.load(Ordering::Acquire) {
             return Err(ConnectError::BreakerOpen);
         }
-        let client = match (self.transport.connect)(&self.config).await {
+        // A server shutting down tells each idle session so (57P01, 57P02) as it ends
+        // it: every connection opened before is as dead, so the generation is evicted
+        // at once instead of costing each its own failed attempt.
+        let state = Arc::downgrade(&self.state);
+        let end: ConnectionEnd = Box::new(move |e| {
+            let shutdown = e
+                .as_db_error()
+                .is_some_and(|d| matches!(d.code().code(), "57P01" | "57P02"));
+            if let (true, Some(state)) = (shutdown, state.upgrade()) {
+                state.evict_before_now();
+            }
+        });
+        let client = match (self.transport.connect)(&self.config, end).await {
             Ok(c) => {
                 self.state.set_connect_error(None);
                 c
@@ -400,11 +429,7 @@ impl Host {
 
     /// Closes every connection opened until now: the server behind them restarted.
     pub fn evict(&self) {
-        *self
-            .state
-            .evicted_before
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        self.state.evict_before_now();
         let state = self.state.clone();
         self.lane.close_all();
         let removed = self.pool.retain(|_, m| !state.evicted(m.created)).removed;

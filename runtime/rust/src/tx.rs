@@ -288,6 +288,8 @@ fn begin_error(e: tokio_postgres::Error, broken: &AtomicBool) -> Error {
     )
 }
 
+/// The COMMIT is classified outside the transaction: a connection lost before its
+/// reply leaves the outcome unknown, unlike a statement's inside the transaction.
 fn commit_error(e: tokio_postgres::Error, broken: &AtomicBool) -> Error {
     let replied = e.as_db_error().is_some();
     if !replied {
@@ -300,6 +302,9 @@ fn commit_error(e: tokio_postgres::Error, broken: &AtomicBool) -> Error {
         } else {
             SendState::SentNoReply
         },
-        &tx_context(),
+        &crate::error::Context {
+            in_transaction: false,
+            ..tx_context()
+        },
     )
 }

@@ -628,3 +628,368 @@ async fn serializable_transfers_keep_the_sum_and_rerun_within_the_policy() {
         committed.len()
     );
 }
+
+/// What the runtime did, and when: the events the scenarios below read.
+#[derive(Debug, Clone)]
+enum Seen {
+    Attempt {
+        statement: String,
+    },
+    Retry {
+        statement: String,
+        class: Class,
+        delay: Duration,
+    },
+    Failed {
+        statement: String,
+        class: Class,
+    },
+    Breaker(BreakerState),
+    Opened,
+    Closed(String),
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(Instant, Seen)>>);
+
+impl Recorder {
+    fn events(&self) -> Vec<(Instant, Seen)> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Observer for Recorder {
+    fn on_event(&self, e: &Event<'_>) {
+        let seen = match *e {
+            Event::Attempt { statement, .. } => Seen::Attempt {
+                statement: statement.to_owned(),
+            },
+            Event::Retry {
+                statement,
+                class,
+                delay,
+                ..
+            } => Seen::Retry {
+                statement: statement.to_owned(),
+                class,
+                delay,
+            },
+            Event::Failed {
+                statement, class, ..
+            } => Seen::Failed {
+                statement: statement.to_owned(),
+                class,
+            },
+            Event::Breaker { state, .. } => Seen::Breaker(state),
+            Event::ConnectionOpened { .. } => Seen::Opened,
+            Event::ConnectionClosed { reason, .. } => Seen::Closed(reason.to_owned()),
+            _ => return,
+        };
+        self.0.lock().unwrap().push((Instant::now(), seen));
+    }
+}
+
+async fn recorded_db(policies: &'static Policies, url: &str, seed: u64) -> (Db, Arc<Recorder>) {
+    let rec = Arc::new(Recorder::default());
+    let db = Db::builder(policies)
+        .seed(seed)
+        .observer(rec.clone())
+        .host(url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    (db, rec)
+}
+
+fn pg_extra(args: &[&str]) {
+    let out = std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/pg-extra.sh"
+    ))
+    .args(args)
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "pg-extra.sh {args:?}: {out:?}");
+}
+
+/// The `connection received` lines of a server's log (`log_connections`): its dials.
+fn dials_logged(dir: &str) -> usize {
+    std::fs::read_to_string(format!("{dir}/log"))
+        .unwrap()
+        .matches("connection received")
+        .count()
+}
+
+static RESTART_PID: Statement = Statement {
+    timeout: Duration::from_secs(2),
+    ..read("RestartPid", "SELECT pg_backend_pid()")
+};
+
+/// One call's outcome: when it started and ended, and the backend pid or the class.
+type Outcome = (Instant, Instant, Result<i32, Class>);
+
+/// Scenario 3: the server stops at once and starts again, refusing connections with
+/// `57P03` while it recovers (1.5 s). Dead pooled connections cost at most one failed
+/// attempt each, the breaker bounds the dials while the server refuses, and reads are
+/// served again at the breaker's first probe after the server takes connections.
+#[tokio::test]
+async fn a_fast_restart_costs_few_attempts_bounds_dials_and_recovers_at_the_next_probe() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let url = env("SQLPACT_TEST_RESTART_RUST_URL");
+    let dir = env("SQLPACT_TEST_RESTART_RUST_DIR");
+    let (db, rec) = recorded_db(&POLICIES, &url, 3).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut out: Vec<Outcome> = Vec::new();
+                while !stop.load(Relaxed) {
+                    let t = Instant::now();
+                    let r = db.query(&RESTART_PID, &[]).await;
+                    let r = r.map(|rows| rows[0].get(0)).map_err(|e| e.class());
+                    out.push((t, Instant::now(), r));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                out
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let dials_before = dials_logged(&dir);
+    let restart = Instant::now();
+    tokio::task::spawn_blocking({
+        let dir = dir.clone();
+        move || pg_extra(&["restart", &dir, "1.5"])
+    })
+    .await
+    .unwrap();
+    let serving = Instant::now();
+    let dials = dials_logged(&dir) - dials_before;
+    // Long enough for the breaker's longest open delay (16 × open_for) and then some.
+    tokio::time::sleep(Duration::from_millis(4000)).await;
+    stop.store(true, Relaxed);
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    for w in workers {
+        let out = w.await.unwrap();
+        assert!(
+            matches!(out.last(), Some((_, _, Ok(_)))),
+            "every worker is served again"
+        );
+        outcomes.extend(out);
+    }
+    let before: std::collections::HashSet<i32> = outcomes
+        .iter()
+        .filter(|(_, end, _)| *end < restart)
+        .filter_map(|(_, _, r)| r.ok())
+        .collect();
+    assert!(!before.is_empty(), "reads were served before the restart");
+    let mut by_class = std::collections::BTreeMap::<&str, usize>::new();
+    let mut first_served: Option<Instant> = None;
+    for (_, end, r) in &outcomes {
+        match r {
+            // Served by the old server in the moments before it stopped.
+            Ok(pid) if before.contains(pid) => {
+                assert!(*end < serving, "a read after the restart on an old session");
+            }
+            Ok(_) => first_served = Some(first_served.map_or(*end, |f| f.min(*end))),
+            Err(c) => {
+                assert!(
+                    matches!(
+                        c,
+                        Class::ServerShutdown
+                            | Class::Connection
+                            | Class::BreakerOpen
+                            | Class::Timeout
+                    ),
+                    "{c:?}"
+                );
+                *by_class.entry(c.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let first_served = first_served.expect("a read was served after the restart");
+    // Every call started after the first success on the new server is served.
+    for (start, _, r) in &outcomes {
+        assert!(
+            *start < first_served || r.is_ok(),
+            "once served again, reads keep being served: {r:?}"
+        );
+    }
+    let events = rec.events();
+    // An attempt that failed without reaching the server is a refused dial or a pooled
+    // connection the restart killed: at most one per pooled connection.
+    let failed_attempts = events
+        .iter()
+        .filter(|(t, e)| {
+            *t > restart
+                && match e {
+                    Seen::Retry { class, .. } | Seen::Failed { class, .. } => {
+                        *class != Class::BreakerOpen
+                    }
+                    _ => false,
+                }
+        })
+        .count();
+    assert!(
+        failed_attempts <= dials + POLICIES.pool.max_size as usize,
+        "{failed_attempts} failed attempts for {dials} dials"
+    );
+    // Four callers retrying every 10 ms would dial well over a hundred times in 1.5 s.
+    assert!(dials <= 20, "{dials} dials while the server refused");
+    // The first probe after the server serves succeeds and closes the breaker.
+    let probes_after: Vec<&Seen> = events
+        .iter()
+        .filter(|(t, e)| *t > serving && matches!(e, Seen::Breaker(_)))
+        .map(|(_, e)| e)
+        .collect();
+    assert!(
+        matches!(
+            probes_after.as_slice(),
+            [
+                Seen::Breaker(BreakerState::HalfOpen),
+                Seen::Breaker(BreakerState::Closed),
+                ..
+            ] | [Seen::Breaker(BreakerState::Closed), ..]
+        ),
+        "{probes_after:?}"
+    );
+    let lag = first_served.saturating_duration_since(serving);
+    let max_open = POLICIES.breaker.open_for * 16;
+    assert!(lag <= max_open, "served again {lag:?} after the server was");
+    eprintln!(
+        "restart: down {:?}, {dials} dials, {failed_attempts} failed attempts, served again \
+         {lag:?} after the server was, failed calls {by_class:?}",
+        serving - restart
+    );
+}
+
+/// A read that the server refuses now and then with `55P03` (lock not available), which
+/// the runtime retries after a backoff.
+const FLAKY: &str = "CREATE FUNCTION flaky() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF random() < 0.3 THEN
+    RAISE EXCEPTION 'busy' USING ERRCODE = '55P03';
+  END IF;
+  RETURN 1;
+END $$;";
+
+const fn lagged(name: &'static str, sql: &'static str) -> Statement {
+    Statement {
+        timeout: Duration::from_millis(250),
+        ..read(name, sql)
+    }
+}
+
+/// Timeouts feed the breaker; this scenario is about deadlines, so it stays closed.
+static LENIENT: Policies = Policies {
+    breaker: BreakerPolicy {
+        failure_threshold: 1000,
+        open_for: Duration::from_millis(200),
+    },
+    ..POLICIES
+};
+
+/// One statement per caller, so that the runtime's events name the call they belong to;
+/// one of them slow enough that the latency often makes it miss its deadline.
+static LAGGED: [Statement; 8] = [
+    lagged("Lagged0", "SELECT flaky()"),
+    lagged("Lagged1", "SELECT flaky()"),
+    lagged("Lagged2", "SELECT flaky()"),
+    lagged("Lagged3", "SELECT flaky()"),
+    lagged("Lagged4", "SELECT flaky()"),
+    lagged("Lagged5", "SELECT flaky()"),
+    lagged("Lagged6", "SELECT flaky()"),
+    lagged("Slow7", "SELECT flaky() FROM pg_sleep(0.2)"),
+];
+
+/// Scenario 7: every reply comes 0–50 ms late (toxiproxy latency with jitter) against a
+/// 250 ms deadline, and the server refuses some calls with a retryable error. No call
+/// outlives its deadline, and no backoff sleeps past it.
+#[tokio::test]
+async fn under_jittered_latency_no_call_or_backoff_outlives_its_deadline() {
+    let (url, _admin) = scratch("fault_latency", FLAKY).await;
+    let proxy = Toxiproxy::from_env()
+        .proxy("rust_latency", &target_of(&url))
+        .await;
+    proxy
+        .toxic(
+            "latency",
+            serde_json::json!({ "latency": 25, "jitter": 25 }),
+        )
+        .await;
+    let (db, rec) = recorded_db(&LENIENT, &via(&url, &proxy.listen), 7).await;
+    let workers: Vec<_> = LAGGED
+        .iter()
+        .map(|st| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut calls = Vec::new();
+                for _ in 0..20 {
+                    let t = Instant::now();
+                    let r = db.query(st, &[]).await.map(|_| ()).map_err(|e| e.class());
+                    calls.push((st, t, Instant::now(), r));
+                }
+                calls
+            })
+        })
+        .collect();
+    let mut calls = Vec::new();
+    for w in workers {
+        calls.extend(w.await.unwrap());
+    }
+    // Scheduling noise on a busy machine; a backoff past the deadline is checked exactly
+    // below.
+    let slack = Duration::from_millis(50);
+    let (mut served, mut timed_out, mut refused, mut fast) = (0, 0, 0, 0);
+    let mut slowest = Duration::ZERO;
+    for (st, start, end, r) in &calls {
+        let took = *end - *start;
+        slowest = slowest.max(took);
+        assert!(
+            took <= st.timeout + slack,
+            "a call took {took:?} with a deadline of {:?}",
+            st.timeout
+        );
+        match r {
+            Ok(()) => served += 1,
+            Err(Class::Timeout) => timed_out += 1,
+            // Its retries ran out within the deadline.
+            Err(Class::LockNotAvailable) => refused += 1,
+            // Timeouts feed the breaker: half the calls of the last 10 s open it.
+            Err(Class::BreakerOpen) => fast += 1,
+            Err(c) => assert_eq!(*c, Class::PoolTimeout),
+        }
+    }
+    let mut retries = 0;
+    for (at, e) in rec.events() {
+        let Seen::Retry {
+            statement, delay, ..
+        } = e
+        else {
+            continue;
+        };
+        retries += 1;
+        let (st, start, _, _) = calls
+            .iter()
+            .find(|(st, start, end, _)| st.name == statement && *start <= at && at <= *end)
+            .expect("a retry belongs to a call");
+        let (wakes, deadline) = (at + delay, *start + st.timeout);
+        assert!(
+            wakes <= deadline + Duration::from_millis(1),
+            "a backoff of {delay:?} sleeps {:?} past the deadline",
+            wakes - deadline
+        );
+    }
+    // Both outcomes, and retries: the deadline and the backoff were exercised.
+    assert!(
+        served > 0 && timed_out > 0 && retries > 0,
+        "{served} served, {timed_out} timed out, {refused} refused, {retries} retries"
+    );
+    eprintln!(
+        "latency: {served} served, {timed_out} timed out, {refused} refused to the end, \
+         {fast} failed fast (breaker) of {} calls; {retries} retries; slowest call {slowest:?}",
+        calls.len()
+    );
+}
