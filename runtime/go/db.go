@@ -624,7 +624,11 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (d *DB) fail(e *Error) error {
+func (d *DB) fail(e *Error) error { return d.failAs(e.Statement, e) }
+
+// failAs counts e and reports it under name: a transaction's failure is the
+// transaction's, whichever of its statements failed (e keeps that statement's name).
+func (d *DB) failAs(name string, e *Error) error {
 	d.counters.failure(e.Class)
 	if e.Ambiguous() {
 		d.counters.ambiguous.Add(1)
@@ -632,7 +636,7 @@ func (d *DB) fail(e *Error) error {
 	if e.BudgetExhausted {
 		d.counters.budgetExhausted.Add(1)
 	}
-	d.emit(Event{Kind: EventFailed, Statement: e.Statement, Class: e.Class, Attempt: e.Attempts,
+	d.emit(Event{Kind: EventFailed, Statement: name, Class: e.Class, Attempt: e.Attempts,
 		Ambiguous: e.Ambiguous(), BudgetExhausted: e.BudgetExhausted})
 	return e
 }

@@ -426,7 +426,15 @@ impl Shared {
     /// arriving meanwhile wait for it instead of starting another.
     async fn refresh_roles(&self) {
         let Ok(_g) = self.refresh.try_lock() else {
-            let _wait = self.refresh.lock().await;
+            // With no breaker closed the refresh is some host's probe, whose dial may
+            // hang on a dead network: the callers fail fast instead of waiting for it.
+            if self
+                .hosts
+                .iter()
+                .any(|h| h.breaker_state() == BreakerState::Closed)
+            {
+                let _wait = self.refresh.lock().await;
+            }
             return;
         };
         // Bounded by the acquire timeout: a hung host must not hold up the callers
@@ -487,7 +495,8 @@ impl Shared {
     /// A host for `route`, and whether its breaker let the request through (so it may
     /// open a connection). A first attempt may also go to a host whose breaker refuses
     /// it while that host has idle connections (or, for a `shared` read, a shared
-    /// connection to ride on): healthy connections keep serving.
+    /// connection to ride on; for any other statement, a shared connection nobody
+    /// reads on, given back to the pool): healthy connections keep serving.
     async fn pick(
         &self,
         route: Route,
@@ -520,7 +529,12 @@ impl Shared {
                 }
                 if first
                     && idle.is_none()
-                    && (h.pool.status().available > 0 || (shared && h.lane.has_usable()))
+                    && (h.pool.status().available > 0
+                        || if shared {
+                            h.lane.has_usable()
+                        } else {
+                            h.lane.release_idle()
+                        })
                 {
                     idle = Some(Arc::clone(h));
                 }
@@ -532,7 +546,7 @@ impl Shared {
                 && self
                     .hosts
                     .iter()
-                    .all(|h| matches!(h.breaker_state(), BreakerState::Open { .. }));
+                    .all(|h| h.breaker_state() != BreakerState::Closed);
             if candidates > 0 || all_open {
                 let mut m = "the circuit breaker of every host of the route is open".to_owned();
                 for h in &self.hosts {
@@ -676,6 +690,9 @@ impl Shared {
                     let g = self.acquire_open(host, permit).await?;
                     break host.lane.add(grow, g.into_object());
                 }
+                // Without the permit the grower is the breaker's probe, whose dial may
+                // hang on a dead network: fail fast instead of queueing behind it.
+                Pick::Wait if !permit => return Err(AttemptError::BreakerOpen),
                 Pick::Wait => wait.await,
                 Pick::Alone => return self.attempt_alone(host, permit, st, op, sent).await,
             }

@@ -207,6 +207,23 @@ impl Lane {
         self.lock().iter().any(|c| c.usable())
     }
 
+    /// Gives a shared connection nobody reads on back to the pool; whether there was
+    /// one. With the breaker open, a statement that does not share may be served only
+    /// by an idle pooled connection, and such a shared connection is as idle as any:
+    /// kept in the lane, it would fail the statement fast while it sits unused.
+    pub fn release_idle(&self) -> bool {
+        let mut conns = self.lock();
+        let Some(i) = conns
+            .iter()
+            .position(|c| c.usable() && c.riders.load(Ordering::Acquire) == 0)
+        else {
+            return false;
+        };
+        // No read holds it: dropping the lane's hold returns the connection to the pool.
+        conns.swap_remove(i);
+        true
+    }
+
     /// Puts a pooled connection into the lane and rides on it.
     pub fn add(&self, grow: Growing<'_>, obj: Object) -> Ride {
         let conn = Arc::new(Shared {

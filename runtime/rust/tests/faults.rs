@@ -632,16 +632,12 @@ async fn serializable_transfers_keep_the_sum_and_rerun_within_the_policy() {
 /// What the runtime did, and when: the events the scenarios below read.
 #[derive(Debug, Clone)]
 enum Seen {
-    Attempt {
-        statement: String,
-    },
     Retry {
         statement: String,
         class: Class,
         delay: Duration,
     },
     Failed {
-        statement: String,
         class: Class,
     },
     Breaker(BreakerState),
@@ -661,9 +657,6 @@ impl Recorder {
 impl Observer for Recorder {
     fn on_event(&self, e: &Event<'_>) {
         let seen = match *e {
-            Event::Attempt { statement, .. } => Seen::Attempt {
-                statement: statement.to_owned(),
-            },
             Event::Retry {
                 statement,
                 class,
@@ -674,12 +667,7 @@ impl Observer for Recorder {
                 class,
                 delay,
             },
-            Event::Failed {
-                statement, class, ..
-            } => Seen::Failed {
-                statement: statement.to_owned(),
-                class,
-            },
+            Event::Failed { class, .. } => Seen::Failed { class },
             Event::Breaker { state, .. } => Seen::Breaker(state),
             Event::ConnectionOpened { .. } => Seen::Opened,
             Event::ConnectionClosed { reason, .. } => Seen::Closed(reason.to_owned()),
@@ -991,5 +979,276 @@ async fn under_jittered_latency_no_call_or_backoff_outlives_its_deadline() {
         "latency: {served} served, {timed_out} timed out, {refused} refused to the end, \
          {fast} failed fast (breaker) of {} calls; {retries} retries; slowest call {slowest:?}",
         calls.len()
+    );
+}
+
+/// Every connection lives 2 s plus a random share of 2 s; all are replaced in the
+/// background to keep eight open.
+static EXPIRING: Policies = Policies {
+    pool: PoolPolicy {
+        max_size: 8,
+        min_idle: 8,
+        max_lifetime: Duration::from_secs(2),
+        lifetime_jitter: Duration::from_secs(2),
+        ..POLICIES.pool
+    },
+    ..POLICIES
+};
+
+/// The `q`-quantile of sorted `xs`.
+fn quantile(xs: &[Duration], q: f64) -> Duration {
+    xs[((xs.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Scenario 12: eight connections opened together all reach their lifetime during a
+/// steady load. With lifetime jitter their replacements spread out, and acquiring a
+/// connection stays quick throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifetime_jitter_spreads_reconnects_and_acquire_stays_quick() {
+    let (url, _admin) = scratch("fault_lifetime", SCHEMA).await;
+    let rec = Arc::new(Recorder::default());
+    let db = Db::builder(&EXPIRING)
+        .seed(12)
+        .observer(rec.clone())
+        .maintenance_every(Duration::from_millis(100))
+        .host(&url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    // Opened together, so that without jitter they would expire together.
+    let held = futures_util::future::join_all((0..8).map(|_| db.checkout())).await;
+    let opened = Instant::now();
+    drop(held);
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                let mut waits = Vec::new();
+                while opened.elapsed() < Duration::from_secs(6) {
+                    let t = Instant::now();
+                    let c = db.checkout().await.expect("a connection");
+                    waits.push(t.elapsed());
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    drop(c);
+                }
+                waits
+            })
+        })
+        .collect();
+    let mut waits = Vec::new();
+    for w in workers {
+        waits.extend(w.await.unwrap());
+    }
+    waits.sort();
+    let expired: Vec<Duration> = rec
+        .events()
+        .into_iter()
+        .filter(|(_, e)| matches!(e, Seen::Closed(r) if r == "expired"))
+        .map(|(t, _)| t.saturating_duration_since(opened))
+        .collect();
+    assert!(
+        expired.len() >= 8,
+        "every connection was replaced: {expired:?}"
+    );
+    let first = &expired[..8];
+    let span = first[7] - first[0];
+    assert!(
+        span >= Duration::from_secs(1),
+        "replaced together: {first:?}"
+    );
+    let crowded = first
+        .iter()
+        .map(|&t| {
+            first
+                .iter()
+                .filter(|&&u| u >= t && u - t < Duration::from_millis(250))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        crowded <= 4,
+        "{crowded} of 8 replaced within 250 ms: {first:?}"
+    );
+    let (p50, p99, max) = (
+        quantile(&waits, 0.5),
+        quantile(&waits, 0.99),
+        waits[waits.len() - 1],
+    );
+    assert!(p99 < Duration::from_millis(5), "acquire p99 {p99:?}");
+    eprintln!(
+        "lifetime: {} acquires, p50 {p50:?}, p99 {p99:?}, max {max:?}; the first 8 replaced \
+         at {first:?} ({} in all)",
+        waits.len(),
+        expired.len()
+    );
+}
+
+/// A TCP gate in front of a server: open, it forwards; shut, it cuts every forwarded
+/// connection and holds each new one without answering (a dial that hangs until the
+/// client gives up). It counts the dials it holds at once.
+struct Gate {
+    addr: String,
+    open: tokio::sync::watch::Sender<bool>,
+    held: Arc<std::sync::atomic::AtomicUsize>,
+    most_held: Arc<std::sync::atomic::AtomicUsize>,
+    dials: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Gate {
+    async fn new(upstream: String) -> Gate {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (open, state) = tokio::sync::watch::channel(true);
+        let held = Arc::new(AtomicUsize::new(0));
+        let most_held = Arc::new(AtomicUsize::new(0));
+        let dials = Arc::new(AtomicUsize::new(0));
+        let (h, m, d) = (held.clone(), most_held.clone(), dials.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                d.fetch_add(1, SeqCst);
+                let (mut state, upstream, h, m) =
+                    (state.clone(), upstream.clone(), h.clone(), m.clone());
+                tokio::spawn(async move {
+                    if *state.borrow_and_update() {
+                        let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                            return;
+                        };
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            _ = state.wait_for(|open| !open) => {}
+                        }
+                        return;
+                    }
+                    m.fetch_max(h.fetch_add(1, SeqCst) + 1, SeqCst);
+                    let mut buf = [0u8; 1024];
+                    loop {
+                        tokio::select! {
+                            n = tokio::io::AsyncReadExt::read(&mut client, &mut buf) => {
+                                if !matches!(n, Ok(n) if n > 0) { break; }
+                            }
+                            _ = state.wait_for(|open| *open) => break,
+                        }
+                    }
+                    h.fetch_sub(1, SeqCst);
+                });
+            }
+        });
+        Gate {
+            addr,
+            open,
+            held,
+            most_held,
+            dials,
+        }
+    }
+
+    fn set_open(&self, open: bool) {
+        self.open.send_replace(open);
+    }
+
+    /// Starts counting the most dials held at once afresh.
+    fn reset_most_held(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.most_held.store(self.held.load(SeqCst), SeqCst);
+    }
+}
+
+static OUTAGE_READ: Statement = Statement {
+    timeout: Duration::from_secs(1),
+    ..read("OutageRead", "SELECT n FROM counter WHERE id = 1")
+};
+
+/// Scenario 4: the server is unreachable for 30 s (`SQLPACT_TEST_OUTAGE_SECS`; longer
+/// for a soak): connections cut, new dials hang. The breaker opens, calls fail fast
+/// (p99 under 5 ms), at most one dial is in flight, and service comes back after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_opens_the_breaker_fails_fast_with_one_dial_and_recovers() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let outage = Duration::from_secs(
+        std::env::var("SQLPACT_TEST_OUTAGE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(30),
+    );
+    let (url, _admin) = scratch("fault_outage", SCHEMA).await;
+    let gate = Gate::new(target_of(&url)).await;
+    let (db, rec) = recorded_db(&POLICIES, &via(&url, &gate.addr), 4).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut out: Vec<(Instant, Duration, Result<(), Class>)> = Vec::new();
+                while !stop.load(SeqCst) {
+                    let t = Instant::now();
+                    let r = db.query(&OUTAGE_READ, &[]).await;
+                    out.push((t, t.elapsed(), r.map(|_| ()).map_err(|e| e.class())));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                out
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let down = Instant::now();
+    gate.set_open(false);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let settled = Instant::now();
+    gate.reset_most_held();
+    let dials_before = gate.dials.load(SeqCst);
+    tokio::time::sleep(outage - Duration::from_secs(2)).await;
+    let most_held = gate.most_held.load(SeqCst);
+    let dials = gate.dials.load(SeqCst) - dials_before;
+    let up = Instant::now();
+    gate.set_open(true);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, SeqCst);
+    let mut calls = Vec::new();
+    for w in workers {
+        let out = w.await.unwrap();
+        // Served before the outage; served again within 4 s of its end, and from then on.
+        assert!(out.iter().any(|(t, _, r)| *t < down && r.is_ok()));
+        let back = out
+            .iter()
+            .find(|(t, _, r)| *t >= up && r.is_ok())
+            .map(|(t, _, _)| *t)
+            .expect("served after the outage");
+        assert!(
+            back - up <= Duration::from_secs(4),
+            "served again {:?} after",
+            back - up
+        );
+        for (t, _, r) in &out {
+            assert!(*t < back || r.is_ok(), "failed after recovery: {r:?}");
+        }
+        calls.extend(out);
+    }
+    let mut during: Vec<Duration> = calls
+        .iter()
+        .filter(|(t, took, _)| *t >= settled && *t + *took <= up)
+        .map(|(_, took, _)| *took)
+        .collect();
+    during.sort();
+    assert!(
+        during.len() > 100,
+        "{} calls during the outage",
+        during.len()
+    );
+    let (p50, p99) = (quantile(&during, 0.5), quantile(&during, 0.99));
+    assert!(p99 < Duration::from_millis(5), "fail-fast p99 {p99:?}");
+    assert!(most_held <= 1, "{most_held} dials in flight at once");
+    assert!(
+        rec.events()
+            .iter()
+            .any(|(_, e)| matches!(e, Seen::Breaker(BreakerState::Open { .. }))),
+        "the breaker opened"
+    );
+    eprintln!(
+        "outage of {outage:?}: {} calls after the first 2 s, p50 {p50:?}, p99 {p99:?}; {dials} \
+         dials, at most {most_held} at once",
+        during.len()
     );
 }
