@@ -688,7 +688,9 @@ impl Shared {
                 Pick::Ride(r) => break r,
                 Pick::Grow(grow) => {
                     let g = self.acquire_open(host, permit).await?;
-                    break host.lane.add(grow, g.into_object());
+                    if let Some(ride) = host.lane.add(grow, g.into_object()) {
+                        break ride;
+                    }
                 }
                 // Without the permit the grower is the breaker's probe, whose dial may
                 // hang on a dead network: fail fast instead of queueing behind it.

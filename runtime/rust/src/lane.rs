@@ -14,7 +14,9 @@
 //! A shared connection goes back to the pool when a maintenance pass finds it unused
 //! since the previous pass, when it outlives its lifetime or its generation is evicted;
 //! one whose call failed without a reply, or whose caller gave up mid-read, is closed
-//! once its other riders are done.
+//! once its other riders are done. A read given up on is canceled on the server when
+//! no other read rides on its connection any more: from then on nothing else can run
+//! there, so the cancel hits that read or, if it has ended, nothing.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,6 +66,8 @@ struct Shared {
     used: AtomicBool,
     /// Closed once its riders are done instead of going back to the pool.
     broken: AtomicBool,
+    /// A read on it was given up on mid-flight: cancel it when the last rider leaves.
+    abandoned: AtomicBool,
 }
 
 impl Drop for Shared {
@@ -89,7 +93,23 @@ impl Shared {
     }
 
     fn usable(&self) -> bool {
-        !self.broken.load(Ordering::Acquire) && !self.conn().client.is_closed()
+        !self.broken.load(Ordering::SeqCst) && !self.conn().client.is_closed()
+    }
+
+    /// A rider leaves. The last one to leave a connection whose read was given up on
+    /// asks the server to cancel what still runs there: a rider counts before it checks
+    /// that the connection is not retired, and the retiring read marks it before it
+    /// leaves, so no read can start there once the count has reached zero.
+    fn release(&self) {
+        if self.riders.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.abandoned.swap(false, Ordering::SeqCst)
+        {
+            let conn = self.conn();
+            let cancel = (conn.cancel)(conn.client.cancel_token());
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(cancel);
+            }
+        }
     }
 }
 
@@ -102,13 +122,18 @@ pub(crate) struct Ride {
 }
 
 impl Ride {
-    fn new(conn: Arc<Shared>) -> Ride {
-        conn.riders.fetch_add(1, Ordering::AcqRel);
+    /// A ride on `conn`, unless it was retired meanwhile.
+    fn new(conn: Arc<Shared>) -> Option<Ride> {
+        conn.riders.fetch_add(1, Ordering::SeqCst);
+        if conn.broken.load(Ordering::SeqCst) {
+            conn.release();
+            return None;
+        }
         conn.used.store(true, Ordering::Relaxed);
-        Ride {
+        Some(Ride {
             conn,
             in_flight: false,
-        }
+        })
     }
 
     pub fn client(&self) -> &tokio_postgres::Client {
@@ -137,9 +162,10 @@ impl Ride {
 impl Drop for Ride {
     fn drop(&mut self) {
         if self.in_flight {
-            self.conn.broken.store(true, Ordering::Release);
+            self.conn.broken.store(true, Ordering::SeqCst);
+            self.conn.abandoned.store(true, Ordering::SeqCst);
         }
-        self.conn.riders.fetch_sub(1, Ordering::AcqRel);
+        self.conn.release();
     }
 }
 
@@ -173,7 +199,8 @@ impl Lane {
         let riders = best.map(|c| c.riders.load(Ordering::Acquire));
         let growing = self.growing.load(Ordering::Acquire);
         if let (Some(c), Some(0)) = (best, riders) {
-            return Pick::Ride(Ride::new(Arc::clone(c)));
+            // Retired since the check above (rare): a pooled connection alone.
+            return Ride::new(Arc::clone(c)).map_or(Pick::Alone, Pick::Ride);
         }
         let can_grow = conns.len() + growing < self.max && pool_has_room();
         match (best, riders) {
@@ -181,7 +208,9 @@ impl Lane {
                 self.growing.fetch_add(1, Ordering::AcqRel);
                 Pick::Grow(Growing(self))
             }
-            (Some(c), Some(n)) if n < DEPTH => Pick::Ride(Ride::new(Arc::clone(c))),
+            (Some(c), Some(n)) if n < DEPTH => {
+                Ride::new(Arc::clone(c)).map_or(Pick::Alone, Pick::Ride)
+            }
             _ if growing > 0 => Pick::Wait,
             _ => Pick::Alone,
         }
@@ -199,7 +228,7 @@ impl Lane {
         let idle = conns
             .iter()
             .find(|c| c.usable() && c.riders.load(Ordering::Acquire) == 0)?;
-        Some(Ride::new(Arc::clone(idle)))
+        Ride::new(Arc::clone(idle))
     }
 
     /// Whether the lane holds a connection reads can ride on.
@@ -224,17 +253,22 @@ impl Lane {
         true
     }
 
-    /// Puts a pooled connection into the lane and rides on it.
-    pub fn add(&self, grow: Growing<'_>, obj: Object) -> Ride {
+    /// Puts a pooled connection into the lane and rides on it (none if an eviction
+    /// retired it at once).
+    pub fn add(&self, grow: Growing<'_>, obj: Object) -> Option<Ride> {
         let conn = Arc::new(Shared {
             obj: Some(obj),
             riders: AtomicUsize::new(0),
             used: AtomicBool::new(true),
             broken: AtomicBool::new(false),
+            abandoned: AtomicBool::new(false),
         });
-        self.lock().push(Arc::clone(&conn));
+        let mut conns = self.lock();
+        conns.push(Arc::clone(&conn));
+        let ride = Ride::new(conn);
+        drop(conns);
         drop(grow);
-        Ride::new(conn)
+        ride
     }
 
     /// Closes every shared connection once its reads end: after an eviction they may

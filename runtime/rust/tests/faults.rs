@@ -1252,3 +1252,271 @@ async fn an_outage_opens_the_breaker_fails_fast_with_one_dial_and_recovers() {
         during.len()
     );
 }
+
+/// Every change of the counter is recorded, committed with it.
+const AUDITED: &str = "CREATE TABLE counter (id int PRIMARY KEY, n int NOT NULL);
+INSERT INTO counter VALUES (1, 41);
+CREATE TABLE audit (n int NOT NULL);
+CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit VALUES (NEW.n);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER audit AFTER UPDATE ON counter FOR EACH ROW EXECUTE FUNCTION audit();";
+
+static KILLED_READ: Statement = read(
+    "KilledRead",
+    "SELECT n FROM counter, pg_sleep(0.6) WHERE id = 1",
+);
+static KILLED_BUMP: Statement = write(
+    "KilledBump",
+    "UPDATE counter SET n = n + 1 FROM pg_sleep(0.6) WHERE id = 1",
+);
+static TX_BUMP: Statement = write("TxBump", "UPDATE counter SET n = n + 1 WHERE id = 1");
+static TX_PAUSE: Statement = read("TxPause", "SELECT pg_sleep(0.6)");
+
+/// Terminates, once, the session running a statement that contains `marker`; its pid.
+async fn kill_running(admin: &tokio_postgres::Client, marker: &str) -> i32 {
+    let t = Instant::now();
+    loop {
+        let row = admin
+            .query_opt(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE state = 'active' AND query LIKE '%' || $1 || '%'
+                   AND pid <> pg_backend_pid()",
+                &[&marker],
+            )
+            .await
+            .unwrap();
+        if let Some(row) = row {
+            return row.get(0);
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "nothing runs {marker}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+async fn audited(url: &str) -> (i32, i64) {
+    let c = connect(url).await;
+    let n = c
+        .query_one("SELECT n FROM counter WHERE id = 1", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let audits = c
+        .query_one("SELECT count(*) FROM audit", &[])
+        .await
+        .unwrap()
+        .get(0);
+    (n, audits)
+}
+
+/// Scenario 2: the server kills the session running a statement. An idempotent read
+/// is retried transparently; an UPDATE is reported ambiguous and applied at most once
+/// (the audit table says); an explicit transaction is re-run whole and commits once.
+#[tokio::test]
+async fn a_statement_killed_mid_flight_is_retried_reported_or_rerun_as_it_allows() {
+    let (url, admin) = scratch("fault_killed", AUDITED).await;
+    let admin_db = connect(&url).await;
+    drop(admin);
+    let db = db(&PATIENT, &[&url]).await;
+
+    let read = {
+        let db = db.clone();
+        tokio::spawn(async move { db.query(&KILLED_READ, &[]).await })
+    };
+    let killed = kill_running(&admin_db, "pg_sleep(0.6) WHERE id").await;
+    let rows = read.await.unwrap().expect("the read is retried");
+    assert_eq!(rows[0].get::<_, i32>(0), 41);
+    assert_eq!(db.stats().retries.get("server_shutdown"), Some(&1));
+    assert_ne!(
+        db.query(&BACKEND, &[]).await.unwrap()[0].get::<_, i32>(0),
+        killed
+    );
+
+    let bump = {
+        let db = db.clone();
+        tokio::spawn(async move { db.execute(&KILLED_BUMP, &[]).await })
+    };
+    kill_running(&admin_db, "UPDATE counter SET n = n + 1 FROM pg_sleep").await;
+    let err = bump.await.unwrap().expect_err("killed under it");
+    assert!(err.is_ambiguous(), "{err}");
+    assert_eq!(err.attempt_count(), 1, "never re-sent: {err}");
+    let (n, audits) = audited(&url).await;
+    assert!(
+        n <= 42 && audits <= 1 && i64::from(n - 41) == audits,
+        "n {n}, {audits} audits"
+    );
+
+    let runs = std::sync::atomic::AtomicU32::new(0);
+    let tx = db.transaction(sqlpact_runtime::TxOptions::default(), async |tx| {
+        let run = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tx.execute(&TX_BUMP, &[]).await?;
+        tx.query(&TX_PAUSE, &[]).await?;
+        Ok(run)
+    });
+    let kill = async {
+        kill_running(&admin_db, "SELECT pg_sleep(0.6)").await;
+    };
+    let (committed_on, ()) = tokio::join!(tx, kill);
+    assert_eq!(
+        committed_on.expect("the transaction is re-run"),
+        1,
+        "re-run once"
+    );
+    let (n2, audits2) = audited(&url).await;
+    assert_eq!(
+        (n2 - n, audits2 - audits),
+        (1, 1),
+        "the killed run left nothing, the re-run committed once"
+    );
+    eprintln!(
+        "killed mid-flight: the read retried, the update ambiguous (applied {audits} times), \
+         the transaction re-run and committed once; retries {:?}",
+        db.stats().retries
+    );
+}
+
+static PAUSED_READ: Statement = read(
+    "PausedRead",
+    "SELECT n FROM counter, pg_sleep($1::float8) WHERE id = 1",
+);
+static PAUSED_BUMP: Statement = write(
+    "PausedBump",
+    "UPDATE counter SET n = n + 1 FROM pg_sleep($1::float8) WHERE id = 1",
+);
+static LONG_READ: Statement = read("LongRead", "SELECT 'long read', pg_sleep(5)");
+static LONG_WRITE: Statement = write(
+    "LongWrite",
+    "UPDATE counter SET n = n FROM pg_sleep(5) WHERE id = 1 AND 'long write' <> ''",
+);
+
+/// Waits until no session runs a statement containing `marker`; how long that took.
+async fn gone(admin: &tokio_postgres::Client, marker: &str) -> Duration {
+    let t = Instant::now();
+    loop {
+        let running: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE state = 'active' AND query LIKE '%' || $1 || '%'
+                   AND pid <> pg_backend_pid()",
+                &[&marker],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running == 0 {
+            return t.elapsed();
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "the server still runs `{marker}` 1 s after its caller gave up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Scenario 10: 16 callers give up on reads, writes and transactions at random moments
+/// (a timeout of 0–60 ms drops the call wherever it waits). Nobody waits past their
+/// limit, the pool's capacity is all there afterwards, and a statement given up on
+/// stops running on the server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_given_up_at_random_points_leak_nothing_and_the_server_sees_the_cancel() {
+    let (url, _admin) = scratch("fault_cancel", SCHEMA).await;
+    let admin = connect(&url).await;
+    let db = Db::builder(&POLICIES)
+        .seed(10)
+        .maintenance_every(Duration::from_millis(100))
+        .host(&url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..16u64)
+        .map(|task| {
+            let db = db.clone();
+            async move {
+                let mut rng = sqlpact_runtime::SplitMix64::new(task);
+                let (mut ok, mut gave_up, mut failed) = (0, 0, 0);
+                while start.elapsed() < Duration::from_secs(3) {
+                    let op = rng.uniform(3);
+                    let pause = rng.uniform(10) as f64 / 1000.0;
+                    let limit = Duration::from_millis(rng.uniform(60));
+                    let call = async {
+                        match op {
+                            0 => db.query(&PAUSED_READ, &[&pause]).await.map(|_| ()),
+                            1 => db.execute(&PAUSED_BUMP, &[&pause]).await.map(|_| ()),
+                            _ => {
+                                db.transaction(Default::default(), async |tx| {
+                                    tx.execute(&TX_BUMP, &[]).await?;
+                                    tx.query(&PAUSED_READ, &[&pause]).await?;
+                                    Ok(())
+                                })
+                                .await
+                            }
+                        }
+                    };
+                    let t = Instant::now();
+                    let r = tokio::time::timeout(limit, call).await;
+                    let took = t.elapsed();
+                    assert!(
+                        took <= limit + Duration::from_millis(100),
+                        "a call given {limit:?} took {took:?}"
+                    );
+                    match r {
+                        Ok(Ok(())) => ok += 1,
+                        Err(_) => gave_up += 1,
+                        Ok(Err(e)) => {
+                            failed += 1;
+                            eprintln!("a call failed: {e}");
+                        }
+                    }
+                }
+                (ok, gave_up, failed)
+            }
+        })
+        .collect();
+    // Side by side on this task: a transaction's closure borrows from its caller.
+    let (mut ok, mut gave_up, mut failed) = (0, 0, 0);
+    for (o, g, f) in futures_util::future::join_all(tasks).await {
+        (ok, gave_up, failed) = (ok + o, gave_up + g, failed + f);
+    }
+    assert!(ok > 0 && gave_up > 0, "{ok} served, {gave_up} given up");
+
+    // The whole pool can be held at once again: nothing leaked.
+    let t = Instant::now();
+    loop {
+        let held = futures_util::future::join_all((0..4).map(|_| db.checkout())).await;
+        if held.iter().all(|c| c.is_ok()) {
+            break;
+        }
+        drop(held);
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "the pool's capacity came back: {:?}",
+            db.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let recovered = t.elapsed();
+    let host = &db.stats().hosts[0];
+    assert!(host.waiting == 0 && host.size <= 4, "{host:?}");
+
+    // A read and a write given up on stop running on the server.
+    let mut stopped = Vec::new();
+    for (st, marker) in [(&LONG_READ, "'long read'"), (&LONG_WRITE, "'long write'")] {
+        let r = tokio::time::timeout(Duration::from_millis(100), db.query(st, &[])).await;
+        assert!(r.is_err(), "given up");
+        stopped.push(gone(&admin, marker).await);
+    }
+    db.query(&READ_N, &[]).await.expect("still serving");
+    eprintln!(
+        "cancellation: {ok} served, {gave_up} given up, {failed} failed otherwise; the pool \
+         whole again after {recovered:?}; the server stopped the abandoned read and write \
+         after {stopped:?}"
+    );
+}
