@@ -36,8 +36,11 @@ pub struct Breaker {
     rng: SplitMix64,
     state: BreakerState,
     consecutive: u32,
-    /// Results in the window: (time, failed).
-    window: VecDeque<(u64, bool)>,
+    /// Results in the window, tallied per millisecond: (time, results, failures), with
+    /// running totals, so that recording costs the same at any rate.
+    window: VecDeque<(u64, u32, u32)>,
+    results: u64,
+    failures: u64,
     openings: u32,
     /// When the current half-open probe went.
     probe_at_ms: u64,
@@ -51,6 +54,8 @@ impl Breaker {
             state: BreakerState::Closed,
             consecutive: 0,
             window: VecDeque::new(),
+            results: 0,
+            failures: 0,
             openings: 0,
             probe_at_ms: 0,
         }
@@ -89,12 +94,12 @@ impl Breaker {
                 self.state = BreakerState::Closed;
                 self.openings = 0;
                 self.consecutive = 0;
-                self.window.clear();
+                self.clear_window();
             }
             BreakerState::Closed => {
                 self.consecutive = 0;
                 self.prune(now_ms);
-                self.window.push_back((now_ms, false));
+                self.tally(now_ms, false);
             }
             BreakerState::Open { .. } => {}
         }
@@ -106,11 +111,9 @@ impl Breaker {
             BreakerState::Closed => {
                 self.consecutive += 1;
                 self.prune(now_ms);
-                self.window.push_back((now_ms, true));
-                let failed = self.window.iter().filter(|(_, f)| *f).count() as u64;
-                let total = self.window.len() as u64;
-                let ratio_trips = total >= u64::from(self.cfg.min_requests)
-                    && failed * 100 >= u64::from(self.cfg.failure_percent) * total;
+                self.tally(now_ms, true);
+                let ratio_trips = self.results >= u64::from(self.cfg.min_requests)
+                    && self.failures * 100 >= u64::from(self.cfg.failure_percent) * self.results;
                 if self.consecutive >= self.cfg.failure_threshold || ratio_trips {
                     self.trip(now_ms);
                 }
@@ -120,13 +123,34 @@ impl Breaker {
     }
 
     fn prune(&mut self, now_ms: u64) {
-        while self
-            .window
-            .front()
-            .is_some_and(|(t, _)| t + self.cfg.window_ms <= now_ms)
-        {
+        while let Some(&(t, results, failures)) = self.window.front() {
+            if t + self.cfg.window_ms > now_ms {
+                break;
+            }
             self.window.pop_front();
+            self.results -= u64::from(results);
+            self.failures -= u64::from(failures);
         }
+    }
+
+    fn tally(&mut self, now_ms: u64, failed: bool) {
+        let failed = u32::from(failed);
+        // A clock that went backwards tallies into the latest millisecond.
+        match self.window.back_mut() {
+            Some((t, results, failures)) if *t >= now_ms => {
+                *results += 1;
+                *failures += failed;
+            }
+            _ => self.window.push_back((now_ms, 1, failed)),
+        }
+        self.results += 1;
+        self.failures += u64::from(failed);
+    }
+
+    fn clear_window(&mut self) {
+        self.window.clear();
+        self.results = 0;
+        self.failures = 0;
     }
 
     /// Opens for `open_for·2^k` (k: reopenings since it last closed), capped, with equal
@@ -145,6 +169,77 @@ impl Breaker {
         };
         self.openings += 1;
         self.consecutive = 0;
-        self.window.clear();
+        self.clear_window();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The closed breaker's ratio rule as first written: every result kept in a list.
+    #[derive(Default)]
+    struct Listed(Vec<(u64, bool)>);
+
+    impl Listed {
+        fn trips(&mut self, cfg: &BreakerConfig, now_ms: u64, failed: bool) -> bool {
+            while self
+                .0
+                .first()
+                .is_some_and(|(t, _)| t + cfg.window_ms <= now_ms)
+            {
+                self.0.remove(0);
+            }
+            self.0.push((now_ms, failed));
+            let failures = self.0.iter().filter(|(_, f)| *f).count() as u64;
+            let total = self.0.len() as u64;
+            failed
+                && total >= u64::from(cfg.min_requests)
+                && failures * 100 >= u64::from(cfg.failure_percent) * total
+        }
+    }
+
+    #[test]
+    fn per_millisecond_tallies_trip_as_a_list_of_every_result_would() {
+        let cfg = BreakerConfig {
+            failure_threshold: u32::MAX,
+            open_for_ms: 10,
+            max_open_ms: 160,
+            window_ms: 40,
+            min_requests: 8,
+            failure_percent: 50,
+        };
+        let mut rng = SplitMix64::new(5);
+        let mut breaker = Breaker::new(cfg, 1);
+        let mut listed = Listed::default();
+        let mut now = 1_000u64;
+        let mut trips = 0;
+        for step in 0..20_000 {
+            now = match rng.uniform(9) {
+                0 => now.saturating_sub(rng.uniform(3)),
+                1..=4 => now,
+                _ => now + rng.uniform(4),
+            };
+            // Failures now more, now less often than the threshold.
+            let failed = rng.uniform(99) < if (step / 500) % 2 == 0 { 30 } else { 60 };
+            if failed {
+                breaker.record_failure(now);
+            } else {
+                breaker.record_success(now);
+            }
+            let tripped = matches!(breaker.state(), BreakerState::Open { .. });
+            assert_eq!(
+                tripped,
+                listed.trips(&cfg, now, failed),
+                "step {step} at {now} ms"
+            );
+            if tripped {
+                trips += 1;
+                // Closed again with an empty window on both sides.
+                breaker = Breaker::new(cfg, 1);
+                listed = Listed::default();
+            }
+        }
+        assert!(trips > 10, "the ratio tripped the breaker: {trips}");
     }
 }

@@ -3,7 +3,7 @@
 //! breaker, routing). Semantics in `docs/runtime.md`.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
@@ -166,7 +166,7 @@ impl DbBuilder {
             policies: p,
             hosts,
             epoch: Instant::now(),
-            seeds: Mutex::new(seeds),
+            seeds: crate::rng::SharedSplitMix64::new(seeds),
             observer: self.observer,
             counters: Counters::default(),
             next_replica: AtomicUsize::new(0),
@@ -257,7 +257,7 @@ pub(crate) struct Shared {
     policies: &'static Policies,
     hosts: Vec<Arc<Host>>,
     epoch: Instant,
-    seeds: Mutex<SplitMix64>,
+    seeds: crate::rng::SharedSplitMix64,
     observer: Option<Arc<dyn Observer>>,
     pub counters: Counters,
     next_replica: AtomicUsize,
@@ -416,10 +416,7 @@ impl Shared {
     }
 
     pub(crate) fn next_seed(&self) -> u64 {
-        self.seeds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .next_u64()
+        self.seeds.next_u64()
     }
 
     /// Asks every host whether it is in recovery. One refresh at a time; callers

@@ -395,6 +395,10 @@ impl Host {
     }
 
     pub fn breaker_allow(&self, now_ms: u64) -> bool {
+        // A closed breaker lets everything through and stays closed doing so: no lock.
+        if self.state.breaker_closed.load(Ordering::Acquire) {
+            return true;
+        }
         self.with_breaker(|b| b.allow(now_ms))
     }
 
