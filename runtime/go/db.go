@@ -145,11 +145,10 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		cfg.MaxConnIdleTime = p.Pool.IdleTimeout
 		cfg.HealthCheckPeriod = time.Second
 		cfg.ConnConfig.ConnectTimeout = p.Pool.AcquireTimeout
-		// A caller's deadline sends a CancelRequest, so the server stops the statement.
+		// A context ending mid-statement cuts the connection, and the server gets a
+		// CancelRequest, without holding the caller (cancel.go).
 		cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
-			// The cancel usually ends the statement at once; on a dead network the
-			// connection is cut this long after the deadline.
-			return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: 100 * time.Millisecond}
+			return cutOnGiveUp{c.Conn()}
 		}
 		// The role comes with every new connection: a promoted standby is seen as soon
 		// as a connection to it opens.
@@ -483,6 +482,7 @@ func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, 
 // Run runs st under its policy; fn does the statement's work on the DBTX it is given.
 func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context.Context, db DBTX) error) error {
 	d.counters.calls.Add(1)
+	caller := ctx
 	ctx, cancel := within(ctx, time.Now(), st.Timeout)
 	defer cancel()
 	policy := defaultBackoff
@@ -562,9 +562,10 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			h.evict()
 		}
 		switch {
-		case errors.Is(ctx.Err(), context.Canceled):
-			// The caller gave up: the host's health is unknown, the breaker learns
-			// nothing (a lost probe is replaced after open_for).
+		case caller.Err() != nil:
+			// The caller gave up (canceled, or its own deadline came before the
+			// statement's): the host's health is unknown, the breaker learns nothing
+			// (a lost probe is replaced after open_for).
 		case dec.FeedsBreaker:
 			h.failure()
 		case f.Sent == Replied && permit:
