@@ -425,6 +425,69 @@ async fn under_total_failure_retries_stay_within_the_budget_and_the_breaker_open
     );
 }
 
+/// Every call refused by the server as if at its connection limit (`53300`, which
+/// feeds the breaker and is retried after a backoff).
+const REFUSING: &str = "CREATE FUNCTION refuse() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'too many' USING ERRCODE = '53300';
+END $$;";
+static REFUSED: Statement = read("Refused", "SELECT refuse()");
+
+/// Scenario 13 again, with every statement refused by the server (so the host keeps its
+/// role and every retry asks the budget) and a breaker that opens only on the failure
+/// ratio (20 results, half failed): the retry budget binds first. Retries stay within
+/// it, calls fail marked budget-exhausted, and the breaker still opens.
+#[tokio::test]
+async fn under_total_failure_the_budget_binds_before_a_slow_breaker_opens() {
+    let (url, _admin) = scratch("fault_total_budget", REFUSING).await;
+    let budget = BudgetConfig {
+        percent: 10,
+        min_per_sec: 1,
+        ttl_ms: 10_000,
+    };
+    let log = Arc::new(BreakerLog::default());
+    let db = Db::builder(&LENIENT)
+        .seed(13)
+        .retry_budget(budget)
+        .observer(log.clone())
+        .host(&url)
+        .unwrap()
+        .build()
+        .await
+        .unwrap();
+    let calls = 200u64;
+    for _ in 0..calls {
+        let err = db
+            .query(&REFUSED, &[])
+            .await
+            .expect_err("nothing gets through");
+        assert!(
+            matches!(err.class(), Class::TooManyConnections | Class::BreakerOpen),
+            "{err}"
+        );
+    }
+    let stats = db.stats();
+    let retries: u64 = stats.retries.values().sum();
+    let allowed = budget.min_per_sec * budget.ttl_ms / 1000 + budget.percent * calls / 100;
+    assert!(
+        retries <= allowed,
+        "{retries} retries for {calls} calls, the budget allows {allowed}"
+    );
+    assert!(stats.budget_exhausted > 0, "the budget bound: {stats:?}");
+    let states = log.0.lock().unwrap().clone();
+    assert!(
+        states
+            .iter()
+            .any(|s| matches!(s, BreakerState::Open { .. })),
+        "the breaker opened: {states:?}"
+    );
+    eprintln!(
+        "total failure, slow breaker: {retries} retries (allowed {allowed}), {} calls failed \
+         budget-exhausted, failures {:?}",
+        stats.budget_exhausted, stats.failures
+    );
+}
+
 static SLOW_READ: Statement = read(
     "SlowRead",
     "SELECT n FROM counter, pg_sleep(0.05) WHERE id = 1",
