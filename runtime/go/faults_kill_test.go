@@ -252,7 +252,9 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 				took := time.Since(t0)
 				givenUp := ctx.Err() != nil
 				cancel()
-				if took > limit+100*time.Millisecond {
+				// A stuck waiter would wait out the pool (3 s) or its statement; the
+				// margin is for a busy machine's scheduling.
+				if took > limit+250*time.Millisecond {
 					t.Errorf("a call given %v took %v", limit, took)
 				}
 				switch {
@@ -335,7 +337,7 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 		if err == nil || !givenUp {
 			t.Fatalf("%s was not given up: %v", c.st.Name, err)
 		}
-		if late := time.Since(ended); late > 100*time.Millisecond {
+		if late := time.Since(ended); late > 250*time.Millisecond {
 			t.Errorf("%s returned %v after its caller gave up", c.st.Name, late)
 		}
 		stopped = append(stopped, gone(t, admin, url, c.marker, ended))

@@ -1526,8 +1526,10 @@ async fn calls_given_up_at_random_points_leak_nothing_and_the_server_sees_the_ca
                     let t = Instant::now();
                     let r = tokio::time::timeout(limit, call).await;
                     let took = t.elapsed();
+                    // A stuck waiter would wait out the pool (500 ms) or its
+                    // statement; the margin is for a busy machine's scheduling.
                     assert!(
-                        took <= limit + Duration::from_millis(100),
+                        took <= limit + Duration::from_millis(250),
                         "a call given {limit:?} took {took:?}"
                     );
                     match r {
