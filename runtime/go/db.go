@@ -73,6 +73,21 @@ type host struct {
 	// Why the last attempt to open a connection failed, until one succeeds: what an
 	// open breaker's error says about the cause.
 	lastConnectErr atomic.Pointer[string]
+	// lifetimeMu guards lifetimes, the source of each connection's share of the
+	// lifetime jitter.
+	lifetimeMu sync.Mutex
+	lifetimes  *SplitMix64
+}
+
+// expiresKey keys, in a connection's CustomData, when it reaches its lifetime.
+const expiresKey = "sqlpact.expires"
+
+// lifetime is a new connection's lifetime: max_lifetime plus its share of the jitter,
+// drawn as Rust draws it (in microseconds, from the host's seed).
+func (h *host) lifetime(p PoolPolicy) time.Duration {
+	h.lifetimeMu.Lock()
+	defer h.lifetimeMu.Unlock()
+	return p.MaxLifetime + time.Duration(h.lifetimes.Uniform(uint64(p.LifetimeJitter/time.Microsecond)))*time.Microsecond
 }
 
 // connectFailed records why opening a connection to h failed; a timeout says nothing
@@ -135,13 +150,28 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 			d.Close()
 			return nil, &Error{Class: ClassOther, Action: Fatal, Msg: "invalid connection string: " + parseReason(err)}
 		}
+		seed := d.nextSeed()
 		h := &host{name: fmt.Sprintf("%s:%d", cfg.ConnConfig.Host, cfg.ConnConfig.Port), db: d,
-			breaker: NewBreaker(bcfg, d.nextSeed()), budget: NewRetryBudget(budget)}
+			breaker: NewBreaker(bcfg, seed), budget: NewRetryBudget(budget),
+			lifetimes: NewSplitMix64(seed ^ 0x5eed_11fe)}
 		h.closed.Store(true)
 		cfg.MaxConns = int32(max(p.Pool.MaxSize, 1))
 		cfg.MinConns = int32(p.Pool.MinIdle)
-		cfg.MaxConnLifetime = p.Pool.MaxLifetime
-		cfg.MaxConnLifetimeJitter = p.Pool.LifetimeJitter
+		// pgxpool draws its lifetime jitter in whole seconds (none below one second,
+		// and a pool opened at once expires in bursts a second apart), and not from
+		// the seed. Each connection gets its share in AfterConnect instead and is
+		// closed at its first checkout past it; pgxpool's own check is a backstop at
+		// the longest lifetime.
+		if p.Pool.MaxLifetime > 0 {
+			cfg.MaxConnLifetime = p.Pool.MaxLifetime + p.Pool.LifetimeJitter
+			cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {
+				if expires, ok := c.PgConn().CustomData()[expiresKey].(time.Time); ok && !time.Now().Before(expires) {
+					d.emit(Event{Kind: EventConnectionClosed, Host: h.name, Reason: "expired"})
+					return false, nil
+				}
+				return true, nil
+			}
+		}
 		cfg.MaxConnIdleTime = p.Pool.IdleTimeout
 		cfg.HealthCheckPeriod = time.Second
 		cfg.ConnConfig.ConnectTimeout = p.Pool.AcquireTimeout
@@ -167,6 +197,9 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 			}
 			h.setRole(roleOf(rec))
 			h.lastConnectErr.Store(nil)
+			if p.Pool.MaxLifetime > 0 {
+				c.PgConn().CustomData()[expiresKey] = time.Now().Add(h.lifetime(p.Pool))
+			}
 			if o.AfterConnect != nil {
 				if err := o.AfterConnect(ctx, c); err != nil {
 					return err
@@ -277,12 +310,28 @@ func (h *host) evict() {
 	h.db.emit(Event{Kind: EventConnectionClosed, Host: h.name, Reason: "evicted"})
 }
 
+// anyBreakerClosed reports whether some host's breaker is closed: without one, every
+// request that may dial is some breaker's probe.
+func (d *DB) anyBreakerClosed() bool {
+	for _, h := range d.hosts {
+		if h.breakerState() == BreakerClosed {
+			return true
+		}
+	}
+	return false
+}
+
 // refreshRoles asks every host whether it takes writes. One refresh at a time;
-// callers arriving meanwhile wait for it instead of starting another.
+// callers arriving meanwhile wait for it instead of starting another, unless it is a
+// breaker's probe.
 func (d *DB) refreshRoles(ctx context.Context) {
 	if !d.refresh.TryLock() {
-		d.refresh.Lock()
-		d.refresh.Unlock()
+		// With no breaker closed the refresh under way is some host's probe, whose dial
+		// may hang on a dead network: the callers fail fast instead of waiting for it.
+		if d.anyBreakerClosed() {
+			d.refresh.Lock()
+			d.refresh.Unlock()
+		}
 		return
 	}
 	defer d.refresh.Unlock()
@@ -387,13 +436,7 @@ func (d *DB) pick(ctx context.Context, route Route, first bool) (*host, bool, er
 		if idle != nil {
 			return idle, false, nil
 		}
-		allOpen := pass == 1
-		for _, h := range d.hosts {
-			if h.breakerState() != BreakerOpen {
-				allOpen = false
-			}
-		}
-		if len(cands) > 0 || allOpen {
+		if len(cands) > 0 || pass == 1 && !d.anyBreakerClosed() {
 			msg := "the circuit breaker of every host of the route is open"
 			for _, h := range d.hosts {
 				if e := h.connectError(); e != "" {

@@ -1,26 +1,33 @@
 package sqlpact
 
 // The fault suite (docs/runtime.md, "Under faults"), as runtime/rust/tests/faults.rs
-// runs it: a primary with a streaming standby (scripts/pg-extra.sh) for failover,
-// toxiproxy between client and server for network faults, pg_terminate_backend for
-// killed sessions.
+// runs it: a primary with a streaming standby (scripts/pg-extra.sh) for failover, a
+// server to restart, toxiproxy between client and server for network faults, a TCP
+// gate for the outage, pg_terminate_backend for killed sessions.
 
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"net"
 	"net/http"
 	"os"
 	osexec "os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func env(t *testing.T, name string) string {
@@ -618,5 +625,780 @@ END $$`); err != nil {
 	t.Logf("transfers: %d committed, %d failed, %d re-runs, retries %v", len(committed), len(failed), s.TransactionReruns, s.Retries)
 	if len(committed)+len(failed) != 96 || len(committed) < 48 {
 		t.Errorf("%d transfers committed, %d failed", len(committed), len(failed))
+	}
+}
+
+// standard is the retry policy of the scenarios below, as runtime/rust/tests/faults.rs
+// has it.
+var standard = &RetryPolicy{Name: "standard", Backoff: BackoffPolicy{Base: 10 * time.Millisecond,
+	Cap: 200 * time.Millisecond, MaxAttempts: 4, Multiplier: 2, Jitter: JitterFull}}
+
+// faultPolicies are the policies of the scenarios below, as runtime/rust/tests/faults.rs
+// has them.
+func faultPolicies() *Policies {
+	return &Policies{Contract: "fault-suite", Version: "0.0.0",
+		Pool: PoolPolicy{MaxSize: 4, AcquireTimeout: 500 * time.Millisecond, IdleTimeout: time.Minute,
+			MaxLifetime: 30 * time.Minute},
+		Breaker: BreakerPolicy{FailureThreshold: 3, OpenFor: 200 * time.Millisecond},
+		Retry:   []*RetryPolicy{standard}}
+}
+
+// stamped is an event and when the runtime emitted it.
+type stamped struct {
+	at time.Time
+	Event
+}
+
+// timeline keeps every event with its time, so that what the runtime did can be set
+// against what the test did meanwhile.
+type timeline struct {
+	mu     sync.Mutex
+	events []stamped
+}
+
+func (l *timeline) OnEvent(e Event) {
+	at := time.Now()
+	l.mu.Lock()
+	l.events = append(l.events, stamped{at, e})
+	l.mu.Unlock()
+}
+
+func (l *timeline) all() []stamped {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events)
+}
+
+// quantile is the q-quantile of ds (nearest rank).
+func quantile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[max(int(math.Ceil(q*float64(len(s))))-1, 0)]
+}
+
+// holdAll opens n connections of db's primary at once and returns them to the pool.
+func holdAll(t *testing.T, db *DB, n int) []uint32 {
+	t.Helper()
+	var pids []uint32
+	var held []*pgxpool.Conn
+	for range n {
+		c, err := db.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+		pids = append(pids, c.Conn().PgConn().PID())
+	}
+	for _, c := range held {
+		c.Release()
+	}
+	return pids
+}
+
+// Scenario 3: the server stops at once and starts again, refusing connections with
+// 57P03 while it recovers (1.5 s). The connections to the old server cost at most one
+// failed attempt each, the breaker bounds the dials while the server refuses, and reads
+// are served again at the breaker's first probe after the server takes connections.
+func TestAFastRestartCostsFewAttemptsBoundsDialsAndRecoversAtTheNextProbe(t *testing.T) {
+	url := env(t, "SQLPACT_TEST_RESTART_GO_URL")
+	dir := env(t, "SQLPACT_TEST_RESTART_GO_DIR")
+	ctx := context.Background()
+	events := &timeline{}
+	p := faultPolicies()
+	db := open(t, p, Options{Hosts: []string{url}, Observer: events})
+	// Four connections open at once: the generation the restart makes stale.
+	stale := map[uint32]bool{}
+	for _, pid := range holdAll(t, db, 4) {
+		stale[pid] = true
+	}
+
+	read := faultRead("RestartPid", "SELECT pg_backend_pid()")
+	read.Timeout, read.Retry = 2*time.Second, standard
+	type call struct {
+		worker     int
+		start, end time.Time
+		pid        uint32
+		err        error
+	}
+	var (
+		mu            sync.Mutex
+		calls         []call
+		staleFailures int // attempts that failed on a connection of the stale generation
+		stop          atomic.Bool
+		wg            sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				start := time.Now()
+				var pid int32
+				err := Run(ctx, read, db, nil, func(ctx context.Context, q DBTX) error {
+					on := q.(*pgxpool.Conn).Conn().PgConn().PID()
+					err := q.QueryRow(ctx, read.SQL).Scan(&pid)
+					if err != nil && stale[on] {
+						mu.Lock()
+						staleFailures++
+						mu.Unlock()
+					}
+					return err
+				})
+				mu.Lock()
+				calls = append(calls, call{w, start, time.Now(), uint32(pid), err})
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(300 * time.Millisecond)
+
+	// The server logs every dial it receives (log_connections).
+	log := filepath.Join(dir, "log")
+	dialsLogged := func() int {
+		b, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(b), "connection received")
+	}
+	before := dialsLogged()
+	restart := time.Now()
+	out, err := osexec.Command("../../scripts/pg-extra.sh", "restart", dir, "1.5").CombinedOutput()
+	serving := time.Now()
+	dials := dialsLogged() - before
+	// Long enough for the breaker's longest open delay (16 × open_for) and then some.
+	time.Sleep(4 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("restart: %v %s", err, out)
+	}
+
+	var firstFailure time.Time
+	failedAttempts, evictions := 0, 0
+	var breakerAfter []BreakerState
+	for _, e := range events.all() {
+		switch {
+		case e.at.Before(restart):
+		case e.Kind == EventRetry || e.Kind == EventFailed:
+			if firstFailure.IsZero() {
+				firstFailure = e.at
+			}
+			if e.Class != ClassBreakerOpen {
+				failedAttempts++
+			}
+		case e.Kind == EventConnectionClosed:
+			evictions++
+		case e.Kind == EventBreaker && e.at.After(serving):
+			breakerAfter = append(breakerAfter, e.Breaker)
+		}
+	}
+	var firstServed time.Time
+	byClass := map[Class]int{}
+	last := map[int]error{}
+	for _, c := range calls {
+		last[c.worker] = c.err
+		if c.err != nil {
+			cl := classOf(t, c.err).Class
+			byClass[cl]++
+			if cl != ClassServerShutdown && cl != ClassConnection && cl != ClassBreakerOpen && cl != ClassTimeout {
+				t.Errorf("a read failed with %s: %v", cl, c.err)
+			}
+			continue
+		}
+		if stale[c.pid] && !firstFailure.IsZero() && c.end.After(firstFailure) {
+			t.Errorf("a read succeeded on the stale backend %d %v after the restart began, after an attempt had failed",
+				c.pid, c.end.Sub(restart))
+		}
+		if !stale[c.pid] && c.end.After(serving) && (firstServed.IsZero() || c.end.Before(firstServed)) {
+			firstServed = c.end
+		}
+	}
+	lag := firstServed.Sub(serving)
+	t.Logf("restart: down %v, %d dials, %d failed attempts (%d on the 4 stale connections), %d evictions; "+
+		"served again %v after the server was; breaker after it %v; failed calls %v",
+		serving.Sub(restart).Round(time.Millisecond), dials, failedAttempts, staleFailures, evictions,
+		lag.Round(time.Millisecond), breakerAfter, byClass)
+
+	if firstFailure.IsZero() || firstServed.IsZero() {
+		t.Fatalf("the restart went unnoticed (first failure %v) or nothing was served after it (%v)",
+			firstFailure, firstServed)
+	}
+	// Each stale connection failed one attempt at most, and none is left in the pool.
+	if staleFailures > len(stale) || failedAttempts > dials+int(p.Pool.MaxSize) {
+		t.Errorf("%d attempts failed on the %d stale connections, %d attempts failed in all for %d dials",
+			staleFailures, len(stale), failedAttempts, dials)
+	}
+	for _, c := range db.hosts[0].pool.AcquireAllIdle(ctx) {
+		if pid := c.Conn().PgConn().PID(); stale[pid] {
+			t.Errorf("the stale connection of backend %d is still pooled", pid)
+		}
+		c.Release()
+	}
+	// Four callers retrying every 10 ms would dial well over a hundred times.
+	if dials > 20 {
+		t.Errorf("%d dials while the server restarted, want at most 20", dials)
+	}
+	// The first probe after the server serves succeeds, and from the first read served
+	// on, every read is.
+	if len(breakerAfter) > 0 && breakerAfter[0] != BreakerClosed &&
+		!(len(breakerAfter) > 1 && breakerAfter[0] == BreakerHalfOpen && breakerAfter[1] == BreakerClosed) {
+		t.Errorf("the breaker after the server served again: %v", breakerAfter)
+	}
+	for _, c := range calls {
+		if c.start.After(firstServed) && c.err != nil {
+			t.Errorf("a read failed %v after reads were served again: %v", c.start.Sub(firstServed), c.err)
+		}
+	}
+	for w, err := range last {
+		if err != nil {
+			t.Errorf("worker %d was not served again: %v", w, err)
+		}
+	}
+	if maxOpen := 16 * p.Breaker.OpenFor; lag > maxOpen {
+		t.Errorf("served again %v after the server was, past the breaker's longest open delay %v", lag, maxOpen)
+	}
+}
+
+// gate forwards TCP connections to a server; while it is down it accepts connections
+// and holds them unanswered (a blackhole: a dial through it hangs until the client
+// gives up). It tells a connection attempt from a CancelRequest by the first message
+// (so the client must not ask for TLS first), and counts both.
+type gate struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	down   bool
+	links  []net.Conn
+	held   map[net.Conn]bool
+	// Since the gate went down: connection attempts held, at once (peak, since
+	// resetPeak) and in all (dials), and CancelRequests held in all (cancels).
+	holding, peak, dials, cancels int
+}
+
+func startGate(t *testing.T, target string) *gate {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gate{ln: ln, target: target, held: map[net.Conn]bool{}}
+	t.Cleanup(func() {
+		ln.Close()
+		g.up()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			g.mu.Lock()
+			down := g.down
+			if down {
+				g.held[c] = true
+			}
+			g.mu.Unlock()
+			if down {
+				go g.hold(c)
+			} else {
+				go g.forward(c)
+			}
+		}
+	}()
+	return g
+}
+
+// cancelRequestCode opens a CancelRequest, where a connection opens with its startup
+// message (protocol 3.0).
+const cancelRequestCode = 80877102
+
+// hold reads what the client sends, answering nothing, until the client gives up (or
+// the gate comes up and drops it).
+func (g *gate) hold(c net.Conn) {
+	var head [8]byte
+	_, err := io.ReadFull(c, head[:])
+	cancel := err == nil && binary.BigEndian.Uint32(head[4:]) == cancelRequestCode
+	g.mu.Lock()
+	if cancel {
+		g.cancels++
+	} else {
+		g.dials++
+		g.holding++
+		g.peak = max(g.peak, g.holding)
+	}
+	g.mu.Unlock()
+	if err == nil {
+		_, _ = io.Copy(io.Discard, c)
+	}
+	c.Close()
+	g.mu.Lock()
+	delete(g.held, c)
+	if !cancel {
+		g.holding--
+	}
+	g.mu.Unlock()
+}
+
+func (g *gate) forward(in net.Conn) {
+	out, err := net.Dial("tcp", g.target)
+	if err != nil {
+		in.Close()
+		return
+	}
+	g.mu.Lock()
+	if g.down {
+		g.mu.Unlock()
+		in.Close()
+		out.Close()
+		return
+	}
+	g.links = append(g.links, in, out)
+	g.mu.Unlock()
+	go func() { _, _ = io.Copy(out, in); out.Close() }()
+	_, _ = io.Copy(in, out)
+	in.Close()
+}
+
+// cut closes every forwarded connection and holds the new ones from now on.
+func (g *gate) cut() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down, g.peak, g.dials, g.cancels = true, 0, 0, 0
+	for _, c := range g.links {
+		c.Close()
+	}
+	g.links = nil
+}
+
+// up drops the connections it holds and forwards the new ones.
+func (g *gate) up() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.down = false
+	for c := range g.held {
+		c.Close()
+	}
+}
+
+func (g *gate) resetPeak() {
+	g.mu.Lock()
+	g.peak = g.holding
+	g.mu.Unlock()
+}
+
+func (g *gate) counts() (peak, dials, cancels int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.peak, g.dials, g.cancels
+}
+
+// Scenario 4: the server is unreachable for 30 s (SQLPACT_TEST_OUTAGE_SECS; longer for
+// a soak): connections cut, new dials hang. The breaker opens, calls fail fast (p99
+// under 5 ms), only the breaker's probe dials, and every caller is served again soon
+// after the outage ends.
+func TestAnOutageOpensTheBreakerFailsFastWithOneDialAndRecovers(t *testing.T) {
+	url, _ := scratch(t, "fault_outage")
+	outage := 30 * time.Second
+	if s := os.Getenv("SQLPACT_TEST_OUTAGE_SECS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 3 {
+			t.Fatalf("SQLPACT_TEST_OUTAGE_SECS=%q: want a number of seconds, at least 3", s)
+		}
+		outage = time.Duration(n) * time.Second
+	}
+	g := startGate(t, targetOf(url))
+	events := &timeline{}
+	// In plain text, so that the gate can tell a connection attempt from a CancelRequest.
+	db := open(t, faultPolicies(), Options{Hosts: []string{via(url, g.ln.Addr().String()) + "?sslmode=disable"},
+		Observer: events})
+	read := faultRead("Read", "SELECT n FROM counter WHERE id = 1")
+	read.Timeout, read.Retry = time.Second, standard
+
+	type call struct {
+		worker     int
+		start, end time.Time
+		class      Class
+	}
+	var (
+		mu    sync.Mutex
+		calls []call
+		stop  atomic.Bool
+		wg    sync.WaitGroup
+	)
+	ctx := context.Background()
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				start := time.Now()
+				var n int32
+				err := Run(ctx, read, db, nil, func(ctx context.Context, q DBTX) error {
+					return q.QueryRow(ctx, read.SQL).Scan(&n)
+				})
+				c := call{w, start, time.Now(), ""}
+				if err != nil {
+					c.class = classOf(t, err).Class
+				}
+				mu.Lock()
+				calls = append(calls, c)
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	g.cut()
+	cut := time.Now()
+	time.Sleep(2 * time.Second)
+	g.resetPeak()
+	time.Sleep(time.Until(cut.Add(outage)))
+	peak, dials, cancels := g.counts()
+	g.up()
+	healed := time.Now()
+	time.Sleep(5 * time.Second)
+	stop.Store(true)
+	wg.Wait()
+
+	var failFast []time.Duration
+	recovered := map[int]time.Time{}
+	for _, c := range calls {
+		switch {
+		case c.start.Before(cut):
+			if c.class != "" && c.end.Before(cut) {
+				t.Errorf("before the outage a call failed: %s", c.class)
+			}
+		case c.start.After(cut.Add(2*time.Second)) && c.end.Before(healed):
+			failFast = append(failFast, c.end.Sub(c.start))
+		case c.end.After(healed) && c.class == "":
+			if _, ok := recovered[c.worker]; !ok {
+				recovered[c.worker] = c.end
+			}
+		}
+	}
+	for _, c := range calls {
+		if back, ok := recovered[c.worker]; ok && c.start.After(back) && c.class != "" {
+			t.Errorf("d. worker %d failed with %s %v after the outage, once served again", c.worker, c.class,
+				c.start.Sub(healed))
+		}
+	}
+	opened := 0
+	for _, e := range events.all() {
+		if e.Kind == EventBreaker && e.Breaker == BreakerOpen && e.at.After(cut) && e.at.Before(healed) {
+			opened++
+		}
+	}
+	p50, p99 := quantile(failFast, 0.5), quantile(failFast, 0.99)
+	var slowest time.Duration
+	slow := 0
+	for _, d := range failFast {
+		slowest = max(slowest, d)
+		if d > 100*time.Millisecond {
+			slow++
+		}
+	}
+	var back []time.Duration
+	for w := range 8 {
+		if r, ok := recovered[w]; ok {
+			back = append(back, r.Sub(healed))
+		}
+	}
+	t.Logf("outage of %v: breaker opened %d times; %d calls from 2 s in, p50 %v, p99 %v, max %v, %d over 100 ms; %d connection attempts held in all, at most %d at once from 2 s in; %d CancelRequests held; served again after %v",
+		outage, opened, len(failFast), p50, p99, slowest, slow, dials, peak, cancels, back)
+	if opened == 0 {
+		t.Error("a. the breaker never opened")
+	}
+	if len(failFast) < 100 || p99 >= 5*time.Millisecond {
+		t.Errorf("b. %d calls from 2 s into the outage, p99 %v: not failing fast", len(failFast), p99)
+	}
+	if peak > 1 {
+		t.Errorf("c. %d dials held at once from 2 s into the outage; only the breaker's probe should dial", peak)
+	}
+	// Only the caller whose request is the breaker's probe waits for its dial: the
+	// others fail fast instead of queueing behind the role refresh it is part of.
+	if slow > opened {
+		t.Errorf("c. %d calls from 2 s into the outage took over 100 ms, for %d probes", slow, opened)
+	}
+	// pgx sends a CancelRequest for each connection it finds broken (those the cut
+	// broke), outside the breaker, and waits up to 15 s for its answer, the pool
+	// counting the connection until then: no more than one each.
+	if cancels > int(faultPolicies().Pool.MaxSize) {
+		t.Errorf("c. %d CancelRequests during the outage, more than the %d connections it cut", cancels,
+			faultPolicies().Pool.MaxSize)
+	}
+	for w := range 8 {
+		if r, ok := recovered[w]; !ok || r.Sub(healed) > 4*time.Second {
+			t.Errorf("d. worker %d not served again within 4 s of the outage's end", w)
+		}
+	}
+}
+
+// flaky is a read the server refuses now and then with 55P03 (lock not available),
+// which the runtime retries after a backoff.
+const flaky = `CREATE FUNCTION flaky() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF random() < 0.3 THEN
+    RAISE EXCEPTION 'busy' USING ERRCODE = '55P03';
+  END IF;
+  RETURN 1;
+END $$`
+
+// Scenario 7: every reply comes 0-50 ms late (toxiproxy latency with jitter) against a
+// 250 ms deadline, and the server refuses some calls with a retryable error. No call
+// outlives its deadline, and no backoff sleeps past it.
+func TestUnderJitteredLatencyNoCallOrBackoffOutlivesItsDeadline(t *testing.T) {
+	url, _ := scratch(t, "fault_latency")
+	owner, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = owner.Exec(context.Background(), flaky)
+	owner.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newToxiProxy(t, "go_latency", targetOf(url))
+	// Timeouts feed the breaker, and this scenario is about deadlines: no run of them
+	// opens it (their ratio still may, half the results of the last 10 s).
+	p := faultPolicies()
+	p.Breaker.FailureThreshold = 1000
+	events := &timeline{}
+	db := open(t, p, Options{Hosts: []string{via(url, proxy.listen)}, Observer: events})
+	// The pool's four connections open before the latency (Rust's reads share one
+	// opened before it): the deadlines meet slow replies and refusals, not only the
+	// set-up of new connections through the latency, half a dozen late round trips each.
+	holdAll(t, db, 4)
+	proxy.toxic(t, "latency", map[string]any{"latency": 25, "jitter": 25})
+	type call struct {
+		start, end time.Time
+		err        error
+	}
+	var (
+		mu    sync.Mutex
+		calls = map[string][]call{}
+		wg    sync.WaitGroup
+	)
+	ctx := context.Background()
+	for w := range 8 {
+		// A statement per caller, so that the runtime's events name the call they belong
+		// to; one of them slow enough that the latency often makes it miss its deadline.
+		st := faultRead(fmt.Sprintf("Lagged%d", w), "SELECT flaky()")
+		if w == 7 {
+			st = faultRead("Slow7", "SELECT flaky() FROM pg_sleep(0.2)")
+		}
+		st.Timeout, st.Retry = 250*time.Millisecond, standard
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				start := time.Now()
+				var n int32
+				err := Run(ctx, st, db, nil, func(ctx context.Context, q DBTX) error {
+					return q.QueryRow(ctx, st.SQL).Scan(&n)
+				})
+				end := time.Now()
+				mu.Lock()
+				calls[st.Name] = append(calls[st.Name], call{start, end, err})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+
+	const timeout = 250 * time.Millisecond
+	// Scheduling noise on a busy machine; a backoff past the deadline is checked exactly
+	// below.
+	const slack = 50 * time.Millisecond
+	var slowest time.Duration
+	byClass := map[Class]int{}
+	for _, cs := range calls {
+		for _, c := range cs {
+			took := c.end.Sub(c.start)
+			slowest = max(slowest, took)
+			if took > timeout+slack {
+				t.Errorf("a call took %v with a deadline of %v", took, timeout)
+			}
+			switch cl := ClassOf(c.err); cl {
+			// Served; timed out; refused until its retries ran out within the deadline;
+			// failed fast by the breaker, fed by timeouts; no connection in time.
+			case "", ClassTimeout, ClassLockNotAvailable, ClassBreakerOpen, ClassPoolTimeout:
+				byClass[cl]++
+			default:
+				t.Errorf("a call failed with %s: %v", cl, c.err)
+			}
+		}
+	}
+	retries, latest := 0, time.Duration(math.MinInt64)
+	for _, e := range events.all() {
+		if e.Kind != EventRetry {
+			continue
+		}
+		retries++
+		i := slices.IndexFunc(calls[e.Statement], func(c call) bool { return !e.at.Before(c.start) && !e.at.After(c.end) })
+		if i < 0 {
+			t.Errorf("a retry of %s at %v belongs to no call", e.Statement, e.at)
+			continue
+		}
+		over := e.at.Add(e.Delay).Sub(calls[e.Statement][i].start.Add(timeout))
+		latest = max(latest, over)
+		if over > time.Millisecond {
+			t.Errorf("a backoff of %v sleeps %v past the deadline", e.Delay, over)
+		}
+	}
+	t.Logf("latency: %d served, %d timed out, %d refused to the end, %d failed fast (breaker), %d without a connection in time; "+
+		"%d retries, the latest backoff ending %v past the deadline; slowest call %v",
+		byClass[""], byClass[ClassTimeout], byClass[ClassLockNotAvailable], byClass[ClassBreakerOpen],
+		byClass[ClassPoolTimeout], retries, latest, slowest)
+	// Both outcomes, and retries: the deadline and the backoff were exercised.
+	if byClass[""] == 0 || byClass[ClassTimeout] == 0 || retries == 0 {
+		t.Errorf("%d served, %d timed out, %d retries: the deadline or the backoff went unexercised",
+			byClass[""], byClass[ClassTimeout], retries)
+	}
+}
+
+// Scenario 12: a pool whose connections all opened at once reaches their lifetime
+// under load. The lifetime jitter spreads their replacement out, and no acquire waits
+// for it. (The pool's maintenance runs every second, not every 100 ms as Rust's does
+// here, but under this load a connection past its lifetime is closed at once, at its
+// next checkout.)
+func TestLifetimeJitterSpreadsReconnectsAndAcquireStaysQuick(t *testing.T) {
+	url, _ := scratch(t, "fault_lifetime")
+	p := faultPolicies()
+	p.Pool.MaxSize, p.Pool.MinIdle = 8, 8
+	p.Pool.MaxLifetime, p.Pool.LifetimeJitter = 2*time.Second, 2*time.Second
+	events := &timeline{}
+	db := open(t, p, Options{Hosts: []string{url}, Observer: events})
+	ctx := context.Background()
+
+	// All eight open together, so that without jitter they would expire together.
+	held := make([]*pgxpool.Conn, 8)
+	var wg sync.WaitGroup
+	for i := range held {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := db.Acquire(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			held[i] = c
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	original := map[uint32]bool{}
+	for _, c := range held {
+		original[c.Conn().PgConn().PID()] = true
+		c.Release()
+	}
+	opened := time.Now()
+
+	var (
+		mu       sync.Mutex
+		acquires []time.Duration
+		lastSeen = map[uint32]time.Time{}
+		failures []error
+	)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(opened) < 6*time.Second {
+				start := time.Now()
+				c, err := db.Acquire(ctx)
+				took := time.Since(start)
+				if err == nil {
+					_, err = c.Exec(ctx, "SELECT 1")
+				}
+				mu.Lock()
+				acquires = append(acquires, took)
+				if err != nil {
+					failures = append(failures, err)
+				} else if pid := c.Conn().PgConn().PID(); original[pid] {
+					lastSeen[pid] = start
+				}
+				mu.Unlock()
+				if c != nil {
+					c.Release()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+
+	var expiries []time.Time
+	var at []string
+	for _, e := range events.all() {
+		if e.Kind == EventConnectionClosed && e.Reason == "expired" {
+			expiries = append(expiries, e.at)
+			at = append(at, e.at.Sub(opened).Round(time.Millisecond).String())
+		}
+	}
+	p50, p99, slowest := quantile(acquires, 0.5), quantile(acquires, 0.99), slices.Max(acquires)
+	t.Logf("lifetime: %d expiry closes at %v; %d acquires, p50 %v, p99 %v, max %v; %d failures",
+		len(expiries), at, len(acquires), p50, p99, slowest, len(failures))
+	if len(expiries) < 8 {
+		t.Errorf("a. %d connections closed as expired, want at least the 8 opened at the start", len(expiries))
+	}
+	for pid, last := range lastSeen {
+		if last.Sub(opened) > 4*time.Second+100*time.Millisecond {
+			t.Errorf("a. backend %d served at %v, past its lifetime and jitter", pid, last.Sub(opened))
+		}
+	}
+	if len(expiries) >= 8 {
+		first := expiries[:8]
+		if span := first[7].Sub(first[0]); span < time.Second {
+			t.Errorf("b. the first 8 expiries span %v, want at least 1 s", span)
+		}
+		for i := range first {
+			n := 0
+			for _, e := range first[i:] {
+				if e.Sub(first[i]) < 250*time.Millisecond {
+					n++
+				}
+			}
+			if n > 4 {
+				t.Errorf("b. %d of the first 8 expiries within 250 ms of %v", n, first[i].Sub(opened))
+				break
+			}
+		}
+	}
+	if p99 >= 5*time.Millisecond || len(failures) > 0 {
+		t.Errorf("c. acquire p99 %v, %d failures (%v)", p99, len(failures), failures)
+	}
+}
+
+// pgxpool draws the lifetime jitter in whole seconds: a jitter under a second was
+// none, and connections opened together all expired together. Each now gets its own
+// share of it.
+func TestALifetimeJitterUnderASecondStillSpreadsExpiry(t *testing.T) {
+	url, _ := scratch(t, "jitter")
+	p := faultPolicies()
+	p.Pool.MaxSize, p.Pool.MaxLifetime, p.Pool.LifetimeJitter = 8, 300*time.Millisecond, 600*time.Millisecond
+	events := &timeline{}
+	db := open(t, p, Options{Hosts: []string{url}, Observer: events})
+	// Every connection checked out every few milliseconds, so that each is closed as
+	// soon as it expires.
+	for start := time.Now(); time.Since(start) < 1200*time.Millisecond; time.Sleep(5 * time.Millisecond) {
+		holdAll(t, db, 8)
+	}
+	var expiries []time.Time
+	for _, e := range events.all() {
+		if e.Kind == EventConnectionClosed && e.Reason == "expired" {
+			expiries = append(expiries, e.at)
+		}
+	}
+	if len(expiries) < 8 {
+		t.Fatalf("%d connections closed as expired, want the 8 first ones at least", len(expiries))
+	}
+	if spread := expiries[7].Sub(expiries[0]); spread < 200*time.Millisecond {
+		t.Fatalf("the first 8 connections expired within %v of each other", spread)
 	}
 }
