@@ -433,6 +433,66 @@ func TestUnderTotalFailureRetriesStayWithinTheBudgetAndTheBreakerOpens(t *testin
 	}
 }
 
+// Scenario 13 again, with every statement refused by the server (53300, so the host
+// keeps its role and every retry asks the budget) and a breaker that opens only on the
+// failure ratio (20 results, half failed): the retry budget binds first. Retries stay
+// within it, calls fail marked budget-exhausted, and the breaker still opens.
+func TestUnderTotalFailureTheBudgetBindsBeforeASlowBreakerOpens(t *testing.T) {
+	url, _ := scratch(t, "fault_total_budget")
+	ctx := context.Background()
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Exec(ctx, `CREATE FUNCTION refuse() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'too many' USING ERRCODE = '53300';
+END $$`)
+	c.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := faultPolicies()
+	p.Breaker.FailureThreshold = 1000
+	budget := BudgetConfig{Percent: 10, MinPerSec: 1, TTLMs: 10_000}
+	rec := &recorder{}
+	db := open(t, p, Options{Hosts: []string{url}, Budget: budget, Observer: rec})
+	refused := faultRead("Refused", "SELECT refuse()")
+	const calls = 200
+	for range calls {
+		err := Run(ctx, refused, db, nil, func(ctx context.Context, q DBTX) error {
+			var n int32
+			return q.QueryRow(ctx, refused.SQL).Scan(&n)
+		})
+		if err == nil {
+			t.Fatal("a call got through")
+		}
+		if c := classOf(t, err).Class; c != ClassTooManyConnections && c != ClassBreakerOpen {
+			t.Fatalf("class %s: %v", c, err)
+		}
+	}
+	s := db.Stats()
+	var retries int64
+	for _, n := range s.Retries {
+		retries += n
+	}
+	allowed := int64(budget.MinPerSec*budget.TTLMs/1000 + budget.Percent*calls/100)
+	if retries > allowed {
+		t.Fatalf("%d retries for %d calls, the budget allows %d", retries, calls, allowed)
+	}
+	if s.BudgetExhausted == 0 {
+		t.Fatalf("the budget never bound: %+v", s)
+	}
+	rec.mu.Lock()
+	opened := slices.Contains(rec.events, "breaker "+BreakerOpen.String())
+	rec.mu.Unlock()
+	if !opened {
+		t.Fatalf("the breaker never opened: %v", rec.events)
+	}
+	t.Logf("total failure, slow breaker: %d retries (allowed %d), %d calls failed budget-exhausted, failures %v",
+		retries, allowed, s.BudgetExhausted, s.Failures)
+}
+
 // Scenario 5: the server refuses connections beyond a limit (53300, the role may open
 // two). Calls back off within the retry budget, the connections already open keep
 // serving, and no call fails with anything but too_many_connections or an open breaker.
