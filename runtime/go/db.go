@@ -162,6 +162,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 		// the seed. Each connection gets its share in AfterConnect instead and is
 		// closed at its first checkout past it; pgxpool's own check is a backstop at
 		// the longest lifetime.
+		cfg.MaxConnLifetime = 0 // no lifetime, unless the policy sets one (pgxpool's default is 1 h)
 		if p.Pool.MaxLifetime > 0 {
 			cfg.MaxConnLifetime = p.Pool.MaxLifetime + p.Pool.LifetimeJitter
 			cfg.PrepareConn = func(_ context.Context, c *pgx.Conn) (bool, error) {

@@ -142,7 +142,10 @@ func TestAStatementKilledMidFlightIsRetriedReportedOrRerunAsItAllows(t *testing.
 	}
 
 	txBump := faultWrite("TxBump", "UPDATE counter SET n = n + 1 WHERE id = 1")
-	txPause := faultRead("TxPause", "SELECT pg_sleep(0.6)")
+	// Killed inside the transaction: a write, so that only the transaction's re-run may
+	// repeat it.
+	txSlowBump := faultWrite("TxSlowBump",
+		"UPDATE counter SET n = n + 1 FROM pg_sleep(0.6) WHERE id = 1 AND 'in a transaction' <> ''")
 	runs := 0
 	tx := make(chan error, 1)
 	go func() {
@@ -151,13 +154,11 @@ func TestAStatementKilledMidFlightIsRetriedReportedOrRerunAsItAllows(t *testing.
 			if _, err := exec(ctx, tx, txBump); err != nil {
 				return err
 			}
-			return Run(ctx, txPause, tx, nil, func(ctx context.Context, q DBTX) error {
-				_, err := q.Exec(ctx, txPause.SQL)
-				return err
-			})
+			_, err := exec(ctx, tx, txSlowBump)
+			return err
 		})
 	}()
-	killRunning(t, admin, url, "SELECT pg_sleep(0.6)")
+	killRunning(t, admin, url, "'in a transaction'")
 	if err := <-tx; err != nil {
 		t.Fatalf("the transaction is re-run: %v", err)
 	}
@@ -165,8 +166,8 @@ func TestAStatementKilledMidFlightIsRetriedReportedOrRerunAsItAllows(t *testing.
 		t.Fatalf("the transaction ran %d times, want 2 (re-run once)", runs)
 	}
 	n2, audits2 := counterAudited(t, url)
-	if n2-n != 1 || audits2-audits != 1 {
-		t.Fatalf("the killed run left nothing, the re-run committed once: n %d → %d, audits %d → %d",
+	if n2-n != 2 || audits2-audits != 2 {
+		t.Fatalf("the killed run left nothing, the re-run committed its two updates once: n %d → %d, audits %d → %d",
 			n, n2, audits, audits2)
 	}
 	t.Logf("killed mid-flight: the read retried, the update ambiguous (applied %d times), the transaction "+
@@ -175,6 +176,22 @@ func TestAStatementKilledMidFlightIsRetriedReportedOrRerunAsItAllows(t *testing.
 
 // gone waits until no session of url's database runs a statement containing marker;
 // how long after since that was.
+// seenRunning reports whether a session runs a statement containing marker within
+// 250 ms.
+func seenRunning(t *testing.T, admin *pgx.Conn, url, marker string) bool {
+	t.Helper()
+	for start := time.Now(); time.Since(start) < 250*time.Millisecond; time.Sleep(5 * time.Millisecond) {
+		var running int64
+		if err := admin.QueryRow(context.Background(), activeLike, dbName(url), marker).Scan(&running); err != nil {
+			t.Fatal(err)
+		}
+		if running > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func gone(t *testing.T, admin *pgx.Conn, url, marker string, since time.Time) time.Duration {
 	t.Helper()
 	for {
@@ -252,7 +269,7 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 				took := time.Since(t0)
 				givenUp := ctx.Err() != nil
 				cancel()
-				// A stuck waiter would wait out the pool (3 s) or its statement; the
+				// A stuck waiter would wait out the pool (500 ms) or its statement; the
 				// margin is for a busy machine's scheduling.
 				if took > limit+250*time.Millisecond {
 					t.Errorf("a call given %v took %v", limit, took)
@@ -282,6 +299,10 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 	wg.Wait()
 	if ok == 0 || gaveUp == 0 {
 		t.Fatalf("%d served, %d given up", ok, gaveUp)
+	}
+	// A cancel that hit another caller's statement would show here.
+	if failed > 0 {
+		t.Fatalf("%d calls failed otherwise: %v", failed, failures)
 	}
 
 	// The whole pool can be held at once again: nothing leaked.
@@ -328,10 +349,19 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 	}{{longRead, "'long read'"}, {longWrite, "'long write'"}} {
 		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 		ended, _ := cctx.Deadline()
-		err := Run(cctx, c.st, db, nil, func(ctx context.Context, q DBTX) error {
-			_, err := q.Exec(ctx, c.st.SQL)
-			return err
-		})
+		done := make(chan error, 1)
+		go func() {
+			done <- Run(cctx, c.st, db, nil, func(ctx context.Context, q DBTX) error {
+				_, err := q.Exec(ctx, c.st.SQL)
+				return err
+			})
+		}()
+		// The statement must reach the server before its caller gives up, or its
+		// absence afterwards would prove nothing.
+		if !seenRunning(t, admin, url, c.marker) {
+			t.Fatalf("%s never ran on the server", c.st.Name)
+		}
+		err := <-done
 		givenUp := cctx.Err() != nil
 		cancel()
 		if err == nil || !givenUp {

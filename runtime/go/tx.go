@@ -150,10 +150,26 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 				return err
 			}
 			if err := tx.Commit(ctx); err != nil {
-				// The COMMIT is classified outside the transaction: a connection lost
-				// before its reply leaves the outcome unknown, unlike a statement's.
-				dec := Classify(failureOf(err, SentNoReply, false, false, RoutePrimary))
-				return &Error{Class: Class(dec.Class), Action: dec.Action, Statement: txName, Err: err}
+				// A COMMIT that failed with the server's answer (a serialization failure,
+				// a lock timeout) rolled back and is decided like any statement of the
+				// transaction; one whose connection was lost, whose session ended under
+				// it, or whose caller gave up meanwhile may have applied: ambiguous.
+				f := failureOf(err, SentNoReply, true, false, RoutePrimary)
+				dec := Classify(f)
+				e := &Error{Class: Class(dec.Class), Action: dec.Action, Statement: txName, Err: err}
+				switch {
+				case f.Sent == NotSent:
+					// pgx's word that the COMMIT never left: the transaction rolls back
+					// with its connection, and is re-run.
+				case ctx.Err() != nil:
+					e.Class, e.Action = ClassCanceled, Ambiguous
+					if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+						e.Class = ClassTimeout
+					}
+				case e.Class == ClassConnection || e.Class == ClassServerShutdown:
+					e.Action = Ambiguous
+				}
+				return e
 			}
 			return nil
 		}()

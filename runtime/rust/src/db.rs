@@ -689,9 +689,13 @@ impl Shared {
                         break ride;
                     }
                 }
-                // Without the permit the grower is the breaker's probe, whose dial may
-                // hang on a dead network: fail fast instead of queueing behind it.
-                Pick::Wait if !permit => return Err(AttemptError::BreakerOpen),
+                // Without the permit no connection opens: the grower either takes an
+                // idle pooled connection (quick) or is the breaker's probe, whose dial
+                // may hang on a dead network. With none idle, fail fast instead of
+                // queueing behind the probe.
+                Pick::Wait if !permit && host.pool.status().available == 0 => {
+                    return Err(AttemptError::BreakerOpen)
+                }
                 Pick::Wait => wait.await,
                 Pick::Alone => return self.attempt_alone(host, permit, st, op, sent).await,
             }

@@ -176,6 +176,12 @@ impl Error {
         self
     }
 
+    /// The outcome is unknown: the COMMIT of a transaction lost its connection.
+    pub(crate) fn ambiguous(mut self) -> Self {
+        self.inner.action = Action::Ambiguous;
+        self
+    }
+
     pub(crate) fn exhausted(mut self) -> Self {
         self.inner.budget_exhausted = true;
         self

@@ -381,10 +381,11 @@ impl Host {
         let before = b.state();
         let out = f(&mut b);
         let after = b.state();
-        drop(b);
+        // Under the lock, so that the mirror follows the breaker's changes in order.
         self.state
             .breaker_closed
             .store(after == BreakerState::Closed, Ordering::Release);
+        drop(b);
         if std::mem::discriminant(&before) != std::mem::discriminant(&after) {
             self.state.emit(&Event::Breaker {
                 host: self.name(),

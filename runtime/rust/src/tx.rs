@@ -288,23 +288,26 @@ fn begin_error(e: tokio_postgres::Error, broken: &AtomicBool) -> Error {
     )
 }
 
-/// The COMMIT is classified outside the transaction: a connection lost before its
-/// reply leaves the outcome unknown, unlike a statement's inside the transaction.
+/// A COMMIT that failed with the server's answer (a serialization failure, a lock
+/// timeout) rolled back and is decided like any statement of the transaction; one whose
+/// connection was lost or whose session ended under it may have applied: ambiguous.
 fn commit_error(e: tokio_postgres::Error, broken: &AtomicBool) -> Error {
     let replied = e.as_db_error().is_some();
     if !replied {
         broken.store(true, Ordering::Relaxed);
     }
-    Error::from_driver(
+    let err = Error::from_driver(
         e,
         if replied {
             SendState::Replied
         } else {
             SendState::SentNoReply
         },
-        &crate::error::Context {
-            in_transaction: false,
-            ..tx_context()
-        },
-    )
+        &tx_context(),
+    );
+    if matches!(err.class(), Class::Connection | Class::ServerShutdown) {
+        err.ambiguous()
+    } else {
+        err
+    }
 }

@@ -378,35 +378,58 @@ async fn under_total_failure_retries_stay_within_the_budget_and_the_breaker_open
     proxy
         .toxic("reset_peer", serde_json::json!({ "timeout": 0 }))
         .await;
-    let budget = BudgetConfig {
-        percent: 10,
-        min_per_sec: 1,
-        ttl_ms: 10_000,
-    };
+    let stats = fail_every_call(
+        &POLICIES,
+        &via(&url, &proxy.listen),
+        &READ_N,
+        Class::Connection,
+    )
+    .await;
+    assert!(
+        stats.failures.get("breaker_open").copied().unwrap_or(0) > 100,
+        "most of the 200 calls failed fast: {:?}",
+        stats.failures
+    );
+}
+
+/// The small retry budget scenario 13 runs with: 10% of the calls plus 10.
+const SMALL_BUDGET: BudgetConfig = BudgetConfig {
+    percent: 10,
+    min_per_sec: 1,
+    ttl_ms: 10_000,
+};
+
+/// Scenario 13's run: 200 calls of `st`, each failing with `class` or `breaker_open`,
+/// under [`SMALL_BUDGET`]. Retries stay within the budget and the breaker opens; the
+/// stats.
+async fn fail_every_call(
+    policies: &'static Policies,
+    url: &str,
+    st: &'static Statement,
+    class: Class,
+) -> sqlpact_runtime::Stats {
     let log = Arc::new(BreakerLog::default());
-    let db = Db::builder(&POLICIES)
+    let db = Db::builder(policies)
         .seed(13)
-        .retry_budget(budget)
+        .retry_budget(SMALL_BUDGET)
         .observer(log.clone())
-        .host(&via(&url, &proxy.listen))
+        .host(url)
         .unwrap()
         .build()
         .await
         .unwrap();
     let calls = 200u64;
     for _ in 0..calls {
-        let err = db
-            .query(&READ_N, &[])
-            .await
-            .expect_err("nothing gets through");
+        let err = db.query(st, &[]).await.expect_err("nothing gets through");
         assert!(
-            matches!(err.class(), Class::Connection | Class::BreakerOpen),
+            err.class() == class || err.class() == Class::BreakerOpen,
             "{err}"
         );
     }
     let stats = db.stats();
     let retries: u64 = stats.retries.values().sum();
-    let allowed = budget.min_per_sec * budget.ttl_ms / 1000 + budget.percent * calls / 100;
+    let b = SMALL_BUDGET;
+    let allowed = b.min_per_sec * b.ttl_ms / 1000 + b.percent * calls / 100;
     assert!(
         retries <= allowed,
         "{retries} retries for {calls} calls, the budget allows {allowed}"
@@ -418,11 +441,7 @@ async fn under_total_failure_retries_stay_within_the_budget_and_the_breaker_open
             .any(|s| matches!(s, BreakerState::Open { .. })),
         "the breaker opened: {states:?}"
     );
-    assert!(
-        stats.failures.get("breaker_open").copied().unwrap_or(0) > calls / 2,
-        "most calls failed fast: {:?}",
-        stats.failures
-    );
+    stats
 }
 
 /// Every call refused by the server as if at its connection limit (`53300`, which
@@ -440,51 +459,12 @@ static REFUSED: Statement = read("Refused", "SELECT refuse()");
 #[tokio::test]
 async fn under_total_failure_the_budget_binds_before_a_slow_breaker_opens() {
     let (url, _admin) = scratch("fault_total_budget", REFUSING).await;
-    let budget = BudgetConfig {
-        percent: 10,
-        min_per_sec: 1,
-        ttl_ms: 10_000,
-    };
-    let log = Arc::new(BreakerLog::default());
-    let db = Db::builder(&LENIENT)
-        .seed(13)
-        .retry_budget(budget)
-        .observer(log.clone())
-        .host(&url)
-        .unwrap()
-        .build()
-        .await
-        .unwrap();
-    let calls = 200u64;
-    for _ in 0..calls {
-        let err = db
-            .query(&REFUSED, &[])
-            .await
-            .expect_err("nothing gets through");
-        assert!(
-            matches!(err.class(), Class::TooManyConnections | Class::BreakerOpen),
-            "{err}"
-        );
-    }
-    let stats = db.stats();
-    let retries: u64 = stats.retries.values().sum();
-    let allowed = budget.min_per_sec * budget.ttl_ms / 1000 + budget.percent * calls / 100;
-    assert!(
-        retries <= allowed,
-        "{retries} retries for {calls} calls, the budget allows {allowed}"
-    );
+    let stats = fail_every_call(&LENIENT, &url, &REFUSED, Class::TooManyConnections).await;
     assert!(stats.budget_exhausted > 0, "the budget bound: {stats:?}");
-    let states = log.0.lock().unwrap().clone();
-    assert!(
-        states
-            .iter()
-            .any(|s| matches!(s, BreakerState::Open { .. })),
-        "the breaker opened: {states:?}"
-    );
     eprintln!(
-        "total failure, slow breaker: {retries} retries (allowed {allowed}), {} calls failed \
-         budget-exhausted, failures {:?}",
-        stats.budget_exhausted, stats.failures
+        "total failure, slow breaker: {:?} retries, {} calls failed budget-exhausted, \
+         failures {:?}",
+        stats.retries, stats.budget_exhausted, stats.failures
     );
 }
 
@@ -704,7 +684,6 @@ enum Seen {
         class: Class,
     },
     Breaker(BreakerState),
-    Opened,
     Closed(String),
 }
 
@@ -732,7 +711,6 @@ impl Observer for Recorder {
             },
             Event::Failed { class, .. } => Seen::Failed { class },
             Event::Breaker { state, .. } => Seen::Breaker(state),
-            Event::ConnectionOpened { .. } => Seen::Opened,
             Event::ConnectionClosed { reason, .. } => Seen::Closed(reason.to_owned()),
             _ => return,
         };
@@ -990,9 +968,9 @@ async fn under_jittered_latency_no_call_or_backoff_outlives_its_deadline() {
     for w in workers {
         calls.extend(w.await.unwrap());
     }
-    // Scheduling noise on a busy machine; a backoff past the deadline is checked exactly
+    // Scheduling noise on a busy machine; a backoff past the deadline is checked closely
     // below.
-    let slack = Duration::from_millis(50);
+    let slack = Duration::from_millis(100);
     let (mut served, mut timed_out, mut refused, mut fast) = (0, 0, 0, 0);
     let mut slowest = Duration::ZERO;
     for (st, start, end, r) in &calls {
@@ -1027,8 +1005,11 @@ async fn under_jittered_latency_no_call_or_backoff_outlives_its_deadline() {
             .find(|(st, start, end, _)| st.name == statement && *start <= at && at <= *end)
             .expect("a retry belongs to a call");
         let (wakes, deadline) = (at + delay, *start + st.timeout);
+        // The test's clock starts before the runtime's, and the event comes a moment
+        // after the delay was drawn: a few milliseconds, where a backoff ignoring the
+        // deadline would overshoot by most of itself.
         assert!(
-            wakes <= deadline + Duration::from_millis(1),
+            wakes <= deadline + Duration::from_millis(5),
             "a backoff of {delay:?} sleeps {:?} past the deadline",
             wakes - deadline
         );
@@ -1234,7 +1215,8 @@ async fn an_outage_opens_the_breaker_fails_fast_with_one_dial_and_recovers() {
         std::env::var("SQLPACT_TEST_OUTAGE_SECS")
             .ok()
             .and_then(|s| s.parse().ok())
-            .unwrap_or(30),
+            .unwrap_or(30u64)
+            .max(3),
     );
     let (url, _admin) = scratch("fault_outage", SCHEMA).await;
     let gate = Gate::new(target_of(&url)).await;
@@ -1336,7 +1318,12 @@ static KILLED_BUMP: Statement = write(
     "UPDATE counter SET n = n + 1 FROM pg_sleep(0.6) WHERE id = 1",
 );
 static TX_BUMP: Statement = write("TxBump", "UPDATE counter SET n = n + 1 WHERE id = 1");
-static TX_PAUSE: Statement = read("TxPause", "SELECT pg_sleep(0.6)");
+/// Killed inside a transaction: a write, so that only the transaction's re-run may
+/// repeat it.
+static TX_SLOW_BUMP: Statement = write(
+    "TxSlowBump",
+    "UPDATE counter SET n = n + 1 FROM pg_sleep(0.6) WHERE id = 1 AND 'in a transaction' <> ''",
+);
 
 /// Terminates, once, the session running a statement that contains `marker`; its pid.
 async fn kill_running(admin: &tokio_postgres::Client, marker: &str) -> i32 {
@@ -1418,11 +1405,11 @@ async fn a_statement_killed_mid_flight_is_retried_reported_or_rerun_as_it_allows
     let tx = db.transaction(sqlpact_runtime::TxOptions::default(), async |tx| {
         let run = runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tx.execute(&TX_BUMP, &[]).await?;
-        tx.query(&TX_PAUSE, &[]).await?;
+        tx.execute(&TX_SLOW_BUMP, &[]).await?;
         Ok(run)
     });
     let kill = async {
-        kill_running(&admin_db, "SELECT pg_sleep(0.6)").await;
+        kill_running(&admin_db, "'in a transaction'").await;
     };
     let (committed_on, ()) = tokio::join!(tx, kill);
     assert_eq!(
@@ -1433,8 +1420,8 @@ async fn a_statement_killed_mid_flight_is_retried_reported_or_rerun_as_it_allows
     let (n2, audits2) = audited(&url).await;
     assert_eq!(
         (n2 - n, audits2 - audits),
-        (1, 1),
-        "the killed run left nothing, the re-run committed once"
+        (2, 2),
+        "the killed run left nothing, the re-run committed its two updates once"
     );
     eprintln!(
         "killed mid-flight: the read retried, the update ambiguous (applied {audits} times), \
@@ -1456,6 +1443,28 @@ static LONG_WRITE: Statement = write(
     "LongWrite",
     "UPDATE counter SET n = n FROM pg_sleep(5) WHERE id = 1 AND 'long write' <> ''",
 );
+
+/// Whether a session runs a statement containing `marker` within 250 ms.
+async fn running(admin: &tokio_postgres::Client, marker: &str) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(250) {
+        let running: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE state = 'active' AND query LIKE '%' || $1 || '%'
+                   AND pid <> pg_backend_pid()",
+                &[&marker],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if running > 0 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
 
 /// Waits until no session runs a statement containing `marker`; how long that took.
 async fn gone(admin: &tokio_postgres::Client, marker: &str) -> Duration {
@@ -1504,7 +1513,7 @@ async fn calls_given_up_at_random_points_leak_nothing_and_the_server_sees_the_ca
             let db = db.clone();
             async move {
                 let mut rng = sqlpact_runtime::SplitMix64::new(task);
-                let (mut ok, mut gave_up, mut failed) = (0, 0, 0);
+                let (mut ok, mut gave_up) = (0, 0);
                 while start.elapsed() < Duration::from_secs(3) {
                     let op = rng.uniform(3);
                     let pause = rng.uniform(10) as f64 / 1000.0;
@@ -1535,20 +1544,18 @@ async fn calls_given_up_at_random_points_leak_nothing_and_the_server_sees_the_ca
                     match r {
                         Ok(Ok(())) => ok += 1,
                         Err(_) => gave_up += 1,
-                        Ok(Err(e)) => {
-                            failed += 1;
-                            eprintln!("a call failed: {e}");
-                        }
+                        // A cancel that hit another caller's statement would show here.
+                        Ok(Err(e)) => panic!("a call failed: {e}"),
                     }
                 }
-                (ok, gave_up, failed)
+                (ok, gave_up)
             }
         })
         .collect();
     // Side by side on this task: a transaction's closure borrows from its caller.
-    let (mut ok, mut gave_up, mut failed) = (0, 0, 0);
-    for (o, g, f) in futures_util::future::join_all(tasks).await {
-        (ok, gave_up, failed) = (ok + o, gave_up + g, failed + f);
+    let (mut ok, mut gave_up) = (0, 0);
+    for (o, g) in futures_util::future::join_all(tasks).await {
+        (ok, gave_up) = (ok + o, gave_up + g);
     }
     assert!(ok > 0 && gave_up > 0, "{ok} served, {gave_up} given up");
 
@@ -1574,13 +1581,16 @@ async fn calls_given_up_at_random_points_leak_nothing_and_the_server_sees_the_ca
     // A read and a write given up on stop running on the server.
     let mut stopped = Vec::new();
     for (st, marker) in [(&LONG_READ, "'long read'"), (&LONG_WRITE, "'long write'")] {
-        let r = tokio::time::timeout(Duration::from_millis(100), db.query(st, &[])).await;
-        assert!(r.is_err(), "given up");
+        let call = tokio::time::timeout(Duration::from_millis(100), db.query(st, &[]));
+        // The statement must reach the server before its caller gives up, or its
+        // absence afterwards would prove nothing.
+        let (r, ran) = tokio::join!(call, running(&admin, marker));
+        assert!(r.is_err() && ran, "given up while the server ran it");
         stopped.push(gone(&admin, marker).await);
     }
     db.query(&READ_N, &[]).await.expect("still serving");
     eprintln!(
-        "cancellation: {ok} served, {gave_up} given up, {failed} failed otherwise; the pool \
+        "cancellation: {ok} served, {gave_up} given up, none failed otherwise; the pool \
          whole again after {recovered:?}; the server stopped the abandoned read and write \
          after {stopped:?}"
     );
