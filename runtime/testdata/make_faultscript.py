@@ -37,8 +37,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_classify import classify  # noqa: E402  (the decision table, written once)
-
-M = (1 << 64) - 1
+from make_vectors import SplitMix64  # noqa: E402  (the generator, written once)
 
 # The seed of the filler draws. The runtimes run the script seeded with RUNTIME_SEED.
 SEED = 14
@@ -63,21 +62,6 @@ KINDS = ["read", "write", "idempotent_write", "keyed_write", "transaction"]
 # Codes of the filler calls; 53300 is kept for the breaker's own episodes.
 FILLER_CODES = ["40001", "40P01", "55P03", "57P01", "25006", "08006", "23505", "XX000",
                 "57014", "22012"]
-
-
-class SplitMix64:
-    def __init__(self, seed: int):
-        self.state = seed & M
-
-    def next(self) -> int:
-        self.state = (self.state + 0x9E3779B97F4A7C15) & M
-        z = self.state
-        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M
-        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M
-        return z ^ (z >> 31)
-
-    def uniform(self, max_: int) -> int:
-        return (self.next() * (max_ + 1)) >> 64
 
 
 def episodes():

@@ -1325,14 +1325,16 @@ static TX_SLOW_BUMP: Statement = write(
     "UPDATE counter SET n = n + 1 FROM pg_sleep(0.6) WHERE id = 1 AND 'in a transaction' <> ''",
 );
 
-/// Terminates, once, the session running a statement that contains `marker`; its pid.
+/// Terminates, once, the session of this database running a statement that contains
+/// `marker`, while it sleeps (other tests run beside this one); its pid.
 async fn kill_running(admin: &tokio_postgres::Client, marker: &str) -> i32 {
     let t = Instant::now();
     loop {
         let row = admin
             .query_opt(
                 "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE state = 'active' AND query LIKE '%' || $1 || '%'
+                 WHERE datname = current_database() AND state = 'active'
+                   AND wait_event = 'PgSleep' AND query LIKE '%' || $1 || '%'
                    AND pid <> pg_backend_pid()",
                 &[&marker],
             )
@@ -1444,21 +1446,25 @@ static LONG_WRITE: Statement = write(
     "UPDATE counter SET n = n FROM pg_sleep(5) WHERE id = 1 AND 'long write' <> ''",
 );
 
+/// How many sessions run a statement containing `marker`.
+async fn active(admin: &tokio_postgres::Client, marker: &str) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND state = 'active'
+               AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()",
+            &[&marker],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
 /// Whether a session runs a statement containing `marker` within 250 ms.
 async fn running(admin: &tokio_postgres::Client, marker: &str) -> bool {
     let t = Instant::now();
     while t.elapsed() < Duration::from_millis(250) {
-        let running: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE state = 'active' AND query LIKE '%' || $1 || '%'
-                   AND pid <> pg_backend_pid()",
-                &[&marker],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if running > 0 {
+        if active(admin, marker).await > 0 {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -1469,26 +1475,14 @@ async fn running(admin: &tokio_postgres::Client, marker: &str) -> bool {
 /// Waits until no session runs a statement containing `marker`; how long that took.
 async fn gone(admin: &tokio_postgres::Client, marker: &str) -> Duration {
     let t = Instant::now();
-    loop {
-        let running: i64 = admin
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity
-                 WHERE state = 'active' AND query LIKE '%' || $1 || '%'
-                   AND pid <> pg_backend_pid()",
-                &[&marker],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        if running == 0 {
-            return t.elapsed();
-        }
+    while active(admin, marker).await > 0 {
         assert!(
             t.elapsed() < Duration::from_secs(1),
             "the server still runs `{marker}` 1 s after its caller gave up"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    t.elapsed()
 }
 
 /// Scenario 10: 16 callers give up on reads, writes and transactions at random moments
