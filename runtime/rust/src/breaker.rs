@@ -99,10 +99,28 @@ impl Breaker {
             BreakerState::Closed => {
                 self.consecutive = 0;
                 self.prune(now_ms);
-                self.tally(now_ms, false);
+                self.tally(now_ms, 1, 0);
             }
             BreakerState::Open { .. } => {}
         }
+    }
+
+    /// `n` successes at `now_ms`, as `n` calls of [`Breaker::record_success`] would
+    /// record them.
+    pub fn record_successes(&mut self, now_ms: u64, n: u32) {
+        if n == 0 {
+            return;
+        }
+        self.record_success(now_ms);
+        if n > 1 && self.state == BreakerState::Closed {
+            self.tally(now_ms, n - 1, 0);
+        }
+    }
+
+    /// Closed with no failure since the last success: a success changes nothing but
+    /// the window's tally.
+    pub fn is_clean(&self) -> bool {
+        self.state == BreakerState::Closed && self.consecutive == 0
     }
 
     pub fn record_failure(&mut self, now_ms: u64) {
@@ -111,7 +129,7 @@ impl Breaker {
             BreakerState::Closed => {
                 self.consecutive += 1;
                 self.prune(now_ms);
-                self.tally(now_ms, true);
+                self.tally(now_ms, 1, 1);
                 let ratio_trips = self.results >= u64::from(self.cfg.min_requests)
                     && self.failures * 100 >= u64::from(self.cfg.failure_percent) * self.results;
                 if self.consecutive >= self.cfg.failure_threshold || ratio_trips {
@@ -133,18 +151,17 @@ impl Breaker {
         }
     }
 
-    fn tally(&mut self, now_ms: u64, failed: bool) {
-        let failed = u32::from(failed);
+    fn tally(&mut self, now_ms: u64, results: u32, failures: u32) {
         // A clock that went backwards tallies into the latest millisecond.
         match self.window.back_mut() {
-            Some((t, results, failures)) if *t >= now_ms => {
-                *results += 1;
-                *failures += failed;
+            Some((t, r, f)) if *t >= now_ms => {
+                *r += results;
+                *f += failures;
             }
-            _ => self.window.push_back((now_ms, 1, failed)),
+            _ => self.window.push_back((now_ms, results, failures)),
         }
-        self.results += 1;
-        self.failures += u64::from(failed);
+        self.results += u64::from(results);
+        self.failures += u64::from(failures);
     }
 
     fn clear_window(&mut self) {

@@ -52,13 +52,13 @@ impl Tally {
         }
     }
 
-    fn add(&mut self, now_ms: u64) {
+    fn add(&mut self, now_ms: u64, n: u64) {
         // A clock that went backwards counts into the latest millisecond.
         match self.per_ms.back_mut() {
-            Some((t, n)) if *t >= now_ms => *n += 1,
-            _ => self.per_ms.push_back((now_ms, 1)),
+            Some((t, c)) if *t >= now_ms => *c += n,
+            _ => self.per_ms.push_back((now_ms, n)),
         }
-        self.total += 1;
+        self.total += n;
     }
 }
 
@@ -79,8 +79,13 @@ impl RetryBudget {
 
     /// Records a request (first attempts only).
     pub fn request(&mut self, now_ms: u64) {
+        self.requests_n(now_ms, 1);
+    }
+
+    /// Records `n` requests at `now_ms`.
+    pub fn requests_n(&mut self, now_ms: u64, n: u32) {
         self.requests.prune(now_ms, self.cfg.ttl_ms);
-        self.requests.add(now_ms);
+        self.requests.add(now_ms, u64::from(n));
     }
 
     /// May a retry of an error of `class` go now? If so, it is counted. When not, the
@@ -98,7 +103,7 @@ impl RetryBudget {
         let reserve = self.cfg.min_per_sec * ttl / 1000;
         let ok = (bucket.total + 1) * 100 <= reserve * 100 + requests * self.cfg.percent;
         if ok {
-            bucket.add(now_ms);
+            bucket.add(now_ms, 1);
         }
         ok
     }

@@ -203,15 +203,15 @@ pub(crate) fn base_type(ty: &postgres_types::Type) -> &postgres_types::Type {
     }
 }
 
-pub(crate) async fn copy_rows<C: tokio_postgres::GenericClient + Sync>(
-    c: &C,
+pub(crate) async fn copy_rows(
+    c: &tokio_postgres::Client,
     stmt: &tokio_postgres::Statement,
     copy: &'static str,
     rows: &[&[&(dyn ToSql + Sync)]],
 ) -> Result<u64, tokio_postgres::Error> {
     let types: Vec<postgres_types::Type> =
         stmt.params().iter().map(|t| base_type(t).clone()).collect();
-    let sink = c.client().copy_in(copy).await?;
+    let sink = c.copy_in(copy).await?;
     let writer = tokio_postgres::binary_copy::BinaryCopyInWriter::new(sink, &types);
     let mut writer = std::pin::pin!(writer);
     for row in rows {
@@ -276,7 +276,7 @@ impl Executor for $ty {
         let rows: Vec<&[&(dyn ToSql + Sync)]> = rows.iter().map(|r| r.as_ref()).collect();
         let copy_in = async {
             let stmt = tokio_postgres::GenericClient::prepare(self, st.sql).await?;
-            copy_rows(self, &stmt, copy, &rows).await
+            copy_rows(tokio_postgres::GenericClient::client(self), &stmt, copy, &rows).await
         };
         copy_in.await.map_err(driver(st, $in_tx))
     }

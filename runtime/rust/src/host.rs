@@ -17,6 +17,7 @@ use crate::budget::{BudgetConfig, RetryBudget};
 use crate::exec::PoolPolicy;
 use crate::observe::{Event, Observer, Role};
 use crate::rng::SplitMix64;
+use crate::tally::SameMs;
 
 /// Whether a host takes writes: a standby in recovery does not, nor does a server
 /// whose sessions default to read-only (how failover managers fence an old primary).
@@ -317,7 +318,12 @@ pub(crate) struct Host {
     /// Pooled connections shared by reads.
     pub lane: crate::lane::Lane,
     breaker: Mutex<Breaker>,
+    /// Successes counted without the breaker's lock while it is clean (closed, no
+    /// failure since the last success); set when it is, under the lock.
+    successes: SameMs,
     budget: Mutex<RetryBudget>,
+    /// Requests counted without the budget's lock.
+    requests: SameMs,
     policy: PoolPolicy,
 }
 
@@ -363,7 +369,9 @@ impl Host {
             pool,
             lane: crate::lane::Lane::new(s.policy.max_size as usize),
             breaker: Mutex::new(Breaker::new(s.breaker, s.seed)),
+            successes: SameMs::default(),
             budget: Mutex::new(RetryBudget::new(s.budget)),
+            requests: SameMs::default(),
             policy: s.policy,
         })
     }
@@ -376,15 +384,25 @@ impl Host {
         self.state.role()
     }
 
-    fn with_breaker<T>(&self, f: impl FnOnce(&mut Breaker) -> T) -> T {
+    /// Runs `f` on the breaker at `now_ms`, the successes counted without its lock
+    /// recorded first.
+    fn with_breaker<T>(&self, now_ms: u64, f: impl FnOnce(&mut Breaker) -> T) -> T {
         let mut b = self.breaker.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((ms, n)) = self.successes.take() {
+            b.record_successes(ms, n);
+        }
         let before = b.state();
         let out = f(&mut b);
         let after = b.state();
-        // Under the lock, so that the mirror follows the breaker's changes in order.
+        // Under the lock, so that the mirrors follow the breaker's changes in order.
         self.state
             .breaker_closed
             .store(after == BreakerState::Closed, Ordering::Release);
+        if b.is_clean() {
+            self.successes.start(now_ms);
+        } else {
+            self.successes.stop();
+        }
         drop(b);
         if std::mem::discriminant(&before) != std::mem::discriminant(&after) {
             self.state.emit(&Event::Breaker {
@@ -400,15 +418,19 @@ impl Host {
         if self.state.breaker_closed.load(Ordering::Acquire) {
             return true;
         }
-        self.with_breaker(|b| b.allow(now_ms))
+        self.with_breaker(now_ms, |b| b.allow(now_ms))
     }
 
     pub fn breaker_success(&self, now_ms: u64) {
-        self.with_breaker(|b| b.record_success(now_ms));
+        // Counted without the lock only while the breaker is clean: a success then
+        // changes nothing but the tally (the word is counting only then).
+        if !self.successes.try_add(now_ms) {
+            self.with_breaker(now_ms, |b| b.record_success(now_ms));
+        }
     }
 
     pub fn breaker_failure(&self, now_ms: u64) {
-        self.with_breaker(|b| b.record_failure(now_ms));
+        self.with_breaker(now_ms, |b| b.record_failure(now_ms));
     }
 
     pub fn breaker_state(&self) -> BreakerState {
@@ -418,18 +440,25 @@ impl Host {
             .state()
     }
 
+    /// The retry budget, the requests counted without its lock recorded first.
+    fn with_budget<T>(&self, now_ms: u64, f: impl FnOnce(&mut RetryBudget) -> T) -> T {
+        let mut b = self.budget.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((ms, n)) = self.requests.take() {
+            b.requests_n(ms, n);
+        }
+        let out = f(&mut b);
+        self.requests.start(now_ms);
+        out
+    }
+
     pub fn budget_request(&self, now_ms: u64) {
-        self.budget
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .request(now_ms);
+        if !self.requests.try_add(now_ms) {
+            self.with_budget(now_ms, |b| b.request(now_ms));
+        }
     }
 
     pub fn budget_try_retry(&self, now_ms: u64, class: &str) -> bool {
-        self.budget
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .try_retry(now_ms, class)
+        self.with_budget(now_ms, |b| b.try_retry(now_ms, class))
     }
 
     /// Closes every connection opened until now: the server behind them restarted.

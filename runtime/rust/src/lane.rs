@@ -102,6 +102,7 @@ impl Shared {
     /// leaves, so no read can start there once the count has reached zero.
     fn release(&self) {
         if self.riders.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.abandoned.load(Ordering::SeqCst)
             && self.abandoned.swap(false, Ordering::SeqCst)
         {
             let conn = self.conn();
@@ -216,9 +217,15 @@ impl Lane {
         }
     }
 
-    /// Resolves when a read that grew the lane is done growing it (or gave up).
+    /// Resolves when a read that grew the lane is done growing it (or gave up) after
+    /// this was called.
     pub fn grown(&self) -> tokio::sync::futures::Notified<'_> {
         self.grown.notified()
+    }
+
+    /// How many reads are growing the lane now.
+    pub fn growing(&self) -> usize {
+        self.growing.load(Ordering::Acquire)
     }
 
     /// A ride on a shared connection nobody reads on, if there is one: for a probe

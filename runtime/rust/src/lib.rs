@@ -32,6 +32,7 @@ mod lane;
 mod observe;
 mod prepared;
 mod rng;
+mod tally;
 pub mod tls;
 mod tx;
 mod wire;
