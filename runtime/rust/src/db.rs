@@ -165,7 +165,7 @@ impl DbBuilder {
         let shared = Arc::new(Shared {
             policies: p,
             hosts,
-            epoch: Instant::now(),
+            epoch: TokioInstant::now(),
             seeds: crate::rng::SharedSplitMix64::new(seeds),
             observer: self.observer,
             counters: Counters::default(),
@@ -256,7 +256,9 @@ impl std::fmt::Debug for DbBuilder {
 pub(crate) struct Shared {
     policies: &'static Policies,
     hosts: Vec<Arc<Host>>,
-    epoch: Instant,
+    /// The origin of the breaker's and the budget's milliseconds, on tokio's clock like
+    /// the deadlines (one clock, also when an application's tests pause it).
+    epoch: TokioInstant,
     seeds: crate::rng::SharedSplitMix64,
     observer: Option<Arc<dyn Observer>>,
     pub counters: Counters,
@@ -406,7 +408,7 @@ impl Drop for ConnGuard {
 
 impl Shared {
     pub(crate) fn now_ms(&self) -> u64 {
-        millis(self.epoch.elapsed())
+        millis(TokioInstant::now().saturating_duration_since(self.epoch))
     }
 
     pub(crate) fn emit(&self, e: &Event<'_>) {
@@ -736,7 +738,7 @@ impl Shared {
         // One reading of the clock serves the deadline, the first pick and the budget.
         let start = TokioInstant::now();
         let deadline = start + st.timeout;
-        let start_ms = millis(start.into_std().saturating_duration_since(self.epoch));
+        let start_ms = millis(start.saturating_duration_since(self.epoch));
         let mut backoff = Backoff::new(st.retry.backoff, self.next_seed());
         let mut route = st.route;
         let shared = op.shareable(st);

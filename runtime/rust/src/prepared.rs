@@ -93,7 +93,7 @@ macro_rules! session_for {
 }
 
 session_for!(Client, c => c);
-session_for!(Transaction<'_>, t => t.client());
+session_for!(Transaction<'_>, t => tokio_postgres::GenericClient::client(t));
 
 /// The statements prepared on one connection, keyed by the address of their SQL: the
 /// contract's SQL is `'static`, so an address names one text for the process's life.

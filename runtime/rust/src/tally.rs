@@ -100,25 +100,34 @@ mod tests {
         assert_eq!(s.take(), Some((1, COUNT_MASK as u32)));
     }
 
-    /// Threads counting while another takes and restarts under a lock, as the host
-    /// does: every event is counted once, either in the word or under the lock.
+    /// Threads counting while others take, restart or stop under a lock, as the host
+    /// does: every event is counted once, at its own millisecond, either in the word
+    /// or under the lock.
     #[test]
-    fn no_event_is_lost_or_counted_twice_under_contention() {
+    fn no_event_is_lost_moved_or_counted_twice_under_contention() {
+        use std::collections::BTreeMap;
         let s = Arc::new(SameMs::default());
-        let locked = Arc::new(Mutex::new(0u64));
-        let threads: Vec<_> = (0..4)
+        let locked = Arc::new(Mutex::new(BTreeMap::<u64, u64>::new()));
+        let threads: Vec<_> = (0..4u64)
             .map(|t| {
                 let (s, locked) = (Arc::clone(&s), Arc::clone(&locked));
                 std::thread::spawn(move || {
+                    let mut slow = 0u64;
                     for i in 0..50_000u64 {
                         let ms = i / 1000 + t % 2;
                         if !s.try_add(ms) {
                             let mut l = locked.lock().unwrap();
-                            if let Some((_, n)) = s.take() {
-                                *l += u64::from(n);
+                            if let Some((at, n)) = s.take() {
+                                *l.entry(at).or_default() += u64::from(n);
                             }
-                            *l += 1;
-                            s.start(ms);
+                            *l.entry(ms).or_default() += 1;
+                            slow += 1;
+                            // Now and then the breaker stops being clean.
+                            if slow.is_multiple_of(7) {
+                                s.stop();
+                            } else {
+                                s.start(ms);
+                            }
                         }
                     }
                 })
@@ -128,9 +137,14 @@ mod tests {
             t.join().unwrap();
         }
         let mut l = locked.lock().unwrap();
-        if let Some((_, n)) = s.take() {
-            *l += u64::from(n);
+        if let Some((at, n)) = s.take() {
+            *l.entry(at).or_default() += u64::from(n);
         }
-        assert_eq!(*l, 4 * 50_000);
+        // Threads 0 and 2 count 1,000 events in each of milliseconds 0..50, threads 1
+        // and 3 in each of 1..51.
+        let want: BTreeMap<u64, u64> = (0..51)
+            .map(|ms| (ms, if ms == 0 || ms == 50 { 2000 } else { 4000 }))
+            .collect();
+        assert_eq!(*l, want);
     }
 }

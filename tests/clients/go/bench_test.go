@@ -59,17 +59,23 @@ FROM generate_series(1, ` + fmt.Sprint(benchAccounts) + `) g;`
 	return url, ids
 }
 
-// getAccountSQL is the generated GetAccount's SQL, so that the raw driver sends the
-// same text.
-func getAccountSQL(b *testing.B) string {
+// getAccount is the generated GetAccount's statement.
+func getAccount(b *testing.B) *sqlpact.Statement {
 	for _, st := range ledger.Statements {
 		if st.Name == "GetAccount" {
-			return st.SQL
+			return st
 		}
 	}
 	b.Fatal("the contract has no GetAccount")
-	return ""
+	return nil
 }
+
+// getAccountSQL is the generated GetAccount's SQL, so that the raw driver sends the
+// same text.
+func getAccountSQL(b *testing.B) string { return getAccount(b).SQL }
+
+// getAccountTimeout is the deadline the contract gives one GetAccount call.
+func getAccountTimeout(b *testing.B) time.Duration { return getAccount(b).Timeout }
 
 // readAccount is GetAccount without the runtime: the same SQL on db, scanned into the
 // same fields.
@@ -256,6 +262,17 @@ func BenchmarkConcurrentReads(b *testing.B) {
 	b.Run(fmt.Sprintf("pgxpool%d", conns), func(b *testing.B) {
 		run(b, func(i int) error {
 			_, err := readAccount(ctx, pool, sql, ids[i%len(ids)])
+			return err
+		})
+	})
+	// What a pgxpool caller pays to bound each read as the runtime does: a context
+	// with the statement's deadline (pgx then watches it during the query).
+	timeout := getAccountTimeout(b)
+	b.Run(fmt.Sprintf("pgxpool%d-deadline", conns), func(b *testing.B) {
+		run(b, func(i int) error {
+			rctx, cancel := context.WithTimeout(ctx, timeout)
+			_, err := readAccount(rctx, pool, sql, ids[i%len(ids)])
+			cancel()
 			return err
 		})
 	})
