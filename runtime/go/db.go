@@ -490,6 +490,14 @@ func (h *host) poolAcquire(ctx context.Context, permit, closed bool) (*pgxpool.C
 	return c, err
 }
 
+// deadlineOf is ctx's deadline, or otherwise when none.
+func deadlineOf(ctx context.Context, otherwise time.Time) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return otherwise.Add(time.Nanosecond)
+}
+
 // within returns ctx bounded to end within d after now: ctx itself when its own
 // deadline comes no later, which spares a timer.
 func within(ctx context.Context, now time.Time, d time.Duration) (context.Context, context.CancelFunc) {
@@ -503,8 +511,19 @@ func within(ctx context.Context, now time.Time, d time.Duration) (context.Contex
 // acquire gets a connection from h within the acquire timeout and ctx; it opens a new
 // one only with permit, or while h's breaker is closed.
 func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
+	return d.acquireFrom(ctx, ctx, h, permit)
+}
+
+// acquireFrom is acquire where ctx was derived from parent for its deadline alone (as
+// Run derives the statement's from the caller's): the wait's own deadline is then
+// derived from parent, since one derived from ctx would register with it as a child
+// (a lock and a map per call), while ctx ends only at its deadline or with parent.
+func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
 	t := time.Now()
-	actx, cancel := within(ctx, t, d.policies.Pool.AcquireTimeout)
+	actx, cancel := ctx, context.CancelFunc(func() {})
+	if limit := t.Add(d.policies.Pool.AcquireTimeout); limit.Before(deadlineOf(ctx, limit)) {
+		actx, cancel = context.WithDeadline(parent, limit)
+	}
 	defer cancel()
 	c, err := h.poolAcquire(actx, permit, h.closed.Load())
 	d.counters.acquires.Add(1)
@@ -556,7 +575,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
 		}
 		sent := NotSent
-		c, err := d.acquire(ctx, h, permit)
+		c, err := d.acquireFrom(ctx, caller, h, permit)
 		if errors.Is(err, errBreakerOpen) {
 			e := breakerOpen(h)
 			e.Statement, e.Attempts = st.Name, attempt
