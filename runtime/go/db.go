@@ -490,14 +490,6 @@ func (h *host) poolAcquire(ctx context.Context, permit, closed bool) (*pgxpool.C
 	return c, err
 }
 
-// deadlineOf is ctx's deadline, or otherwise when none.
-func deadlineOf(ctx context.Context, otherwise time.Time) time.Time {
-	if dl, ok := ctx.Deadline(); ok {
-		return dl
-	}
-	return otherwise.Add(time.Nanosecond)
-}
-
 // within returns ctx bounded to end within d after now: ctx itself when its own
 // deadline comes no later, which spares a timer.
 func within(ctx context.Context, now time.Time, d time.Duration) (context.Context, context.CancelFunc) {
@@ -521,7 +513,8 @@ func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, 
 func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
 	t := time.Now()
 	actx, cancel := ctx, context.CancelFunc(func() {})
-	if limit := t.Add(d.policies.Pool.AcquireTimeout); limit.Before(deadlineOf(ctx, limit)) {
+	limit := t.Add(d.policies.Pool.AcquireTimeout)
+	if dl, ok := ctx.Deadline(); !ok || limit.Before(dl) {
 		actx, cancel = context.WithDeadline(parent, limit)
 	}
 	defer cancel()
