@@ -83,6 +83,16 @@ pub fn explain_text(q: &Query) -> String {
     );
     let _ = writeln!(
         s,
+        "  statement: {}, {}",
+        q.statement,
+        if q.read_only {
+            "read-only"
+        } else {
+            "writes or locks rows (primary only)"
+        }
+    );
+    let _ = writeln!(
+        s,
         "  policy: timeout {}ms, retry {}, idempotent {} ({}), route {}",
         q.policy.timeout_ms,
         q.policy.retry,

@@ -409,3 +409,30 @@ fn repeated_types_and_reasons_are_one_allocation() {
     let (tx, ty) = (x.table_column.as_ref(), y.table_column.as_ref());
     assert!(std::sync::Arc::ptr_eq(tx.unwrap(), ty.unwrap()));
 }
+
+/// A locking read changes no data but needs the primary: a standby and a READ ONLY
+/// transaction refuse `FOR UPDATE`/`FOR SHARE` (25006), so it must not be routed or
+/// pipelined as a read (the defaults' `route: replica` leaves it on the primary).
+/// Re-running it is harmless, so it stays idempotent.
+#[test]
+fn locking_reads_are_not_read_only_but_stay_idempotent() {
+    let a = fixture("locking_reads");
+    for name in ["LockBook", "ShareAuthorBooks"] {
+        let q = query(&a, name);
+        assert!(!q.read_only, "{name} locks rows");
+        assert!(q.policy.idempotent, "{name} writes nothing");
+        assert_eq!(
+            q.policy.route, "primary",
+            "{name}: the defaults' replica route"
+        );
+    }
+    let claim = query(&a, "ClaimDrafts");
+    assert!(
+        !claim.read_only && !claim.policy.idempotent,
+        "ClaimDrafts writes"
+    );
+    assert_eq!(claim.policy.route, "primary");
+    let plain = query(&a, "PlainRead");
+    assert!(plain.read_only && plain.policy.idempotent);
+    assert_eq!(plain.policy.route, "replica");
+}

@@ -144,6 +144,8 @@ pub struct Cx<'a> {
     pub embeds: Vec<EmbedOut>,
     pub tables: BTreeSet<String>,
     pub writes: bool,
+    /// A `FOR UPDATE`/`FOR SHARE` clause takes row locks somewhere in the statement.
+    pub locks: bool,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -377,6 +379,7 @@ impl<'a> Cx<'a> {
             embeds: Vec::new(),
             tables: BTreeSet::new(),
             writes: false,
+            locks: false,
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -476,6 +479,7 @@ impl<'a> Cx<'a> {
             }
         }
         let cols = self.set_expr(&q.body, hints, q.order_by.as_ref());
+        self.locks |= !q.locks.is_empty();
         if let Some(limit) = &q.limit_clause {
             let h = Hint {
                 ty: PgType::named("int8"),

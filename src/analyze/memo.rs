@@ -28,6 +28,8 @@ use crate::types::PgType;
 /// A query's analysis, as kept.
 pub(super) struct Memoized {
     pub query: model::Query,
+    /// Whether it changes data (its policy is worked out again on every use).
+    pub writes: bool,
     /// The overrides it used (`(query, column)`), to report unused ones.
     pub used: Vec<(String, String)>,
 }

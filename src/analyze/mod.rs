@@ -599,30 +599,31 @@ impl QueryCtx<'_> {
         diags: &mut Diagnostics,
     ) -> Option<model::Query> {
         let Some((memo, prints, config)) = self.memo else {
-            return self.analyze_query(raw, used, diags);
+            return self.analyze_query(raw, used, diags).map(|(q, _)| q);
         };
         let key = memo::query_key(config, raw, prints.of_sql(&raw.sql));
         if let Some(hit) = memo.get(key) {
             used.extend(hit.used.iter().cloned());
             let mut q = hit.query.clone();
             q.source = source_of(self.sources, &raw.name_span);
-            q.policy = self.policy(raw, q.read_only, &q.params, diags)?;
+            q.policy = self.policy(raw, q.read_only, hit.writes, &q.params, diags)?;
             return Some(q);
         }
         let before = diags.items.len();
         let mut mine = HashSet::new();
         let q = self.analyze_query(raw, &mut mine, diags);
-        if let Some(q) = q.as_ref().filter(|_| diags.items.len() == before) {
+        if let Some((q, writes)) = q.as_ref().filter(|_| diags.items.len() == before) {
             memo.put(
                 key,
                 memo::Memoized {
                     query: q.clone(),
+                    writes: *writes,
                     used: mine.iter().cloned().collect(),
                 },
             );
         }
         used.extend(mine);
-        q
+        q.map(|(q, _)| q)
     }
 
     fn analyze_query(
@@ -630,7 +631,7 @@ impl QueryCtx<'_> {
         raw: &RawQuery,
         used: &mut HashSet<(String, String)>,
         diags: &mut Diagnostics,
-    ) -> Option<model::Query> {
+    ) -> Option<(model::Query, bool)> {
         let file = raw.sql_span.file;
         let base = raw.sql_span.range.start;
         let at = |r: std::ops::Range<usize>| Span::new(file, base + r.start..base + r.end);
@@ -934,9 +935,11 @@ impl QueryCtx<'_> {
                 column_count: e.count as u32,
             })
             .collect();
-        let read_only = !cx.writes;
-        let policy = self.policy(raw, read_only, &params, diags)?;
-        Some(model::Query {
+        // A locking read (`FOR UPDATE`/`FOR SHARE`) changes no data but needs the
+        // primary: a standby and a READ ONLY transaction refuse it (25006).
+        let read_only = !cx.writes && !cx.locks;
+        let policy = self.policy(raw, read_only, cx.writes, &params, diags)?;
+        let query = model::Query {
             name: raw.name.clone(),
             command: raw.command.clone(),
             sql,
@@ -951,7 +954,8 @@ impl QueryCtx<'_> {
             row_type: None,
             policy,
             lifecycle: model::Lifecycle::default(),
-        })
+        };
+        Some((query, cx.writes))
     }
 
     fn unmapped(&self, diags: &mut Diagnostics, span: Span, t: &str) {
@@ -1077,10 +1081,14 @@ impl QueryCtx<'_> {
         true
     }
 
+    /// The query's policy; `writes` is whether it changes data (a locking read does
+    /// not: it may be re-run and carries no idempotency key), `read_only` whether a
+    /// replica can run it (a locking read cannot).
     fn policy(
         &self,
         raw: &RawQuery,
         read_only: bool,
+        writes: bool,
         params: &[model::Param],
         diags: &mut Diagnostics,
     ) -> Option<model::QueryPolicy> {
@@ -1106,7 +1114,7 @@ impl QueryCtx<'_> {
                     .help(help),
                 );
                 ok = false;
-            } else if read_only
+            } else if !writes
                 || !matches!(
                     raw.command.as_str(),
                     "one" | "many" | "exec" | "execrows" | "execresult"
@@ -1120,6 +1128,29 @@ impl QueryCtx<'_> {
                 ok = false;
             }
         }
+        // A replica refuses writes and locking reads (25006): the defaults' `route:
+        // replica` is for the queries that can run there, and a query of its own
+        // routed there must be one of them.
+        let route = match q.and_then(|p| p.route.clone()) {
+            Some((r, span)) if r == "replica" && !read_only => {
+                let doing = if writes { "writes" } else { "locks rows" };
+                diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("`{name}` {doing} and cannot be routed to a replica"),
+                    )
+                    .at(span.unwrap_or_else(|| raw.name_span.clone()))
+                    .help("a standby refuses writes and `FOR UPDATE`/`FOR SHARE` (25006): remove `route: replica` from this query, or make it a plain read".to_owned()),
+                );
+                ok = false;
+                r
+            }
+            Some((r, _)) => r,
+            None => match &d.route {
+                Some((r, _)) if read_only || r != "replica" => r.clone(),
+                _ => "primary".into(),
+            },
+        };
         let expect_one_row = q.and_then(|p| p.expect_one_row).unwrap_or(false);
         if expect_one_row && !matches!(raw.command.as_str(), "exec" | "execrows" | "execresult") {
             diags.push(
@@ -1143,13 +1174,13 @@ impl QueryCtx<'_> {
         Some(model::QueryPolicy {
             timeout_ms,
             retry: pick(&|p| p.retry.clone()).unwrap_or_else(|| "standard".into()),
-            idempotent: idempotent_declared.unwrap_or(read_only),
+            idempotent: idempotent_declared.unwrap_or(!writes),
             idempotent_source: if idempotent_declared.is_some() {
                 "declared".into()
             } else {
                 "inferred".into()
             },
-            route: pick(&|p| p.route.clone()).unwrap_or_else(|| "primary".into()),
+            route,
             idempotency_key: key.map(|(k, _)| k),
             expect_one_row,
         })

@@ -15,7 +15,8 @@ pub struct PartialPolicy {
     pub timeout_ms: Option<u64>,
     pub retry: Option<String>,
     pub idempotent: Option<bool>,
-    pub route: Option<String>,
+    /// The route, and where the registry sets it.
+    pub route: Option<(String, Option<Span>)>,
     /// The key parameter's name, and where the registry names it.
     pub idempotency_key: Option<(String, Option<Span>)>,
     pub expect_one_row: Option<bool>,
@@ -275,7 +276,7 @@ fn partial(
                 "use `primary` or `replica`",
             ));
         }
-        r.value.clone()
+        (r.value.clone(), span(file, r))
     });
     PartialPolicy {
         timeout_ms,

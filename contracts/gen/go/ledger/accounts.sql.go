@@ -35,7 +35,7 @@ const getAccountForUpdate = `SELECT id, customer_id, currency, display_name, sta
 WHERE id = $1
 FOR UPDATE`
 
-var stmtGetAccountForUpdate = Statement{Name: "GetAccountForUpdate", Command: "one", SQL: getAccountForUpdate, ReadOnly: true, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
+var stmtGetAccountForUpdate = Statement{Name: "GetAccountForUpdate", Command: "one", SQL: getAccountForUpdate, ReadOnly: false, Idempotent: true, Route: sqlpact.RoutePrimary, Timeout: 2 * time.Second, Retry: retryStandard}
 
 // GetAccountForUpdate runs the query `GetAccountForUpdate` (queries/accounts.sql:5):
 // Locks the account row until the surrounding transaction ends.

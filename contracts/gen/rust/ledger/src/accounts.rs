@@ -50,7 +50,7 @@ pub static GET_ACCOUNT_FOR_UPDATE: Statement = Statement {
     sql: r#"SELECT id, customer_id, currency, display_name, status, balance, metadata, tags, version, created_at, closed_at, overdraft_limit, updated_at FROM accounts
 WHERE id = $1
 FOR UPDATE"#,
-    read_only: true,
+    read_only: false,
     idempotent: true,
     route: sqlpact_runtime::Route::Primary,
     timeout: Duration::from_millis(2000),
