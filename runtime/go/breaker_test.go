@@ -94,9 +94,9 @@ func TestTheHostSeesItsBreakerClosedExactlyWhenItIs(t *testing.T) {
 	if !h.allow() {
 		t.Fatal("a closed breaker refused")
 	}
-	h.failure()
+	h.failure(h.db.nowMs())
 	check("one failure", BreakerClosed)
-	h.failure()
+	h.failure(h.db.nowMs())
 	check("two failures", BreakerOpen)
 	if h.allow() {
 		t.Fatal("an open breaker let a request through")
@@ -109,13 +109,13 @@ func TestTheHostSeesItsBreakerClosedExactlyWhenItIs(t *testing.T) {
 	if h.allow() {
 		t.Fatal("a second probe went")
 	}
-	h.failure()
+	h.failure(h.db.nowMs())
 	check("failed probe", BreakerOpen)
 	time.Sleep(120 * time.Millisecond)
 	if !h.allow() {
 		t.Fatal("no probe after the longer open delay")
 	}
-	h.success()
+	h.success(h.db.nowMs())
 	check("successful probe", BreakerClosed)
 	if !h.allow() {
 		t.Fatal("a closed breaker refused")

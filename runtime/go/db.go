@@ -115,11 +115,13 @@ type DB struct {
 	policies *Policies
 	hosts    []*host
 	epoch    time.Time
-	seeds    *atomicSplitMix64
-	observer Observer
-	counters counters
-	next     atomic.Uint64
-	refresh  sync.Mutex
+	// The statements' deadlines and the waits for a connection, on epoch's clock.
+	deadlines deadlines
+	seeds     *atomicSplitMix64
+	observer  Observer
+	counters  counters
+	next      atomic.Uint64
+	refresh   sync.Mutex
 }
 
 // Open creates the pools and learns the hosts' roles, without failing when none
@@ -140,6 +142,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 	bcfg := BreakerConfig{FailureThreshold: max(p.Breaker.FailureThreshold, 1), OpenForMs: open,
 		MaxOpenMs: open * 16, WindowMs: 10_000, MinRequests: 20, FailurePercent: 50}
 	d := &DB{policies: p, epoch: time.Now(), seeds: newAtomicSplitMix64(seed), observer: o.Observer}
+	d.deadlines.epoch = d.epoch
 	for _, conn := range o.Hosts {
 		if misquotedPassword.MatchString(conn) {
 			d.Close()
@@ -240,7 +243,13 @@ func roleOf(inRecovery bool) Role {
 	return RolePrimary
 }
 
-func (d *DB) nowMs() uint64 { return uint64(time.Since(d.epoch) / time.Millisecond) }
+// now is the time since the DB opened, on the monotonic clock: one reading serves a
+// call's deadline, its wait for a connection and its breaker's and budget's milliseconds.
+func (d *DB) now() time.Duration { return time.Since(d.epoch) }
+
+func (d *DB) nowMs() uint64 { return ms(d.now()) }
+
+func ms(t time.Duration) uint64 { return uint64(t / time.Millisecond) }
 
 func (d *DB) nextSeed() uint64 { return d.seeds.Next() }
 
@@ -280,8 +289,8 @@ func (h *host) allow() (ok bool) {
 	return ok
 }
 
-func (h *host) success() { h.withBreaker(func(b *Breaker) { b.RecordSuccess(h.db.nowMs()) }) }
-func (h *host) failure() { h.withBreaker(func(b *Breaker) { b.RecordFailure(h.db.nowMs()) }) }
+func (h *host) success(now uint64) { h.withBreaker(func(b *Breaker) { b.RecordSuccess(now) }) }
+func (h *host) failure(now uint64) { h.withBreaker(func(b *Breaker) { b.RecordFailure(now) }) }
 
 func (h *host) breakerState() BreakerState {
 	if h.closed.Load() {
@@ -293,9 +302,9 @@ func (h *host) breakerState() BreakerState {
 	return s
 }
 
-func (h *host) request() {
+func (h *host) request(now uint64) {
 	h.budgetMu.Lock()
-	h.budget.Request(h.db.nowMs())
+	h.budget.Request(now)
 	h.budgetMu.Unlock()
 }
 
@@ -357,7 +366,7 @@ func (d *DB) refreshRoles(ctx context.Context) {
 			}
 			if err != nil {
 				h.connectFailed(actx, err)
-				h.failure()
+				h.failure(h.db.nowMs())
 				h.setRole(RoleUnknown)
 				return
 			}
@@ -368,7 +377,7 @@ func (d *DB) refreshRoles(ctx context.Context) {
 				return
 			}
 			if permit {
-				h.success()
+				h.success(h.db.nowMs())
 			}
 			h.setRole(roleOf(rec))
 		}()
@@ -490,37 +499,26 @@ func (h *host) poolAcquire(ctx context.Context, permit, closed bool) (*pgxpool.C
 	return c, err
 }
 
-// within returns ctx bounded to end within d after now: ctx itself when its own
-// deadline comes no later, which spares a timer.
-func within(ctx context.Context, now time.Time, d time.Duration) (context.Context, context.CancelFunc) {
-	limit := now.Add(d)
-	if dl, ok := ctx.Deadline(); ok && !dl.After(limit) {
-		return ctx, func() {}
-	}
-	return context.WithDeadline(ctx, limit)
-}
-
 // acquire gets a connection from h within the acquire timeout and ctx; it opens a new
 // one only with permit, or while h's breaker is closed.
 func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
-	return d.acquireFrom(ctx, ctx, h, permit)
+	return d.acquireFrom(ctx, ctx, h, permit, d.now())
 }
 
 // acquireFrom is acquire where ctx was derived from parent for its deadline alone (as
-// Run derives the statement's from the caller's): the wait's own deadline is then
-// derived from parent, since one derived from ctx would register with it as a child
-// (a lock and a map per call), while ctx ends only at its deadline or with parent.
-func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
-	t := time.Now()
-	actx, cancel := ctx, context.CancelFunc(func() {})
-	limit := t.Add(d.policies.Pool.AcquireTimeout)
-	if dl, ok := ctx.Deadline(); !ok || limit.Before(dl) {
-		actx, cancel = context.WithDeadline(parent, limit)
+// Run derives the statement's from the caller's), begun at now (d.now): the wait's own
+// deadline is then derived from parent, since one derived from ctx would register with
+// it as a child, while ctx ends only at its deadline or with parent.
+func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool, now time.Duration) (*pgxpool.Conn, error) {
+	actx, hold := ctx, bound{}
+	timeout := d.policies.Pool.AcquireTimeout
+	if dl, ok := ctx.Deadline(); !ok || d.epoch.Add(now+timeout).Before(dl) {
+		actx, hold = d.deadlines.bounded(parent, now, timeout)
 	}
-	defer cancel()
+	defer hold.end()
 	c, err := h.poolAcquire(actx, permit, h.closed.Load())
 	d.counters.acquires.Add(1)
-	if time.Since(t) >= time.Millisecond {
+	if d.now()-now >= time.Millisecond {
 		d.counters.acquireWaits.Add(1)
 	}
 	if errors.Is(err, errBreakerOpen) {
@@ -539,8 +537,9 @@ func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pg
 func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context.Context, db DBTX) error) error {
 	d.counters.calls.Add(1)
 	caller := ctx
-	ctx, cancel := within(ctx, time.Now(), st.Timeout)
-	defer cancel()
+	now := d.now()
+	ctx, hold := d.deadlines.bounded(ctx, now, st.Timeout)
+	defer hold.end()
 	policy := defaultBackoff
 	if st.Retry != nil {
 		policy = st.Retry.Backoff
@@ -561,14 +560,16 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			return d.fail(e)
 		}
 		if attempt == 1 {
-			h.request()
+			h.request(ms(now))
+		} else {
+			now = d.now()
 		}
 		d.counters.attempts.Add(1)
 		if d.observer != nil {
 			d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
 		}
 		sent := NotSent
-		c, err := d.acquireFrom(ctx, caller, h, permit)
+		c, err := d.acquireFrom(ctx, caller, h, permit, now)
 		if errors.Is(err, errBreakerOpen) {
 			e := breakerOpen(h)
 			e.Statement, e.Attempts = st.Name, attempt
@@ -590,7 +591,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 		}
 		if err == nil {
 			if permit {
-				h.success()
+				h.success(h.db.nowMs())
 			}
 			return nil
 		}
@@ -598,7 +599,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 		if errors.As(err, &own) || errors.Is(err, pgx.ErrNoRows) {
 			// The statement's own outcome (no row, a conflict): the server answered.
 			if permit {
-				h.success()
+				h.success(h.db.nowMs())
 			}
 			e := wrap(err, st, Replied, false)
 			e.Attempts = attempt
@@ -623,11 +624,11 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			// statement's): the host's health is unknown, the breaker learns nothing
 			// (a lost probe is replaced after open_for).
 		case dec.FeedsBreaker:
-			h.failure()
+			h.failure(h.db.nowMs())
 		case f.Sent == Replied && permit:
-			h.success()
+			h.success(h.db.nowMs())
 		case h.breakerState() == BreakerHalfOpen:
-			h.failure()
+			h.failure(h.db.nowMs())
 		}
 		class := Class(dec.Class)
 		if class == ClassConnection || class == ClassServerShutdown {
@@ -720,7 +721,7 @@ func (d *DB) Ready(ctx context.Context) error {
 		return &Error{Class: ClassCanceled, Action: Fatal, Msg: "the caller gave up", Err: err}
 	case err != nil:
 		// A failed connect counts against the host's breaker.
-		h.failure()
+		h.failure(h.db.nowMs())
 		h.setRole(RoleUnknown)
 		return &Error{Class: ClassConnection, Action: Fatal, Msg: "no connection to the primary " + h.name, Err: err}
 	}
@@ -739,7 +740,7 @@ func (d *DB) Ready(ctx context.Context) error {
 		return &Error{Class: ClassNoHost, Action: Fatal, Msg: h.name + " does not take writes: not a primary"}
 	}
 	if permit {
-		h.success()
+		h.success(h.db.nowMs())
 	}
 	return nil
 }

@@ -576,7 +576,7 @@ func TestARequestLetThroughByAClosedBreakerConnectsAfterItOpens(t *testing.T) {
 		defer c.Release()
 	}
 	closed := h.closed.Load()
-	h.failure()
+	h.failure(h.db.nowMs())
 	if s := h.breakerState(); !closed || s != BreakerOpen {
 		t.Fatalf("breaker %v, closed before: %v", s, closed)
 	}

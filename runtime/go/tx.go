@@ -108,7 +108,7 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 			return d.fail(e)
 		}
 		if attempt == 1 {
-			h.request()
+			h.request(h.db.nowMs())
 		}
 		c, err := d.acquire(ctx, h, permit)
 		if errors.Is(err, errBreakerOpen) {
@@ -127,7 +127,7 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 				cl = ClassCanceled
 			default:
 				// A failed connect counts against the host's breaker.
-				h.failure()
+				h.failure(h.db.nowMs())
 				h.setRole(RoleUnknown)
 			}
 			return d.fail(&Error{Class: cl, Action: Fatal, Statement: txName, Attempts: attempt, Err: err})
@@ -176,7 +176,7 @@ func (d *DB) Transaction(ctx context.Context, o TxOptions, fn func(ctx context.C
 		release(ctx, c, err)
 		if err == nil {
 			if permit {
-				h.success()
+				h.success(h.db.nowMs())
 			}
 			return nil
 		}

@@ -1,0 +1,207 @@
+package sqlpact
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func newDeadlines() *deadlines { return &deadlines{epoch: time.Now()} }
+
+// A shared deadline ends within one slot before the call's own, never after it, and
+// says so through Deadline, Done and Err as a context.WithDeadline would.
+func TestSharedDeadlineEndsWithinOneSlotBeforeTheLimit(t *testing.T) {
+	d := newDeadlines()
+	const timeout = 40 * time.Millisecond
+	now := time.Since(d.epoch)
+	ctx, hold := d.bounded(context.Background(), now, timeout)
+	defer hold.end()
+	limit := d.epoch.Add(now + timeout)
+	dl, ok := ctx.Deadline()
+	if !ok || dl.After(limit) || limit.Sub(dl) > slotWidth(timeout) {
+		t.Fatalf("deadline %v for a limit of %v (slot %v)", dl, limit, slotWidth(timeout))
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("ended before its deadline: %v", ctx.Err())
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("the shared deadline never ended")
+	}
+	if late := time.Since(limit); late > 20*time.Millisecond {
+		t.Fatalf("ended %v after the limit", late)
+	}
+	if ended := time.Now(); ended.Before(dl) {
+		t.Fatalf("ended at %v, before its own deadline %v", ended, dl)
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.Fatalf("Err after the end: %v", ctx.Err())
+	}
+}
+
+// Calls whose deadlines fall in one slot share its context; the next slot is another.
+func TestCallsInOneSlotShareOneContext(t *testing.T) {
+	d := newDeadlines()
+	const timeout = time.Second
+	w := slotWidth(timeout)
+	base := 10 * w
+	a, _ := d.bounded(context.Background(), base, timeout)
+	b, _ := d.bounded(context.Background(), base+w/2, timeout)
+	c, _ := d.bounded(context.Background(), base+w, timeout)
+	if a != b {
+		t.Fatal("two deadlines in one slot made two contexts")
+	}
+	if a == c {
+		t.Fatal("deadlines a slot apart share a context")
+	}
+	da, _ := a.Deadline()
+	dc, _ := c.Deadline()
+	if dc.Sub(da) != w {
+		t.Fatalf("consecutive slots %v apart, want %v", dc.Sub(da), w)
+	}
+}
+
+// The values of a parent that never ends go along; a parent that can end, a parent
+// whose deadline comes first and a timeout shorter than a few slots keep the standard
+// behaviour.
+func TestSharedDeadlineParents(t *testing.T) {
+	d := newDeadlines()
+	type key struct{}
+	withValue := context.WithValue(context.Background(), key{}, "v")
+	ctx, hold := d.bounded(withValue, time.Since(d.epoch), time.Second)
+	hold.end()
+	if ctx.Value(key{}) != "v" {
+		t.Fatal("the parent's value is lost")
+	}
+	if _, shared := ctx.(slotCtx); !shared {
+		t.Fatalf("a parent that never ends got %T", ctx)
+	}
+
+	parent, stop := context.WithCancel(context.Background())
+	ctx, hold = d.bounded(parent, time.Since(d.epoch), time.Second)
+	defer hold.end()
+	stop()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("the parent ended, the call's context did not")
+	}
+
+	early, cancelEarly := context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancelEarly()
+	if ctx, _ := d.bounded(early, time.Since(d.epoch), time.Hour); ctx != early {
+		t.Fatal("a parent whose deadline comes first was not used as it is")
+	}
+
+	ctx, hold = d.bounded(context.Background(), time.Since(d.epoch), 2*time.Millisecond)
+	defer hold.end()
+	if _, isSlot := ctx.(*deadlineSlot); isSlot {
+		t.Fatal("a timeout of two slots shares a slot")
+	}
+}
+
+// What the context package and pgx register (context.AfterFunc, a child context) runs
+// when the slot ends, unless stopped first; a stop after the end reports false.
+func TestSharedDeadlineRunsWhatWatchesIt(t *testing.T) {
+	d := newDeadlines()
+	ctx, _ := d.bounded(context.Background(), time.Since(d.epoch), 30*time.Millisecond)
+	var ran, stoppedRan atomic.Int32
+	done := make(chan struct{})
+	stopLater := context.AfterFunc(ctx, func() { ran.Add(1); close(done) })
+	stopNow := context.AfterFunc(ctx, func() { stoppedRan.Add(1) })
+	if !stopNow() {
+		t.Fatal("stop before the end reported false")
+	}
+	child, cancelChild := context.WithCancel(ctx)
+	defer cancelChild()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("the registered function never ran")
+	}
+	select {
+	case <-child.Done():
+	case <-time.After(time.Second):
+		t.Fatal("the child context did not end with the slot")
+	}
+	if stopLater() {
+		t.Fatal("stop after the function ran reported true")
+	}
+	if ran.Load() != 1 || stoppedRan.Load() != 0 {
+		t.Fatalf("ran %d, stopped one ran %d", ran.Load(), stoppedRan.Load())
+	}
+	// Registered after the end: runs at once.
+	late := make(chan struct{})
+	context.AfterFunc(ctx, func() { close(late) })
+	select {
+	case <-late:
+	case <-time.After(time.Second):
+		t.Fatal("a function registered after the end never ran")
+	}
+}
+
+// A slot that no call holds and none can join any more does not wake the process at
+// its end; one still held when a newer slot took its place ends at its deadline.
+func TestASlotFiresOnlyWhileACallHoldsIt(t *testing.T) {
+	d := newDeadlines()
+	const timeout = 50 * time.Millisecond
+	w := slotWidth(timeout)
+	now := time.Since(d.epoch)
+	released, hold := d.bounded(context.Background(), now, timeout)
+	hold.end()
+	held, keep := d.bounded(context.Background(), now+w, timeout)
+	defer keep.end()
+	if released == held {
+		t.Fatal("deadlines a slot apart share a context")
+	}
+	// A third slot closes the second while it is held.
+	_, third := d.bounded(context.Background(), now+2*w, timeout)
+	third.end()
+	select {
+	case <-held.Done():
+	case <-time.After(time.Second):
+		t.Fatal("a held slot never ended")
+	}
+	select {
+	case <-released.Done():
+		t.Fatal("a slot nobody held woke the process at its end")
+	case <-time.After(2 * w):
+	}
+	if released.(*deadlineSlot).timer.Stop() {
+		t.Fatal("the released slot's timer was still pending")
+	}
+}
+
+// Under calls joining and leaving slots from many goroutines at once, every call that
+// waits for its deadline sees it end, however its slot was closed meanwhile.
+func TestEveryHeldDeadlineEndsUnderContention(t *testing.T) {
+	d := newDeadlines()
+	const timeout = 8 * time.Millisecond
+	var wg sync.WaitGroup
+	var late atomic.Int32
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 3000 {
+				ctx, hold := d.bounded(context.Background(), time.Since(d.epoch), timeout)
+				if (i+g)%97 == 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(timeout + time.Second):
+						late.Add(1)
+					}
+				}
+				hold.end()
+			}
+		}()
+	}
+	wg.Wait()
+	if late.Load() != 0 {
+		t.Fatalf("%d held deadlines never ended", late.Load())
+	}
+}
