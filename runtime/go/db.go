@@ -391,9 +391,28 @@ type permitKey struct{}
 
 func withPermit(ctx context.Context, permit bool) context.Context {
 	if permit {
-		return context.WithValue(ctx, permitKey{}, true)
+		return permitCtx{ctx}
 	}
 	return ctx
+}
+
+// permitCtx is ctx carrying the permit. Unlike context.WithValue it passes
+// registrations (context.AfterFunc, children) on to a shared deadline beneath it,
+// which would otherwise cost a goroutine each.
+type permitCtx struct{ context.Context }
+
+func (c permitCtx) Value(key any) any {
+	if key == (permitKey{}) {
+		return true
+	}
+	return c.Context.Value(key)
+}
+
+func (c permitCtx) AfterFunc(f func()) func() bool {
+	if a, ok := c.Context.(interface{ AfterFunc(func()) func() bool }); ok {
+		return a.AfterFunc(f)
+	}
+	return context.AfterFunc(c.Context, f)
 }
 
 var errBreakerOpen = errors.New("the circuit breaker is open")
@@ -502,14 +521,15 @@ func (h *host) poolAcquire(ctx context.Context, permit, closed bool) (*pgxpool.C
 // acquire gets a connection from h within the acquire timeout and ctx; it opens a new
 // one only with permit, or while h's breaker is closed.
 func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
-	return d.acquireFrom(ctx, ctx, h, permit, d.now())
+	return d.acquireFrom(ctx, ctx, h, permit)
 }
 
 // acquireFrom is acquire where ctx was derived from parent for its deadline alone (as
-// Run derives the statement's from the caller's), begun at now (d.now): the wait's own
-// deadline is then derived from parent, since one derived from ctx would register with
-// it as a child, while ctx ends only at its deadline or with parent.
-func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool, now time.Duration) (*pgxpool.Conn, error) {
+// Run derives the statement's from the caller's): the wait's own deadline is then
+// derived from parent, since one derived from ctx would register with it as a child,
+// while ctx ends only at its deadline or with parent.
+func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
+	now := d.now()
 	actx, hold := ctx, bound{}
 	timeout := d.policies.Pool.AcquireTimeout
 	if dl, ok := ctx.Deadline(); !ok || d.epoch.Add(now+timeout).Before(dl) {
@@ -533,7 +553,9 @@ func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool, now 
 	return c, err
 }
 
-// Run runs st under its policy; fn does the statement's work on the DBTX it is given.
+// Run runs st under its policy; fn does the statement's work on the DBTX it is given,
+// under a context that is fn's alone: used after fn returned, it may never end (calls
+// share their deadlines, deadline.go).
 func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context.Context, db DBTX) error) error {
 	d.counters.calls.Add(1)
 	caller := ctx
@@ -561,15 +583,13 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 		}
 		if attempt == 1 {
 			h.request(ms(now))
-		} else {
-			now = d.now()
 		}
 		d.counters.attempts.Add(1)
 		if d.observer != nil {
 			d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
 		}
 		sent := NotSent
-		c, err := d.acquireFrom(ctx, caller, h, permit, now)
+		c, err := d.acquireFrom(ctx, caller, h, permit)
 		if errors.Is(err, errBreakerOpen) {
 			e := breakerOpen(h)
 			e.Statement, e.Attempts = st.Name, attempt

@@ -110,7 +110,7 @@ func (d *deadlines) bounded(ctx context.Context, now, timeout time.Duration) (co
 // join returns the slot of the deadline now+timeout, held for one more call.
 func (d *deadlines) join(now, timeout, width time.Duration) *deadlineSlot {
 	tick := int64((now + timeout) / width)
-	p := &d.table[(uint64(timeout)*0x9e3779b97f4a7c15>>32)%slotTable]
+	p := d.entry(timeout)
 	for {
 		old := p.Load()
 		if old != nil && old.tick == tick && old.timeout == timeout {
@@ -125,7 +125,8 @@ func (d *deadlines) join(now, timeout, width time.Duration) *deadlineSlot {
 		start := time.Duration(tick) * width
 		s := &deadlineSlot{timeout: timeout, tick: tick, end: d.epoch.Add(start), done: make(chan struct{})}
 		s.users.Store(1)
-		s.timer = time.AfterFunc(start-now, s.fire)
+		// From the present, not from now: the caller may have read the clock a while ago.
+		s.timer = time.AfterFunc(time.Until(s.end), s.fire)
 		if old != nil && (old.timeout != timeout || old.tick > tick) {
 			// Another timeout shares the entry, or a newer slot is there (this call
 			// read the clock before its maker): this slot is the call's alone.
@@ -141,6 +142,19 @@ func (d *deadlines) join(now, timeout, width time.Duration) *deadlineSlot {
 		// Someone else made the slot first: use theirs.
 		s.timer.Stop()
 	}
+}
+
+// entry is the table's entry for timeout: the first of a few neighbours that holds
+// it or nothing, so that two timeouts whose hashes collide still share slots.
+func (d *deadlines) entry(timeout time.Duration) *atomic.Pointer[deadlineSlot] {
+	h := uint64(timeout) * 0x9e3779b97f4a7c15 >> 32
+	for k := range uint64(4) {
+		p := &d.table[(h+k)%slotTable]
+		if s := p.Load(); s == nil || s.timeout == timeout {
+			return p
+		}
+	}
+	return &d.table[h%slotTable]
 }
 
 // close lets no new call join s; its timer stops once its calls are done.

@@ -3,6 +3,7 @@ package sqlpact
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -203,5 +204,50 @@ func TestEveryHeldDeadlineEndsUnderContention(t *testing.T) {
 	wg.Wait()
 	if late.Load() != 0 {
 		t.Fatalf("%d held deadlines never ended", late.Load())
+	}
+}
+
+// A deadline counts from the clock reading it was given: a caller that read the clock
+// a while before asking still ends on time, not that while late.
+func TestASharedDeadlineFromAnEarlierReadingIsNotLate(t *testing.T) {
+	d := newDeadlines()
+	const stale, timeout = 150 * time.Millisecond, 200 * time.Millisecond
+	ctx, hold := d.bounded(context.Background(), time.Since(d.epoch)-stale, timeout)
+	defer hold.end()
+	dl, _ := ctx.Deadline()
+	<-ctx.Done()
+	if late := time.Since(dl); late > 50*time.Millisecond {
+		t.Fatalf("ended %v after its deadline", late)
+	}
+}
+
+// What registers on the permit's context reaches the shared deadline beneath it
+// without a goroutine each, and still runs when the deadline passes.
+func TestThePermitPassesRegistrationsToTheSharedDeadline(t *testing.T) {
+	d := newDeadlines()
+	ctx, hold := d.bounded(context.Background(), time.Since(d.epoch), 40*time.Millisecond)
+	defer hold.end()
+	permitted := withPermit(ctx, true)
+	if permitted.Value(permitKey{}) != true {
+		t.Fatal("the permit is lost")
+	}
+	before := runtime.NumGoroutine()
+	var ran atomic.Int32
+	stops := make([]func() bool, 100)
+	for i := range stops {
+		stops[i] = context.AfterFunc(permitted, func() { ran.Add(1) })
+	}
+	if n := runtime.NumGoroutine() - before; n > 5 {
+		t.Fatalf("100 registrations started %d goroutines", n)
+	}
+	for _, stop := range stops[50:] {
+		stop()
+	}
+	<-ctx.Done()
+	for deadline := time.Now().Add(time.Second); ran.Load() < 50 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if ran.Load() != 50 {
+		t.Fatalf("%d of the 50 registrations left ran", ran.Load())
 	}
 }
