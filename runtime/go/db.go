@@ -243,8 +243,9 @@ func roleOf(inRecovery bool) Role {
 	return RolePrimary
 }
 
-// now is the time since the DB opened, on the monotonic clock: one reading serves a
-// call's deadline, its wait for a connection and its breaker's and budget's milliseconds.
+// now is the time since the DB opened, on the monotonic clock alone (a wall-clock
+// reading costs as much again): one reading at a call's start serves its deadline and
+// its budget's millisecond.
 func (d *DB) now() time.Duration { return time.Since(d.epoch) }
 
 func (d *DB) nowMs() uint64 { return ms(d.now()) }
