@@ -107,6 +107,10 @@ func (d *deadlines) bounded(ctx context.Context, now, timeout time.Duration) (co
 	return slotCtx{Context: ctx, s: s}, bound{s: s}
 }
 
+// joinRace, set only by tests, runs between finding a slot and joining it: where a
+// newer slot may close it.
+var joinRace func()
+
 // join returns the slot of the deadline now+timeout, held for one more call.
 func (d *deadlines) join(now, timeout, width time.Duration) *deadlineSlot {
 	tick := int64((now + timeout) / width)
@@ -114,6 +118,9 @@ func (d *deadlines) join(now, timeout, width time.Duration) *deadlineSlot {
 	for {
 		old := p.Load()
 		if old != nil && old.tick == tick && old.timeout == timeout {
+			if joinRace != nil {
+				joinRace()
+			}
 			old.users.Add(1)
 			if !old.closed.Load() {
 				return old

@@ -251,3 +251,33 @@ func TestThePermitPassesRegistrationsToTheSharedDeadline(t *testing.T) {
 		t.Fatalf("%d of the 50 registrations left ran", ran.Load())
 	}
 }
+
+// A call that finds a slot just as a newer one replaces and closes it (its timer then
+// stopped, nobody holding it) does not join it: its deadline still ends.
+func TestAJoinThatRacesTheSlotsCloseStillEnds(t *testing.T) {
+	d := newDeadlines()
+	const timeout = 30 * time.Millisecond
+	w := slotWidth(timeout)
+	now := time.Since(d.epoch)
+	_, first := d.bounded(context.Background(), now, timeout)
+	first.end()
+	raced := false
+	joinRace = func() {
+		if !raced {
+			raced = true
+			_, newer := d.bounded(context.Background(), now+w, timeout)
+			newer.end()
+		}
+	}
+	defer func() { joinRace = nil }()
+	ctx, hold := d.bounded(context.Background(), now, timeout)
+	defer hold.end()
+	if !raced {
+		t.Fatal("the join never met the slot it raced")
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Second):
+		t.Fatal("a call that joined a closed slot never reached its deadline")
+	}
+}
