@@ -486,6 +486,35 @@ func (d *DB) pick(ctx context.Context, route Route, first bool) (*host, bool, er
 	return nil, false, &Error{Class: ClassNoHost, Action: RetryAnywhere, Msg: msg}
 }
 
+// cutKey keys, in a connection's CustomData, its entry in the shared deadline of the
+// statement it runs (deadline.go).
+const cutKey = "sqlpact.cut"
+
+// runCut runs fn on c under the shared deadline s, which cuts c's connection if it
+// ends first, instead of pgx watching a context for it: fn gets parent, which never
+// ends. A connection cut after fn returned is closed, whatever fn's outcome: its
+// deadline is set.
+func runCut(parent context.Context, s *deadlineSlot, c *pgxpool.Conn, fn func(ctx context.Context, db DBTX) error) error {
+	pc := c.Conn().PgConn()
+	cut, _ := pc.CustomData()[cutKey].(*connCut)
+	if cut == nil {
+		cut = &connCut{conn: pc.Conn()}
+		pc.CustomData()[cutKey] = cut
+	}
+	if !s.watch(cut) {
+		return context.DeadlineExceeded
+	}
+	err := fn(parent, c)
+	if s.unwatch(cut) {
+		_ = c.Conn().Close(context.WithoutCancel(parent))
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			// As pgx reports a statement whose context ended.
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+	}
+	return err
+}
+
 // release returns c to its pool, or closes it when its statement was cut or its
 // connection failed: its state is unknown, so it is never reused.
 func release(ctx context.Context, c *pgxpool.Conn, err error) {
@@ -554,9 +583,11 @@ func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pg
 	return c, err
 }
 
-// Run runs st under its policy; fn does the statement's work on the DBTX it is given,
-// under a context that is fn's alone: used after fn returned, it may never end (calls
-// share their deadlines, deadline.go).
+// Run runs st under its policy; fn does the statement's work on the DBTX it is given.
+// Its context carries the caller's values, and is fn's alone: used after fn returned,
+// it may never end (calls share their deadlines, deadline.go). Under a caller's
+// context that cannot end, the statement's deadline cuts the connection fn was given
+// rather than ending fn's context: fn is to do its work on that DBTX.
 func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context.Context, db DBTX) error) error {
 	d.counters.calls.Add(1)
 	caller := ctx
@@ -599,9 +630,12 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 		if err == nil {
 			sent = SentNoReply
 			var replayed bool
-			if st.Idempotency != nil {
+			switch {
+			case st.Idempotency != nil:
 				replayed, err = runKeyed(ctx, c, st, fn, true)
-			} else {
+			case hold.s != nil:
+				err = runCut(caller, hold.s, c, fn)
+			default:
 				err = fn(ctx, c)
 			}
 			release(ctx, c, err)

@@ -2,6 +2,7 @@ package sqlpact
 
 import (
 	"context"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,20 @@ type deadlineSlot struct {
 	// The registered functions not yet run or stopped, a list so that a stopped one
 	// goes at once.
 	head *slotFunc
+	// The connections running a statement under the slot, cut when it ends.
+	cuts *connCut
+}
+
+// connCut is a connection's entry in the slot whose statement it runs: the slot
+// cuts it when it ends, as cutOnGiveUp does for a context pgx watches. One per
+// connection, made with it (a connection runs one statement at a time), so that a
+// statement under a shared deadline costs pgx no watch: no context.AfterFunc, no
+// channel, no allocation.
+type connCut struct {
+	conn net.Conn
+	// Under the slot's lock: its place in the slot's list, and whether the slot cut it.
+	prev, next *connCut
+	cut        bool
 }
 
 type slotFunc struct {
@@ -179,7 +194,8 @@ func (s *deadlineSlot) leave() {
 	}
 }
 
-// fire ends s: its channel closes and what was registered runs.
+// fire ends s: its channel closes, the connections of its statements are cut and
+// what was registered runs.
 func (s *deadlineSlot) fire() {
 	s.mu.Lock()
 	s.fired = true
@@ -189,10 +205,57 @@ func (s *deadlineSlot) fire() {
 		fs = append(fs, e.f)
 	}
 	s.head = nil
+	var conns []net.Conn
+	for c := s.cuts; c != nil; {
+		next := c.next
+		conns = append(conns, c.conn)
+		c.prev, c.next, c.cut = nil, nil, true
+		c = next
+	}
+	s.cuts = nil
 	s.mu.Unlock()
+	for _, c := range conns {
+		cutOnGiveUp{c}.HandleCancel(s)
+	}
 	for _, f := range fs {
 		f()
 	}
+}
+
+// watch puts c's connection under s for one statement: false if s has ended already
+// (the statement must not start).
+func (s *deadlineSlot) watch(c *connCut) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fired {
+		return false
+	}
+	c.cut, c.prev, c.next = false, nil, s.cuts
+	if s.cuts != nil {
+		s.cuts.prev = c
+	}
+	s.cuts = c
+	return true
+}
+
+// unwatch ends c's statement under s: true if s cut its connection first, which must
+// then be closed, whatever the statement's outcome (its deadline is set).
+func (s *deadlineSlot) unwatch(c *connCut) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.cut {
+		return true
+	}
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		s.cuts = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next = nil, nil
+	return false
 }
 
 func (s *deadlineSlot) Deadline() (time.Time, bool) { return s.end, true }

@@ -3,6 +3,8 @@ package sqlpact
 import (
 	"context"
 	"errors"
+	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -279,5 +281,64 @@ func TestAJoinThatRacesTheSlotsCloseStillEnds(t *testing.T) {
 	case <-ctx.Done():
 	case <-time.After(time.Second):
 		t.Fatal("a call that joined a closed slot never reached its deadline")
+	}
+}
+
+// A shared deadline cuts the connections of the statements it holds when it ends: a
+// read blocked on one returns at once with a timeout, and unwatch says it was cut (the
+// connection is then closed). A statement unwatched before the end is not cut.
+func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
+	d := newDeadlines()
+	const timeout = 40 * time.Millisecond
+	ctx, hold := d.bounded(context.Background(), time.Since(d.epoch), timeout)
+	defer hold.end()
+	s := hold.s
+	if s == nil || ctx != context.Context(s) {
+		t.Fatal("no shared deadline under a context that cannot end")
+	}
+	held, heldPeer := net.Pipe()
+	done, donePeer := net.Pipe()
+	defer func() {
+		for _, c := range []net.Conn{held, heldPeer, done, donePeer} {
+			c.Close()
+		}
+	}()
+	running, finished := &connCut{conn: held}, &connCut{conn: done}
+	if !s.watch(running) || !s.watch(finished) {
+		t.Fatal("a slot that has not ended refused a statement")
+	}
+	if s.unwatch(finished) {
+		t.Fatal("a statement that ended before its deadline was cut")
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := held.Read(make([]byte, 1))
+		readErr <- err
+	}()
+	select {
+	case err := <-readErr:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the held connection's read ended with %v, not its deadline", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the shared deadline did not cut the held connection")
+	}
+	if ctx.Err() == nil {
+		t.Fatal("cut before the deadline ended")
+	}
+	if !s.unwatch(running) {
+		t.Fatal("unwatch did not report the cut")
+	}
+	// The connection let go before the end is untouched.
+	go func() { _, _ = donePeer.Write([]byte{1}) }()
+	if err := done.SetReadDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := done.Read(make([]byte, 1)); err != nil {
+		t.Fatalf("a connection let go before the deadline was cut: %v", err)
+	}
+	// Once ended, the slot takes no statement.
+	if s.watch(&connCut{conn: done}) {
+		t.Fatal("an ended slot let a statement start")
 	}
 }

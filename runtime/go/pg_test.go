@@ -334,6 +334,9 @@ func TestDeadlineCancelsTheStatementOnTheServer(t *testing.T) {
 	if ClassOf(err) != ClassTimeout || time.Since(start) > 2*time.Second {
 		t.Fatalf("%v after %v", err, time.Since(start))
 	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a statement cut at its deadline does not say so: %v", err)
+	}
 	gone := false
 	for range 100 {
 		var n int64
@@ -352,6 +355,48 @@ func TestDeadlineCancelsTheStatementOnTheServer(t *testing.T) {
 	}
 	if _, err := readN(ctx, db); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A statement whose deadline passes after its reply came (its function still running)
+// succeeds, and its connection, cut by the deadline, is closed rather than reused.
+func TestAConnectionCutAfterItsStatementIsNotReused(t *testing.T) {
+	url, admin := scratch(t, "cutafter")
+	ctx := context.Background()
+	db := open(t, testPolicies(), Options{Hosts: []string{url}})
+	pidSt := stmt("Pid", "SELECT pg_backend_pid()")
+	pidSt.Timeout = 100 * time.Millisecond
+	var pid int32
+	err := Run(ctx, pidSt, db, nil, func(ctx context.Context, q DBTX) error {
+		if err := q.QueryRow(ctx, pidSt.SQL).Scan(&pid); err != nil {
+			return err
+		}
+		time.Sleep(3 * pidSt.Timeout)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("a statement that had its reply failed at its deadline: %v", err)
+	}
+	gone := false
+	for range 100 {
+		var n int64
+		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			gone = true
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !gone {
+		t.Fatal("the connection cut by the deadline is still open")
+	}
+	var next int32
+	if err := Run(ctx, pidSt, db, nil, func(ctx context.Context, q DBTX) error {
+		return q.QueryRow(ctx, pidSt.SQL).Scan(&next)
+	}); err != nil || next == pid {
+		t.Fatalf("the next statement: %v on backend %d (the cut one: %d)", err, next, pid)
 	}
 }
 
