@@ -90,6 +90,23 @@ func (b *Breaker) RecordSuccess(nowMs uint64) {
 	}
 }
 
+// recordSuccesses records n successes at nowMs, as n calls of RecordSuccess would.
+func (b *Breaker) recordSuccesses(nowMs, n uint64) {
+	if n == 0 {
+		return
+	}
+	b.RecordSuccess(nowMs)
+	if n > 1 && b.state == BreakerClosed {
+		b.window.addN(nowMs, n-1, 0)
+	}
+}
+
+// clean reports a closed breaker with no failure since the last success: a success
+// then changes nothing but the window's tally.
+func (b *Breaker) clean() bool {
+	return b.state == BreakerClosed && b.consecutive == 0
+}
+
 // RecordFailure records a connect failure or timeout at nowMs.
 func (b *Breaker) RecordFailure(nowMs uint64) {
 	switch b.state {

@@ -44,6 +44,15 @@ func (b *RetryBudget) Request(nowMs uint64) {
 	b.requests.add(nowMs, false)
 }
 
+// requestN records n requests at nowMs, as n calls of Request would.
+func (b *RetryBudget) requestN(nowMs, n uint64) {
+	if n == 0 {
+		return
+	}
+	b.requests.prune(nowMs, b.cfg.TTLMs)
+	b.requests.addN(nowMs, n, 0)
+}
+
 // TryRetry reports whether a retry of an error of class may go now; if so, it is
 // counted. When not, the caller returns the original error marked as budget-exhausted.
 func (b *RetryBudget) TryRetry(nowMs uint64, class string) bool {

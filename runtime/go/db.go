@@ -66,9 +66,13 @@ type host struct {
 	mu      sync.Mutex
 	breaker *Breaker
 	closed  atomic.Bool
+	// Successes of a clean breaker, counted without mu (samems.go).
+	successes sameMs
 	// budgetMu guards budget: the breaker's lock is not held for it.
 	budgetMu sync.Mutex
 	budget   *RetryBudget
+	// Requests counted without budgetMu.
+	requests sameMs
 	db       *DB
 	// Why the last attempt to open a connection failed, until one succeeds: what an
 	// open breaker's error says about the cause.
@@ -122,6 +126,9 @@ type DB struct {
 	counters  counters
 	next      atomic.Uint64
 	refresh   sync.Mutex
+	// refreshed counts the role refreshes ended: a pick that saw it change may have
+	// waited for one.
+	refreshed atomic.Uint64
 }
 
 // Open creates the pools and learns the hosts' roles, without failing when none
@@ -268,13 +275,23 @@ func (h *host) setRole(r Role) {
 	}
 }
 
-func (h *host) withBreaker(f func(b *Breaker)) {
+// withBreaker runs f on the breaker at nowMs, the successes counted without its lock
+// recorded first.
+func (h *host) withBreaker(nowMs uint64, f func(b *Breaker)) {
 	h.mu.Lock()
+	if at, n := h.successes.take(); n > 0 {
+		h.breaker.recordSuccesses(at, n)
+	}
 	before, _ := h.breaker.State()
 	f(h.breaker)
 	after, _ := h.breaker.State()
 	if before != after {
 		h.closed.Store(after == BreakerClosed)
+	}
+	// Successes are counted without the lock only while the breaker is clean: one
+	// then changes nothing but the window's tally.
+	if h.breaker.clean() {
+		h.successes.start(nowMs)
 	}
 	h.mu.Unlock()
 	if before != after {
@@ -286,12 +303,18 @@ func (h *host) allow() (ok bool) {
 	if h.closed.Load() {
 		return true
 	}
-	h.withBreaker(func(b *Breaker) { ok = b.Allow(h.db.nowMs()) })
+	now := h.db.nowMs()
+	h.withBreaker(now, func(b *Breaker) { ok = b.Allow(now) })
 	return ok
 }
 
-func (h *host) success(now uint64) { h.withBreaker(func(b *Breaker) { b.RecordSuccess(now) }) }
-func (h *host) failure(now uint64) { h.withBreaker(func(b *Breaker) { b.RecordFailure(now) }) }
+func (h *host) success(now uint64) {
+	if !h.successes.try(now) {
+		h.withBreaker(now, func(b *Breaker) { b.RecordSuccess(now) })
+	}
+}
+
+func (h *host) failure(now uint64) { h.withBreaker(now, func(b *Breaker) { b.RecordFailure(now) }) }
 
 func (h *host) breakerState() BreakerState {
 	if h.closed.Load() {
@@ -303,16 +326,28 @@ func (h *host) breakerState() BreakerState {
 	return s
 }
 
-func (h *host) request(now uint64) {
-	h.budgetMu.Lock()
-	h.budget.Request(now)
-	h.budgetMu.Unlock()
-}
-
-func (h *host) tryRetry(c Class) bool {
+// withBudget runs f on the retry budget at nowMs, the requests counted without its
+// lock recorded first.
+func (h *host) withBudget(nowMs uint64, f func(b *RetryBudget)) {
 	h.budgetMu.Lock()
 	defer h.budgetMu.Unlock()
-	return h.budget.TryRetry(h.db.nowMs(), string(c))
+	if at, n := h.requests.take(); n > 0 {
+		h.budget.requestN(at, n)
+	}
+	f(h.budget)
+	h.requests.start(nowMs)
+}
+
+func (h *host) request(now uint64) {
+	if !h.requests.try(now) {
+		h.withBudget(now, func(b *RetryBudget) { b.Request(now) })
+	}
+}
+
+func (h *host) tryRetry(c Class) (ok bool) {
+	now := h.db.nowMs()
+	h.withBudget(now, func(b *RetryBudget) { ok = b.TryRetry(now, string(c)) })
+	return ok
 }
 
 // evict closes every connection opened until now: the server behind them restarted.
@@ -346,6 +381,7 @@ func (d *DB) refreshRoles(ctx context.Context) {
 		return
 	}
 	defer d.refresh.Unlock()
+	defer d.refreshed.Add(1)
 	var wg sync.WaitGroup
 	for _, h := range d.hosts {
 		// A host whose breaker is not closed is asked on one of its idle connections,
@@ -551,15 +587,15 @@ func (h *host) poolAcquire(ctx context.Context, permit, closed bool) (*pgxpool.C
 // acquire gets a connection from h within the acquire timeout and ctx; it opens a new
 // one only with permit, or while h's breaker is closed.
 func (d *DB) acquire(ctx context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
-	return d.acquireFrom(ctx, ctx, h, permit)
+	return d.acquireFrom(ctx, ctx, h, permit, d.now())
 }
 
 // acquireFrom is acquire where ctx was derived from parent for its deadline alone (as
 // Run derives the statement's from the caller's): the wait's own deadline is then
 // derived from parent, since one derived from ctx would register with it as a child,
-// while ctx ends only at its deadline or with parent.
-func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool) (*pgxpool.Conn, error) {
-	now := d.now()
+// while ctx ends only at its deadline or with parent. now is the time the wait begins,
+// read just before.
+func (d *DB) acquireFrom(ctx, parent context.Context, h *host, permit bool, now time.Duration) (*pgxpool.Conn, error) {
 	actx, hold := ctx, bound{}
 	timeout := d.policies.Pool.AcquireTimeout
 	if dl, ok := ctx.Deadline(); !ok || d.epoch.Add(now+timeout).Before(dl) {
@@ -601,6 +637,7 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 	bo := NewBackoff(policy, d.nextSeed())
 	route := st.Route
 	for attempt := 1; ; attempt++ {
+		refreshed := d.refreshed.Load()
 		h, permit, err := d.pick(ctx, route, attempt == 1)
 		if err != nil {
 			e := err.(*Error)
@@ -621,7 +658,13 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
 		}
 		sent := NotSent
-		c, err := d.acquireFrom(ctx, caller, h, permit)
+		// The call's first reading serves its first wait, unless the pick may have
+		// waited for the hosts' roles.
+		waitFrom := now
+		if attempt > 1 || d.refreshed.Load() != refreshed {
+			waitFrom = d.now()
+		}
+		c, err := d.acquireFrom(ctx, caller, h, permit, waitFrom)
 		if errors.Is(err, errBreakerOpen) {
 			e := breakerOpen(h)
 			e.Statement, e.Attempts = st.Name, attempt

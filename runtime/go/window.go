@@ -25,14 +25,19 @@ func (w *msWindow) add(atMs uint64, failed bool) {
 	if failed {
 		f = 1
 	}
+	w.addN(atMs, 1, f)
+}
+
+// addN records n results at atMs, failed of them failed.
+func (w *msWindow) addN(atMs, n, failed uint64) {
 	if last := len(w.q) - 1; last >= w.head && w.q[last].at == atMs {
-		w.q[last].n++
-		w.q[last].failed += f
+		w.q[last].n += n
+		w.q[last].failed += failed
 	} else {
-		w.q = append(w.q, tally{at: atMs, n: 1, failed: f})
+		w.q = append(w.q, tally{at: atMs, n: n, failed: failed})
 	}
-	w.n++
-	w.failed += f
+	w.n += n
+	w.failed += failed
 }
 
 // prune drops results from the front while the oldest was recorded spanMs or more
