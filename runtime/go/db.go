@@ -532,9 +532,9 @@ const cutKey = "sqlpact.cut"
 // deadline is set.
 func runCut(parent context.Context, s *deadlineSlot, c *pgxpool.Conn, fn func(ctx context.Context, db DBTX) error) error {
 	pc := c.Conn().PgConn()
-	cut, _ := pc.CustomData()[cutKey].(*connCut)
+	cut, _ := pc.CustomData()[cutKey].(*slotEntry)
 	if cut == nil {
-		cut = &connCut{conn: pc.Conn()}
+		cut = &slotEntry{conn: pc.Conn()}
 		pc.CustomData()[cutKey] = cut
 	}
 	if !s.watch(cut) {

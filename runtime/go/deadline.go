@@ -62,28 +62,22 @@ type deadlineSlot struct {
 	closed atomic.Bool
 	mu     sync.Mutex
 	fired  bool
-	// The registered functions not yet run or stopped, a list so that a stopped one
-	// goes at once.
-	head *slotFunc
-	// The connections running a statement under the slot, cut when it ends.
-	cuts *connCut
+	// What waits for the slot's end, not yet run, cut or stopped: the functions
+	// registered with AfterFunc and the connections of the statements it bounds. A
+	// list, so that a stopped one goes at once.
+	head *slotEntry
 }
 
-// connCut is a connection's entry in the slot whose statement it runs: the slot
-// cuts it when it ends, as cutOnGiveUp does for a context pgx watches. One per
-// connection, made with it (a connection runs one statement at a time), so that a
-// statement under a shared deadline costs pgx no watch: no context.AfterFunc, no
-// channel, no allocation.
-type connCut struct {
+// slotEntry is one function or connection waiting for a slot's end. A connection's is
+// made once, with it (a connection runs one statement at a time): a statement under a
+// shared deadline then costs pgx no watch (no context.AfterFunc, no channel) and no
+// allocation, and the slot cuts its connection when it ends, as cutOnGiveUp does for
+// a context pgx watches.
+type slotEntry struct {
+	f    func()
 	conn net.Conn
-	// Under the slot's lock: its place in the slot's list, and whether the slot cut it.
-	prev, next *connCut
-	cut        bool
-}
-
-type slotFunc struct {
-	f          func()
-	prev, next *slotFunc
+	// Under the slot's lock.
+	prev, next *slotEntry
 	s          *deadlineSlot
 	stopped    bool
 }
@@ -195,24 +189,21 @@ func (s *deadlineSlot) leave() {
 }
 
 // fire ends s: its channel closes, the connections of its statements are cut and
-// what was registered runs.
+// the registered functions run.
 func (s *deadlineSlot) fire() {
 	s.mu.Lock()
 	s.fired = true
 	close(s.done)
 	var fs []func()
+	var conns []net.Conn
 	for e := s.head; e != nil; e = e.next {
-		fs = append(fs, e.f)
+		if e.conn != nil {
+			conns = append(conns, e.conn)
+		} else {
+			fs = append(fs, e.f)
+		}
 	}
 	s.head = nil
-	var conns []net.Conn
-	for c := s.cuts; c != nil; {
-		next := c.next
-		conns = append(conns, c.conn)
-		c.prev, c.next, c.cut = nil, nil, true
-		c = next
-	}
-	s.cuts = nil
 	s.mu.Unlock()
 	for _, c := range conns {
 		cutOnGiveUp{c}.HandleCancel(s)
@@ -222,41 +213,29 @@ func (s *deadlineSlot) fire() {
 	}
 }
 
-// watch puts c's connection under s for one statement: false if s has ended already
-// (the statement must not start).
-func (s *deadlineSlot) watch(c *connCut) bool {
+// add puts e on s's list, unless s has ended (false).
+func (s *deadlineSlot) add(e *slotEntry) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.fired {
 		return false
 	}
-	c.cut, c.prev, c.next = false, nil, s.cuts
-	if s.cuts != nil {
-		s.cuts.prev = c
+	e.s, e.stopped, e.prev, e.next = s, false, nil, s.head
+	if s.head != nil {
+		s.head.prev = e
 	}
-	s.cuts = c
+	s.head = e
 	return true
 }
 
-// unwatch ends c's statement under s: true if s cut its connection first, which must
-// then be closed, whatever the statement's outcome (its deadline is set).
-func (s *deadlineSlot) unwatch(c *connCut) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c.cut {
-		return true
-	}
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		s.cuts = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	}
-	c.prev, c.next = nil, nil
-	return false
-}
+// watch puts a connection's entry under s for one statement: false if s has ended
+// already (the statement must not start).
+func (s *deadlineSlot) watch(c *slotEntry) bool { return s.add(c) }
+
+// unwatch ends the statement of a connection's entry under s: true if s cut the
+// connection first, which must then be closed, whatever the statement's outcome (its
+// deadline is set).
+func (s *deadlineSlot) unwatch(c *slotEntry) bool { return !c.stop() }
 
 func (s *deadlineSlot) Deadline() (time.Time, bool) { return s.end, true }
 func (s *deadlineSlot) Done() <-chan struct{}       { return s.done }
@@ -275,23 +254,17 @@ func (s *deadlineSlot) Err() error {
 // reports true). The context package uses it for the slot's children and
 // context.AfterFunc, instead of a goroutine per child.
 func (s *deadlineSlot) AfterFunc(f func()) func() bool {
-	e := &slotFunc{f: f, s: s}
-	s.mu.Lock()
-	if s.fired {
-		s.mu.Unlock()
+	e := &slotEntry{f: f}
+	if !s.add(e) {
 		go f()
 		return func() bool { return false }
 	}
-	e.next = s.head
-	if s.head != nil {
-		s.head.prev = e
-	}
-	s.head = e
-	s.mu.Unlock()
 	return e.stop
 }
 
-func (e *slotFunc) stop() bool {
+// stop takes e off its slot's list before the slot ends: false if it ended first (or
+// e was stopped already).
+func (e *slotEntry) stop() bool {
 	s := e.s
 	s.mu.Lock()
 	defer s.mu.Unlock()

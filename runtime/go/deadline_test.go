@@ -303,7 +303,7 @@ func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
 			c.Close()
 		}
 	}()
-	running, finished := &connCut{conn: held}, &connCut{conn: done}
+	running, finished := &slotEntry{conn: held}, &slotEntry{conn: done}
 	if !s.watch(running) || !s.watch(finished) {
 		t.Fatal("a slot that has not ended refused a statement")
 	}
@@ -338,7 +338,7 @@ func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
 		t.Fatalf("a connection let go before the deadline was cut: %v", err)
 	}
 	// Once ended, the slot takes no statement.
-	if s.watch(&connCut{conn: done}) {
+	if s.watch(&slotEntry{conn: done}) {
 		t.Fatal("an ended slot let a statement start")
 	}
 }

@@ -337,20 +337,8 @@ func TestDeadlineCancelsTheStatementOnTheServer(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a statement cut at its deadline does not say so: %v", err)
 	}
-	gone := false
-	for range 100 {
-		var n int64
-		if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1
-			AND query LIKE '%pg_sleep(5)%' AND state = 'active'`, dbName(url)).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			gone = true
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !gone {
+	if !countsNone(t, admin, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1
+			AND query LIKE '%pg_sleep(5)%' AND state = 'active'`, dbName(url)) {
 		t.Fatal("the server still runs the canceled statement")
 	}
 	if _, err := readN(ctx, db); err != nil {
@@ -377,19 +365,7 @@ func TestAConnectionCutAfterItsStatementIsNotReused(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a statement that had its reply failed at its deadline: %v", err)
 	}
-	gone := false
-	for range 100 {
-		var n int64
-		if err := admin.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			gone = true
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !gone {
+	if !countsNone(t, admin, "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid) {
 		t.Fatal("the connection cut by the deadline is still open")
 	}
 	var next int32
@@ -398,6 +374,22 @@ func TestAConnectionCutAfterItsStatementIsNotReused(t *testing.T) {
 	}); err != nil || next == pid {
 		t.Fatalf("the next statement: %v on backend %d (the cut one: %d)", err, next, pid)
 	}
+}
+
+// countsNone reports whether the count query comes to zero within 2 s.
+func countsNone(t *testing.T, admin *pgx.Conn, query string, args ...any) bool {
+	t.Helper()
+	for range 100 {
+		var n int64
+		if err := admin.QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
 }
 
 type proxy struct {
