@@ -279,9 +279,7 @@ func (h *host) setRole(r Role) {
 // recorded first.
 func (h *host) withBreaker(nowMs uint64, f func(b *Breaker)) {
 	h.mu.Lock()
-	if at, n := h.successes.take(); n > 0 {
-		h.breaker.recordSuccesses(at, n)
-	}
+	h.breaker.recordSuccesses(h.successes.take())
 	before, _ := h.breaker.State()
 	f(h.breaker)
 	after, _ := h.breaker.State()
@@ -331,9 +329,7 @@ func (h *host) breakerState() BreakerState {
 func (h *host) withBudget(nowMs uint64, f func(b *RetryBudget)) {
 	h.budgetMu.Lock()
 	defer h.budgetMu.Unlock()
-	if at, n := h.requests.take(); n > 0 {
-		h.budget.requestN(at, n)
-	}
+	h.budget.requestN(h.requests.take())
 	f(h.budget)
 	h.requests.start(nowMs)
 }
@@ -537,11 +533,13 @@ func runCut(parent context.Context, s *deadlineSlot, c *pgxpool.Conn, fn func(ct
 		cut = &slotEntry{conn: pc.Conn()}
 		pc.CustomData()[cutKey] = cut
 	}
-	if !s.watch(cut) {
+	if !s.add(cut) {
+		// s has ended: the statement must not start.
 		return context.DeadlineExceeded
 	}
 	err := fn(parent, c)
-	if s.unwatch(cut) {
+	if !cut.stop() {
+		// s ended first and cut the connection: its deadline is set.
 		_ = c.Conn().Close(context.WithoutCancel(parent))
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			// As pgx reports a statement whose context ended.

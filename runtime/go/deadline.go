@@ -24,6 +24,10 @@ import (
 // The context handed to a call is therefore for that call only: used after the call
 // returned, it may never end.
 //
+// A statement under a slot runs without pgx watching a context: its connection's entry
+// (slotEntry, made once per connection) goes on the slot's list for the statement, and
+// the slot cuts that connection when it ends, as cutOnGiveUp does for a watched one.
+//
 // Only a parent that never ends (its Done is nil: context.Background, or values on
 // it) can share a slot: the slot's context does not end with a parent. Other parents,
 // and timeouts shorter than four slots, get context.WithDeadline.
@@ -213,7 +217,8 @@ func (s *deadlineSlot) fire() {
 	}
 }
 
-// add puts e on s's list, unless s has ended (false).
+// add puts e on s's list, unless s has ended (false): a function to run, or a
+// connection to cut, when s ends. stop takes it off.
 func (s *deadlineSlot) add(e *slotEntry) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -227,15 +232,6 @@ func (s *deadlineSlot) add(e *slotEntry) bool {
 	s.head = e
 	return true
 }
-
-// watch puts a connection's entry under s for one statement: false if s has ended
-// already (the statement must not start).
-func (s *deadlineSlot) watch(c *slotEntry) bool { return s.add(c) }
-
-// unwatch ends the statement of a connection's entry under s: true if s cut the
-// connection first, which must then be closed, whatever the statement's outcome (its
-// deadline is set).
-func (s *deadlineSlot) unwatch(c *slotEntry) bool { return !c.stop() }
 
 func (s *deadlineSlot) Deadline() (time.Time, bool) { return s.end, true }
 func (s *deadlineSlot) Done() <-chan struct{}       { return s.done }

@@ -285,8 +285,8 @@ func TestAJoinThatRacesTheSlotsCloseStillEnds(t *testing.T) {
 }
 
 // A shared deadline cuts the connections of the statements it holds when it ends: a
-// read blocked on one returns at once with a timeout, and unwatch says it was cut (the
-// connection is then closed). A statement unwatched before the end is not cut.
+// read blocked on one returns at once with a timeout, and stop says it was cut (the
+// connection is then closed). A statement taken off before the end is not cut.
 func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
 	d := newDeadlines()
 	const timeout = 40 * time.Millisecond
@@ -304,10 +304,10 @@ func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
 		}
 	}()
 	running, finished := &slotEntry{conn: held}, &slotEntry{conn: done}
-	if !s.watch(running) || !s.watch(finished) {
+	if !s.add(running) || !s.add(finished) {
 		t.Fatal("a slot that has not ended refused a statement")
 	}
-	if s.unwatch(finished) {
+	if !finished.stop() {
 		t.Fatal("a statement that ended before its deadline was cut")
 	}
 	readErr := make(chan error, 1)
@@ -326,8 +326,8 @@ func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
 	if ctx.Err() == nil {
 		t.Fatal("cut before the deadline ended")
 	}
-	if !s.unwatch(running) {
-		t.Fatal("unwatch did not report the cut")
+	if running.stop() {
+		t.Fatal("stop did not report the cut")
 	}
 	// The connection let go before the end is untouched.
 	go func() { _, _ = donePeer.Write([]byte{1}) }()
@@ -338,7 +338,7 @@ func TestASharedDeadlineCutsTheConnectionsOfItsStatements(t *testing.T) {
 		t.Fatalf("a connection let go before the deadline was cut: %v", err)
 	}
 	// Once ended, the slot takes no statement.
-	if s.watch(&slotEntry{conn: done}) {
+	if s.add(&slotEntry{conn: done}) {
 		t.Fatal("an ended slot let a statement start")
 	}
 }
