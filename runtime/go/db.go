@@ -81,6 +81,8 @@ type host struct {
 	// lifetime jitter.
 	lifetimeMu sync.Mutex
 	lifetimes  *SplitMix64
+	// lane pipelines concurrent reads (lane.go); nil with a pool of one.
+	lane *lane
 }
 
 // expiresKey keys, in a connection's CustomData, when it reaches its lifetime.
@@ -165,6 +167,7 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 			breaker: NewBreaker(bcfg, seed), budget: NewRetryBudget(budget),
 			lifetimes: NewSplitMix64(seed ^ 0x5eed_11fe)}
 		h.closed.Store(true)
+		h.lane = newLane(h, p.Pool.MaxSize)
 		cfg.MaxConns = int32(max(p.Pool.MaxSize, 1))
 		cfg.MinConns = int32(p.Pool.MinIdle)
 		// pgxpool draws its lifetime jitter in whole seconds (none below one second,
@@ -655,35 +658,21 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 		if d.observer != nil {
 			d.emit(Event{Kind: EventAttempt, Statement: st.Name, Host: h.name, Attempt: attempt})
 		}
-		sent := NotSent
 		// The call's first reading serves its first wait, unless the pick may have
 		// waited for the hosts' roles.
 		waitFrom := now
 		if attempt > 1 || d.refreshed.Load() != refreshed {
 			waitFrom = d.now()
 		}
-		c, err := d.acquireFrom(ctx, caller, h, permit, waitFrom)
+		sent, replayed, err := d.attempt(ctx, caller, hold.s, h, st, permit, waitFrom, fn)
 		if errors.Is(err, errBreakerOpen) {
 			e := breakerOpen(h)
 			e.Statement, e.Attempts = st.Name, attempt
 			return d.fail(e)
 		}
-		if err == nil {
-			sent = SentNoReply
-			var replayed bool
-			switch {
-			case st.Idempotency != nil:
-				replayed, err = runKeyed(ctx, c, st, fn, true)
-			case hold.s != nil:
-				err = runCut(caller, hold.s, c, fn)
-			default:
-				err = fn(ctx, c)
-			}
-			release(ctx, c, err)
-			if replayed && err == nil {
-				d.counters.replays.Add(1)
-				d.emit(Event{Kind: EventReplayed, Statement: st.Name})
-			}
+		if replayed && err == nil {
+			d.counters.replays.Add(1)
+			d.emit(Event{Kind: EventReplayed, Statement: st.Name})
 		}
 		if err == nil {
 			if permit {
@@ -756,6 +745,39 @@ func (d *DB) Run(ctx context.Context, st *Statement, _ DBTX, fn func(ctx context
 			return d.fail(e)
 		}
 	}
+}
+
+// attempt runs fn once on h: on the host's lane of pipelined reads when st may ride it
+// (lane.go), else on a connection of its own, waited for from waitFrom. sent says how
+// far the statement got; replayed, that a keyed write was answered from its record.
+func (d *DB) attempt(ctx, caller context.Context, s *deadlineSlot, h *host, st *Statement, permit bool,
+	waitFrom time.Duration, fn func(ctx context.Context, db DBTX) error) (sent SendState, replayed bool, err error) {
+	if l := h.lane; l != nil && st.shareable() {
+		l.reads.Add(1)
+		defer l.reads.Add(-1)
+		given := ctx
+		if s != nil {
+			given = caller
+		}
+		var ok bool
+		if sent, err, ok = l.run(given, s, permit, fn); ok {
+			return sent, false, err
+		}
+	}
+	c, err := d.acquireFrom(ctx, caller, h, permit, waitFrom)
+	if err != nil {
+		return NotSent, false, err
+	}
+	switch {
+	case st.Idempotency != nil:
+		replayed, err = runKeyed(ctx, c, st, fn, true)
+	case s != nil:
+		err = runCut(caller, s, c, fn)
+	default:
+		err = fn(ctx, c)
+	}
+	release(ctx, c, err)
+	return SentNoReply, replayed, err
 }
 
 var defaultBackoff = BackoffPolicy{Base: 50 * time.Millisecond, Cap: time.Second, MaxAttempts: 3}
@@ -989,12 +1011,15 @@ type Stats struct {
 	TransactionReruns                   int64
 	Acquires, AcquireWaits              int64
 	AcquireTimeouts                     int64
+	// Pipelined counts the reads sent on a shared connection along with others
+	// (lane.go).
+	Pipelined int64
 }
 
 type counters struct {
 	calls, attempts, ambiguous, budgetExhausted, replays atomic.Int64
 	transactionReruns, acquires, acquireWaits            atomic.Int64
-	acquireTimeouts                                      atomic.Int64
+	acquireTimeouts, pipelined                           atomic.Int64
 	mu                                                   sync.Mutex
 	retries, failures                                    map[Class]int64
 }
@@ -1030,6 +1055,7 @@ func (d *DB) Stats() Stats {
 	s.Ambiguous, s.BudgetExhausted, s.Replays = c.ambiguous.Load(), c.budgetExhausted.Load(), c.replays.Load()
 	s.TransactionReruns = c.transactionReruns.Load()
 	s.Acquires, s.AcquireWaits, s.AcquireTimeouts = c.acquires.Load(), c.acquireWaits.Load(), c.acquireTimeouts.Load()
+	s.Pipelined = c.pipelined.Load()
 	c.mu.Lock()
 	for k, v := range c.retries {
 		s.Retries[k] = v

@@ -101,6 +101,7 @@ func TestAStatementKilledMidFlightIsRetriedReportedOrRerunAsItAllows(t *testing.
 	db := open(t, p, Options{Hosts: []string{url}})
 
 	killedRead := faultRead("KilledRead", "SELECT n FROM counter, pg_sleep(0.6) WHERE id = 1")
+	killedRead.Command = "many"
 	type readResult struct {
 		rows []int32
 		err  error
@@ -220,6 +221,9 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 	p.Pool.AcquireTimeout = 500 * time.Millisecond
 	db := open(t, p, Options{Hosts: []string{url}})
 	pausedRead := faultRead("PausedRead", "SELECT n FROM counter, pg_sleep($1::float8) WHERE id = 1")
+	pausedRead.Command = "many"
+	// The same read as a single row: it rides the lane of pipelined reads (lane.go).
+	pausedOne := faultRead("PausedOne", "SELECT n FROM counter, pg_sleep($1::float8) WHERE id = 1")
 	pausedBump := faultWrite("PausedBump", "UPDATE counter SET n = n + 1 FROM pg_sleep($1::float8) WHERE id = 1")
 	txBump := faultWrite("TxBump", "UPDATE counter SET n = n + 1 WHERE id = 1")
 
@@ -247,7 +251,7 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 				mu.Unlock()
 			}()
 			for time.Since(start) < 3*time.Second {
-				op := rng.Uniform(3)
+				op := rng.Uniform(4)
 				pause := float64(rng.Uniform(10)) / 1000
 				limit := time.Duration(rng.Uniform(60)) * time.Millisecond
 				ctx, cancel := context.WithTimeout(context.Background(), limit)
@@ -258,6 +262,11 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 					err = readOn(ctx, db, pause)
 				case 1:
 					_, err = exec(ctx, db, pausedBump, pause)
+				case 3:
+					var n int32
+					err = Run(ctx, pausedOne, db, nil, func(ctx context.Context, q DBTX) error {
+						return q.QueryRow(ctx, pausedOne.SQL, pause).Scan(&n)
+					})
 				default:
 					err = db.Transaction(ctx, TxOptions{}, func(ctx context.Context, tx *Tx) error {
 						if _, err := exec(ctx, tx, txBump); err != nil {
@@ -300,6 +309,10 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 	if ok == 0 || gaveUp == 0 {
 		t.Fatalf("%d served, %d given up", ok, gaveUp)
 	}
+	pipelined := db.Stats().Pipelined
+	if pipelined == 0 {
+		t.Fatal("no read rode the lane")
+	}
 	// A cancel that hit another caller's statement would show here.
 	if failed > 0 {
 		t.Fatalf("%d calls failed otherwise: %v", failed, failures)
@@ -341,6 +354,7 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 
 	// A read and a write given up on stop running on the server.
 	longRead := faultRead("LongRead", "SELECT 'long read', pg_sleep(5)")
+	longRead.Command = "many"
 	longWrite := faultWrite("LongWrite", "UPDATE counter SET n = n FROM pg_sleep(5) WHERE id = 1 AND 'long write' <> ''")
 	var stopped []time.Duration
 	for _, c := range []struct {
@@ -376,6 +390,6 @@ func TestCallsGivenUpAtRandomPointsLeakNothingAndTheServerSeesTheCancel(t *testi
 		t.Fatalf("still serving: %v", err)
 	}
 	t.Logf("cancellation: %d served, %d given up (returning at most %v after the limit), %d failed otherwise %v; "+
-		"the pool whole again after %v; the server stopped the abandoned read and write %v after their callers "+
-		"gave up", ok, gaveUp, latest, failed, failures, recovered, stopped)
+		"%d reads pipelined; the pool whole again after %v; the server stopped the abandoned read and write %v "+
+		"after their callers gave up", ok, gaveUp, latest, failed, failures, pipelined, recovered, stopped)
 }

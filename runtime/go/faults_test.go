@@ -92,7 +92,7 @@ func (p *toxiProxy) removeToxic(t *testing.T, kind string) {
 
 func faultRead(name, sql string) *Statement {
 	st := stmt(name, sql)
-	st.Command, st.ReadOnly, st.Idempotent, st.Timeout = "many", true, true, 10*time.Second
+	st.Command, st.ReadOnly, st.Idempotent, st.Timeout = "one", true, true, 10*time.Second
 	return st
 }
 
@@ -181,6 +181,7 @@ func TestAConnectionCutMidResultFailsTheCallAndIsDestroyed(t *testing.T) {
 	p.Pool.MaxSize = 1
 	db := open(t, p, Options{Hosts: []string{via(url, proxy.listen)}})
 	big := faultRead("Big", "SELECT i, repeat('x', 500) FROM generate_series(1, 20000) i")
+	big.Command = "many"
 	rowsOf := func() (int, error) {
 		var n int
 		err := Run(context.Background(), big, db, nil, func(ctx context.Context, q DBTX) error {
@@ -760,6 +761,8 @@ func TestAFastRestartCostsFewAttemptsBoundsDialsAndRecoversAtTheNextProbe(t *tes
 
 	read := faultRead("RestartPid", "SELECT pg_backend_pid()")
 	read.Timeout, read.Retry = 2*time.Second, standard
+	// Each attempt on a connection of its own, whose generation the test can tell.
+	read.Command = "many"
 	type call struct {
 		worker     int
 		start, end time.Time
