@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,10 +41,14 @@ import (
 const laneBatch = 4
 
 // A request's states. A caller may leave only a queued or taken request; a driver
-// scans or answers only a taken one.
+// answers only a taken one, reading the caller's arguments (encoding) or writing its
+// destinations (scanning) meanwhile. A caller giving up then waits for the encoding
+// (a moment's work in memory), or cuts the connection of a scan, whose reply may
+// stall.
 const (
 	reqQueued int32 = iota
 	reqTaken
+	reqEncoding
 	reqScanning
 	reqDone
 	reqLeft
@@ -77,6 +83,10 @@ func newLane(h *host, maxSize uint32) *lane {
 	}
 	return l
 }
+
+// takeRace, set only by tests, runs as each request is taken into a batch: where its
+// caller may give up while the rest is taken.
+var takeRace func(*laneReq)
 
 // laneAlways, set only by tests, sends shareable reads to the lane even when no other
 // read runs.
@@ -180,6 +190,10 @@ func (l *lane) take(rd *laneRound) []*laneReq {
 	defer l.mu.Unlock()
 	batch := rd.batch[:0]
 	n := 0
+	// Held while taking, so that the batch is not cut for emptiness before it is all
+	// taken.
+	rd.waiting.Add(1)
+	defer rd.release()
 	for n < len(l.queue) && len(batch) < laneBatch {
 		r := l.queue[n]
 		l.queue[n] = nil
@@ -190,6 +204,9 @@ func (l *lane) take(rd *laneRound) []*laneReq {
 		if r.state.CompareAndSwap(reqQueued, reqTaken) {
 			rd.owed[len(batch)] = true
 			batch = append(batch, r)
+			if takeRace != nil {
+				takeRace(r)
+			}
 		} else {
 			rd.waiting.Add(-1)
 		}
@@ -251,7 +268,7 @@ func stale(err error) bool {
 
 // errLaneBroken answers the reads of a batch whose connection failed before their
 // replies.
-var errLaneBroken = errors.New("the connection broke before the reply")
+var errLaneBroken = fmt.Errorf("the connection broke before the reply: %w", io.ErrUnexpectedEOF)
 
 // round sends batch on c in one write and answers each request from its reply, then
 // gives c back, or closes it when it broke or was cut.
@@ -285,7 +302,7 @@ func (l *lane) round(c *pgxpool.Conn, rd *laneRound, batch []*laneReq, eqb *pgx.
 		r.stmt = st
 		live = append(live, r)
 	}
-	if broken == nil && len(live) > 0 {
+	if broken == nil && len(live) > 0 && !rd.isCut() {
 		broken, again, forgotten = l.pipeline(pc, conn.TypeMap(), rd, live, eqb)
 	}
 	// Reads that did not run go again, on the next batch.
@@ -335,7 +352,12 @@ func (l *lane) pipeline(pc *pgconn.PgConn, tm *pgtype.Map, rd *laneRound, live [
 	p := pc.StartPipeline(context.Background())
 	sent := rd.sent[:0]
 	for _, r := range live {
-		if err := eqb.Build(tm, r.stmt.sd, r.args); err != nil {
+		if !r.state.CompareAndSwap(reqTaken, reqEncoding) {
+			continue // left
+		}
+		err := eqb.Build(tm, r.stmt.sd, r.args)
+		r.state.Store(reqTaken)
+		if err != nil {
 			rd.answer(r, err)
 			continue
 		}
@@ -404,6 +426,8 @@ type laneRound struct {
 	pc                *pgconn.PgConn
 	ended, cutDone    bool
 	batch, live, sent [laneBatch]*laneReq
+	// The request whose row the driver is scanning, under mu.
+	scanning *laneReq
 	// owed: the driver has yet to answer batch[i] (it is neither answered nor sent
 	// again). Only the driver reads or writes it.
 	owed [laneBatch]bool
@@ -431,6 +455,24 @@ func (rd *laneRound) cut() {
 	}
 }
 
+// isCut reports whether rd was cut: nobody waits, so nothing is to be sent.
+func (rd *laneRound) isCut() bool {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	return rd.cutDone
+}
+
+// cutScan cuts rd's connection if r's row is still being scanned: its caller gave
+// up, and the reply may have stalled mid-row.
+func (rd *laneRound) cutScan(r *laneReq) {
+	rd.mu.Lock()
+	scanning := rd.scanning == r
+	rd.mu.Unlock()
+	if scanning {
+		rd.cut()
+	}
+}
+
 // end closes rd to cuts and reports whether one came.
 func (rd *laneRound) end() bool {
 	rd.mu.Lock()
@@ -439,33 +481,51 @@ func (rd *laneRound) end() bool {
 	return rd.cutDone
 }
 
+// release lets go of one count of the batch: the last one cuts it, if replies are due.
+func (rd *laneRound) release() {
+	if rd.waiting.Add(-1) == 0 {
+		rd.cut()
+	}
+}
+
 // answer gives r err, unless r left. The driver touches r no more: answered, it may
 // be reused at once.
 func (rd *laneRound) answer(r *laneReq, err error) {
 	rd.owed[r.idx] = false
-	if !r.state.CompareAndSwap(reqTaken, reqScanning) {
-		return
+	if r.state.CompareAndSwap(reqTaken, reqScanning) {
+		rd.deliver(r, err)
 	}
-	r.err = err
-	r.state.Store(reqDone)
-	r.done <- struct{}{}
-	rd.waiting.Add(-1)
 }
 
 // scan scans the reply's row into r's destinations and answers r, as pgx's QueryRow
 // does; a request left is not scanned. It returns the reply's error.
 func (rd *laneRound) scan(r *laneReq, rows pgx.Rows) error {
 	rd.owed[r.idx] = false
+	// Marked before the claim: a caller that sees its request scanned finds it so.
+	rd.setScanning(r)
 	if !r.state.CompareAndSwap(reqTaken, reqScanning) {
+		rd.setScanning(nil)
 		rows.Close()
 		return rows.Err()
 	}
 	err := scanRow(rows, r.dest)
+	rd.setScanning(nil)
+	rd.deliver(r, err)
+	return err
+}
+
+func (rd *laneRound) setScanning(r *laneReq) {
+	rd.mu.Lock()
+	rd.scanning = r
+	rd.mu.Unlock()
+}
+
+// deliver answers r, which the driver claimed: the driver touches it no more.
+func (rd *laneRound) deliver(r *laneReq, err error) {
 	r.err = err
 	r.state.Store(reqDone)
 	r.done <- struct{}{}
 	rd.waiting.Add(-1)
-	return err
 }
 
 // scanRow is pgx's QueryRow(...).Scan(dest...) on rows.
@@ -554,6 +614,8 @@ func (r *laneReq) Scan(dest ...any) error {
 		return errLaneOne
 	}
 	r.used, r.dest = 2, dest
+	// Queued before the caller's deadline can make it leave.
+	r.state.Store(reqQueued)
 	if r.slot != nil && !r.slot.add(&r.entry) {
 		return context.DeadlineExceeded
 	}
@@ -566,8 +628,9 @@ func (r *laneReq) Scan(dest ...any) error {
 		}
 		r.stop = context.AfterFunc(r.ctx, r.leave)
 	}
-	r.state.Store(reqQueued)
-	r.lane.enqueue(r)
+	if r.state.Load() != reqLeft {
+		r.lane.enqueue(r)
+	}
 	<-r.done
 	// Reused only when no late leave can reach it.
 	stopped := true
@@ -602,11 +665,14 @@ func (r *laneReq) leave() {
 				rd = r.round
 			}
 			r.done <- struct{}{}
-			if rd != nil && rd.waiting.Add(-1) == 0 {
-				rd.cut()
+			if rd != nil {
+				rd.release()
 			}
+		case reqEncoding:
+			runtime.Gosched()
+			continue
 		case reqScanning:
-			r.round.cut()
+			r.round.cutScan(r)
 		}
 		return
 	}

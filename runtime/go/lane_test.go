@@ -335,3 +335,130 @@ func TestALaneStatementMadeStaleIsPreparedAgain(t *testing.T) {
 			before.Attempts, after.Attempts, before.Pipelined, after.Pipelined)
 	}
 }
+
+// testLane is a lane of no host and no driver: what is queued stays queued.
+func testLane() *lane {
+	l := &lane{}
+	l.free.New = func() any {
+		r := &laneReq{lane: l, done: make(chan struct{}, 1)}
+		r.entry.f = r.leave
+		return r
+	}
+	return l
+}
+
+// giveUpOnErr is a context that never ends by itself but whose first Err runs giveUp:
+// the caller giving up at that very point of Scan.
+type giveUpOnErr struct {
+	context.Context
+	giveUp func()
+	done   chan struct{}
+}
+
+func (c *giveUpOnErr) Done() <-chan struct{} { return c.done }
+
+func (c *giveUpOnErr) Err() error {
+	if f := c.giveUp; f != nil {
+		c.giveUp = nil
+		f()
+	}
+	return nil
+}
+
+// A caller giving up while its read is being registered gets an error, never a nil
+// with its destinations unwritten, and its read is not queued.
+func TestACallerGivingUpAsItsReadIsRegisteredGetsAnError(t *testing.T) {
+	l := testLane()
+	r := l.free.Get().(*laneReq)
+	r.given = context.Background()
+	ctx := &giveUpOnErr{Context: context.Background(), giveUp: r.leave, done: make(chan struct{})}
+	var dest int32
+	errc := make(chan error, 1)
+	go func() { errc <- r.QueryRow(ctx, "SELECT 1").Scan(&dest) }()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("Scan returned nil without a reply")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Scan is stuck")
+	}
+	if len(l.queue) != 0 {
+		t.Fatalf("a read given up was queued: %d", len(l.queue))
+	}
+}
+
+// A caller giving up while its batch is still being taken does not cut the batch for
+// the reads taken after it.
+func TestACallerGivingUpWhileItsBatchIsTakenLeavesTheOthersTheirConnection(t *testing.T) {
+	l := testLane()
+	first, second := l.free.Get().(*laneReq), l.free.Get().(*laneReq)
+	l.queue = []*laneReq{first, second}
+	takeRace = func(r *laneReq) {
+		if r == first {
+			r.leave()
+		}
+	}
+	defer func() { takeRace = nil }()
+	rd := &laneRound{}
+	batch := l.take(rd)
+	if len(batch) != 2 || second.state.Load() != reqTaken || first.state.Load() != reqLeft {
+		t.Fatalf("taken: %d, states %d %d", len(batch), first.state.Load(), second.state.Load())
+	}
+	if rd.isCut() {
+		t.Fatal("the batch was cut while a read of it still waits")
+	}
+	if rd.waiting.Load() != 1 {
+		t.Fatalf("waiting %d, want the second read", rd.waiting.Load())
+	}
+	// Once the second leaves too, nobody waits: the batch is cut.
+	second.leave()
+	if !rd.isCut() {
+		t.Fatal("a batch nobody waits for was not cut")
+	}
+}
+
+// A caller giving up during its row's scan cuts the connection only while the scan
+// lasts; after it, the batch's next replies are left alone.
+func TestACallerGivingUpCutsItsScanNotTheNextReply(t *testing.T) {
+	l := testLane()
+	r := l.free.Get().(*laneReq)
+	rd := &laneRound{}
+	r.round = rd
+	r.state.Store(reqScanning)
+	r.leave() // the driver has finished the scan: nothing is scanned
+	if rd.isCut() {
+		t.Fatal("cut after the scan ended")
+	}
+	rd.setScanning(r)
+	r.leave()
+	if !rd.isCut() {
+		t.Fatal("a scan in progress was not cut")
+	}
+}
+
+// A caller giving up while the driver encodes its arguments waits for the encoding, so
+// that nothing reads them after the call returned.
+func TestACallerGivingUpWaitsOutTheEncodingOfItsArguments(t *testing.T) {
+	l := testLane()
+	r := l.free.Get().(*laneReq)
+	r.round = &laneRound{}
+	r.round.waiting.Store(2)
+	r.state.Store(reqEncoding)
+	left := make(chan struct{})
+	go func() { r.leave(); close(left) }()
+	select {
+	case <-left:
+		t.Fatal("left while its arguments were read")
+	case <-time.After(20 * time.Millisecond):
+	}
+	r.state.Store(reqTaken)
+	select {
+	case <-left:
+	case <-time.After(2 * time.Second):
+		t.Fatal("never left")
+	}
+	if r.state.Load() != reqLeft {
+		t.Fatalf("state %d", r.state.Load())
+	}
+}
