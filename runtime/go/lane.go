@@ -143,7 +143,7 @@ func (l *lane) enqueue(r *laneReq) {
 	}
 }
 
-// requeue puts back, first in line, requests a driver took but did not send.
+// requeue puts back, first in line, requests a driver took that did not run.
 func (l *lane) requeue(rs []*laneReq) {
 	if len(rs) == 0 {
 		return
