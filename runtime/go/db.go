@@ -1011,8 +1011,7 @@ type Stats struct {
 	TransactionReruns                   int64
 	Acquires, AcquireWaits              int64
 	AcquireTimeouts                     int64
-	// Pipelined counts the reads sent on a shared connection along with others
-	// (lane.go).
+	// Pipelined counts the reads sent in the lane's batches (lane.go).
 	Pipelined int64
 }
 
