@@ -493,10 +493,7 @@ func TestTooManyConnectionsBacksOffWhileOpenConnectionsServe(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	owner, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	owner := connect(t, url)
 	if _, err := owner.Exec(ctx, "GRANT SELECT ON counter TO "+role); err != nil {
 		t.Fatal(err)
 	}
@@ -562,11 +559,7 @@ func TestTooManyConnectionsBacksOffWhileOpenConnectionsServe(t *testing.T) {
 func TestSerializableTransfersKeepTheSumAndRerunWithinThePolicy(t *testing.T) {
 	url, _ := scratch(t, "fault_transfers")
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer owner.Close(ctx)
+	owner := connect(t, url)
 	if _, err := owner.Exec(ctx, `CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL);
 INSERT INTO accounts SELECT g, 1000 FROM generate_series(1, 6) g;
 -- Deadlocks are found after deadlock_timeout (1 s by default): 100 ms here.

@@ -85,6 +85,17 @@ func open(t testing.TB, p *Policies, o Options) *DB {
 	return db
 }
 
+// connect opens a plain connection to url, closed when the test ends.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
 func count(t *testing.T, url, sql string) int64 {
 	t.Helper()
 	ctx := context.Background()
