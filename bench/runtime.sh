@@ -3,7 +3,12 @@
 # pools, on throwaway PostgreSQL 15 servers on loopback with the example contract's
 # schema. Prints markdown tables (docs/benchmarks.md records them).
 # Usage: bench/runtime.sh [rust|go|all]
+#        bench/runtime.sh ab BIN...
 #   BENCH_ROUNDS, BENCH_QUERIES tune the Rust side; BENCH_GO_COUNT the Go side.
+#   `ab` compares builds of the Rust harness (copies of target/release/runtime-bench)
+#   on the one-core point read: BENCH_AB_RUNS (default 7) runs of each, builds
+#   alternating run by run; prints each build's runs and the median of its "vs raw"
+#   ratios. The ratio moves about ±0.005 between series on a shared VM.
 #
 # One point read at a time costs a few microseconds of CPU against tens of
 # microseconds of scheduling: where the kernel puts the client and the server moves a
@@ -15,6 +20,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 what="${1:-all}"
+if [ "$what" = ab ]; then
+  shift
+  if [ "$#" -eq 0 ]; then
+    echo "bench/runtime.sh ab needs at least one runtime-bench binary" >&2
+    exit 2
+  fi
+  for b in "$@"; do
+    [ -x "$b" ] || { echo "bench/runtime.sh ab: $b is not an executable" >&2; exit 2; }
+  done
+fi
 pinned_dir="$(mktemp -d)" free_dir="$(mktemp -d)"
 cleanup() {
   "$root/scripts/pg-extra.sh" stop "$pinned_dir" >/dev/null 2>&1 || true
@@ -43,6 +58,27 @@ start() { # DIR [taskset core] -> the database's URL
   echo "postgresql://postgres@127.0.0.1:$port"
 }
 pinned="$(start "$pinned_dir" "$last")"
+if [ "$what" = ab ]; then
+  for i in $(seq "${BENCH_AB_RUNS:-7}"); do
+    for b in "$@"; do
+      ratio="$(DATABASE_URL="$pinned/bench" BENCH_ROUNDS="${BENCH_ROUNDS:-15}" \
+        taskset -c "$last" "$b" overhead | awk -F'|' '/^\| sqlpact runtime/ { gsub(/[ ×]/, "", $6); print $6 }')"
+      echo "$b $ratio"
+    done
+  done | python3 -c '
+import statistics, sys
+runs = {}
+for line in sys.stdin:
+    build, ratio = line.rsplit(None, 1)
+    runs.setdefault(build, []).append(float(ratio))
+print("| build | runtime vs raw, median | runs |")
+print("|---|---:|---|")
+for build, r in runs.items():
+    shown = " ".join("%.3f" % x for x in r)
+    print("| %s | %.3f | %s |" % (build, statistics.median(r), shown))
+'
+  exit 0
+fi
 free="$(start "$free_dir")"
 echo "PostgreSQL $(psql -XAt "$free/bench" -c 'SHOW server_version'), $cores cores, $(uname -sm)"
 echo
