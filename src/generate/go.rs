@@ -864,6 +864,11 @@ fn query_ctx(
     } else {
         local_names.clone()
     };
+    let pass_exprs: Vec<String> = pass_exprs
+        .into_iter()
+        .zip(&params)
+        .map(|(e, p)| pass_as_bytes(&e, &p.go_type))
+        .collect();
     let item_type = if use_struct {
         params_struct.clone()
     } else {
@@ -981,6 +986,18 @@ fn query_ctx(
         structs: Vec::new(),
     };
     (qc, structs)
+}
+
+/// How a parameter is handed to pgx. A `uuid.UUID` goes as its bytes: pgx encodes a
+/// `[16]byte` directly, while `uuid.UUID` itself reaches it only through
+/// `driver.Valuer`, which formats the UUID as text for pgx to parse again (about 5% of
+/// a point read's CPU). A pointer converts the same way and stays nil for NULL.
+fn pass_as_bytes(expr: &str, go_type: &str) -> String {
+    match go_type {
+        "github.com/google/uuid.UUID" => format!("[16]byte({expr})"),
+        "*github.com/google/uuid.UUID" => format!("(*[16]byte)({expr})"),
+        _ => expr.to_owned(),
+    }
 }
 
 /// Scan destinations for a row struct `i`, with temporaries for nullable embeds.

@@ -81,7 +81,8 @@ func getAccountTimeout(b *testing.B) time.Duration { return getAccount(b).Timeou
 // same fields.
 func readAccount(ctx context.Context, db ledger.DBTX, sql string, id uuid.UUID) (ledger.Account, error) {
 	var a ledger.Account
-	err := db.QueryRow(ctx, sql, id).Scan(&a.ID, &a.CustomerID, &a.Currency, &a.DisplayName, &a.Status,
+	// The id goes as its bytes, as the generated client passes it.
+	err := db.QueryRow(ctx, sql, [16]byte(id)).Scan(&a.ID, &a.CustomerID, &a.Currency, &a.DisplayName, &a.Status,
 		&a.Balance, &a.Metadata, &a.Tags, &a.Version, &a.CreatedAt, &a.ClosedAt, &a.OverdraftLimit, &a.UpdatedAt)
 	return a, err
 }

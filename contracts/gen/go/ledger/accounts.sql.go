@@ -26,7 +26,7 @@ var stmtGetAccount = Statement{Name: "GetAccount", Command: "one", SQL: getAccou
 func (q *Queries) GetAccount(ctx context.Context, id uuid.UUID) (AccountRow, error) {
 	var i AccountRow
 	err := q.run(ctx, &stmtGetAccount, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getAccount, id).Scan(&i.ID, &i.CustomerID, &i.Currency, &i.DisplayName, &i.Status, &i.Balance, &i.Metadata, &i.Tags, &i.Version, &i.CreatedAt, &i.ClosedAt, &i.OverdraftLimit, &i.UpdatedAt)
+		return db.QueryRow(ctx, getAccount, [16]byte(id)).Scan(&i.ID, &i.CustomerID, &i.Currency, &i.DisplayName, &i.Status, &i.Balance, &i.Metadata, &i.Tags, &i.Version, &i.CreatedAt, &i.ClosedAt, &i.OverdraftLimit, &i.UpdatedAt)
 	})
 	return i, err
 }
@@ -46,7 +46,7 @@ var stmtGetAccountForUpdate = Statement{Name: "GetAccountForUpdate", Command: "o
 func (q *Queries) GetAccountForUpdate(ctx context.Context, id uuid.UUID) (AccountRow, error) {
 	var i AccountRow
 	err := q.run(ctx, &stmtGetAccountForUpdate, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getAccountForUpdate, id).Scan(&i.ID, &i.CustomerID, &i.Currency, &i.DisplayName, &i.Status, &i.Balance, &i.Metadata, &i.Tags, &i.Version, &i.CreatedAt, &i.ClosedAt, &i.OverdraftLimit, &i.UpdatedAt)
+		return db.QueryRow(ctx, getAccountForUpdate, [16]byte(id)).Scan(&i.ID, &i.CustomerID, &i.Currency, &i.DisplayName, &i.Status, &i.Balance, &i.Metadata, &i.Tags, &i.Version, &i.CreatedAt, &i.ClosedAt, &i.OverdraftLimit, &i.UpdatedAt)
 	})
 	return i, err
 }
@@ -91,7 +91,7 @@ type CreateAccountRow struct {
 func (q *Queries) CreateAccount(ctx context.Context, arg CreateAccountParams) (CreateAccountRow, error) {
 	var i CreateAccountRow
 	err := q.run(ctx, &stmtCreateAccount, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, createAccount, arg.CustomerID, arg.Currency, arg.DisplayName, arg.Metadata, arg.Tags).Scan(&i.ID, &i.CustomerID, &i.Currency, &i.DisplayName, &i.Status, &i.Balance, &i.Metadata, &i.Tags, &i.Version, &i.CreatedAt, &i.ClosedAt, &i.OverdraftLimit, &i.UpdatedAt)
+		return db.QueryRow(ctx, createAccount, [16]byte(arg.CustomerID), arg.Currency, arg.DisplayName, arg.Metadata, arg.Tags).Scan(&i.ID, &i.CustomerID, &i.Currency, &i.DisplayName, &i.Status, &i.Balance, &i.Metadata, &i.Tags, &i.Version, &i.CreatedAt, &i.ClosedAt, &i.OverdraftLimit, &i.UpdatedAt)
 	})
 	return i, err
 }
@@ -271,7 +271,7 @@ type GetAccountWithCustomerRow struct {
 func (q *Queries) GetAccountWithCustomer(ctx context.Context, id uuid.UUID) (GetAccountWithCustomerRow, error) {
 	var i GetAccountWithCustomerRow
 	err := q.run(ctx, &stmtGetAccountWithCustomer, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getAccountWithCustomer, id).Scan(&i.Account.ID, &i.Account.CustomerID, &i.Account.Currency, &i.Account.DisplayName, &i.Account.Status, &i.Account.Balance, &i.Account.Metadata, &i.Account.Tags, &i.Account.Version, &i.Account.CreatedAt, &i.Account.ClosedAt, &i.Account.OverdraftLimit, &i.Account.UpdatedAt, &i.Customer.ID, &i.Customer.Email, &i.Customer.FullName, &i.Customer.Country, &i.Customer.CreatedAt, &i.Customer.UpdatedAt)
+		return db.QueryRow(ctx, getAccountWithCustomer, [16]byte(id)).Scan(&i.Account.ID, &i.Account.CustomerID, &i.Account.Currency, &i.Account.DisplayName, &i.Account.Status, &i.Account.Balance, &i.Account.Metadata, &i.Account.Tags, &i.Account.Version, &i.Account.CreatedAt, &i.Account.ClosedAt, &i.Account.OverdraftLimit, &i.Account.UpdatedAt, &i.Customer.ID, &i.Customer.Email, &i.Customer.FullName, &i.Customer.Country, &i.Customer.CreatedAt, &i.Customer.UpdatedAt)
 	})
 	return i, err
 }
@@ -303,7 +303,7 @@ type UpdateAccountStatusParams struct {
 func (q *Queries) UpdateAccountStatus(ctx context.Context, arg UpdateAccountStatusParams) (int64, error) {
 	var n int64
 	err := q.run(ctx, &stmtUpdateAccountStatus, func(ctx context.Context, db DBTX) error {
-		tag, err := db.Exec(ctx, updateAccountStatus, arg.Status, arg.ID, arg.Version)
+		tag, err := db.Exec(ctx, updateAccountStatus, arg.Status, [16]byte(arg.ID), arg.Version)
 		n = tag.RowsAffected()
 		return err
 	})
@@ -337,7 +337,7 @@ type MergeAccountMetadataRow struct {
 func (q *Queries) MergeAccountMetadata(ctx context.Context, patch json.RawMessage, id uuid.UUID) (MergeAccountMetadataRow, error) {
 	var i MergeAccountMetadataRow
 	err := q.run(ctx, &stmtMergeAccountMetadata, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, mergeAccountMetadata, patch, id).Scan(&i.ID, &i.Metadata, &i.Version)
+		return db.QueryRow(ctx, mergeAccountMetadata, patch, [16]byte(id)).Scan(&i.ID, &i.Metadata, &i.Version)
 	})
 	return i, err
 }
@@ -415,7 +415,7 @@ var stmtAddAccountTag = Statement{Name: "AddAccountTag", Command: "exec", SQL: a
 //	  AND NOT ($1::text = ANY(tags))
 func (q *Queries) AddAccountTag(ctx context.Context, tag_ string, id uuid.UUID) error {
 	return q.run(ctx, &stmtAddAccountTag, func(ctx context.Context, db DBTX) error {
-		_, err := db.Exec(ctx, addAccountTag, tag_, id)
+		_, err := db.Exec(ctx, addAccountTag, tag_, [16]byte(id))
 		return err
 	})
 }
@@ -440,7 +440,7 @@ var stmtCloseAccount = Statement{Name: "CloseAccount", Command: "exec", SQL: clo
 //	WHERE id = $1 AND balance = 0
 func (q *Queries) CloseAccount(ctx context.Context, id uuid.UUID) error {
 	return q.run(ctx, &stmtCloseAccount, func(ctx context.Context, db DBTX) error {
-		_, err := db.Exec(ctx, closeAccount, id)
+		_, err := db.Exec(ctx, closeAccount, [16]byte(id))
 		return err
 	})
 }
@@ -467,7 +467,7 @@ func (q *Queries) FreezeAccounts(ctx context.Context, args []uuid.UUID) error {
 	return q.run(ctx, &stmtFreezeAccounts, func(ctx context.Context, db DBTX) error {
 		b := &pgx.Batch{}
 		for _, arg := range args {
-			b.Queue(freezeAccounts, arg)
+			b.Queue(freezeAccounts, [16]byte(arg))
 		}
 		br := db.SendBatch(ctx, b)
 		for range args {
@@ -509,7 +509,7 @@ func (q *Queries) GetAccountBatch(ctx context.Context, args []uuid.UUID) ([]GetA
 		items = make([]GetAccountBatchRow, 0, len(args))
 		b := &pgx.Batch{}
 		for _, arg := range args {
-			b.Queue(getAccountBatch, arg)
+			b.Queue(getAccountBatch, [16]byte(arg))
 		}
 		br := db.SendBatch(ctx, b)
 		for range args {

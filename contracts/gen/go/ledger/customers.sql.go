@@ -123,7 +123,7 @@ type UpdateCustomerRow struct {
 func (q *Queries) UpdateCustomer(ctx context.Context, arg UpdateCustomerParams) (UpdateCustomerRow, error) {
 	var i UpdateCustomerRow
 	err := q.run(ctx, &stmtUpdateCustomer, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, updateCustomer, arg.FullName, arg.Country, arg.ID).Scan(&i.ID, &i.Email, &i.FullName, &i.Country, &i.CreatedAt, &i.UpdatedAt)
+		return db.QueryRow(ctx, updateCustomer, arg.FullName, arg.Country, [16]byte(arg.ID)).Scan(&i.ID, &i.Email, &i.FullName, &i.Country, &i.CreatedAt, &i.UpdatedAt)
 	})
 	return i, err
 }
@@ -202,7 +202,7 @@ func (q *Queries) GetCustomerWithAccounts(ctx context.Context, id uuid.UUID) ([]
 	var items []GetCustomerWithAccountsRow
 	err := q.run(ctx, &stmtGetCustomerWithAccounts, func(ctx context.Context, db DBTX) error {
 		items = []GetCustomerWithAccountsRow{}
-		rows, err := db.Query(ctx, getCustomerWithAccounts, id)
+		rows, err := db.Query(ctx, getCustomerWithAccounts, [16]byte(id))
 		if err != nil {
 			return err
 		}
@@ -391,7 +391,7 @@ type CreateAPIKeyRow struct {
 func (q *Queries) CreateAPIKey(ctx context.Context, arg CreateAPIKeyParams) (CreateAPIKeyRow, error) {
 	var i CreateAPIKeyRow
 	err := q.run(ctx, &stmtCreateAPIKey, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, createAPIKey, arg.CustomerID, arg.Prefix, arg.KeyHash, arg.Scopes).Scan(&i.ID, &i.Prefix, &i.Scopes, &i.CreatedAt)
+		return db.QueryRow(ctx, createAPIKey, [16]byte(arg.CustomerID), arg.Prefix, arg.KeyHash, arg.Scopes).Scan(&i.ID, &i.Prefix, &i.Scopes, &i.CreatedAt)
 	})
 	return i, err
 }
@@ -451,7 +451,7 @@ var stmtTouchAPIKey = Statement{Name: "TouchApiKey", Command: "exec", SQL: touch
 //	WHERE id = $1
 func (q *Queries) TouchAPIKey(ctx context.Context, id uuid.UUID) error {
 	return q.run(ctx, &stmtTouchAPIKey, func(ctx context.Context, db DBTX) error {
-		_, err := db.Exec(ctx, touchAPIKey, id)
+		_, err := db.Exec(ctx, touchAPIKey, [16]byte(id))
 		return err
 	})
 }
@@ -472,7 +472,7 @@ var stmtRevokeCustomerAPIKeys = Statement{Name: "RevokeCustomerApiKeys", Command
 func (q *Queries) RevokeCustomerAPIKeys(ctx context.Context, customerID uuid.UUID) (int64, error) {
 	var n int64
 	err := q.run(ctx, &stmtRevokeCustomerAPIKeys, func(ctx context.Context, db DBTX) error {
-		tag, err := db.Exec(ctx, revokeCustomerAPIKeys, customerID)
+		tag, err := db.Exec(ctx, revokeCustomerAPIKeys, [16]byte(customerID))
 		n = tag.RowsAffected()
 		return err
 	})

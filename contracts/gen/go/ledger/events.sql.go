@@ -61,7 +61,7 @@ type EnqueueTransferEventRow struct {
 func (q *Queries) EnqueueTransferEvent(ctx context.Context, transferID uuid.UUID) (EnqueueTransferEventRow, error) {
 	var i EnqueueTransferEventRow
 	err := q.run(ctx, &stmtEnqueueTransferEvent, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, enqueueTransferEvent, transferID).Scan(&i.ID, &i.AggregateType, &i.AggregateID, &i.EventType, &i.Payload, &i.Attempts, &i.CreatedAt, &i.PublishedAt)
+		return db.QueryRow(ctx, enqueueTransferEvent, [16]byte(transferID)).Scan(&i.ID, &i.AggregateType, &i.AggregateID, &i.EventType, &i.Payload, &i.Attempts, &i.CreatedAt, &i.PublishedAt)
 	})
 	return i, err
 }
@@ -207,7 +207,7 @@ type UpsertWebhookEndpointRow struct {
 func (q *Queries) UpsertWebhookEndpoint(ctx context.Context, arg UpsertWebhookEndpointParams) (UpsertWebhookEndpointRow, error) {
 	var i UpsertWebhookEndpointRow
 	err := q.run(ctx, &stmtUpsertWebhookEndpoint, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, upsertWebhookEndpoint, arg.CustomerID, arg.URL, arg.Secret, arg.EventTypes).Scan(&i.ID, &i.CustomerID, &i.URL, &i.Secret, &i.EventTypes, &i.Active, &i.CreatedAt)
+		return db.QueryRow(ctx, upsertWebhookEndpoint, [16]byte(arg.CustomerID), arg.URL, arg.Secret, arg.EventTypes).Scan(&i.ID, &i.CustomerID, &i.URL, &i.Secret, &i.EventTypes, &i.Active, &i.CreatedAt)
 	})
 	return i, err
 }
@@ -238,7 +238,7 @@ func (q *Queries) ListEndpointsForEvent(ctx context.Context, customerID uuid.UUI
 	var items []ListEndpointsForEventRow
 	err := q.run(ctx, &stmtListEndpointsForEvent, func(ctx context.Context, db DBTX) error {
 		items = []ListEndpointsForEventRow{}
-		rows, err := db.Query(ctx, listEndpointsForEvent, customerID, eventType)
+		rows, err := db.Query(ctx, listEndpointsForEvent, [16]byte(customerID), eventType)
 		if err != nil {
 			return err
 		}
@@ -275,7 +275,7 @@ type RecordDeliveryParams struct {
 //	VALUES ($1, $2, $3, $4, $5)
 func (q *Queries) RecordDelivery(ctx context.Context, arg RecordDeliveryParams) error {
 	return q.run(ctx, &stmtRecordDelivery, func(ctx context.Context, db DBTX) error {
-		_, err := db.Exec(ctx, recordDelivery, arg.EndpointID, arg.EventID, arg.StatusCode, arg.ResponseBody, arg.DurationMs)
+		_, err := db.Exec(ctx, recordDelivery, [16]byte(arg.EndpointID), [16]byte(arg.EventID), arg.StatusCode, arg.ResponseBody, arg.DurationMs)
 		return err
 	})
 }
@@ -327,7 +327,7 @@ func (q *Queries) GetDeliveryStats(ctx context.Context, customerID uuid.UUID) ([
 	var items []GetDeliveryStatsRow
 	err := q.run(ctx, &stmtGetDeliveryStats, func(ctx context.Context, db DBTX) error {
 		items = []GetDeliveryStatsRow{}
-		rows, err := db.Query(ctx, getDeliveryStats, customerID)
+		rows, err := db.Query(ctx, getDeliveryStats, [16]byte(customerID))
 		if err != nil {
 			return err
 		}
@@ -364,7 +364,7 @@ type InsertAuditLogParams struct {
 //	VALUES ($1, $2, $3, $4, $5)
 func (q *Queries) InsertAuditLog(ctx context.Context, arg InsertAuditLogParams) error {
 	return q.run(ctx, &stmtInsertAuditLog, func(ctx context.Context, db DBTX) error {
-		_, err := db.Exec(ctx, insertAuditLog, arg.Actor, arg.Action, arg.EntityType, arg.EntityID, arg.Payload)
+		_, err := db.Exec(ctx, insertAuditLog, arg.Actor, arg.Action, arg.EntityType, (*[16]byte)(arg.EntityID), arg.Payload)
 		return err
 	})
 }
@@ -406,7 +406,7 @@ func (q *Queries) ListAuditLog(ctx context.Context, arg ListAuditLogParams) ([]L
 	var items []ListAuditLogRow
 	err := q.run(ctx, &stmtListAuditLog, func(ctx context.Context, db DBTX) error {
 		items = []ListAuditLogRow{}
-		rows, err := db.Query(ctx, listAuditLog, arg.EntityType, arg.EntityID, arg.PageSize)
+		rows, err := db.Query(ctx, listAuditLog, arg.EntityType, [16]byte(arg.EntityID), arg.PageSize)
 		if err != nil {
 			return err
 		}

@@ -47,7 +47,7 @@ type PlaceHoldRow struct {
 func (q *Queries) PlaceHold(ctx context.Context, arg PlaceHoldParams) (PlaceHoldRow, error) {
 	var i PlaceHoldRow
 	err := q.run(ctx, &stmtPlaceHold, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, placeHold, arg.AccountID, arg.TransferID, arg.Amount, arg.Reason, arg.ExpiresAt).Scan(&i.ID, &i.AccountID, &i.TransferID, &i.Amount, &i.Reason, &i.ExpiresAt, &i.ReleasedAt, &i.CreatedAt)
+		return db.QueryRow(ctx, placeHold, [16]byte(arg.AccountID), (*[16]byte)(arg.TransferID), arg.Amount, arg.Reason, arg.ExpiresAt).Scan(&i.ID, &i.AccountID, &i.TransferID, &i.Amount, &i.Reason, &i.ExpiresAt, &i.ReleasedAt, &i.CreatedAt)
 	})
 	return i, err
 }
@@ -88,7 +88,7 @@ func (q *Queries) ListActiveHolds(ctx context.Context, accountID uuid.UUID) ([]L
 	var items []ListActiveHoldsRow
 	err := q.run(ctx, &stmtListActiveHolds, func(ctx context.Context, db DBTX) error {
 		items = []ListActiveHoldsRow{}
-		rows, err := db.Query(ctx, listActiveHolds, accountID)
+		rows, err := db.Query(ctx, listActiveHolds, [16]byte(accountID))
 		if err != nil {
 			return err
 		}
@@ -136,7 +136,7 @@ func (q *Queries) ReleaseHoldsForTransfer(ctx context.Context, transferID uuid.U
 	var items []ReleaseHoldsForTransferRow
 	err := q.run(ctx, &stmtReleaseHoldsForTransfer, func(ctx context.Context, db DBTX) error {
 		items = []ReleaseHoldsForTransferRow{}
-		rows, err := db.Query(ctx, releaseHoldsForTransfer, transferID)
+		rows, err := db.Query(ctx, releaseHoldsForTransfer, [16]byte(transferID))
 		if err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ type GetAvailableBalanceRow struct {
 func (q *Queries) GetAvailableBalance(ctx context.Context, accountID uuid.UUID) (GetAvailableBalanceRow, error) {
 	var i GetAvailableBalanceRow
 	err := q.run(ctx, &stmtGetAvailableBalance, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getAvailableBalance, accountID).Scan(&i.AccountID, &i.CustomerID, &i.Currency, &i.Status, &i.Balance, &i.Held, &i.Available)
+		return db.QueryRow(ctx, getAvailableBalance, [16]byte(accountID)).Scan(&i.AccountID, &i.CustomerID, &i.Currency, &i.Status, &i.Balance, &i.Held, &i.Available)
 	})
 	return i, err
 }

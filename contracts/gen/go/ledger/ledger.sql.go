@@ -34,7 +34,7 @@ func (q *Queries) InsertLedgerEntries(ctx context.Context, args []InsertLedgerEn
 		var err error
 		n, err = db.CopyFrom(ctx, pgx.Identifier{"public", "ledger_entries"}, []string{"account_id", "transfer_id", "amount", "balance_after"}, pgx.CopyFromSlice(len(args), func(k int) ([]any, error) {
 			arg := args[k]
-			return []any{arg.AccountID, arg.TransferID, arg.Amount, arg.BalanceAfter}, nil
+			return []any{[16]byte(arg.AccountID), (*[16]byte)(arg.TransferID), arg.Amount, arg.BalanceAfter}, nil
 		}))
 		return err
 	})
@@ -91,7 +91,7 @@ func (q *Queries) ListLedgerEntries(ctx context.Context, arg ListLedgerEntriesPa
 	var items []ListLedgerEntriesRow
 	err := q.run(ctx, &stmtListLedgerEntries, func(ctx context.Context, db DBTX) error {
 		items = []ListLedgerEntriesRow{}
-		rows, err := db.Query(ctx, listLedgerEntries, arg.AccountID, arg.RowLimit, arg.RowOffset)
+		rows, err := db.Query(ctx, listLedgerEntries, [16]byte(arg.AccountID), arg.RowLimit, arg.RowOffset)
 		if err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ type GetLedgerTotalsRow struct {
 func (q *Queries) GetLedgerTotals(ctx context.Context, accountID uuid.UUID) (GetLedgerTotalsRow, error) {
 	var i GetLedgerTotalsRow
 	err := q.run(ctx, &stmtGetLedgerTotals, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getLedgerTotals, accountID).Scan(&i.EntryCount, &i.NetAmount, &i.LastEntryAt, &i.LastEntryID, &i.TotalCredits, &i.TotalDebits)
+		return db.QueryRow(ctx, getLedgerTotals, [16]byte(accountID)).Scan(&i.EntryCount, &i.NetAmount, &i.LastEntryAt, &i.LastEntryID, &i.TotalCredits, &i.TotalDebits)
 	})
 	return i, err
 }
@@ -292,7 +292,7 @@ var stmtInsertOpeningEntries = Statement{Name: "InsertOpeningEntries", Command: 
 func (q *Queries) InsertOpeningEntries(ctx context.Context, customerID uuid.UUID) (int64, error) {
 	var n int64
 	err := q.run(ctx, &stmtInsertOpeningEntries, func(ctx context.Context, db DBTX) error {
-		tag, err := db.Exec(ctx, insertOpeningEntries, customerID)
+		tag, err := db.Exec(ctx, insertOpeningEntries, [16]byte(customerID))
 		n = tag.RowsAffected()
 		return err
 	})

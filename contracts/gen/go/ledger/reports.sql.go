@@ -121,7 +121,7 @@ func (q *Queries) MonthlyStatement(ctx context.Context, accountID uuid.UUID) ([]
 	var items []MonthlyStatementRow
 	err := q.run(ctx, &stmtMonthlyStatement, func(ctx context.Context, db DBTX) error {
 		items = []MonthlyStatementRow{}
-		rows, err := db.Query(ctx, monthlyStatement, accountID)
+		rows, err := db.Query(ctx, monthlyStatement, [16]byte(accountID))
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ type GetCustomerOverviewRow struct {
 func (q *Queries) GetCustomerOverview(ctx context.Context, id uuid.UUID) (GetCustomerOverviewRow, error) {
 	var i GetCustomerOverviewRow
 	err := q.run(ctx, &stmtGetCustomerOverview, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getCustomerOverview, id).Scan(&i.ID, &i.Country, &i.AccountIDs, &i.Currencies, &i.ActiveAPIKeys, &i.LastActivityAt)
+		return db.QueryRow(ctx, getCustomerOverview, [16]byte(id)).Scan(&i.ID, &i.Country, &i.AccountIDs, &i.Currencies, &i.ActiveAPIKeys, &i.LastActivityAt)
 	})
 	return i, err
 }
@@ -228,7 +228,7 @@ func (q *Queries) ListAccountActivity(ctx context.Context, accountID uuid.UUID, 
 	var items []ListAccountActivityRow
 	err := q.run(ctx, &stmtListAccountActivity, func(ctx context.Context, db DBTX) error {
 		items = []ListAccountActivityRow{}
-		rows, err := db.Query(ctx, listAccountActivity, accountID, pageSize)
+		rows, err := db.Query(ctx, listAccountActivity, [16]byte(accountID), pageSize)
 		if err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func (q *Queries) ClassifyAccounts(ctx context.Context, customerID uuid.UUID) ([
 	var items []ClassifyAccountsRow
 	err := q.run(ctx, &stmtClassifyAccounts, func(ctx context.Context, db DBTX) error {
 		items = []ClassifyAccountsRow{}
-		rows, err := db.Query(ctx, classifyAccounts, customerID)
+		rows, err := db.Query(ctx, classifyAccounts, [16]byte(customerID))
 		if err != nil {
 			return err
 		}
@@ -424,7 +424,7 @@ func (q *Queries) ListBalancesConverted(ctx context.Context, fxRate decimal.Deci
 	var items []ListBalancesConvertedRow
 	err := q.run(ctx, &stmtListBalancesConverted, func(ctx context.Context, db DBTX) error {
 		items = []ListBalancesConvertedRow{}
-		rows, err := db.Query(ctx, listBalancesConverted, fxRate, customerID)
+		rows, err := db.Query(ctx, listBalancesConverted, fxRate, [16]byte(customerID))
 		if err != nil {
 			return err
 		}

@@ -55,7 +55,7 @@ type CreateTransferRow struct {
 func (q *Queries) CreateTransfer(ctx context.Context, arg CreateTransferParams) (CreateTransferRow, error) {
 	var i CreateTransferRow
 	err := q.run(ctx, &stmtCreateTransfer, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, createTransfer, arg.FromAccountID, arg.ToAccountID, arg.Amount, arg.Currency, arg.Description, arg.IdempotencyKey).Scan(&i.ID, &i.FromAccountID, &i.ToAccountID, &i.Amount, &i.Currency, &i.Status, &i.Description, &i.IdempotencyKey, &i.CreatedAt, &i.PostedAt, &i.Fee)
+		return db.QueryRow(ctx, createTransfer, (*[16]byte)(arg.FromAccountID), (*[16]byte)(arg.ToAccountID), arg.Amount, arg.Currency, arg.Description, arg.IdempotencyKey).Scan(&i.ID, &i.FromAccountID, &i.ToAccountID, &i.Amount, &i.Currency, &i.Status, &i.Description, &i.IdempotencyKey, &i.CreatedAt, &i.PostedAt, &i.Fee)
 	})
 	return i, err
 }
@@ -158,7 +158,7 @@ type GetTransferDetailsRow struct {
 func (q *Queries) GetTransferDetails(ctx context.Context, id uuid.UUID) (GetTransferDetailsRow, error) {
 	var i GetTransferDetailsRow
 	err := q.run(ctx, &stmtGetTransferDetails, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, getTransferDetails, id).Scan(&i.ID, &i.Amount, &i.Fee, &i.TotalDebit, &i.Currency, &i.MinorUnits, &i.Status, &i.FromAccountID, &i.FromDisplayName, &i.ToAccountID, &i.ToDisplayName, &i.HasActiveHold)
+		return db.QueryRow(ctx, getTransferDetails, [16]byte(id)).Scan(&i.ID, &i.Amount, &i.Fee, &i.TotalDebit, &i.Currency, &i.MinorUnits, &i.Status, &i.FromAccountID, &i.FromDisplayName, &i.ToAccountID, &i.ToDisplayName, &i.HasActiveHold)
 	})
 	return i, err
 }
@@ -207,7 +207,7 @@ func (q *Queries) ListAccountTransfers(ctx context.Context, arg ListAccountTrans
 	var items []ListAccountTransfersRow
 	err := q.run(ctx, &stmtListAccountTransfers, func(ctx context.Context, db DBTX) error {
 		items = []ListAccountTransfersRow{}
-		rows, err := db.Query(ctx, listAccountTransfers, arg.AccountID, arg.AfterCreatedAt, arg.AfterID, arg.PageSize)
+		rows, err := db.Query(ctx, listAccountTransfers, [16]byte(arg.AccountID), arg.AfterCreatedAt, [16]byte(arg.AfterID), arg.PageSize)
 		if err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ type PostTransferRow struct {
 func (q *Queries) PostTransfer(ctx context.Context, id uuid.UUID) (PostTransferRow, error) {
 	var i PostTransferRow
 	err := q.run(ctx, &stmtPostTransfer, func(ctx context.Context, db DBTX) error {
-		return db.QueryRow(ctx, postTransfer, id).Scan(&i.ID, &i.Amount, &i.FromBalance, &i.ToBalance)
+		return db.QueryRow(ctx, postTransfer, [16]byte(id)).Scan(&i.ID, &i.Amount, &i.FromBalance, &i.ToBalance)
 	})
 	return i, err
 }
@@ -420,7 +420,7 @@ func (q *Queries) ListRecentTransfers(ctx context.Context, args []uuid.UUID) ([]
 		items = make([][]ListRecentTransfersRow, 0, len(args))
 		b := &pgx.Batch{}
 		for _, arg := range args {
-			b.Queue(listRecentTransfers, arg)
+			b.Queue(listRecentTransfers, [16]byte(arg))
 		}
 		br := db.SendBatch(ctx, b)
 		for range args {
@@ -475,7 +475,7 @@ func (q *Queries) ListCounterparties(ctx context.Context, accountID uuid.UUID) (
 	var items []uuid.UUID
 	err := q.run(ctx, &stmtListCounterparties, func(ctx context.Context, db DBTX) error {
 		items = []uuid.UUID{}
-		rows, err := db.Query(ctx, listCounterparties, accountID)
+		rows, err := db.Query(ctx, listCounterparties, [16]byte(accountID))
 		if err != nil {
 			return err
 		}
