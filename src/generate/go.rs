@@ -867,7 +867,7 @@ fn query_ctx(
     let pass_exprs: Vec<String> = pass_exprs
         .into_iter()
         .zip(&params)
-        .map(|(e, p)| pass_as_bytes(&e, &p.go_type))
+        .map(|(e, p)| pass_as_bytes(e, &p.ty, &p.go_type))
         .collect();
     let item_type = if use_struct {
         params_struct.clone()
@@ -988,15 +988,21 @@ fn query_ctx(
     (qc, structs)
 }
 
-/// How a parameter is handed to pgx. A `uuid.UUID` goes as its bytes: pgx encodes a
-/// `[16]byte` directly, while `uuid.UUID` itself reaches it only through
-/// `driver.Valuer`, which formats the UUID as text for pgx to parse again (about 5% of
-/// a point read's CPU). A pointer converts the same way and stays nil for NULL.
-fn pass_as_bytes(expr: &str, go_type: &str) -> String {
+/// How a parameter of PostgreSQL type `pg_type` and Go type `go_type` (the Go
+/// expression `expr`) is handed to pgx. A `uuid.UUID` for a
+/// `uuid` parameter goes as its bytes: pgx encodes a `[16]byte` directly, while
+/// `uuid.UUID` itself reaches it only through `driver.Valuer`, which formats the UUID
+/// as text for pgx to parse again (about 5% of a point read's CPU). A pointer converts
+/// the same way and stays nil for NULL. Any other parameter, a `uuid.UUID` overriding
+/// another type's mapping included, goes as it is.
+fn pass_as_bytes(expr: String, pg_type: &str, go_type: &str) -> String {
+    if pg_type != "uuid" {
+        return expr;
+    }
     match go_type {
         "github.com/google/uuid.UUID" => format!("[16]byte({expr})"),
         "*github.com/google/uuid.UUID" => format!("(*[16]byte)({expr})"),
-        _ => expr.to_owned(),
+        _ => expr,
     }
 }
 
@@ -1083,6 +1089,27 @@ mod tests {
         assert_eq!(go_file_name("a_test.sql"), "a_test_sql.sql.go");
         assert_eq!(go_file_name("_hidden.sql"), "q_hidden.sql.go");
         assert_eq!(go_file_name(".dot.sql"), "q.dot.sql.go");
+    }
+
+    #[test]
+    fn uuid_parameters_go_to_pgx_as_bytes_and_nothing_else_does() {
+        let pass = |pg: &str, go: &str| pass_as_bytes("arg.ID".into(), pg, go);
+        assert_eq!(
+            pass("uuid", "github.com/google/uuid.UUID"),
+            "[16]byte(arg.ID)"
+        );
+        assert_eq!(
+            pass("uuid", "*github.com/google/uuid.UUID"),
+            "(*[16]byte)(arg.ID)"
+        );
+        // A uuid held in pgtype, or a uuid.UUID overriding a text parameter's type,
+        // goes as it is: only a uuid parameter's bytes are encoded as a uuid.
+        assert_eq!(
+            pass("uuid", "github.com/jackc/pgx/v5/pgtype.UUID"),
+            "arg.ID"
+        );
+        assert_eq!(pass("text", "github.com/google/uuid.UUID"), "arg.ID");
+        assert_eq!(pass("uuid[]", "[]github.com/google/uuid.UUID"), "arg.ID");
     }
 
     #[test]
