@@ -63,9 +63,10 @@ pub enum ParseFailure {
 /// deeper than [`MAX_DEPTH`].
 pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
     let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
+    let mut tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ParseFailure::Syntax(e.into()))?;
+    row_locks(&mut tokens);
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
             line: at.start.line as u32,
@@ -76,6 +77,105 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
         .with_tokens_with_locations(tokens)
         .parse_statements()
         .map_err(ParseFailure::Syntax)
+}
+
+/// Lets sqlparser read PostgreSQL's locking clauses as PostgreSQL writes them. It
+/// knows `FOR UPDATE` and `FOR SHARE` with one table after `OF`; PostgreSQL also has
+/// the weaker `FOR NO KEY UPDATE` and `FOR KEY SHARE`, and a list of tables after `OF`.
+/// So `NO KEY` and `KEY` are dropped from the tokens, and each comma of an `OF` list
+/// becomes a clause of its own (`FOR UPDATE OF a, b` is read as `FOR UPDATE OF a FOR
+/// UPDATE OF b`, the words placed at the comma). Every token of the text keeps its
+/// place. Each strength takes row locks, which is all the analysis reads of a locking
+/// clause; the SQL sent to the server is the text as written.
+fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
+    // An unquoted keyword: `"key"` names a column.
+    let is = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    if !tokens.iter().any(|t| is(t, Keyword::FOR)) {
+        return;
+    }
+    let src = std::mem::take(tokens);
+    let words: Vec<usize> = (0..src.len())
+        .filter(|&i| !matches!(src[i].token, Token::Whitespace(_)))
+        .collect();
+    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is(&src[i], k));
+    let mut drop = vec![false; src.len()];
+    // Commas that separate the tables of an `OF` list, and the clause's strength.
+    let mut split: Vec<(usize, Keyword)> = Vec::new();
+    let mut w = 0;
+    while w < words.len() {
+        if !word(w, Keyword::FOR) {
+            w += 1;
+            continue;
+        }
+        // The strength and how many words after FOR spell it.
+        let (strength, len) = if word(w + 1, Keyword::UPDATE) {
+            (Keyword::UPDATE, 1)
+        } else if word(w + 1, Keyword::SHARE) {
+            (Keyword::SHARE, 1)
+        } else if word(w + 1, Keyword::NO)
+            && word(w + 2, Keyword::KEY)
+            && word(w + 3, Keyword::UPDATE)
+        {
+            (Keyword::UPDATE, 3)
+        } else if word(w + 1, Keyword::KEY) && word(w + 2, Keyword::SHARE) {
+            (Keyword::SHARE, 2)
+        } else {
+            w += 1;
+            continue;
+        };
+        if len > 1 {
+            // `NO KEY` / `KEY` and the space after them, up to UPDATE / SHARE.
+            drop[words[w + 1]..words[w + len]]
+                .iter_mut()
+                .for_each(|d| *d = true);
+        }
+        w += 1 + len;
+        if !word(w, Keyword::OF) {
+            continue;
+        }
+        w += 1;
+        // The list: names (`a`, `s.a`) separated by commas.
+        let token = |w: usize| words.get(w).map(|&i| &src[i].token);
+        while matches!(token(w), Some(Token::Word(_))) {
+            w += 1;
+            while matches!(token(w), Some(Token::Period))
+                && matches!(token(w + 1), Some(Token::Word(_)))
+            {
+                w += 2;
+            }
+            if !matches!(token(w), Some(Token::Comma)) {
+                break;
+            }
+            split.push((words[w], strength));
+            w += 1;
+        }
+    }
+    let mut split = split.into_iter().peekable();
+    for (i, t) in src.into_iter().enumerate() {
+        match split.peek() {
+            Some(&(at, strength)) if at == i => {
+                split.next();
+                let kw = if strength == Keyword::UPDATE {
+                    "UPDATE"
+                } else {
+                    "SHARE"
+                };
+                for part in ["FOR", " ", kw, " ", "OF", " "] {
+                    let token = if part == " " {
+                        Token::Whitespace(sqlparser::tokenizer::Whitespace::Space)
+                    } else {
+                        Token::make_keyword(part)
+                    };
+                    tokens.push(TokenWithSpan {
+                        token,
+                        span: t.span,
+                    });
+                }
+            }
+            _ if drop[i] => {}
+            _ => tokens.push(t),
+        }
+    }
 }
 
 /// What closes a nesting level.
@@ -438,6 +538,61 @@ mod tests {
         assert!(parts[0].starts_with("CREATE TABLE"));
         assert!(parts[1].contains("$$ SELECT 1; $$"));
         assert!(parts[2].ends_with("SELECT $1"));
+    }
+
+    /// The locking clauses of the one query in `sql`: each strength as sqlparser
+    /// reads it and the table after `OF`.
+    fn locks(sql: &str) -> Vec<(String, Option<String>)> {
+        let statements = parse(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+        let [Statement::Query(q)] = &statements[..] else {
+            panic!("{sql}: not one query");
+        };
+        q.locks
+            .iter()
+            .map(|l| {
+                (
+                    l.lock_type.to_string(),
+                    l.of.as_ref().map(|o| o.to_string()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_every_locking_clause_postgresql_has() {
+        let of = |s: &str, t: &str| (s.to_owned(), Some(t.to_owned()));
+        assert_eq!(
+            locks("SELECT 1 FROM a FOR NO KEY UPDATE"),
+            [("UPDATE".to_owned(), None)]
+        );
+        assert_eq!(
+            locks("SELECT 1 FROM a for key share nowait"),
+            [("SHARE".to_owned(), None)]
+        );
+        assert_eq!(
+            locks("SELECT 1 FROM a, s.b FOR UPDATE OF a, s.b SKIP LOCKED"),
+            [of("UPDATE", "a"), of("UPDATE", "s.b")]
+        );
+        assert_eq!(
+            locks("SELECT 1 FROM a, b, c FOR KEY SHARE OF a,b FOR NO KEY UPDATE OF c LIMIT 1"),
+            [of("SHARE", "a"), of("SHARE", "b"), of("UPDATE", "c")]
+        );
+        // A FOR that is no locking clause, and words quoted as names, are left alone.
+        assert_eq!(
+            locks("SELECT substring(x FROM 1 FOR 2) FROM a FOR SHARE OF a"),
+            [of("SHARE", "a")]
+        );
+        assert!(parse("SELECT 1 FROM a FOR \"no\" KEY UPDATE").is_err());
+    }
+
+    #[test]
+    fn an_error_after_a_rewritten_clause_points_into_the_text_as_written() {
+        let sql = "SELECT 1 FROM a, b\nFOR NO KEY UPDATE OF a, b WHERE";
+        let Err(ParseFailure::Syntax(e)) = parse(sql) else {
+            panic!("parsed");
+        };
+        let (_, at) = parser_error_location(&e.to_string());
+        assert_eq!(at, Some((2, 27)), "{e}");
     }
 
     #[test]

@@ -417,7 +417,13 @@ fn repeated_types_and_reasons_are_one_allocation() {
 #[test]
 fn locking_reads_are_not_read_only_but_stay_idempotent() {
     let a = fixture("locking_reads");
-    for name in ["LockBook", "ShareAuthorBooks"] {
+    for name in [
+        "LockBook",
+        "ShareAuthorBooks",
+        "LockBookNoKey",
+        "KeyShareBookAndAuthor",
+        "LockEachItsOwnWay",
+    ] {
         let q = query(&a, name);
         assert!(!q.read_only, "{name} locks rows");
         assert!(q.policy.idempotent, "{name} writes nothing");
@@ -432,6 +438,14 @@ fn locking_reads_are_not_read_only_but_stay_idempotent() {
         "ClaimDrafts writes"
     );
     assert_eq!(claim.policy.route, "primary");
+    // PostgreSQL's weaker strengths and lists of tables are read as locks; the SQL
+    // run is the text as written.
+    assert!(query(&a, "LockBookNoKey")
+        .sql
+        .ends_with("FOR NO KEY UPDATE"));
+    assert!(query(&a, "KeyShareBookAndAuthor")
+        .sql
+        .ends_with("FOR KEY SHARE OF b, a NOWAIT"));
     let plain = query(&a, "PlainRead");
     assert!(plain.read_only && plain.policy.idempotent);
     assert_eq!(plain.policy.route, "replica");
