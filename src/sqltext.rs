@@ -67,6 +67,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
         .tokenize_with_location()
         .map_err(|e| ParseFailure::Syntax(e.into()))?;
     row_locks(&mut tokens);
+    conflict_target_predicates(&mut tokens);
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
             line: at.start.line as u32,
@@ -176,6 +177,81 @@ fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
             _ => tokens.push(t),
         }
     }
+}
+
+/// Lets sqlparser read `ON CONFLICT (a) WHERE <predicate> DO ...`, which picks a
+/// partial unique index and which it does not know: the predicate's tokens are
+/// dropped. It only chooses the index PostgreSQL checks; the analysis reads nothing
+/// from it, and the SQL sent to the server is the text as written. A predicate that
+/// holds a parameter stays (its parameter must be seen), and so does its parse error.
+fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
+    let is = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
+    if !tokens.iter().any(|t| is(t, Keyword::CONFLICT)) {
+        return;
+    }
+    let words: Vec<usize> = (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect();
+    let mut drop: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut w = 0;
+    while w + 2 < words.len() {
+        let at = |k: usize| &tokens[words[k]];
+        if !(is(at(w), Keyword::ON)
+            && is(at(w + 1), Keyword::CONFLICT)
+            && at(w + 2).token == Token::LParen)
+        {
+            w += 1;
+            continue;
+        }
+        // Past the target's closing parenthesis.
+        let mut depth = 0usize;
+        let mut k = w + 2;
+        while k < words.len() {
+            match at(k).token {
+                Token::LParen => depth += 1,
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            k += 1;
+            if depth == 0 {
+                break;
+            }
+        }
+        w = k;
+        if k >= words.len() || !is(at(k), Keyword::WHERE) {
+            continue;
+        }
+        // The predicate runs to the DO at its own depth.
+        let mut end = None;
+        let mut placeholder = false;
+        let mut j = k + 1;
+        while j < words.len() {
+            match &at(j).token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::Placeholder(_) => placeholder = true,
+                _ if depth == 0 && is(at(j), Keyword::DO) => {
+                    end = Some(j);
+                    break;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        if let (Some(end), false) = (end, placeholder) {
+            drop.push(words[k]..words[end]);
+        }
+        w = j;
+    }
+    if drop.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    tokens.retain(|_| {
+        i += 1;
+        !drop.iter().any(|r| r.contains(&(i - 1)))
+    });
 }
 
 /// What closes a nesting level.
@@ -583,6 +659,24 @@ mod tests {
             [of("SHARE", "a")]
         );
         assert!(parse("SELECT 1 FROM a FOR \"no\" KEY UPDATE").is_err());
+    }
+
+    #[test]
+    fn reads_a_conflict_target_that_picks_a_partial_index() {
+        let sql = "INSERT INTO a (x) VALUES ($1) ON CONFLICT (x, y) WHERE (y IS NULL) AND z DO UPDATE SET x = $1 WHERE a.z";
+        let statements = parse(sql).unwrap_or_else(|e| panic!("{e:?}"));
+        let [Statement::Insert(i)] = &statements[..] else {
+            panic!("not one insert");
+        };
+        let on = i.on.as_ref().map(|o| o.to_string()).unwrap_or_default();
+        assert_eq!(
+            on.trim(),
+            "ON CONFLICT(x, y) DO UPDATE SET x = $1 WHERE a.z"
+        );
+        // A parameter in the predicate is not dropped unseen: the text fails to parse.
+        assert!(
+            parse("INSERT INTO a (x) VALUES ($1) ON CONFLICT (x) WHERE y = $2 DO NOTHING").is_err()
+        );
     }
 
     #[test]

@@ -40,6 +40,16 @@ pub struct Signature {
     pub aggregate: bool,
     /// Types for parameters passed as these arguments, by position.
     pub arg_types: &'static [&'static str],
+    /// Changes server state outside the rows it returns (a sequence, a setting, an
+    /// advisory lock, a notification): a query that calls it is not read-only.
+    pub changes: bool,
+}
+
+impl Signature {
+    const fn changing(mut self) -> Self {
+        self.changes = true;
+        self
+    }
 }
 
 const fn sig(ret: Ret, nulls: Nulls) -> Signature {
@@ -48,6 +58,7 @@ const fn sig(ret: Ret, nulls: Nulls) -> Signature {
         nulls,
         aggregate: false,
         arg_types: &[],
+        changes: false,
     }
 }
 
@@ -57,6 +68,7 @@ const fn agg(ret: Ret, nulls: Nulls) -> Signature {
         nulls,
         aggregate: true,
         arg_types: &[],
+        changes: false,
     }
 }
 
@@ -66,13 +78,27 @@ const fn typed(ret: Ret, nulls: Nulls, arg_types: &'static [&'static str]) -> Si
         nulls,
         aggregate: false,
         arg_types,
+        changes: false,
     }
 }
 
-/// The signature of a built-in function, by lowercase unqualified name.
-pub fn lookup(name: &str) -> Option<Signature> {
+/// The signature of a built-in function, by lowercase unqualified name and the number
+/// of arguments it is called with (some overloads type their arguments differently).
+pub fn lookup(name: &str, args: usize) -> Option<Signature> {
     use Nulls::*;
     use Ret::*;
+    // `f(text)` or `f(regconfig, text)`: the text searched is the last argument.
+    let text_search: &'static [&'static str] = if args == 2 {
+        &["regconfig", "text"]
+    } else {
+        &["text"]
+    };
+    // Advisory locks take one bigint key or two int keys.
+    let advisory_key: &'static [&'static str] = if args == 2 {
+        &["int4", "int4"]
+    } else {
+        &["int8"]
+    };
     Some(match name {
         // Aggregates.
         "count" => agg(Fixed("int8"), Never),
@@ -111,6 +137,7 @@ pub fn lookup(name: &str) -> Option<Signature> {
         "age" => sig(Fixed("interval"), Strict),
         "to_timestamp" => typed(Fixed("timestamptz"), Strict, &["float8"]),
         "make_interval" => sig(Fixed("interval"), Strict),
+        "date_bin" => typed(Arg(1), Strict, &["interval", "timestamptz", "timestamptz"]),
         "justify_interval" | "justify_days" | "justify_hours" => sig(Arg(0), Strict),
         "to_char" => sig(Fixed("text"), Strict),
         "to_date" => typed(Fixed("date"), Strict, &["text", "text"]),
@@ -134,6 +161,14 @@ pub fn lookup(name: &str) -> Option<Signature> {
         "encode" => typed(Fixed("text"), Strict, &["bytea", "text"]),
         "decode" => typed(Fixed("bytea"), Strict, &["text", "text"]),
         "string_to_array" => typed(Fixed("text[]"), Strict, &["text", "text"]),
+        "regexp_match" => typed(Fixed("text[]"), Always, &["text", "text", "text"]),
+        "regexp_like" => typed(Fixed("bool"), Strict, &["text", "text", "text"]),
+        "regexp_count" => typed(Fixed("int4"), Strict, &["text", "text", "int4", "text"]),
+        "regexp_substr" => typed(
+            Fixed("text"),
+            Always,
+            &["text", "text", "int4", "int4", "text"],
+        ),
         "array_to_string" => sig(Fixed("text"), Strict),
         // Numbers.
         "abs" | "ceil" | "ceiling" | "floor" | "sign" | "trunc" | "round" | "mod" => {
@@ -164,7 +199,7 @@ pub fn lookup(name: &str) -> Option<Signature> {
             sig(Fixed("int4"), Always)
         }
         "cardinality" | "array_ndims" => sig(Fixed("int4"), Strict),
-        "array_append" | "array_remove" | "array_cat" => sig(Arg(0), Strict),
+        "array_append" | "array_remove" | "array_cat" | "array_replace" => sig(Arg(0), Strict),
         "array_prepend" => sig(Arg(1), Strict),
         "unnest" => sig(ElemOf(0), Strict),
         // Session.
@@ -175,8 +210,33 @@ pub fn lookup(name: &str) -> Option<Signature> {
         "pg_is_in_recovery" => sig(Fixed("bool"), Never),
         "pg_terminate_backend" | "pg_cancel_backend" => sig(Fixed("bool"), Strict),
         "pg_sleep" => typed(Fixed("void"), Strict, &["float8"]),
-        "pg_advisory_lock" | "pg_advisory_xact_lock" => sig(Fixed("void"), Never),
-        "pg_try_advisory_lock" | "pg_try_advisory_xact_lock" => sig(Fixed("bool"), Never),
+        "pg_advisory_lock"
+        | "pg_advisory_xact_lock"
+        | "pg_advisory_lock_shared"
+        | "pg_advisory_xact_lock_shared" => typed(Fixed("void"), Never, advisory_key).changing(),
+        "pg_try_advisory_lock"
+        | "pg_try_advisory_xact_lock"
+        | "pg_try_advisory_lock_shared"
+        | "pg_try_advisory_xact_lock_shared"
+        | "pg_advisory_unlock"
+        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Never, advisory_key).changing(),
+        "pg_advisory_unlock_all" => sig(Fixed("void"), Never).changing(),
+        "pg_notify" => typed(Fixed("void"), Never, &["text", "text"]).changing(),
+        "set_config" => typed(Fixed("text"), Always, &["text", "text", "bool"]).changing(),
+        "current_setting" => typed(Fixed("text"), Always, &["text", "bool"]),
+        // Sequences.
+        "nextval" => typed(Fixed("int8"), Never, &["regclass"]).changing(),
+        "currval" => typed(Fixed("int8"), Never, &["regclass"]),
+        "setval" => typed(Fixed("int8"), Never, &["regclass", "int8", "bool"]).changing(),
+        "lastval" => sig(Fixed("int8"), Never),
+        // Full-text search.
+        "to_tsvector" => typed(Fixed("tsvector"), Strict, text_search),
+        "to_tsquery" | "plainto_tsquery" | "phraseto_tsquery" | "websearch_to_tsquery" => {
+            typed(Fixed("tsquery"), Strict, text_search)
+        }
+        "ts_rank" | "ts_rank_cd" => sig(Fixed("float4"), Strict),
+        "ts_headline" => sig(Fixed("text"), Strict),
+        "setweight" => sig(Fixed("tsvector"), Strict),
         _ => return None,
     })
 }
@@ -187,9 +247,26 @@ mod tests {
 
     #[test]
     fn aggregates_are_marked() {
-        assert!(lookup("sum").unwrap().aggregate);
-        assert!(lookup("count").unwrap().aggregate);
-        assert!(!lookup("lower").unwrap().aggregate);
-        assert!(lookup("no_such_function").is_none());
+        assert!(lookup("sum", 1).unwrap().aggregate);
+        assert!(lookup("count", 1).unwrap().aggregate);
+        assert!(!lookup("lower", 1).unwrap().aggregate);
+        assert!(lookup("no_such_function", 0).is_none());
+    }
+
+    #[test]
+    fn overloads_type_their_arguments_by_count() {
+        assert_eq!(
+            lookup("pg_advisory_xact_lock", 1).unwrap().arg_types,
+            ["int8"]
+        );
+        assert_eq!(
+            lookup("pg_advisory_xact_lock", 2).unwrap().arg_types,
+            ["int4", "int4"]
+        );
+        assert_eq!(lookup("to_tsquery", 1).unwrap().arg_types, ["text"]);
+        assert_eq!(
+            lookup("to_tsquery", 2).unwrap().arg_types,
+            ["regconfig", "text"]
+        );
     }
 }

@@ -146,6 +146,9 @@ pub struct Cx<'a> {
     pub writes: bool,
     /// A `FOR UPDATE`/`FOR SHARE` clause takes row locks somewhere in the statement.
     pub locks: bool,
+    /// The statement calls a function that changes server state (`nextval`,
+    /// `set_config`, an advisory lock): like a write, it needs the primary.
+    pub changes: bool,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -380,6 +383,7 @@ impl<'a> Cx<'a> {
             tables: BTreeSet::new(),
             writes: false,
             locks: false,
+            changes: false,
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -2171,26 +2175,56 @@ impl<'a> Cx<'a> {
             }
             Expr::Collate { expr, .. } => self.expr(expr, hint),
             Expr::CompoundFieldAccess { root, access_chain } => {
+                use sqlparser::ast::{AccessExpr, Subscript};
                 let t = self.expr(root, None);
+                // Once one subscript is a slice, PostgreSQL slices at every one: the
+                // value stays an array of the root's type.
+                let sliced = access_chain
+                    .iter()
+                    .any(|a| matches!(a, AccessExpr::Subscript(Subscript::Slice { .. })));
+                let int4 = Hint {
+                    ty: PgType::named("int4"),
+                    nullable: false,
+                    column: None,
+                    why: "an array subscript".into(),
+                };
                 let mut ty = t.ty.clone();
+                // A NULL subscript makes the whole value NULL.
+                let mut null_subscript = None;
                 for a in access_chain {
-                    if let sqlparser::ast::AccessExpr::Subscript(
-                        sqlparser::ast::Subscript::Index { index },
-                    ) = a
-                    {
-                        self.expr(
-                            index,
-                            Some(&Hint {
-                                ty: PgType::named("int4"),
-                                nullable: false,
-                                column: None,
-                                why: "an array subscript".into(),
-                            }),
-                        );
-                        ty = ty.element().cloned().unwrap_or(PgType::Unknown);
-                    } else {
-                        ty = PgType::Unknown;
+                    match a {
+                        AccessExpr::Subscript(Subscript::Index { index }) => {
+                            let i = self.expr(index, Some(&int4));
+                            if i.nullable {
+                                null_subscript.get_or_insert(i.null_why);
+                            }
+                            if !sliced {
+                                ty = ty.element().cloned().unwrap_or(PgType::Unknown);
+                            }
+                        }
+                        AccessExpr::Subscript(Subscript::Slice {
+                            lower_bound,
+                            upper_bound,
+                            stride,
+                        }) => {
+                            for b in [lower_bound, upper_bound, stride].into_iter().flatten() {
+                                let b = self.expr(b, Some(&int4));
+                                if b.nullable {
+                                    null_subscript.get_or_insert(b.null_why);
+                                }
+                            }
+                        }
+                        _ => ty = PgType::Unknown,
                     }
+                }
+                if sliced {
+                    // A slice past the array's bounds is empty, not NULL.
+                    let ty_why =
+                        Reason::new(R::Expression, "a slice of an array is an array of its type");
+                    return match null_subscript {
+                        Some(why) => Typed::new(ty, true, ty_why, why),
+                        None => Typed::new(ty, t.nullable, ty_why, t.null_why),
+                    };
                 }
                 Typed::new(
                     ty,
@@ -2615,7 +2649,7 @@ impl<'a> Cx<'a> {
                 self.expr(&o.expr, None);
             }
         }
-        let Some(sig) = functions::lookup(&name) else {
+        let Some(sig) = functions::lookup(&name, args.len()) else {
             for a in &args {
                 self.expr(a, None);
             }
@@ -2627,6 +2661,7 @@ impl<'a> Cx<'a> {
             );
             return Typed::unknown();
         };
+        self.changes |= sig.changes;
         // Arguments with a known type first, so parameters can take it.
         let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
         for (i, a) in args.iter().enumerate() {
