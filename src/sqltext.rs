@@ -80,6 +80,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
         .map_err(ParseFailure::Syntax)
 }
 
+/// `t` is keyword `k`, unquoted (`"key"` names a column).
+fn is_keyword(t: &TokenWithSpan, k: Keyword) -> bool {
+    matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none())
+}
+
 /// Lets sqlparser read PostgreSQL's locking clauses as PostgreSQL writes them. It
 /// knows `FOR UPDATE` and `FOR SHARE` with one table after `OF`; PostgreSQL also has
 /// the weaker `FOR NO KEY UPDATE` and `FOR KEY SHARE`, and a list of tables after `OF`.
@@ -90,15 +95,14 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
 /// clause; the SQL sent to the server is the text as written.
 fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
     // An unquoted keyword: `"key"` names a column.
-    let is = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
-    if !tokens.iter().any(|t| is(t, Keyword::FOR)) {
+    if !tokens.iter().any(|t| is_keyword(t, Keyword::FOR)) {
         return;
     }
     let src = std::mem::take(tokens);
     let words: Vec<usize> = (0..src.len())
         .filter(|&i| !matches!(src[i].token, Token::Whitespace(_)))
         .collect();
-    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is(&src[i], k));
+    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&src[i], k));
     let mut drop = vec![false; src.len()];
     // Commas that separate the tables of an `OF` list, and the clause's strength.
     let mut split: Vec<(usize, Keyword)> = Vec::new();
@@ -185,8 +189,7 @@ fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
 /// from it, and the SQL sent to the server is the text as written. A predicate that
 /// holds a parameter stays (its parameter must be seen), and so does its parse error.
 fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
-    let is = |t: &TokenWithSpan, k: Keyword| matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none());
-    if !tokens.iter().any(|t| is(t, Keyword::CONFLICT)) {
+    if !tokens.iter().any(|t| is_keyword(t, Keyword::CONFLICT)) {
         return;
     }
     let words: Vec<usize> = (0..tokens.len())
@@ -196,8 +199,8 @@ fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
     let mut w = 0;
     while w + 2 < words.len() {
         let at = |k: usize| &tokens[words[k]];
-        if !(is(at(w), Keyword::ON)
-            && is(at(w + 1), Keyword::CONFLICT)
+        if !(is_keyword(at(w), Keyword::ON)
+            && is_keyword(at(w + 1), Keyword::CONFLICT)
             && at(w + 2).token == Token::LParen)
         {
             w += 1;
@@ -218,7 +221,7 @@ fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
             }
         }
         w = k;
-        if k >= words.len() || !is(at(k), Keyword::WHERE) {
+        if k >= words.len() || !is_keyword(at(k), Keyword::WHERE) {
             continue;
         }
         // The predicate runs to the DO at its own depth.
@@ -231,7 +234,7 @@ fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
                 Token::RParen if depth == 0 => break,
                 Token::RParen => depth -= 1,
                 Token::Placeholder(_) => placeholder = true,
-                _ if depth == 0 && is(at(j), Keyword::DO) => {
+                _ if depth == 0 && is_keyword(at(j), Keyword::DO) => {
                     end = Some(j);
                     break;
                 }
