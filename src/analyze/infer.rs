@@ -146,9 +146,6 @@ pub struct Cx<'a> {
     pub writes: bool,
     /// A `FOR UPDATE`/`FOR SHARE` clause takes row locks somewhere in the statement.
     pub locks: bool,
-    /// The statement calls a function that changes server state (`nextval`,
-    /// `set_config`, an advisory lock): like a write, it needs the primary.
-    pub changes: bool,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -383,7 +380,6 @@ impl<'a> Cx<'a> {
             tables: BTreeSet::new(),
             writes: false,
             locks: false,
-            changes: false,
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -2661,7 +2657,8 @@ impl<'a> Cx<'a> {
             );
             return Typed::unknown();
         };
-        self.changes |= sig.changes;
+        // `nextval`, `pg_notify`: a write, though not of rows.
+        self.writes |= sig.writes;
         // Arguments with a known type first, so parameters can take it.
         let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
         for (i, a) in args.iter().enumerate() {

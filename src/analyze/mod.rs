@@ -744,13 +744,6 @@ impl QueryCtx<'_> {
         if !self.check_command(raw, stmt, &cols, diags) {
             failed = true;
         }
-        // A command that reads no rows has no columns to type or map: `SELECT
-        // pg_advisory_xact_lock($1)` run with `:exec` returns a `void` nobody reads.
-        let cols = if model::reads_rows(&raw.command) {
-            cols
-        } else {
-            Vec::new()
-        };
 
         // Optional filters: declared with `-- @optional`, or sqlc.narg in a comparison.
         let mut optional: Vec<u32> = Vec::new();
@@ -943,9 +936,8 @@ impl QueryCtx<'_> {
             })
             .collect();
         // A locking read (`FOR UPDATE`/`FOR SHARE`) changes no data but needs the
-        // primary: a standby and a READ ONLY transaction refuse it (25006), as they
-        // refuse `nextval` and `set_config`.
-        let read_only = !cx.writes && !cx.locks && !cx.changes;
+        // primary: a standby and a READ ONLY transaction refuse it (25006).
+        let read_only = !cx.writes && !cx.locks;
         let policy = self.policy(raw, read_only, cx.writes, &params, diags)?;
         let query = model::Query {
             name: raw.name.clone(),
@@ -1141,18 +1133,14 @@ impl QueryCtx<'_> {
         // routed there must be one of them.
         let route = match q.and_then(|p| p.route.clone()) {
             Some((r, span)) if r == "replica" && !read_only => {
-                let doing = if writes {
-                    "writes"
-                } else {
-                    "locks rows or changes server state"
-                };
+                let doing = if writes { "writes" } else { "locks rows" };
                 diags.push(
                     Diagnostic::error(
                         Code::InvalidValue,
                         format!("`{name}` {doing} and cannot be routed to a replica"),
                     )
                     .at(span.unwrap_or_else(|| raw.name_span.clone()))
-                    .help("a standby refuses writes, `FOR UPDATE`/`FOR SHARE` and functions that change state such as `nextval` (25006): remove `route: replica` from this query, or make it a plain read".to_owned()),
+                    .help("a standby refuses writes and `FOR UPDATE`/`FOR SHARE` (25006): remove `route: replica` from this query, or make it a plain read".to_owned()),
                 );
                 ok = false;
                 r

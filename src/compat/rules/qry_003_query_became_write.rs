@@ -17,7 +17,7 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
         if old.read_only && !new.read_only {
             let now = match new.statement.as_str() {
-                "select" => "locks rows, writes through a CTE or changes server state".to_owned(),
+                "select" => "locks rows or writes through a CTE".to_owned(),
                 other => format!("writes ({other})"),
             };
             f.add(
