@@ -85,6 +85,13 @@ fn is_keyword(t: &TokenWithSpan, k: Keyword) -> bool {
     matches!(&t.token, Token::Word(w) if w.keyword == k && w.quote_style.is_none())
 }
 
+/// The indices of the tokens that are not whitespace.
+fn words_of(tokens: &[TokenWithSpan]) -> Vec<usize> {
+    (0..tokens.len())
+        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
+        .collect()
+}
+
 /// Lets sqlparser read PostgreSQL's locking clauses as PostgreSQL writes them. It
 /// knows `FOR UPDATE` and `FOR SHARE` with one table after `OF`; PostgreSQL also has
 /// the weaker `FOR NO KEY UPDATE` and `FOR KEY SHARE`, and a list of tables after `OF`.
@@ -94,14 +101,11 @@ fn is_keyword(t: &TokenWithSpan, k: Keyword) -> bool {
 /// place. Each strength takes row locks, which is all the analysis reads of a locking
 /// clause; the SQL sent to the server is the text as written.
 fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
-    // An unquoted keyword: `"key"` names a column.
     if !tokens.iter().any(|t| is_keyword(t, Keyword::FOR)) {
         return;
     }
     let src = std::mem::take(tokens);
-    let words: Vec<usize> = (0..src.len())
-        .filter(|&i| !matches!(src[i].token, Token::Whitespace(_)))
-        .collect();
+    let words = words_of(&src);
     let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&src[i], k));
     let mut drop = vec![false; src.len()];
     // Commas that separate the tables of an `OF` list, and the clause's strength.
@@ -192,10 +196,8 @@ fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
     if !tokens.iter().any(|t| is_keyword(t, Keyword::CONFLICT)) {
         return;
     }
-    let words: Vec<usize> = (0..tokens.len())
-        .filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))
-        .collect();
-    let mut drop: Vec<std::ops::Range<usize>> = Vec::new();
+    let words = words_of(tokens);
+    let mut drop = vec![false; tokens.len()];
     let mut w = 0;
     while w + 2 < words.len() {
         let at = |k: usize| &tokens[words[k]];
@@ -243,18 +245,14 @@ fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
             j += 1;
         }
         if let (Some(end), false) = (end, placeholder) {
-            drop.push(words[k]..words[end]);
+            drop[words[k]..words[end]]
+                .iter_mut()
+                .for_each(|d| *d = true);
         }
         w = j;
     }
-    if drop.is_empty() {
-        return;
-    }
-    let mut i = 0;
-    tokens.retain(|_| {
-        i += 1;
-        !drop.iter().any(|r| r.contains(&(i - 1)))
-    });
+    let mut drop = drop.into_iter();
+    tokens.retain(|_| !drop.next().unwrap_or(false));
 }
 
 /// What closes a nesting level.
