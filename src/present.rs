@@ -88,7 +88,7 @@ pub fn explain_text(q: &Query) -> String {
         if q.read_only {
             "read-only"
         } else {
-            "writes or locks rows (primary only)"
+            "writes or takes locks (primary only)"
         }
     );
     let _ = writeln!(

@@ -463,16 +463,18 @@ fn common_postgresql_forms_are_typed_and_routed_as_the_server_runs_them() {
     assert_eq!(&*param(pair, "class").ty, "int4", "the two-key overload");
     assert_eq!(&*param(pair, "object").ty, "int4");
     assert_eq!(&*param(query(&a, "ActAs"), "user_id").ty, "text");
-    for name in [
-        "LockKey",
-        "TryLockPair",
-        "ActAs",
-        "SearchTitles",
-        "TagSlices",
-    ] {
+    for name in ["ActAs", "SearchTitles", "TagSlices"] {
         let q = query(&a, name);
         assert!(q.read_only, "{name} writes nothing");
         assert_eq!(q.policy.route, "replica", "{name}: the defaults' route");
+    }
+    // An advisory lock excludes only sessions of the server that holds it: primary,
+    // though taking it again after a lost connection is harmless.
+    for name in ["LockKey", "TryLockPair", "HoldKey", "HoldPair"] {
+        let q = query(&a, name);
+        assert!(!q.read_only, "{name} takes a lock");
+        assert_eq!(q.policy.route, "primary", "{name}");
+        assert!(q.policy.idempotent, "{name}");
     }
     let next = query(&a, "NextBookID");
     assert!(!next.read_only && !next.policy.idempotent, "nextval writes");
@@ -486,4 +488,19 @@ fn common_postgresql_forms_are_typed_and_routed_as_the_server_runs_them() {
         assert!(!col(slices, c).nullable, "{c}: a slice of a NOT NULL array");
     }
     assert_eq!(&*param(slices, "n").ty, "int4");
+    // A void call is run for its effect: under `:exec` it has no column to type.
+    for name in ["HoldKey", "HoldPair", "Announce"] {
+        assert!(
+            query(&a, name).columns.is_empty(),
+            "{name}: void has no column"
+        );
+    }
+    assert_eq!(&*param(query(&a, "HoldKey"), "key").ty, "int8");
+    assert_eq!(&*param(query(&a, "HoldPair"), "object").ty, "int4");
+    let announce = query(&a, "Announce");
+    assert!(
+        !announce.read_only && !announce.policy.idempotent,
+        "pg_notify sends"
+    );
+    assert_eq!(announce.policy.route, "primary");
 }

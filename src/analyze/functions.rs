@@ -43,11 +43,19 @@ pub struct Signature {
     /// Writes, though not to rows (a sequence's value, a notification): a standby
     /// refuses it (25006), and running it again is not harmless.
     pub writes: bool,
+    /// Takes or releases an advisory lock: it excludes only sessions of the server that
+    /// holds it, so it belongs on the primary, like a locking read.
+    pub locks: bool,
 }
 
 impl Signature {
     const fn writing(mut self) -> Self {
         self.writes = true;
+        self
+    }
+
+    const fn locking(mut self) -> Self {
+        self.locks = true;
         self
     }
 }
@@ -59,6 +67,7 @@ const fn sig(ret: Ret, nulls: Nulls) -> Signature {
         aggregate: false,
         arg_types: &[],
         writes: false,
+        locks: false,
     }
 }
 
@@ -69,6 +78,7 @@ const fn agg(ret: Ret, nulls: Nulls) -> Signature {
         aggregate: true,
         arg_types: &[],
         writes: false,
+        locks: false,
     }
 }
 
@@ -79,6 +89,7 @@ const fn typed(ret: Ret, nulls: Nulls, arg_types: &'static [&'static str]) -> Si
         aggregate: false,
         arg_types,
         writes: false,
+        locks: false,
     }
 }
 
@@ -213,14 +224,14 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "pg_advisory_lock"
         | "pg_advisory_xact_lock"
         | "pg_advisory_lock_shared"
-        | "pg_advisory_xact_lock_shared" => typed(Fixed("void"), Strict, advisory_key),
+        | "pg_advisory_xact_lock_shared" => typed(Fixed("void"), Strict, advisory_key).locking(),
         "pg_try_advisory_lock"
         | "pg_try_advisory_xact_lock"
         | "pg_try_advisory_lock_shared"
         | "pg_try_advisory_xact_lock_shared"
         | "pg_advisory_unlock"
-        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Strict, advisory_key),
-        "pg_advisory_unlock_all" => sig(Fixed("void"), Never),
+        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Strict, advisory_key).locking(),
+        "pg_advisory_unlock_all" => sig(Fixed("void"), Never).locking(),
         "pg_notify" => typed(Fixed("void"), Never, &["text", "text"]).writing(),
         "set_config" => typed(Fixed("text"), Always, &["text", "text", "bool"]),
         "current_setting" => typed(Fixed("text"), Always, &["text", "bool"]),

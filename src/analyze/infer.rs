@@ -144,7 +144,8 @@ pub struct Cx<'a> {
     pub embeds: Vec<EmbedOut>,
     pub tables: BTreeSet<String>,
     pub writes: bool,
-    /// A `FOR UPDATE`/`FOR SHARE` clause takes row locks somewhere in the statement.
+    /// A `FOR UPDATE`/`FOR SHARE` clause takes row locks somewhere in the statement, or
+    /// a call takes or releases an advisory lock.
     pub locks: bool,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
@@ -2659,6 +2660,7 @@ impl<'a> Cx<'a> {
         };
         // `nextval`, `pg_notify`: a write, though not of rows.
         self.writes |= sig.writes;
+        self.locks |= sig.locks;
         // Arguments with a known type first, so parameters can take it.
         let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
         for (i, a) in args.iter().enumerate() {

@@ -886,7 +886,37 @@ impl QueryCtx<'_> {
 
         let mut columns = Vec::with_capacity(cols.len());
         let mut seen: HashMap<String, usize> = HashMap::new();
+        // A `void` value (`pg_advisory_xact_lock`, `pg_notify`, `pg_sleep`) is a call made
+        // for its effect: a command that reads no rows runs it and has nothing to type;
+        // one that reads rows would read a value that is not there.
+        let reads_rows = matches!(
+            raw.command.as_str(),
+            "one" | "many" | "batchone" | "batchmany"
+        );
+        let mut voids: Vec<usize> = Vec::new();
         for (i, c) in cols.iter().enumerate() {
+            if c.t.ty.is("void") && c.embed.is_none() {
+                if reads_rows {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::UnmappedType,
+                            format!(
+                                "column `{}` of query `{}` is `void`: it has no value to read",
+                                c.name, raw.name
+                            ),
+                        )
+                        .at(c.span.clone().unwrap_or_else(|| raw.sql_span.clone()))
+                        .help(format!(
+                            "a function returning void is called for its effect: declare the query `:exec` (`-- name: {} :exec`), or select a value beside the call",
+                            raw.name
+                        )),
+                    );
+                    failed = true;
+                } else {
+                    voids.push(i);
+                }
+                continue;
+            }
             let embed_name = c
                 .embed
                 .and_then(|i| cx.embeds.get(i))
@@ -931,7 +961,8 @@ impl QueryCtx<'_> {
                     R::JoinSide,
                     format!("`{}` is not on the nullable side of an outer join", e.alias),
                 )),
-                first_column: e.first as u32,
+                // Columns before the embed that were left out as `void`.
+                first_column: (e.first - voids.iter().filter(|&&v| v < e.first).count()) as u32,
                 column_count: e.count as u32,
             })
             .collect();
@@ -1133,14 +1164,14 @@ impl QueryCtx<'_> {
         // routed there must be one of them.
         let route = match q.and_then(|p| p.route.clone()) {
             Some((r, span)) if r == "replica" && !read_only => {
-                let doing = if writes { "writes" } else { "locks rows" };
+                let doing = if writes { "writes" } else { "takes locks" };
                 diags.push(
                     Diagnostic::error(
                         Code::InvalidValue,
                         format!("`{name}` {doing} and cannot be routed to a replica"),
                     )
                     .at(span.unwrap_or_else(|| raw.name_span.clone()))
-                    .help("a standby refuses writes and `FOR UPDATE`/`FOR SHARE` (25006): remove `route: replica` from this query, or make it a plain read".to_owned()),
+                    .help("a standby refuses writes and `FOR UPDATE`/`FOR SHARE` (25006), and an advisory lock taken on a standby excludes no session of the primary: remove `route: replica` from this query, or make it a plain read".to_owned()),
                 );
                 ok = false;
                 r

@@ -174,3 +174,58 @@ func TestRegisterTypesLetsEnumListsThrough(t *testing.T) {
 		t.Fatalf("NULL and empty lists back: %#v, %#v", row.Stamps, row.Refs)
 	}
 }
+
+// TestVoidCallsRunForTheirEffect: `:exec` queries of functions that return void
+// (`pg_advisory_xact_lock`, `pg_notify`) take their lock and send their notification,
+// whether on a plain transaction or through the runtime.
+func TestVoidCallsRunForTheirEffect(t *testing.T) {
+	ctx := context.Background()
+	url, conn := kitchenDB(t)
+	other, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close(ctx)
+	db, err := sqlpact.Open(ctx, kitchen.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	const key = 4242
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kitchen.New(conn).WithTx(tx).HoldAdvisoryLock(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if locked, err := kitchen.New(other).TryAdvisoryLock(ctx, key); err != nil || locked {
+		t.Fatalf("the lock held by the transaction was taken again: %v %v", locked, err)
+	}
+	if locked, err := kitchen.New(db).TryAdvisoryLock(ctx, key); err != nil || locked {
+		t.Fatalf("through the runtime: the lock held by the transaction was taken again: %v %v", locked, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if locked, err := kitchen.New(db).TryAdvisoryLock(ctx, key); err != nil || !locked {
+		t.Fatalf("the lock was not released with its transaction: %v %v", locked, err)
+	}
+
+	if _, err := other.Exec(ctx, "LISTEN kitchen_news"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kitchen.New(db).Announce(ctx, "kitchen_news", "soup is ready"); err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n, err := other.WaitForNotification(wait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Channel != "kitchen_news" || n.Payload != "soup is ready" {
+		t.Fatalf("notification %+v", n)
+	}
+}

@@ -86,3 +86,59 @@ async fn a_plain_client_sends_once_but_keeps_the_row_count_contract() {
     assert_eq!(err.class(), Class::Conflict);
     scratch.drop().await;
 }
+
+/// `:exec` queries of functions that return void (`pg_advisory_xact_lock`,
+/// `pg_notify`) take their lock and send their notification, on a plain transaction
+/// and through the runtime. The Go client is held to the same.
+#[tokio::test]
+async fn void_calls_run_for_their_effect() {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+
+    let mut scratch = Scratch::new("sqlpact_void_calls_rs", &[schema()]).await;
+    let db = runtime(&scratch).await;
+    let other = common::connect(&scratch.url).await;
+
+    const KEY: i64 = 4242;
+    let tx = scratch.client.transaction().await.unwrap();
+    k::hold_advisory_lock(&tx, KEY).await.unwrap();
+    assert!(
+        !k::try_advisory_lock(&other, KEY).await.unwrap(),
+        "the lock held by the transaction was taken again"
+    );
+    assert!(
+        !k::try_advisory_lock(&db, KEY).await.unwrap(),
+        "through the runtime: the lock held by the transaction was taken again"
+    );
+    tx.commit().await.unwrap();
+    assert!(
+        k::try_advisory_lock(&db, KEY).await.unwrap(),
+        "the lock is released with its transaction"
+    );
+
+    // A listener on a connection of its own, whose messages this test reads.
+    let (listener, mut conn) = tokio_postgres::connect(&scratch.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let (tx_note, mut notes) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));
+        while let Some(Ok(m)) = messages.next().await {
+            if let AsyncMessage::Notification(n) = m {
+                let _ = tx_note.send((n.channel().to_owned(), n.payload().to_owned()));
+            }
+        }
+    });
+    listener.batch_execute("LISTEN kitchen_news").await.unwrap();
+    k::announce(&db, "kitchen_news", "soup is ready")
+        .await
+        .unwrap();
+    let note = tokio::time::timeout(Duration::from_secs(5), notes.recv())
+        .await
+        .expect("no notification within 5 s")
+        .expect("the listener's connection ended");
+    assert_eq!(note, ("kitchen_news".into(), "soup is ready".into()));
+
+    drop((db, other, listener));
+    scratch.drop().await;
+}
