@@ -389,6 +389,58 @@ fn memoized_analyses_equal_fresh_ones() {
 }
 
 #[test]
+fn a_memoized_analysis_is_not_reused_when_a_function_it_calls_changes() {
+    use sqlpact::analyze::{analyze_with, memo::Memo, Options};
+    use sqlpact::diag::Diagnostics;
+    use sqlpact::source::SourceMap;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sqlpact.yaml"),
+        "version: 1\ncontract: { name: memo-fn, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("queries.sql"),
+        "-- name: Twice :one\nSELECT twice(@x) AS y;\n",
+    )
+    .unwrap();
+    let memo = Memo::default();
+    let opts = Options {
+        memo: Some(&memo),
+        ..Options::default()
+    };
+    let mut seen = Vec::new();
+    for (volatility, ty) in [
+        ("IMMUTABLE", "integer"),
+        ("VOLATILE", "integer"),
+        ("VOLATILE", "bigint"),
+    ] {
+        std::fs::write(
+            dir.path().join("schema.sql"),
+            format!("CREATE FUNCTION twice(x {ty}) RETURNS {ty} LANGUAGE sql {volatility} AS $$ SELECT x * 2 $$;\n"),
+        )
+        .unwrap();
+        let mut sources = SourceMap::default();
+        let mut diags = Diagnostics::default();
+        let reg =
+            sqlpact::registry::load(&dir.path().join("sqlpact.yaml"), &mut sources, &mut diags)
+                .unwrap();
+        let a = analyze_with(&reg, &sources, &mut diags, &opts);
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let q = query(&a, "Twice");
+        seen.push((q.read_only, param(q, "x").ty.to_string()));
+    }
+    assert_eq!(
+        seen,
+        [
+            (true, "int4".to_owned()),
+            (false, "int4".to_owned()),
+            (false, "int8".to_owned())
+        ]
+    );
+}
+
+#[test]
 fn repeated_types_and_reasons_are_one_allocation() {
     // Two queries selecting the same table columns: each type, table column and reason
     // is the same string, held once (a large contract repeats a few hundred of them).
@@ -503,4 +555,34 @@ fn common_postgresql_forms_are_typed_and_routed_as_the_server_runs_them() {
         "pg_notify sends"
     );
     assert_eq!(announce.policy.route, "primary");
+}
+
+#[test]
+fn functions_the_schema_declares_are_typed_from_their_declaration() {
+    let a = fixture("schema_functions");
+    let slug = query(&a, "BookSlug");
+    assert_eq!(&*col(slug, "slug").ty, "text");
+    assert!(col(slug, "slug").nullable, "a function may return NULL");
+    assert_eq!(&*param(query(&a, "SlugOf"), "raw").ty, "text");
+    let gross = query(&a, "Gross");
+    assert_eq!(
+        &*param(gross, "rate").ty,
+        "numeric",
+        "the defaulted argument"
+    );
+    assert_eq!(&*col(gross, "gross").ty, "numeric");
+    assert_eq!(&*col(query(&a, "ShoutNumber"), "loud").ty, "int4");
+    assert_eq!(&*col(query(&a, "ShoutTitle"), "loud").ty, "text");
+    assert_eq!(&*col(query(&a, "DraftTitles"), "title").ty, "text");
+    // IMMUTABLE and STABLE functions read; a VOLATILE one (the default) may write.
+    for name in ["BookSlug", "SlugOf", "Gross", "ShoutNumber", "DraftTitles"] {
+        let q = query(&a, name);
+        assert!(q.read_only, "{name}");
+        assert_eq!(q.policy.route, "replica", "{name}");
+    }
+    let touch = query(&a, "TouchBook");
+    assert!(!touch.read_only && !touch.policy.idempotent);
+    assert_eq!(touch.policy.route, "primary");
+    assert!(touch.columns.is_empty(), "it returns void");
+    assert_eq!(&*param(touch, "id").ty, "int8");
 }

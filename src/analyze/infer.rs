@@ -2591,6 +2591,91 @@ impl<'a> Cx<'a> {
         )
     }
 
+    /// A call of a function the schema declares (`None` when it declares none taking
+    /// this many arguments; the caller reports it). Its arguments take the declared
+    /// types; between overloads of one arity the typed arguments choose.
+    fn schema_function(
+        &mut self,
+        qualified: &str,
+        name: &str,
+        args: &[&Expr],
+        span: sqlparser::tokenizer::Span,
+    ) -> Option<Typed> {
+        let mut overloads: Vec<crate::catalog::CatFunction> = self
+            .cat
+            .functions
+            .get(qualified)?
+            .iter()
+            .filter(|o| o.takes(args.len()))
+            .cloned()
+            .collect();
+        if overloads.is_empty() {
+            return None;
+        }
+        let arg_hint = |o: &crate::catalog::CatFunction, i: usize| Hint {
+            ty: o.args[i].clone(),
+            nullable: false,
+            column: None,
+            why: format!("argument {} of {name}", i + 1),
+        };
+        let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
+        if overloads.len() > 1 {
+            for (i, a) in args.iter().enumerate() {
+                if !Self::is_param(a) {
+                    typed[i] = Some(self.expr(a, None));
+                }
+            }
+            let cat = self.cat;
+            overloads.retain(|o| {
+                typed.iter().enumerate().all(|(i, t)| match t {
+                    Some(t) if !t.literal && !t.ty.is_unknown() => {
+                        cat.base_type(&t.ty) == cat.base_type(&o.args[i])
+                    }
+                    _ => true,
+                })
+            });
+            if overloads.len() != 1 {
+                for (i, a) in args.iter().enumerate() {
+                    if typed[i].is_none() {
+                        self.expr(a, None);
+                    }
+                }
+                self.err(
+                    Code::UnknownFunction,
+                    span,
+                    format!(
+                        "the schema declares {} functions `{name}` these arguments could call",
+                        overloads.len().max(2)
+                    ),
+                    "cast the arguments to the types of the one you mean".into(),
+                );
+                return Some(Typed::unknown());
+            }
+        }
+        let o = overloads.swap_remove(0);
+        for (i, a) in args.iter().enumerate() {
+            if typed[i].is_none() {
+                let h = arg_hint(&o, i);
+                typed[i] = Some(self.expr(a, Some(&h)));
+            }
+        }
+        // A VOLATILE function (PostgreSQL's default) may change data.
+        self.writes |= o.volatile;
+        let ty = o.returns;
+        Some(Typed::new(
+            ty.clone(),
+            true,
+            Reason::new(
+                R::Expression,
+                format!("{name}() returns {ty}, as the schema declares"),
+            ),
+            Reason::new(
+                R::Expression,
+                format!("{name}() is a function of the schema, which may return NULL"),
+            ),
+        ))
+    }
+
     fn function(
         &mut self,
         f: &Function,
@@ -2646,15 +2731,27 @@ impl<'a> Cx<'a> {
                 self.expr(&o.expr, None);
             }
         }
-        let Some(sig) = functions::lookup(&name, args.len()) else {
+        // PostgreSQL finds an unqualified name in `pg_catalog` first; a name qualified
+        // with another schema is that schema's function.
+        let qualified = qualify(&f.name);
+        let elsewhere = f.name.0.len() > 1 && !qualified.starts_with("pg_catalog.");
+        let builtin = if elsewhere && self.cat.functions.contains_key(&qualified) {
+            None
+        } else {
+            functions::lookup(&name, args.len())
+        };
+        let Some(sig) = builtin else {
+            if let Some(t) = self.schema_function(&qualified, &name, &args, span) {
+                return t;
+            }
             for a in &args {
                 self.expr(a, None);
             }
             self.err(
                 Code::UnknownFunction,
                 span,
-                format!("sqlpact has no signature for the function `{name}`"),
-                format!("cast the result so its type is explicit, e.g. `{name}(...)::text`"),
+                format!("sqlpact has no signature for the function `{name}` with {} argument(s)", args.len()),
+                format!("declare it in the schema (`CREATE FUNCTION {name}(...) RETURNS ...`), where its argument and result types are read from"),
             );
             return Typed::unknown();
         };

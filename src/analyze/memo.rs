@@ -116,6 +116,19 @@ impl Fingerprints {
                 type_def(cat, &d.base, h, 0);
             });
         }
+        for (name, overloads) in &cat.functions {
+            add(name, &|h| {
+                for o in overloads {
+                    "function".hash(h);
+                    for a in &o.args {
+                        a.to_string().hash(h);
+                        type_def(cat, a, h, 0);
+                    }
+                    (o.defaults, o.returns.to_string(), o.volatile).hash(h);
+                    type_def(cat, &o.returns, h, 0);
+                }
+            });
+        }
         for s in &cat.schemas {
             // A schema's name alone: what is in it is hashed under its objects' names.
             parts.entry(s.clone()).or_default().write_u8(b's');

@@ -1,8 +1,11 @@
 //! The schema catalog: tables, views, enums and domains, built by applying the schema
 //! sources' DDL in order.
 //!
-//! Statements that cannot change a table's shape (indexes, grants, functions, seed data)
+//! Statements that cannot change a table's shape (indexes, grants, triggers, seed data)
 //! are skipped without being parsed; a statement that can but does not parse is an error.
+//! Functions are read for their signatures (argument and result types, volatility); one
+//! whose definition does not parse is skipped, as before functions were read, and a call
+//! of it stays unknown.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,12 +62,35 @@ pub struct DomainType {
     pub span: Span,
 }
 
+/// A function the schema declares, as a call sees it.
+#[derive(Clone, Debug)]
+pub struct CatFunction {
+    /// The types of the arguments a call passes (`IN` and `INOUT`), in order.
+    pub args: Vec<PgType>,
+    /// How many of the last arguments have defaults, and may be left out.
+    pub defaults: usize,
+    /// What one call yields: the element type for `RETURNS SETOF`.
+    pub returns: PgType,
+    /// `VOLATILE`, PostgreSQL's default: it may change data, so a query calling it is
+    /// not read-only.
+    pub volatile: bool,
+    pub span: Span,
+}
+
+impl CatFunction {
+    pub fn takes(&self, n: usize) -> bool {
+        n <= self.args.len() && n + self.defaults >= self.args.len()
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct Catalog {
     pub relations: BTreeMap<String, Relation>,
     pub enums: BTreeMap<String, EnumType>,
     pub domains: BTreeMap<String, DomainType>,
     pub schemas: BTreeSet<String>,
+    /// By qualified name (`public.slugify`); overloads in declaration order.
+    pub functions: BTreeMap<String, Vec<CatFunction>>,
 }
 
 /// Lowercases an unquoted identifier, as PostgreSQL folds it.
@@ -195,7 +221,25 @@ fn relevant(stmt: &str) -> bool {
             | ["drop", "materialized", "view", ..]
             | ["drop", "type", ..]
             | ["drop", "domain", ..]
+    ) || declares_function(&w)
+}
+
+/// `CREATE [OR REPLACE] FUNCTION` and `DROP FUNCTION`: read for signatures, and skipped
+/// when they do not parse.
+fn declares_function(w: &[&str]) -> bool {
+    matches!(
+        w,
+        ["create", "function", ..]
+            | ["create", "or", "replace", "function", ..]
+            | ["drop", "function", ..]
     )
+}
+
+fn first_words(stmt: &str) -> Vec<String> {
+    stmt.split_whitespace()
+        .take(4)
+        .map(|w| w.to_ascii_lowercase())
+        .collect()
 }
 
 /// Strips the leading comments of a statement range so that the keyword test and the
@@ -315,6 +359,13 @@ fn apply_sources(
                         apply(cat, &s, &span, stmt_text, analyze_view, diags);
                     }
                 }
+                Err(_)
+                    if declares_function(
+                        &first_words(stmt_text)
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>(),
+                    ) => {}
                 Err(sqltext::ParseFailure::TooDeep { line, column }) => {
                     let at = abs.start + sqltext::offset_in(stmt_text, line, column);
                     diags.push(
@@ -691,6 +742,30 @@ fn apply(
                 );
             }
         }
+        Statement::CreateFunction(f) => {
+            if let Some(func) = function_signature(cat, f, span, text) {
+                let overloads = cat.functions.entry(qualify(&f.name)).or_default();
+                // `CREATE OR REPLACE` of the same argument types replaces it.
+                overloads.retain(|o| o.args != func.args);
+                overloads.push(func);
+            }
+        }
+        Statement::DropFunction(d) => {
+            for desc in &d.func_desc {
+                let q = qualify(&desc.name);
+                match &desc.args {
+                    Some(args) => {
+                        let types = in_arg_types(cat, args);
+                        if let Some(overloads) = cat.functions.get_mut(&q) {
+                            overloads.retain(|o| Some(&o.args) != types.as_ref());
+                        }
+                    }
+                    None => {
+                        cat.functions.remove(&q);
+                    }
+                }
+            }
+        }
         Statement::CreateSchema { schema_name, .. } => {
             let n = match schema_name {
                 SchemaName::Simple(n) | SchemaName::NamedAuthorization(n, _) => last_part(n),
@@ -858,4 +933,58 @@ pub fn span_in(stmt_span: &Span, stmt_text: &str, id: &Ident) -> Span {
 
 pub fn file_of(span: &Span) -> FileId {
     span.file
+}
+
+/// The types of the arguments a call passes; `None` when one is not a type sqlpact knows.
+fn in_arg_types(cat: &Catalog, args: &[sqlparser::ast::OperateFunctionArg]) -> Option<Vec<PgType>> {
+    use sqlparser::ast::ArgMode;
+    args.iter()
+        .filter(|a| !matches!(a.mode, Some(ArgMode::Out)))
+        .map(|a| cat.resolve_type(&a.data_type).ok())
+        .collect()
+}
+
+/// A declared function's signature, when a call of it can be typed: its argument and
+/// result types are known, it returns one value (or a set of one value) per row, and
+/// it has no `OUT` arguments. Others are left out, so a call of them stays unknown.
+fn function_signature(
+    cat: &Catalog,
+    f: &sqlparser::ast::CreateFunction,
+    span: &Span,
+    text: &str,
+) -> Option<CatFunction> {
+    use sqlparser::ast::{ArgMode, FunctionBehavior, FunctionReturnType};
+    let args = f.args.as_deref().unwrap_or_default();
+    if args
+        .iter()
+        .any(|a| matches!(a.mode, Some(ArgMode::Out | ArgMode::InOut)))
+    {
+        return None;
+    }
+    let types = in_arg_types(cat, args)?;
+    let defaults = args
+        .iter()
+        .rev()
+        .take_while(|a| a.default_expr.is_some())
+        .count();
+    let returns = match f.return_type.as_ref()? {
+        FunctionReturnType::DataType(t) | FunctionReturnType::SetOf(t) => t,
+    };
+    if matches!(returns, DataType::Table(_)) {
+        return None;
+    }
+    let returns = cat.resolve_type(returns).ok()?;
+    if matches!(returns.name(), Some("trigger" | "record" | "event_trigger")) {
+        return None;
+    }
+    Some(CatFunction {
+        args: types,
+        defaults,
+        returns,
+        volatile: !matches!(
+            f.behavior,
+            Some(FunctionBehavior::Immutable | FunctionBehavior::Stable)
+        ),
+        span: name_span(&f.name, span, text),
+    })
 }
