@@ -100,8 +100,9 @@ pub struct Query {
     pub doc: Vec<String>,
     /// `select`, `insert`, `update` or `delete`.
     pub statement: String,
-    /// True when the statement changes no data and locks no rows (a SELECT without
-    /// data-modifying CTEs or `FOR UPDATE`/`FOR SHARE`): it may run on a standby.
+    /// True when the statement changes no data and takes no locks (a SELECT without
+    /// data-modifying CTEs, `FOR UPDATE`/`FOR SHARE`, advisory locks or calls that
+    /// write): it may run on a standby.
     pub read_only: bool,
     /// Tables and views the statement reads or writes, schema-qualified, sorted.
     pub tables: Vec<String>,

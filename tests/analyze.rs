@@ -580,9 +580,42 @@ fn functions_the_schema_declares_are_typed_from_their_declaration() {
         assert!(q.read_only, "{name}");
         assert_eq!(q.policy.route, "replica", "{name}");
     }
+    // varchar converts to text within its category; the dropped overload is gone; the
+    // replacing definition counts; a schema-qualified name is that schema's function.
+    assert_eq!(&*col(query(&a, "ShoutVarchar"), "loud").ty, "text");
+    assert_eq!(&*param(query(&a, "Pick"), "v").ty, "int4");
+    assert!(
+        query(&a, "Flip").read_only,
+        "replaced by an IMMUTABLE definition"
+    );
+    let later = query(&a, "Later");
+    assert_eq!(&*param(later, "days").ty, "int4");
+    assert_eq!(&*col(later, "at").ty, "timestamptz");
     let touch = query(&a, "TouchBook");
     assert!(!touch.read_only && !touch.policy.idempotent);
     assert_eq!(touch.policy.route, "primary");
     assert!(touch.columns.is_empty(), "it returns void");
     assert_eq!(&*param(touch, "id").ty, "int8");
+}
+
+#[test]
+fn a_registry_that_maps_void_keeps_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sqlpact.yaml"),
+        "version: 1\ncontract: { name: void-mapped, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\ntypes:\n  - { db_type: void, go: string, rust: String }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("schema.sql"), "CREATE TABLE t (id int4);\n").unwrap();
+    std::fs::write(
+        dir.path().join("queries.sql"),
+        "-- name: Hold :one\nSELECT pg_advisory_xact_lock(@key);\n\n-- name: HoldQuietly :exec\nSELECT pg_advisory_xact_lock(@key);\n",
+    )
+    .unwrap();
+    let a = clean(&dir.path().join("sqlpact.yaml"));
+    for name in ["Hold", "HoldQuietly"] {
+        let q = query(&a, name);
+        assert_eq!(q.columns.len(), 1, "{name}: the mapped void is a column");
+        assert_eq!(&*q.columns[0].rust_type, "String", "{name}");
+    }
 }

@@ -2625,28 +2625,49 @@ impl<'a> Cx<'a> {
                     typed[i] = Some(self.expr(a, None));
                 }
             }
+            // The overloads whose arguments the typed arguments are, or else the ones
+            // they convert to within a type category (varchar to text, int4 to int8).
             let cat = self.cat;
-            overloads.retain(|o| {
+            let fits = |o: &crate::catalog::CatFunction,
+                        same: &dyn Fn(&PgType, &PgType) -> bool| {
                 typed.iter().enumerate().all(|(i, t)| match t {
                     Some(t) if !t.literal && !t.ty.is_unknown() => {
-                        cat.base_type(&t.ty) == cat.base_type(&o.args[i])
+                        same(&cat.base_type(&t.ty), &cat.base_type(&o.args[i]))
                     }
                     _ => true,
                 })
-            });
+            };
+            let exact: Vec<_> = overloads
+                .iter()
+                .filter(|o| fits(o, &|a, b| a == b))
+                .cloned()
+                .collect();
+            overloads = if exact.is_empty() {
+                overloads
+                    .into_iter()
+                    .filter(|o| fits(o, &|a, b| a == b || converts_within_category(a, b)))
+                    .collect()
+            } else {
+                exact
+            };
             if overloads.len() != 1 {
                 for (i, a) in args.iter().enumerate() {
                     if typed[i].is_none() {
                         self.expr(a, None);
                     }
                 }
+                let msg = if overloads.is_empty() {
+                    format!("no function `{name}` the schema declares takes these arguments' types")
+                } else {
+                    format!(
+                        "the schema declares {} functions `{name}` these arguments could call",
+                        overloads.len()
+                    )
+                };
                 self.err(
                     Code::UnknownFunction,
                     span,
-                    format!(
-                        "the schema declares {} functions `{name}` these arguments could call",
-                        overloads.len().max(2)
-                    ),
+                    msg,
                     "cast the arguments to the types of the one you mean".into(),
                 );
                 return Some(Typed::unknown());
@@ -2741,17 +2762,39 @@ impl<'a> Cx<'a> {
             functions::lookup(&name, args.len())
         };
         let Some(sig) = builtin else {
+            let named = matches!(&f.args, FunctionArguments::List(l)
+                if l.args.iter().any(|a| !matches!(a, FunctionArg::Unnamed(_))));
+            if named && self.cat.functions.contains_key(&qualified) {
+                for a in &args {
+                    self.expr(a, None);
+                }
+                self.err(
+                    Code::UnknownFunction,
+                    span,
+                    format!("`{name}` is called with named arguments, which sqlpact does not match to the schema's declaration"),
+                    "pass the arguments by position".into(),
+                );
+                return Typed::unknown();
+            }
             if let Some(t) = self.schema_function(&qualified, &name, &args, span) {
                 return t;
             }
             for a in &args {
                 self.expr(a, None);
             }
+            let help = if self.cat.unread_functions.contains(&qualified) {
+                format!("the schema declares `{name}` in a form sqlpact does not read (`OUT`, `INOUT` or `VARIADIC` arguments, a table or record result, a type it does not know, or a definition it cannot parse): call it through a function with plain arguments and one result")
+            } else {
+                format!("declare it in the schema (`CREATE FUNCTION {name}(...) RETURNS ...`), where its argument and result types are read from")
+            };
             self.err(
                 Code::UnknownFunction,
                 span,
-                format!("sqlpact has no signature for the function `{name}` with {} argument(s)", args.len()),
-                format!("declare it in the schema (`CREATE FUNCTION {name}(...) RETURNS ...`), where its argument and result types are read from"),
+                format!(
+                    "sqlpact has no signature for the function `{name}` with {} argument(s)",
+                    args.len()
+                ),
+                help,
             );
             return Typed::unknown();
         };
@@ -2968,6 +3011,19 @@ pub fn arith_type(op: &BinaryOperator, a: &PgType, b: &PgType) -> Option<PgType>
             Some(if ra >= rb { a.clone() } else { b.clone() })
         }
     }
+}
+
+/// Whether PostgreSQL converts a value of `from` to `to` implicitly within one type
+/// category: the string types to `text`, a narrower integer to a wider one.
+fn converts_within_category(from: &PgType, to: &PgType) -> bool {
+    let rank = |t: &PgType| match t.name() {
+        Some("int2") => Some(0),
+        Some("int4") => Some(1),
+        Some("int8") => Some(2),
+        _ => None,
+    };
+    (from.is_text() && to.is("text"))
+        || matches!((rank(from), rank(to)), (Some(a), Some(b)) if a <= b)
 }
 
 #[cfg(test)]

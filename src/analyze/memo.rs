@@ -9,8 +9,9 @@
 //! - the registry settings that change analyses ([`config_key`]): type and
 //!   nullability overrides and the Go nullable style;
 //! - the schema objects the SQL can reach ([`Fingerprints::of_sql`]): every table,
-//!   view, enum, domain or schema whose name appears as a word in the SQL, each
-//!   hashed with its columns and the user types they use.
+//!   view, enum, domain, function or schema whose name appears as a word in the SQL,
+//!   each hashed with its columns (a function: its signatures) and the user types they
+//!   use.
 //!
 //! The third part errs on the side of caution: a word that happens to name an object
 //! only adds that object to the key. Only successful analyses that reported nothing
@@ -128,6 +129,9 @@ impl Fingerprints {
                     type_def(cat, &o.returns, h, 0);
                 }
             });
+        }
+        for name in &cat.unread_functions {
+            add(name, &|h| "unread function".hash(h));
         }
         for s in &cat.schemas {
             // A schema's name alone: what is in it is hashed under its objects' names.

@@ -895,7 +895,14 @@ impl QueryCtx<'_> {
         );
         let mut voids: Vec<usize> = Vec::new();
         for (i, c) in cols.iter().enumerate() {
-            if c.t.ty.is("void") && c.embed.is_none() {
+            // A registry may map `void` itself (a type override): then it is a column.
+            let void = c.t.ty.is("void")
+                && c.embed.is_none()
+                && !self
+                    .by_query_column
+                    .contains_key(&(raw.name.clone(), c.name.clone()))
+                && self.mapper.map(&c.t.ty, false, None).is_err();
+            if void {
                 if reads_rows {
                     diags.push(
                         Diagnostic::error(
@@ -907,7 +914,7 @@ impl QueryCtx<'_> {
                         )
                         .at(c.span.clone().unwrap_or_else(|| raw.sql_span.clone()))
                         .help(format!(
-                            "a function returning void is called for its effect: declare the query `:exec` (`-- name: {} :exec`), or select a value beside the call",
+                            "a function returning void is called for its effect: declare the query `:exec` (`-- name: {} :exec`)",
                             raw.name
                         )),
                     );

@@ -65,7 +65,7 @@ pub struct DomainType {
 /// A function the schema declares, as a call sees it.
 #[derive(Clone, Debug)]
 pub struct CatFunction {
-    /// The types of the arguments a call passes (`IN` and `INOUT`), in order.
+    /// The types of the arguments a call passes, in order.
     pub args: Vec<PgType>,
     /// How many of the last arguments have defaults, and may be left out.
     pub defaults: usize,
@@ -91,6 +91,10 @@ pub struct Catalog {
     pub schemas: BTreeSet<String>,
     /// By qualified name (`public.slugify`); overloads in declaration order.
     pub functions: BTreeMap<String, Vec<CatFunction>>,
+    /// Functions declared in a form sqlpact does not read (`OUT` arguments, a table
+    /// result, a definition that does not parse), by qualified name: a call's error
+    /// says so.
+    pub unread_functions: BTreeSet<String>,
 }
 
 /// Lowercases an unquoted identifier, as PostgreSQL folds it.
@@ -235,6 +239,32 @@ fn declares_function(w: &[&str]) -> bool {
     )
 }
 
+/// The qualified name a `CREATE [OR REPLACE] FUNCTION` that did not parse declares,
+/// read from its words: the text between `FUNCTION` and `(`.
+fn created_function_name(stmt: &str) -> Option<String> {
+    let lower = stmt.to_ascii_lowercase();
+    if !lower.trim_start().starts_with("create") {
+        return None;
+    }
+    let at = lower.find("function")? + "function".len();
+    let name = stmt[at..].split('(').next()?.trim();
+    let parts: Vec<String> = name
+        .split('.')
+        .map(|p| {
+            let p = p.trim();
+            match p.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                Some(quoted) => quoted.to_owned(),
+                None => p.to_ascii_lowercase(),
+            }
+        })
+        .collect();
+    match parts.as_slice() {
+        [n] if !n.is_empty() => Some(format!("public.{n}")),
+        [s, n] if !s.is_empty() && !n.is_empty() => Some(format!("{s}.{n}")),
+        _ => None,
+    }
+}
+
 fn first_words(stmt: &str) -> Vec<String> {
     stmt.split_whitespace()
         .take(4)
@@ -365,7 +395,12 @@ fn apply_sources(
                             .iter()
                             .map(String::as_str)
                             .collect::<Vec<_>>(),
-                    ) => {}
+                    ) =>
+                {
+                    if let Some(name) = created_function_name(stmt_text) {
+                        cat.unread_functions.insert(name);
+                    }
+                }
                 Err(sqltext::ParseFailure::TooDeep { line, column }) => {
                     let at = abs.start + sqltext::offset_in(stmt_text, line, column);
                     diags.push(
@@ -743,11 +778,20 @@ fn apply(
             }
         }
         Statement::CreateFunction(f) => {
-            if let Some(func) = function_signature(cat, f, span, text) {
-                let overloads = cat.functions.entry(qualify(&f.name)).or_default();
-                // `CREATE OR REPLACE` of the same argument types replaces it.
-                overloads.retain(|o| o.args != func.args);
-                overloads.push(func);
+            let q = qualify(&f.name);
+            // `CREATE OR REPLACE` of the same argument types replaces it, also by a
+            // definition that cannot be read.
+            if let Some(types) = in_arg_types(cat, f.args.as_deref().unwrap_or_default()) {
+                forget_function(cat, &q, Some(&types));
+            }
+            match function_signature(cat, f, span, text) {
+                Some(func) => {
+                    cat.unread_functions.remove(&q);
+                    cat.functions.entry(q).or_default().push(func);
+                }
+                None => {
+                    cat.unread_functions.insert(q);
+                }
             }
         }
         Statement::DropFunction(d) => {
@@ -755,13 +799,13 @@ fn apply(
                 let q = qualify(&desc.name);
                 match &desc.args {
                     Some(args) => {
-                        let types = in_arg_types(cat, args);
-                        if let Some(overloads) = cat.functions.get_mut(&q) {
-                            overloads.retain(|o| Some(&o.args) != types.as_ref());
+                        if let Some(types) = in_arg_types(cat, args) {
+                            forget_function(cat, &q, Some(&types));
                         }
                     }
                     None => {
-                        cat.functions.remove(&q);
+                        forget_function(cat, &q, None);
+                        cat.unread_functions.remove(&q);
                     }
                 }
             }
@@ -935,6 +979,17 @@ pub fn file_of(span: &Span) -> FileId {
     span.file
 }
 
+/// Forgets the overload of `name` taking `args` (every overload with `None`), and the
+/// name when none is left.
+fn forget_function(cat: &mut Catalog, name: &str, args: Option<&Vec<PgType>>) {
+    if let Some(overloads) = cat.functions.get_mut(name) {
+        overloads.retain(|o| args.is_some_and(|a| &o.args != a));
+        if overloads.is_empty() {
+            cat.functions.remove(name);
+        }
+    }
+}
+
 /// The types of the arguments a call passes; `None` when one is not a type sqlpact knows.
 fn in_arg_types(cat: &Catalog, args: &[sqlparser::ast::OperateFunctionArg]) -> Option<Vec<PgType>> {
     use sqlparser::ast::ArgMode;
@@ -955,10 +1010,12 @@ fn function_signature(
 ) -> Option<CatFunction> {
     use sqlparser::ast::{ArgMode, FunctionBehavior, FunctionReturnType};
     let args = f.args.as_deref().unwrap_or_default();
-    if args
-        .iter()
-        .any(|a| matches!(a.mode, Some(ArgMode::Out | ArgMode::InOut)))
-    {
+    if args.iter().any(|a| {
+        matches!(
+            a.mode,
+            Some(ArgMode::Out | ArgMode::InOut | ArgMode::Variadic)
+        )
+    }) {
         return None;
     }
     let types = in_arg_types(cat, args)?;
@@ -974,7 +1031,8 @@ fn function_signature(
         return None;
     }
     let returns = cat.resolve_type(returns).ok()?;
-    if matches!(returns.name(), Some("trigger" | "record" | "event_trigger")) {
+    // `trigger` and `event_trigger` are not types a column can have: resolving failed.
+    if returns.is("record") {
         return None;
     }
     Some(CatFunction {

@@ -17,7 +17,10 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
     for (old, new) in cx.pairs() {
         if old.read_only && !new.read_only {
             let now = match new.statement.as_str() {
-                "select" => "locks rows or writes through a CTE".to_owned(),
+                "select" => {
+                    "locks (rows, or an advisory lock) or writes (through a CTE or a function)"
+                        .to_owned()
+                }
                 other => format!("writes ({other})"),
             };
             f.add(
