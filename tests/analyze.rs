@@ -16,6 +16,23 @@ fn fixture(case: &str) -> sqlpact::analyze::Analysis {
     )
 }
 
+/// A registry in a temporary directory: `schema.sql`, `queries.sql`, and `extra` lines
+/// appended to its `sqlpact.yaml`.
+fn scratch_registry(extra: &str, schema: &str, queries: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "version: 1\ncontract: {{ name: scratch, version: 0.1.0 }}\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n{extra}"
+    );
+    for (file, text) in [
+        ("sqlpact.yaml", yaml.as_str()),
+        ("schema.sql", schema),
+        ("queries.sql", queries),
+    ] {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    dir
+}
+
 #[test]
 fn left_joined_subquery_columns_are_nullable() {
     let a = fixture("left_join_subquery");
@@ -393,17 +410,7 @@ fn a_memoized_analysis_is_not_reused_when_a_function_it_calls_changes() {
     use sqlpact::analyze::{analyze_with, memo::Memo, Options};
     use sqlpact::diag::Diagnostics;
     use sqlpact::source::SourceMap;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("sqlpact.yaml"),
-        "version: 1\ncontract: { name: memo-fn, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("queries.sql"),
-        "-- name: Twice :one\nSELECT twice(@x) AS y;\n",
-    )
-    .unwrap();
+    let dir = scratch_registry("", "", "-- name: Twice :one\nSELECT twice(@x) AS y;\n");
     let memo = Memo::default();
     let opts = Options {
         memo: Some(&memo),
@@ -600,18 +607,11 @@ fn functions_the_schema_declares_are_typed_from_their_declaration() {
 
 #[test]
 fn a_registry_that_maps_void_keeps_the_column() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("sqlpact.yaml"),
-        "version: 1\ncontract: { name: void-mapped, version: 0.1.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\ntypes:\n  - { db_type: void, go: string, rust: String }\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("schema.sql"), "CREATE TABLE t (id int4);\n").unwrap();
-    std::fs::write(
-        dir.path().join("queries.sql"),
+    let dir = scratch_registry(
+        "types:\n  - { db_type: void, go: string, rust: String }\n",
+        "CREATE TABLE t (id int4);\n",
         "-- name: Hold :one\nSELECT pg_advisory_xact_lock(@key);\n\n-- name: HoldQuietly :exec\nSELECT pg_advisory_xact_lock(@key);\n",
-    )
-    .unwrap();
+    );
     let a = clean(&dir.path().join("sqlpact.yaml"));
     for name in ["Hold", "HoldQuietly"] {
         let q = query(&a, name);
