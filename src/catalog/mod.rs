@@ -1,5 +1,5 @@
-//! The schema catalog: tables, views, enums and domains, built by applying the schema
-//! sources' DDL in order.
+//! The schema catalog: tables, views, enums, domains and function signatures, built by
+//! applying the schema sources' DDL in order.
 //!
 //! Statements that cannot change a table's shape (indexes, grants, triggers, seed data)
 //! are skipped without being parsed; a statement that can but does not parse is an error.
@@ -74,7 +74,6 @@ pub struct CatFunction {
     /// `VOLATILE`, PostgreSQL's default: it may change data, so a query calling it is
     /// not read-only.
     pub volatile: bool,
-    pub span: Span,
 }
 
 impl CatFunction {
@@ -200,13 +199,17 @@ impl Catalog {
     }
 }
 
-/// Statements whose first words say they may change a relation or type.
-fn relevant(stmt: &str) -> bool {
-    let words: Vec<String> = stmt
-        .split_whitespace()
+/// A statement's first five words, lowercase: enough to tell what it is.
+fn leading_words(stmt: &str) -> Vec<String> {
+    stmt.split_whitespace()
         .take(5)
         .map(|w| w.to_ascii_lowercase())
-        .collect();
+        .collect()
+}
+
+/// Statements whose first words say they may change a relation or type, or declare a
+/// function.
+fn relevant(words: &[String]) -> bool {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     matches!(
         w.as_slice(),
@@ -225,14 +228,15 @@ fn relevant(stmt: &str) -> bool {
             | ["drop", "materialized", "view", ..]
             | ["drop", "type", ..]
             | ["drop", "domain", ..]
-    ) || declares_function(&w)
+    ) || declares_function(words)
 }
 
 /// `CREATE [OR REPLACE] FUNCTION` and `DROP FUNCTION`: read for signatures, and skipped
 /// when they do not parse.
-fn declares_function(w: &[&str]) -> bool {
+fn declares_function(words: &[String]) -> bool {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
     matches!(
-        w,
+        w.as_slice(),
         ["create", "function", ..]
             | ["create", "or", "replace", "function", ..]
             | ["drop", "function", ..]
@@ -263,13 +267,6 @@ fn created_function_name(stmt: &str) -> Option<String> {
         [s, n] if !s.is_empty() && !n.is_empty() => Some(format!("{s}.{n}")),
         _ => None,
     }
-}
-
-fn first_words(stmt: &str) -> Vec<String> {
-    stmt.split_whitespace()
-        .take(4)
-        .map(|w| w.to_ascii_lowercase())
-        .collect()
 }
 
 /// Strips the leading comments of a statement range so that the keyword test and the
@@ -379,7 +376,8 @@ fn apply_sources(
             let abs = src.range.start + r.start..src.range.start + r.end;
             let abs = strip_leading_comments(text, abs);
             let stmt_text = &text[abs.clone()];
-            if !relevant(stmt_text) {
+            let words = leading_words(stmt_text);
+            if !relevant(&words) {
                 continue;
             }
             let span = Span::new(src.file, abs.clone());
@@ -389,14 +387,7 @@ fn apply_sources(
                         apply(cat, &s, &span, stmt_text, analyze_view, diags);
                     }
                 }
-                Err(_)
-                    if declares_function(
-                        &first_words(stmt_text)
-                            .iter()
-                            .map(String::as_str)
-                            .collect::<Vec<_>>(),
-                    ) =>
-                {
+                Err(_) if declares_function(&words) => {
                     if let Some(name) = created_function_name(stmt_text) {
                         cat.unread_functions.insert(name);
                     }
@@ -784,7 +775,7 @@ fn apply(
             if let Some(types) = in_arg_types(cat, f.args.as_deref().unwrap_or_default()) {
                 forget_function(cat, &q, Some(&types));
             }
-            match function_signature(cat, f, span, text) {
+            match function_signature(cat, f) {
                 Some(func) => {
                     cat.unread_functions.remove(&q);
                     cat.functions.entry(q).or_default().push(func);
@@ -1002,12 +993,7 @@ fn in_arg_types(cat: &Catalog, args: &[sqlparser::ast::OperateFunctionArg]) -> O
 /// A declared function's signature, when a call of it can be typed: its argument and
 /// result types are known, it returns one value (or a set of one value) per row, and
 /// it has no `OUT` arguments. Others are left out, so a call of them stays unknown.
-fn function_signature(
-    cat: &Catalog,
-    f: &sqlparser::ast::CreateFunction,
-    span: &Span,
-    text: &str,
-) -> Option<CatFunction> {
+fn function_signature(cat: &Catalog, f: &sqlparser::ast::CreateFunction) -> Option<CatFunction> {
     use sqlparser::ast::{ArgMode, FunctionBehavior, FunctionReturnType};
     let args = f.args.as_deref().unwrap_or_default();
     if args.iter().any(|a| {
@@ -1043,6 +1029,5 @@ fn function_signature(
             f.behavior,
             Some(FunctionBehavior::Immutable | FunctionBehavior::Stable)
         ),
-        span: name_span(&f.name, span, text),
     })
 }
