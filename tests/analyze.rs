@@ -448,6 +448,95 @@ fn a_memoized_analysis_is_not_reused_when_a_function_it_calls_changes() {
 }
 
 #[test]
+fn a_memoized_analysis_is_not_reused_when_the_table_a_function_returns_changes() {
+    use sqlpact::analyze::{analyze_with, memo::Memo, Options};
+    use sqlpact::diag::Diagnostics;
+    use sqlpact::source::SourceMap;
+    // The query names the function only: the table behind `SETOF` is reached through it.
+    let dir = scratch_registry("", "", "-- name: Live :many\nSELECT * FROM live_items();\n");
+    let memo = Memo::default();
+    let opts = Options {
+        memo: Some(&memo),
+        ..Options::default()
+    };
+    let mut seen = Vec::new();
+    for extra in ["", "ALTER TABLE items ADD COLUMN label text;\n"] {
+        std::fs::write(
+            dir.path().join("schema.sql"),
+            format!("CREATE TABLE items (id bigint PRIMARY KEY);\n{extra}CREATE FUNCTION live_items() RETURNS SETOF items LANGUAGE sql STABLE AS $$ SELECT * FROM items $$;\n"),
+        )
+        .unwrap();
+        let mut sources = SourceMap::default();
+        let mut diags = Diagnostics::default();
+        let reg =
+            sqlpact::registry::load(&dir.path().join("sqlpact.yaml"), &mut sources, &mut diags)
+                .unwrap();
+        let a = analyze_with(&reg, &sources, &mut diags, &opts);
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        let q = query(&a, "Live");
+        seen.push(q.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
+    }
+    assert_eq!(seen, [vec!["id"], vec!["id", "label"]]);
+}
+
+#[test]
+fn functions_the_schema_declares_are_selected_from_as_tables() {
+    let a = fixture("schema_functions");
+    // `RETURNS SETOF books`: the table's columns, nullable (a function's rows may hold
+    // NULL), and its parameter typed by the argument.
+    let by_status = query(&a, "BooksByStatus");
+    assert_eq!(&*param(by_status, "status").ty, "public.book_status");
+    assert_eq!(&*col(by_status, "title").ty, "text");
+    assert!(col(by_status, "title").nullable);
+    assert_eq!(&*col(by_status, "status").ty, "public.book_status");
+    // `RETURNS TABLE (...)`, with the defaulted argument left out and then given.
+    let search = query(&a, "SearchTitles");
+    assert_eq!(&*col(search, "score").ty, "float4");
+    assert_eq!(search.params.len(), 1);
+    let numbered = query(&a, "SearchTitlesNumbered");
+    assert_eq!(&*param(numbered, "max_rows").ty, "int4");
+    assert_eq!(&*col(numbered, "n").ty, "int8");
+    assert!(
+        !col(numbered, "n").nullable,
+        "WITH ORDINALITY counts from 1"
+    );
+    // `OUT` arguments name the columns; a single one keeps its name under an alias.
+    let count = query(&a, "BookCount");
+    assert_eq!(count.columns.len(), 1);
+    assert_eq!(&*col(count, "total").ty, "int8");
+    let split = query(&a, "SplitPrice");
+    assert_eq!(&*param(split, "price").ty, "numeric");
+    assert_eq!(&*col(split, "whole").ty, "int8");
+    assert_eq!(&*col(split, "cents").ty, "int4");
+    // A function of one unnamed value is renamed by its alias.
+    let drafts = query(&a, "DraftTitleRows");
+    let names: Vec<&str> = drafts.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["d", "ordinality"]);
+    // jsonb_array_elements names its column `value` itself, under an alias too.
+    let elements = query(&a, "MetaElements");
+    assert_eq!(&*col(elements, "value").ty, "jsonb");
+    for name in ["BooksByStatus", "SearchTitles", "BookCount", "SplitPrice"] {
+        let q = query(&a, name);
+        assert!(q.read_only, "{name}: STABLE and IMMUTABLE functions read");
+        assert_eq!(q.policy.route, "replica", "{name}");
+    }
+    // `RETURNS SETOF record` and jsonb_to_recordset: the column definition list types
+    // the columns, and jsonb_to_recordset's argument.
+    let prices = query(&a, "PriceRows");
+    assert_eq!(&*col(prices, "price").ty, "numeric");
+    assert!(col(prices, "price").nullable);
+    let from_json = query(&a, "TitlesFromJson");
+    assert_eq!(&*param(from_json, "doc").ty, "jsonb");
+    assert_eq!(&*col(from_json, "n").ty, "int4");
+    let publish = query(&a, "PublishDrafts");
+    assert!(
+        !publish.read_only && !publish.policy.idempotent,
+        "a VOLATILE function may write"
+    );
+    assert_eq!(publish.policy.route, "primary");
+}
+
+#[test]
 fn repeated_types_and_reasons_are_one_allocation() {
     // Two queries selecting the same table columns: each type, table column and reason
     // is the same string, held once (a large contract repeats a few hundred of them).

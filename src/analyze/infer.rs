@@ -18,7 +18,7 @@ use sqlparser::ast::{
 
 use super::functions::{self, Nulls, Ret};
 use super::prep::Prepared;
-use crate::catalog::{ident, qualify, Catalog, RelKind, Relation};
+use crate::catalog::{ident, qualify, Catalog, FnResult, RelKind, Relation};
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::model::{Reason, ReasonSource as R};
 use crate::source::{FileId, Span};
@@ -85,6 +85,17 @@ pub struct EmbedOut {
     pub first: usize,
     pub count: usize,
 }
+
+/// What a function in `FROM` yields.
+struct FnColumns {
+    cols: Vec<(String, Typed)>,
+    /// The single column is named after the function, so an alias renames it
+    /// (`unnest(x) AS t`); a column the function names (an `OUT` argument) keeps it.
+    unnamed: bool,
+}
+
+/// The forms of a function declaration the catalog does not read, for errors.
+const UNREAD_FORMS: &str = "`VARIADIC` or unnamed `OUT` arguments, a type it does not know, or a definition it cannot parse";
 
 #[derive(Clone, Debug)]
 struct Rel {
@@ -1199,6 +1210,7 @@ impl<'a> Cx<'a> {
                 name,
                 alias,
                 args: Some(args),
+                with_ordinality,
                 ..
             } => {
                 let fname = crate::catalog::last_part(name);
@@ -1210,11 +1222,16 @@ impl<'a> Cx<'a> {
                         _ => None,
                     })
                     .collect();
-                let cols = self.table_function(&fname, &exprs, tf.span());
-                self.push_function_rel(&fname, cols, alias.as_ref());
+                let cols =
+                    self.table_function(Some(name), &fname, &exprs, alias.as_ref(), tf.span());
+                self.push_function_rel(&fname, cols, *with_ordinality, alias.as_ref());
             }
             TableFactor::Function {
-                name, args, alias, ..
+                name,
+                args,
+                alias,
+                with_ordinality,
+                ..
             } => {
                 let fname = crate::catalog::last_part(name);
                 let exprs: Vec<&Expr> = args
@@ -1224,15 +1241,19 @@ impl<'a> Cx<'a> {
                         _ => None,
                     })
                     .collect();
-                let cols = self.table_function(&fname, &exprs, tf.span());
-                self.push_function_rel(&fname, cols, alias.as_ref());
+                let cols =
+                    self.table_function(Some(name), &fname, &exprs, alias.as_ref(), tf.span());
+                self.push_function_rel(&fname, cols, *with_ordinality, alias.as_ref());
             }
             TableFactor::UNNEST {
-                alias, array_exprs, ..
+                alias,
+                array_exprs,
+                with_ordinality,
+                ..
             } => {
                 let exprs: Vec<&Expr> = array_exprs.iter().collect();
-                let cols = self.table_function("unnest", &exprs, tf.span());
-                self.push_function_rel("unnest", cols, alias.as_ref());
+                let cols = self.table_function(None, "unnest", &exprs, alias.as_ref(), tf.span());
+                self.push_function_rel("unnest", cols, *with_ordinality, alias.as_ref());
             }
             TableFactor::Derived {
                 subquery, alias, ..
@@ -1277,13 +1298,39 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Adds a function's rows to the scope. An alias without a column list renames
+    /// a column the function does not name itself (`unnest(x) AS t`), and `WITH
+    /// ORDINALITY` numbers the rows in a last column.
     fn push_function_rel(
         &mut self,
         fname: &str,
-        cols: Vec<(String, Typed)>,
+        yielded: FnColumns,
+        with_ordinality: bool,
         alias: Option<&sqlparser::ast::TableAlias>,
     ) {
-        let mut rel = Rel {
+        let FnColumns { mut cols, unnamed } = yielded;
+        if let Some(a) = alias {
+            if a.columns.is_empty() && unnamed && cols.len() == 1 {
+                cols[0].0 = ident(&a.name);
+            }
+        }
+        if with_ordinality {
+            cols.push((
+                "ordinality".to_owned(),
+                Typed::fixed(
+                    "int8",
+                    false,
+                    R::Expression,
+                    "WITH ORDINALITY numbers the rows from 1",
+                ),
+            ));
+        }
+        if let Some(a) = alias {
+            for (c, n) in cols.iter_mut().zip(a.columns.iter()) {
+                c.0 = ident(&n.name);
+            }
+        }
+        let rel = Rel {
             alias: alias
                 .map(|a| ident(&a.name))
                 .unwrap_or_else(|| fname.to_owned()),
@@ -1293,25 +1340,194 @@ impl<'a> Cx<'a> {
             hidden: HashSet::new(),
             poisoned: false,
         };
-        if let Some(a) = alias {
-            if a.columns.is_empty() && rel.cols.len() == 1 {
-                // `unnest(x) AS t` names the single column `t`.
-                rel.cols[0].0 = ident(&a.name);
-            }
-            for (c, n) in rel.cols.iter_mut().zip(a.columns.iter()) {
-                c.0 = ident(&n.name);
-            }
-        }
         self.top().rels.push(rel);
     }
 
+    /// The columns a function in `FROM` yields. `name` is the call's name as written
+    /// (`None` for `UNNEST`): a built-in table function unless it names another schema
+    /// than `pg_catalog`, else a function the schema declares.
     fn table_function(
+        &mut self,
+        name: Option<&ObjectName>,
+        fname: &str,
+        args: &[&Expr],
+        alias: Option<&sqlparser::ast::TableAlias>,
+        span: sqlparser::tokenizer::Span,
+    ) -> FnColumns {
+        let qualified = name.map(qualify);
+        let elsewhere = name.is_some_and(|n| n.0.len() > 1)
+            && qualified
+                .as_ref()
+                .is_some_and(|q| !q.starts_with("pg_catalog."));
+        if !elsewhere {
+            if let Some(cols) = self.builtin_table_function(fname, args, alias, span) {
+                return cols;
+            }
+        }
+        if let Some(q) = &qualified {
+            if let Some(chosen) = self.schema_overload(q, fname, args, span) {
+                let chosen_result = chosen.map(|o| o.result);
+                let cols = match &chosen_result {
+                    Some(r) => self.function_rows(fname, r, alias, span),
+                    None => Vec::new(),
+                };
+                let unnamed = matches!(chosen_result, Some(FnResult::Value { column: None, .. }));
+                return FnColumns { cols, unnamed };
+            }
+        }
+        for a in args {
+            self.expr(a, None);
+        }
+        let help = match &qualified {
+            Some(q) if self.cat.unread_functions.contains(q) => format!(
+                "the schema declares `{fname}` in a form sqlpact does not read ({UNREAD_FORMS}); select from a function with plain arguments, or from a subquery"
+            ),
+            _ => format!(
+                "use unnest, generate_series or jsonb_array_elements, declare `{fname}` in the schema (`CREATE FUNCTION {fname}(...) RETURNS TABLE (...)`), or select from a subquery"
+            ),
+        };
+        self.err(
+            Code::UnknownFunction,
+            span,
+            format!("the table function `{fname}` is not known"),
+            help,
+        );
+        FnColumns {
+            cols: Vec::new(),
+            unnamed: false,
+        }
+    }
+
+    /// The columns of one row of a declared function's result, all nullable: a
+    /// function may return NULL in any of them.
+    fn function_rows(
+        &mut self,
+        fname: &str,
+        result: &FnResult,
+        alias: Option<&sqlparser::ast::TableAlias>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Vec<(String, Typed)> {
+        let cols: Vec<(String, PgType)> = match result {
+            FnResult::Record => return self.column_definitions(fname, alias, span),
+            FnResult::Value { ty, column } => {
+                vec![(
+                    column.clone().unwrap_or_else(|| fname.to_owned()),
+                    ty.clone(),
+                )]
+            }
+            FnResult::Columns(cols) => cols.clone(),
+            FnResult::Relation(r) => match self.cat.relations.get(r) {
+                Some(rel) => rel
+                    .columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty.clone()))
+                    .collect(),
+                None => {
+                    self.err(
+                        Code::UnknownFunction,
+                        span,
+                        format!("`{fname}` returns rows of `{r}`, which the schema no longer declares"),
+                        format!("declare `{r}`, or the function's result columns with `RETURNS TABLE (...)`"),
+                    );
+                    return Vec::new();
+                }
+            },
+        };
+        let null = Reason::new(
+            R::Expression,
+            format!("{fname}() is a function of the schema, which may return NULL"),
+        );
+        let one_value = matches!(result, FnResult::Value { column: None, .. });
+        cols.into_iter()
+            .map(|(c, ty)| {
+                let why = Reason::new(
+                    R::Expression,
+                    if one_value {
+                        format!("{fname}() returns {ty}, as the schema declares")
+                    } else {
+                        format!("{fname}() returns {c} as {ty}, as the schema declares")
+                    },
+                );
+                (c, Typed::new(ty, true, why, null.clone()))
+            })
+            .collect()
+    }
+
+    /// The columns of a function that returns `record`, from the column definition
+    /// list its alias must give (`AS t (id bigint, name text)`), all nullable.
+    fn column_definitions(
+        &mut self,
+        fname: &str,
+        alias: Option<&sqlparser::ast::TableAlias>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Vec<(String, Typed)> {
+        let defs = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
+        if defs.is_empty() || defs.iter().any(|c| c.data_type.is_none()) {
+            self.err(
+                Code::UntypedColumn,
+                span,
+                format!("`{fname}` returns `record`, whose columns each call must name and type"),
+                format!("follow the call with a column definition list: `{fname}(...) AS t (id bigint, name text)`"),
+            );
+            return Vec::new();
+        }
+        let null = Reason::new(
+            R::Expression,
+            format!("a column of {fname}()'s records may be NULL"),
+        );
+        let mut cols = Vec::new();
+        for c in defs {
+            let Some(dt) = &c.data_type else { continue };
+            let ty = match self.cat.resolve_type(dt) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.err(
+                        Code::UntypedColumn,
+                        c.name.span,
+                        format!("the column `{}` of `{fname}` has the type `{e}`, which sqlpact does not know", ident(&c.name)),
+                        "use a built-in type, or an enum or domain the schema declares".into(),
+                    );
+                    PgType::Unknown
+                }
+            };
+            let why = Reason::new(R::Cast, format!("the column definition list gives {ty}"));
+            cols.push((ident(&c.name), Typed::new(ty, true, why, null.clone())));
+        }
+        cols
+    }
+
+    /// A built-in table function's columns; `None` for another name.
+    fn builtin_table_function(
         &mut self,
         fname: &str,
         args: &[&Expr],
+        alias: Option<&sqlparser::ast::TableAlias>,
         span: sqlparser::tokenizer::Span,
-    ) -> Vec<(String, Typed)> {
-        match fname {
+    ) -> Option<FnColumns> {
+        let cols = match fname {
+            "jsonb_to_record" | "jsonb_to_recordset" | "json_to_record" | "json_to_recordset" => {
+                let t = if fname.starts_with("jsonb") {
+                    "jsonb"
+                } else {
+                    "json"
+                };
+                for e in args {
+                    self.expr(
+                        e,
+                        Some(&Hint {
+                            ty: PgType::named(t),
+                            nullable: false,
+                            column: None,
+                            why: format!("{fname} takes {t}"),
+                        }),
+                    );
+                }
+                let cols = self.column_definitions(fname, alias, span);
+                return Some(FnColumns {
+                    cols,
+                    unnamed: false,
+                });
+            }
             "unnest" => args
                 .iter()
                 .map(|e| {
@@ -1386,16 +1602,11 @@ impl<'a> Cx<'a> {
                     Typed::fixed("text", true, R::Expression, "a JSON array element as text"),
                 )]
             }
-            _ => {
-                self.err(
-                    Code::UnknownFunction,
-                    span,
-                    format!("the table function `{fname}` is not known"),
-                    "use unnest, generate_series or jsonb_array_elements, or select from a subquery".into(),
-                );
-                Vec::new()
-            }
-        }
+            _ => return None,
+        };
+        // `value` is the name of jsonb_array_elements' `OUT` argument, kept under an alias.
+        let unnamed = !fname.contains("array_elements");
+        Some(FnColumns { cols, unnamed })
     }
 
     fn relation_by_name(
@@ -2594,13 +2805,17 @@ impl<'a> Cx<'a> {
     /// A call of a function the schema declares (`None` when it declares none taking
     /// this many arguments; the caller reports it). Its arguments take the declared
     /// types; between overloads of one arity the typed arguments choose.
-    fn schema_function(
+    /// The overload of the schema's function `qualified` that a call with `args`
+    /// makes, with the arguments typed by it: `None` when the schema declares no
+    /// function of that name taking that many arguments, `Some(None)` when the call
+    /// cannot choose between its overloads (reported).
+    fn schema_overload(
         &mut self,
         qualified: &str,
         name: &str,
         args: &[&Expr],
         span: sqlparser::tokenizer::Span,
-    ) -> Option<Typed> {
+    ) -> Option<Option<crate::catalog::CatFunction>> {
         let mut overloads: Vec<crate::catalog::CatFunction> = self
             .cat
             .functions
@@ -2670,7 +2885,7 @@ impl<'a> Cx<'a> {
                     msg,
                     "cast the arguments to the types of the one you mean".into(),
                 );
-                return Some(Typed::unknown());
+                return Some(None);
             }
         }
         let o = overloads.swap_remove(0);
@@ -2682,7 +2897,30 @@ impl<'a> Cx<'a> {
         }
         // A VOLATILE function (PostgreSQL's default) may change data.
         self.writes |= o.volatile;
-        let ty = o.returns;
+        Some(Some(o))
+    }
+
+    /// A call of a function the schema declares, as a value; `None` when it declares
+    /// none of that name taking that many arguments.
+    fn schema_function(
+        &mut self,
+        qualified: &str,
+        name: &str,
+        args: &[&Expr],
+        span: sqlparser::tokenizer::Span,
+    ) -> Option<Typed> {
+        let Some(o) = self.schema_overload(qualified, name, args, span)? else {
+            return Some(Typed::unknown());
+        };
+        let FnResult::Value { ty, .. } = o.result else {
+            self.err(
+                Code::UnknownFunction,
+                span,
+                format!("`{name}` returns rows of several columns, which sqlpact does not read as one value"),
+                format!("select from it instead: `SELECT ... FROM {name}(...)`"),
+            );
+            return Some(Typed::unknown());
+        };
         Some(Typed::new(
             ty.clone(),
             true,
@@ -2783,7 +3021,7 @@ impl<'a> Cx<'a> {
                 self.expr(a, None);
             }
             let help = if self.cat.unread_functions.contains(&qualified) {
-                format!("the schema declares `{name}` in a form sqlpact does not read (`OUT`, `INOUT` or `VARIADIC` arguments, a table or record result, a type it does not know, or a definition it cannot parse): call it through a function with plain arguments and one result")
+                format!("the schema declares `{name}` in a form sqlpact does not read ({UNREAD_FORMS}): call it through a function sqlpact reads")
             } else {
                 format!("declare it in the schema (`CREATE FUNCTION {name}(...) RETURNS ...`), where its argument and result types are read from")
             };

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, FnResult};
 use crate::model;
 use crate::registry::{Located, RawQuery, RegistryFile};
 use crate::types::PgType;
@@ -125,8 +125,34 @@ impl Fingerprints {
                         a.to_string().hash(h);
                         type_def(cat, a, h, 0);
                     }
-                    (o.defaults, o.returns.to_string(), o.volatile).hash(h);
-                    type_def(cat, &o.returns, h, 0);
+                    (o.defaults, o.volatile).hash(h);
+                    let cols: Vec<(&str, &PgType)> = match &o.result {
+                        FnResult::Value { ty, column } => {
+                            vec![(column.as_deref().unwrap_or(""), ty)]
+                        }
+                        FnResult::Record => {
+                            "record".hash(h);
+                            Vec::new()
+                        }
+                        FnResult::Columns(cols) => {
+                            cols.iter().map(|(n, t)| (n.as_str(), t)).collect()
+                        }
+                        // The relation's columns as this catalog has them: a change to
+                        // the table changes what the call yields.
+                        FnResult::Relation(r) => {
+                            r.hash(h);
+                            cat.relations
+                                .get(r)
+                                .into_iter()
+                                .flat_map(|r| &r.columns)
+                                .map(|c| (c.name.as_str(), &c.ty))
+                                .collect()
+                        }
+                    };
+                    for (name, ty) in cols {
+                        (name, ty.to_string()).hash(h);
+                        type_def(cat, ty, h, 0);
+                    }
                 }
             });
         }

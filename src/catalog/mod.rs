@@ -69,11 +69,27 @@ pub struct CatFunction {
     pub args: Vec<PgType>,
     /// How many of the last arguments have defaults, and may be left out.
     pub defaults: usize,
-    /// What one call yields: the element type for `RETURNS SETOF`.
-    pub returns: PgType,
+    /// What one call yields (for `RETURNS SETOF`, one of its rows).
+    pub result: FnResult,
     /// `VOLATILE`, PostgreSQL's default: it may change data, so a query calling it is
     /// not read-only.
     pub volatile: bool,
+}
+
+/// What a call of a declared function yields.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FnResult {
+    /// One value: `RETURNS int`, `RETURNS SETOF text`, or a single `OUT` argument,
+    /// whose name (`column`) names the column when the call is a `FROM` item.
+    Value { ty: PgType, column: Option<String> },
+    /// Named columns: `RETURNS TABLE (...)`, or several `OUT` and `INOUT` arguments.
+    Columns(Vec<(String, PgType)>),
+    /// A row of a table or view (`RETURNS SETOF accounts`), by qualified name: its
+    /// columns are the relation's as the schema has them where the call is made.
+    Relation(String),
+    /// `RETURNS [SETOF] record` without `OUT` arguments: every call in `FROM` names its
+    /// columns and their types (`AS t (id bigint, name text)`).
+    Record,
 }
 
 impl CatFunction {
@@ -991,17 +1007,15 @@ fn in_arg_types(cat: &Catalog, args: &[sqlparser::ast::OperateFunctionArg]) -> O
 }
 
 /// A declared function's signature, when a call of it can be typed: its argument and
-/// result types are known, it returns one value (or a set of one value) per row, and
-/// it has no `OUT` arguments. Others are left out, so a call of them stays unknown.
+/// result types are known. Others (`VARIADIC` or unnamed `OUT` arguments, a type
+/// sqlpact does not know) are left out, so a call of them stays unknown.
 fn function_signature(cat: &Catalog, f: &sqlparser::ast::CreateFunction) -> Option<CatFunction> {
     use sqlparser::ast::{ArgMode, FunctionBehavior, FunctionReturnType};
     let args = f.args.as_deref().unwrap_or_default();
-    if args.iter().any(|a| {
-        matches!(
-            a.mode,
-            Some(ArgMode::Out | ArgMode::InOut | ArgMode::Variadic)
-        )
-    }) {
+    if args
+        .iter()
+        .any(|a| matches!(a.mode, Some(ArgMode::Variadic)))
+    {
         return None;
     }
     let types = in_arg_types(cat, args)?;
@@ -1010,21 +1024,79 @@ fn function_signature(cat: &Catalog, f: &sqlparser::ast::CreateFunction) -> Opti
         .rev()
         .take_while(|a| a.default_expr.is_some())
         .count();
-    let returns = match f.return_type.as_ref()? {
-        FunctionReturnType::DataType(t) | FunctionReturnType::SetOf(t) => t,
+    // `OUT` and `INOUT` arguments are the result's columns.
+    let outs: Vec<(String, PgType)> = args
+        .iter()
+        .filter(|a| matches!(a.mode, Some(ArgMode::Out | ArgMode::InOut)))
+        .map(|a| {
+            Some((
+                ident(a.name.as_ref()?),
+                cat.resolve_type(&a.data_type).ok()?,
+            ))
+        })
+        .collect::<Option<_>>()?;
+    let declared = match &f.return_type {
+        Some(FunctionReturnType::DataType(t) | FunctionReturnType::SetOf(t)) => Some(t),
+        None => None,
     };
-    if matches!(returns, DataType::Table(_)) {
-        return None;
-    }
-    let returns = cat.resolve_type(returns).ok()?;
-    // `trigger` and `event_trigger` are not types a column can have: resolving failed.
-    if returns.is("record") {
-        return None;
+    let result = match declared {
+        Some(DataType::Table(cols)) => FnResult::Columns(
+            cols.as_deref()
+                .unwrap_or_default()
+                .iter()
+                .map(|c| Some((ident(&c.name), cat.resolve_type(&c.data_type).ok()?)))
+                .collect::<Option<_>>()?,
+        ),
+        Some(t) if !outs.is_empty() => {
+            // PostgreSQL requires `record` for several `OUT` arguments, and their one
+            // type for a single one.
+            match cat.resolve_type(t) {
+                Ok(r) if r.is("record") && outs.len() > 1 => FnResult::Columns(outs),
+                Ok(r) if outs.len() == 1 && (r.is("record") || r == outs[0].1) => {
+                    let (name, ty) = outs.into_iter().next()?;
+                    FnResult::Value {
+                        ty,
+                        column: Some(name),
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(t) => match t {
+            DataType::Custom(name, m)
+                if m.is_empty() && cat.relations.contains_key(&qualify(name)) =>
+            {
+                FnResult::Relation(qualify(name))
+            }
+            _ => {
+                // `trigger` and `event_trigger` do not resolve.
+                let ty = cat.resolve_type(t).ok()?;
+                if ty.is("record") {
+                    FnResult::Record
+                } else {
+                    FnResult::Value { ty, column: None }
+                }
+            }
+        },
+        None if outs.len() == 1 => {
+            let (name, ty) = outs.into_iter().next()?;
+            FnResult::Value {
+                ty,
+                column: Some(name),
+            }
+        }
+        None if !outs.is_empty() => FnResult::Columns(outs),
+        None => return None,
+    };
+    if let FnResult::Columns(cols) = &result {
+        if cols.is_empty() {
+            return None;
+        }
     }
     Some(CatFunction {
         args: types,
         defaults,
-        returns,
+        result,
         volatile: !matches!(
             f.behavior,
             Some(FunctionBehavior::Immutable | FunctionBehavior::Stable)

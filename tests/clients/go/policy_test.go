@@ -229,3 +229,44 @@ func TestVoidCallsRunForTheirEffect(t *testing.T) {
 		t.Fatalf("notification %+v", n)
 	}
 }
+
+func TestFunctionsInFromYieldTheirRows(t *testing.T) {
+	ctx := context.Background()
+	url, conn := kitchenDB(t)
+	if _, err := conn.Exec(ctx, "INSERT INTO notes (body) VALUES ('soup: leek'), ('bread'), ('soup: pea')"); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlpact.Open(ctx, kitchen.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	// `RETURNS TABLE (...)` selected from, numbered WITH ORDINALITY, through the
+	// runtime (a STABLE function: a read) and over a plain connection.
+	rows, err := kitchen.New(db).NotesMatching(ctx, "soup%")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Body.String != "soup: leek" || rows[0].N != 1 ||
+		rows[1].Body.String != "soup: pea" || rows[1].N != 2 || rows[0].NoteID.Int64 >= rows[1].NoteID.Int64 {
+		t.Fatalf("NotesMatching: %+v", rows)
+	}
+	if rows, err := kitchen.New(conn).NotesMatching(ctx, "tea%"); err != nil || len(rows) != 0 {
+		t.Fatalf("no match: %+v %v", rows, err)
+	}
+
+	// jsonb_to_recordset's columns come from the column definition list; a key the
+	// document leaves out is NULL.
+	got, err := kitchen.New(db).NotesFromJSON(ctx, []byte(`[{"body": "a", "weight": 3}, {"body": "b"}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kitchen.NotesFromJSONRow{
+		{Body: pgtype.Text{String: "a", Valid: true}, Weight: pgtype.Int4{Int32: 3, Valid: true}},
+		{Body: pgtype.Text{String: "b", Valid: true}},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("NotesFromJSON: %+v, want %+v", got, want)
+	}
+}

@@ -142,3 +142,42 @@ async fn void_calls_run_for_their_effect() {
     drop((db, other, listener));
     scratch.drop().await;
 }
+
+#[tokio::test]
+async fn functions_in_from_yield_their_rows() {
+    let scratch = Scratch::new("sqlpact_table_functions_rs", &[schema()]).await;
+    let db = runtime(&scratch).await;
+    scratch
+        .client
+        .batch_execute("INSERT INTO notes (body) VALUES ('soup: leek'), ('bread'), ('soup: pea')")
+        .await
+        .unwrap();
+
+    // `RETURNS TABLE (...)` selected from, numbered WITH ORDINALITY, through the
+    // runtime (a STABLE function: a read) and over a plain client.
+    let rows = k::notes_matching(&db, "soup%").await.unwrap();
+    let got: Vec<(Option<String>, i64)> = rows.iter().map(|r| (r.body.clone(), r.n)).collect();
+    assert_eq!(
+        got,
+        [
+            (Some("soup: leek".into()), 1),
+            (Some("soup: pea".into()), 2)
+        ]
+    );
+    assert!(rows[0].note_id.unwrap() < rows[1].note_id.unwrap());
+    assert!(k::notes_matching(&scratch.client, "tea%")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // jsonb_to_recordset's columns come from the column definition list; a key the
+    // document leaves out is NULL.
+    let doc = serde_json::json!([{"body": "a", "weight": 3}, {"body": "b"}]);
+    let rows = k::notes_from_json(&db, &doc).await.unwrap();
+    let got: Vec<(Option<String>, Option<i32>)> =
+        rows.into_iter().map(|r| (r.body, r.weight)).collect();
+    assert_eq!(got, [(Some("a".into()), Some(3)), (Some("b".into()), None)]);
+
+    drop(db);
+    scratch.drop().await;
+}
