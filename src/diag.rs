@@ -94,6 +94,7 @@ codes! {
     WireName = "E602", "wire-name", "two things would get the same wire message or enum name";
     ProtoError = "E603", "proto-error", "a hand-written .proto file does not compile";
     WireSelection = "E604", "wire-selection", "a `wire.queries` entry is not a glob or names no query";
+    SessionState = "W100", "session-state", "a query leaves state on its connection after it ends (a session-level advisory lock, a setting), which a pool hands to its next caller";
 }
 
 /// A secondary location, e.g. "first defined here".

@@ -528,6 +528,16 @@ fn functions_the_schema_declares_are_selected_from_as_tables() {
     let from_json = query(&a, "TitlesFromJson");
     assert_eq!(&*param(from_json, "doc").ty, "jsonb");
     assert_eq!(&*col(from_json, "n").ty, "int4");
+    // A defaulted argument before the `OUT` ones may be left out; a one-column table is
+    // one value, also in the select list; a renamed table is followed.
+    let priced = query(&a, "Priced");
+    assert_eq!(priced.params.len(), 1);
+    assert_eq!(&*col(priced, "tax").ty, "numeric");
+    let first = query(&a, "FirstTitles");
+    let names: Vec<&str> = first.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["title"], "the column keeps its name under an alias");
+    assert_eq!(&*col(query(&a, "FirstTitleValues"), "first").ty, "text");
+    assert_eq!(&*col(query(&a, "Shelves"), "label").ty, "text");
     let publish = query(&a, "PublishDrafts");
     assert!(
         !publish.read_only && !publish.policy.idempotent,
@@ -692,6 +702,38 @@ fn functions_the_schema_declares_are_typed_from_their_declaration() {
     assert_eq!(touch.policy.route, "primary");
     assert!(touch.columns.is_empty(), "it returns void");
     assert_eq!(&*param(touch, "id").ty, "int8");
+}
+
+#[test]
+fn session_state_is_warned_about_and_kept_off_replicas_unless_declared() {
+    use sqlpact::diag::{Code, Diagnostics, Severity};
+    use sqlpact::source::SourceMap;
+    let cfg = common::root().join("tests/fixtures/bad/W100_session_state/sqlpact.yaml");
+    let mut sources = SourceMap::default();
+    let mut diags = Diagnostics::default();
+    let reg = sqlpact::registry::load(&cfg, &mut sources, &mut diags).unwrap();
+    let a = sqlpact::analyze::analyze(&reg, &sources, &mut diags);
+    assert!(!diags.has_errors());
+    let warned: Vec<&str> = diags
+        .items
+        .iter()
+        .inspect(|d| {
+            assert_eq!(
+                (d.code, d.severity),
+                (Code::SessionState, Severity::Warning)
+            )
+        })
+        .map(|d| d.message.split('`').nth(1).unwrap())
+        .collect();
+    // `HoldLeadership` is declared `session: true`; the transaction forms end with
+    // their transaction.
+    assert_eq!(warned, ["LockForever", "TryLead", "ActAsForTheSession"]);
+    // A setting made for the session stays on the primary, off shared connections;
+    // one made for the transaction reads.
+    let session = query(&a, "ActAsForTheSession");
+    assert!(!session.read_only && session.policy.idempotent);
+    assert_eq!(session.policy.route, "primary");
+    assert!(query(&a, "ActAsInTheTransaction").read_only);
 }
 
 #[test]

@@ -46,6 +46,10 @@ pub struct Signature {
     /// Takes or releases an advisory lock: it excludes only sessions of the server that
     /// holds it, so it belongs on the primary, like a locking read.
     pub locks: bool,
+    /// Leaves state on the session that outlives the statement and its transaction (a
+    /// session-level advisory lock): on a pooled connection it stays with whichever
+    /// connection ran it.
+    pub session: bool,
 }
 
 impl Signature {
@@ -58,6 +62,11 @@ impl Signature {
         self.locks = true;
         self
     }
+
+    const fn sessional(mut self) -> Self {
+        self.session = true;
+        self
+    }
 }
 
 const fn sig(ret: Ret, nulls: Nulls) -> Signature {
@@ -68,6 +77,7 @@ const fn sig(ret: Ret, nulls: Nulls) -> Signature {
         arg_types: &[],
         writes: false,
         locks: false,
+        session: false,
     }
 }
 
@@ -79,6 +89,7 @@ const fn agg(ret: Ret, nulls: Nulls) -> Signature {
         arg_types: &[],
         writes: false,
         locks: false,
+        session: false,
     }
 }
 
@@ -90,6 +101,7 @@ const fn typed(ret: Ret, nulls: Nulls, arg_types: &'static [&'static str]) -> Si
         arg_types,
         writes: false,
         locks: false,
+        session: false,
     }
 }
 
@@ -221,17 +233,24 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "pg_is_in_recovery" => sig(Fixed("bool"), Never),
         "pg_terminate_backend" | "pg_cancel_backend" => sig(Fixed("bool"), Strict),
         "pg_sleep" => typed(Fixed("void"), Strict, &["float8"]),
-        "pg_advisory_lock"
-        | "pg_advisory_xact_lock"
-        | "pg_advisory_lock_shared"
-        | "pg_advisory_xact_lock_shared" => typed(Fixed("void"), Strict, advisory_key).locking(),
+        "pg_advisory_xact_lock" | "pg_advisory_xact_lock_shared" => {
+            typed(Fixed("void"), Strict, advisory_key).locking()
+        }
+        "pg_advisory_lock" | "pg_advisory_lock_shared" => {
+            typed(Fixed("void"), Strict, advisory_key)
+                .locking()
+                .sessional()
+        }
+        "pg_try_advisory_xact_lock" | "pg_try_advisory_xact_lock_shared" => {
+            typed(Fixed("bool"), Strict, advisory_key).locking()
+        }
         "pg_try_advisory_lock"
-        | "pg_try_advisory_xact_lock"
         | "pg_try_advisory_lock_shared"
-        | "pg_try_advisory_xact_lock_shared"
         | "pg_advisory_unlock"
-        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Strict, advisory_key).locking(),
-        "pg_advisory_unlock_all" => sig(Fixed("void"), Never).locking(),
+        | "pg_advisory_unlock_shared" => typed(Fixed("bool"), Strict, advisory_key)
+            .locking()
+            .sessional(),
+        "pg_advisory_unlock_all" => sig(Fixed("void"), Never).locking().sessional(),
         "pg_notify" => typed(Fixed("void"), Never, &["text", "text"]).writing(),
         "set_config" => typed(Fixed("text"), Always, &["text", "text", "bool"]),
         "current_setting" => typed(Fixed("text"), Always, &["text", "bool"]),

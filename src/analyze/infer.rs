@@ -86,6 +86,18 @@ pub struct EmbedOut {
     pub count: usize,
 }
 
+/// A function called in `FROM`.
+struct TableCall<'a> {
+    /// As written; `None` for `UNNEST`.
+    name: Option<&'a ObjectName>,
+    /// Unqualified.
+    fname: String,
+    args: Vec<&'a FunctionArg>,
+    with_ordinality: bool,
+    alias: Option<&'a sqlparser::ast::TableAlias>,
+    span: sqlparser::tokenizer::Span,
+}
+
 /// What a function in `FROM` yields.
 struct FnColumns {
     cols: Vec<(String, Typed)>,
@@ -158,6 +170,9 @@ pub struct Cx<'a> {
     /// A `FOR UPDATE`/`FOR SHARE` clause takes row locks somewhere in the statement, or
     /// a call takes or releases an advisory lock.
     pub locks: bool,
+    /// The first call that leaves state on the session beyond the statement (a
+    /// session-level advisory lock, `set_config` for the session), and its name.
+    pub session: Option<(Span, String)>,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -392,6 +407,7 @@ impl<'a> Cx<'a> {
             tables: BTreeSet::new(),
             writes: false,
             locks: false,
+            session: None,
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -1212,48 +1228,46 @@ impl<'a> Cx<'a> {
                 args: Some(args),
                 with_ordinality,
                 ..
-            } => {
-                let fname = crate::catalog::last_part(name);
-                let exprs: Vec<&Expr> = args
-                    .args
-                    .iter()
-                    .filter_map(|a| match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                let cols =
-                    self.table_function(Some(name), &fname, &exprs, alias.as_ref(), tf.span());
-                self.push_function_rel(&fname, cols, *with_ordinality, alias.as_ref());
-            }
+            } => self.add_function_rel(TableCall {
+                name: Some(name),
+                fname: crate::catalog::last_part(name),
+                args: args.args.iter().collect(),
+                with_ordinality: *with_ordinality,
+                alias: alias.as_ref(),
+                span: tf.span(),
+            }),
             TableFactor::Function {
                 name,
                 args,
                 alias,
                 with_ordinality,
                 ..
-            } => {
-                let fname = crate::catalog::last_part(name);
-                let exprs: Vec<&Expr> = args
-                    .iter()
-                    .filter_map(|a| match a {
-                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                let cols =
-                    self.table_function(Some(name), &fname, &exprs, alias.as_ref(), tf.span());
-                self.push_function_rel(&fname, cols, *with_ordinality, alias.as_ref());
-            }
+            } => self.add_function_rel(TableCall {
+                name: Some(name),
+                fname: crate::catalog::last_part(name),
+                args: args.iter().collect(),
+                with_ordinality: *with_ordinality,
+                alias: alias.as_ref(),
+                span: tf.span(),
+            }),
             TableFactor::UNNEST {
                 alias,
                 array_exprs,
                 with_ordinality,
                 ..
             } => {
-                let exprs: Vec<&Expr> = array_exprs.iter().collect();
-                let cols = self.table_function(None, "unnest", &exprs, alias.as_ref(), tf.span());
-                self.push_function_rel("unnest", cols, *with_ordinality, alias.as_ref());
+                let args = array_exprs
+                    .iter()
+                    .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e.clone())))
+                    .collect::<Vec<_>>();
+                self.add_function_rel(TableCall {
+                    name: None,
+                    fname: "unnest".into(),
+                    args: args.iter().collect(),
+                    with_ordinality: *with_ordinality,
+                    alias: alias.as_ref(),
+                    span: tf.span(),
+                });
             }
             TableFactor::Derived {
                 subquery, alias, ..
@@ -1298,23 +1312,19 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Adds a function's rows to the scope. An alias without a column list renames
-    /// a column the function does not name itself (`unnest(x) AS t`), and `WITH
-    /// ORDINALITY` numbers the rows in a last column.
-    fn push_function_rel(
-        &mut self,
-        fname: &str,
-        yielded: FnColumns,
-        with_ordinality: bool,
-        alias: Option<&sqlparser::ast::TableAlias>,
-    ) {
-        let FnColumns { mut cols, unnamed } = yielded;
-        if let Some(a) = alias {
+    /// A function in `FROM`: its rows added to the scope. An alias without a column
+    /// list renames a column the function does not name itself (`unnest(x) AS t`), and
+    /// `WITH ORDINALITY` numbers the rows in a last column. A call that failed (reported)
+    /// adds a relation whose lookups stay quiet.
+    fn add_function_rel(&mut self, call: TableCall) {
+        let FnColumns { mut cols, unnamed } = self.table_function(&call);
+        let failed = cols.is_empty();
+        if let Some(a) = call.alias {
             if a.columns.is_empty() && unnamed && cols.len() == 1 {
                 cols[0].0 = ident(&a.name);
             }
         }
-        if with_ordinality {
+        if call.with_ordinality && !failed {
             cols.push((
                 "ordinality".to_owned(),
                 Typed::fixed(
@@ -1325,77 +1335,145 @@ impl<'a> Cx<'a> {
                 ),
             ));
         }
-        if let Some(a) = alias {
+        if let Some(a) = call.alias {
             for (c, n) in cols.iter_mut().zip(a.columns.iter()) {
                 c.0 = ident(&n.name);
             }
         }
         let rel = Rel {
-            alias: alias
-                .map(|a| ident(&a.name))
-                .unwrap_or_else(|| fname.to_owned()),
+            alias: call.alias.map(|a| ident(&a.name)).unwrap_or(call.fname),
             table: None,
             cols,
             null_ext: None,
             hidden: HashSet::new(),
-            poisoned: false,
+            poisoned: failed,
         };
         self.top().rels.push(rel);
     }
 
-    /// The columns a function in `FROM` yields. `name` is the call's name as written
-    /// (`None` for `UNNEST`): a built-in table function unless it names another schema
-    /// than `pg_catalog`, else a function the schema declares.
-    fn table_function(
-        &mut self,
-        name: Option<&ObjectName>,
-        fname: &str,
-        args: &[&Expr],
-        alias: Option<&sqlparser::ast::TableAlias>,
-        span: sqlparser::tokenizer::Span,
-    ) -> FnColumns {
+    /// The columns a function in `FROM` yields: a built-in table function unless the
+    /// call names another schema than `pg_catalog`, else a function the schema declares.
+    fn table_function(&mut self, call: &TableCall) -> FnColumns {
+        let TableCall {
+            name,
+            ref fname,
+            alias,
+            span,
+            ..
+        } = *call;
+        let fname = fname.as_str();
+        let failed = FnColumns {
+            cols: Vec::new(),
+            unnamed: false,
+        };
+        let mut args: Vec<&Expr> = Vec::new();
+        let mut named = false;
+        for a in &call.args {
+            match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
+                FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                }
+                | FunctionArg::ExprNamed {
+                    arg: FunctionArgExpr::Expr(e),
+                    ..
+                } => {
+                    named = true;
+                    args.push(e);
+                }
+                _ => {}
+            }
+        }
+        if named {
+            for a in &args {
+                self.expr(a, None);
+            }
+            self.err(
+                Code::UnknownFunction,
+                span,
+                format!("`{fname}` is called with named arguments, which sqlpact does not match to the function's declaration"),
+                "pass the arguments by position".into(),
+            );
+            return failed;
+        }
         let qualified = name.map(qualify);
         let elsewhere = name.is_some_and(|n| n.0.len() > 1)
             && qualified
                 .as_ref()
                 .is_some_and(|q| !q.starts_with("pg_catalog."));
-        if !elsewhere {
-            if let Some(cols) = self.builtin_table_function(fname, args, alias, span) {
-                return cols;
+        let typed_list = alias.is_some_and(|a| a.columns.iter().any(|c| c.data_type.is_some()));
+        let (yielded, record) = 'found: {
+            if !elsewhere {
+                if let Some(found) = self.builtin_table_function(fname, &args, call) {
+                    break 'found found;
+                }
             }
-        }
-        if let Some(q) = &qualified {
-            if let Some(chosen) = self.schema_overload(q, fname, args, span) {
-                let chosen_result = chosen.map(|o| o.result);
-                let cols = match &chosen_result {
-                    Some(r) => self.function_rows(fname, r, alias, span),
-                    None => Vec::new(),
-                };
-                let unnamed = matches!(chosen_result, Some(FnResult::Value { column: None, .. }));
-                return FnColumns { cols, unnamed };
+            if let Some(q) = &qualified {
+                if let Some(chosen) = self.schema_overload(q, fname, &args, span) {
+                    let result = chosen.map(|o| o.result);
+                    let cols = match &result {
+                        Some(r) => self.function_rows(fname, r, call),
+                        None => Vec::new(),
+                    };
+                    let unnamed = matches!(result, Some(FnResult::Value { column: None, .. }));
+                    let record = matches!(result, Some(FnResult::Record));
+                    break 'found (FnColumns { cols, unnamed }, record);
+                }
             }
-        }
-        for a in args {
-            self.expr(a, None);
-        }
-        let help = match &qualified {
-            Some(q) if self.cat.unread_functions.contains(q) => format!(
-                "the schema declares `{fname}` in a form sqlpact does not read ({UNREAD_FORMS}); select from a function with plain arguments, or from a subquery"
-            ),
-            _ => format!(
-                "use unnest, generate_series or jsonb_array_elements, declare `{fname}` in the schema (`CREATE FUNCTION {fname}(...) RETURNS TABLE (...)`), or select from a subquery"
-            ),
+            for a in &args {
+                self.expr(a, None);
+            }
+            let help = match &qualified {
+                Some(q) if self.cat.unread_functions.contains(q) => format!(
+                    "the schema declares `{fname}` in a form sqlpact does not read ({UNREAD_FORMS}); select from a function with plain arguments, or from a subquery"
+                ),
+                Some(q) if self.cat.functions.contains_key(q) => self.arity_help(q, fname),
+                _ => format!(
+                    "use unnest, generate_series or jsonb_array_elements, declare `{fname}` in the schema (`CREATE FUNCTION {fname}(...) RETURNS TABLE (...)`), or select from a subquery"
+                ),
+            };
+            self.err(
+                Code::UnknownFunction,
+                span,
+                format!(
+                    "the table function `{fname}` with {} argument(s) is not known",
+                    args.len()
+                ),
+                help,
+            );
+            return failed;
         };
-        self.err(
-            Code::UnknownFunction,
-            span,
-            format!("the table function `{fname}` is not known"),
-            help,
-        );
-        FnColumns {
-            cols: Vec::new(),
-            unnamed: false,
+        if typed_list && !record && !yielded.cols.is_empty() {
+            self.err(
+                Code::UntypedColumn,
+                span,
+                format!("`{fname}` does not return `record`, so its columns take no types after the alias"),
+                "leave the types out (`AS t (a, b)` renames the columns), or cast the columns in the select list".into(),
+            );
+            return failed;
         }
+        yielded
+    }
+
+    /// The help for a call of a declared function with a number of arguments no
+    /// overload takes.
+    fn arity_help(&self, qualified: &str, name: &str) -> String {
+        let mut counts: Vec<usize> = self
+            .cat
+            .functions
+            .get(qualified)
+            .into_iter()
+            .flatten()
+            .flat_map(|o| o.args.len() - o.defaults..=o.args.len())
+            .collect();
+        counts.sort_unstable();
+        counts.dedup();
+        let counts: Vec<String> = counts.iter().map(usize::to_string).collect();
+        format!(
+            "the schema declares `{name}` taking {} argument(s): pass that many",
+            counts.join(" or ")
+        )
     }
 
     /// The columns of one row of a declared function's result, all nullable: a
@@ -1404,11 +1482,11 @@ impl<'a> Cx<'a> {
         &mut self,
         fname: &str,
         result: &FnResult,
-        alias: Option<&sqlparser::ast::TableAlias>,
-        span: sqlparser::tokenizer::Span,
+        call: &TableCall,
     ) -> Vec<(String, Typed)> {
+        let span = call.span;
         let cols: Vec<(String, PgType)> = match result {
-            FnResult::Record => return self.column_definitions(fname, alias, span),
+            FnResult::Record => return self.column_definitions(fname, call),
             FnResult::Value { ty, column } => {
                 vec![(
                     column.clone().unwrap_or_else(|| fname.to_owned()),
@@ -1455,19 +1533,33 @@ impl<'a> Cx<'a> {
 
     /// The columns of a function that returns `record`, from the column definition
     /// list its alias must give (`AS t (id bigint, name text)`), all nullable.
-    fn column_definitions(
-        &mut self,
-        fname: &str,
-        alias: Option<&sqlparser::ast::TableAlias>,
-        span: sqlparser::tokenizer::Span,
-    ) -> Vec<(String, Typed)> {
-        let defs = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
-        if defs.is_empty() || defs.iter().any(|c| c.data_type.is_none()) {
+    fn column_definitions(&mut self, fname: &str, call: &TableCall) -> Vec<(String, Typed)> {
+        let span = call.span;
+        let defs = call.alias.map(|a| a.columns.as_slice()).unwrap_or_default();
+        if let Some(untyped) = defs.iter().find(|c| c.data_type.is_none()) {
+            self.err(
+                Code::UntypedColumn,
+                untyped.name.span,
+                format!("the column `{}` of `{fname}` has no type, and `{fname}` returns `record`, whose columns each call must type", ident(&untyped.name)),
+                format!("give every column its type: `{fname}(...) AS t (id bigint, name text)`"),
+            );
+            return Vec::new();
+        }
+        if defs.is_empty() {
             self.err(
                 Code::UntypedColumn,
                 span,
                 format!("`{fname}` returns `record`, whose columns each call must name and type"),
                 format!("follow the call with a column definition list: `{fname}(...) AS t (id bigint, name text)`"),
+            );
+            return Vec::new();
+        }
+        if call.with_ordinality {
+            self.err(
+                Code::UntypedColumn,
+                span,
+                format!("`{fname}` takes a column definition list, which PostgreSQL does not allow WITH ORDINALITY"),
+                "number the rows in the select list instead: `row_number() OVER ()`".into(),
             );
             return Vec::new();
         }
@@ -1497,13 +1589,14 @@ impl<'a> Cx<'a> {
     }
 
     /// A built-in table function's columns; `None` for another name.
+    /// A built-in table function's columns, and whether it returns `record`; `None`
+    /// for another name.
     fn builtin_table_function(
         &mut self,
         fname: &str,
         args: &[&Expr],
-        alias: Option<&sqlparser::ast::TableAlias>,
-        span: sqlparser::tokenizer::Span,
-    ) -> Option<FnColumns> {
+        call: &TableCall,
+    ) -> Option<(FnColumns, bool)> {
         let cols = match fname {
             "jsonb_to_record" | "jsonb_to_recordset" | "json_to_record" | "json_to_recordset" => {
                 let t = if fname.starts_with("jsonb") {
@@ -1522,11 +1615,14 @@ impl<'a> Cx<'a> {
                         }),
                     );
                 }
-                let cols = self.column_definitions(fname, alias, span);
-                return Some(FnColumns {
-                    cols,
-                    unnamed: false,
-                });
+                let cols = self.column_definitions(fname, call);
+                return Some((
+                    FnColumns {
+                        cols,
+                        unnamed: false,
+                    },
+                    true,
+                ));
             }
             "unnest" => args
                 .iter()
@@ -1606,7 +1702,7 @@ impl<'a> Cx<'a> {
         };
         // `value` is the name of jsonb_array_elements' `OUT` argument, kept under an alias.
         let unnamed = !fname.contains("array_elements");
-        Some(FnColumns { cols, unnamed })
+        Some((FnColumns { cols, unnamed }, false))
     }
 
     fn relation_by_name(
@@ -2912,13 +3008,22 @@ impl<'a> Cx<'a> {
         let Some(o) = self.schema_overload(qualified, name, args, span)? else {
             return Some(Typed::unknown());
         };
-        let FnResult::Value { ty, .. } = o.result else {
+        let row = match &o.result {
+            FnResult::Value { .. } => None,
+            FnResult::Columns(_) => Some("a row of several columns".to_owned()),
+            FnResult::Relation(r) => Some(format!("a row of `{r}`")),
+            FnResult::Record => Some("a `record`".to_owned()),
+        };
+        if let Some(row) = row {
             self.err(
                 Code::UnknownFunction,
                 span,
-                format!("`{name}` returns rows of several columns, which sqlpact does not read as one value"),
+                format!("`{name}` returns {row}, which sqlpact does not read as one value"),
                 format!("select from it instead: `SELECT ... FROM {name}(...)`"),
             );
+            return Some(Typed::unknown());
+        }
+        let FnResult::Value { ty, .. } = o.result else {
             return Some(Typed::unknown());
         };
         Some(Typed::new(
@@ -3021,7 +3126,9 @@ impl<'a> Cx<'a> {
                 self.expr(a, None);
             }
             let help = if self.cat.unread_functions.contains(&qualified) {
-                format!("the schema declares `{name}` in a form sqlpact does not read ({UNREAD_FORMS}): call it through a function sqlpact reads")
+                format!("the schema declares `{name}` in a form sqlpact does not read ({UNREAD_FORMS}): call it through a function that wraps it with plain arguments and a declared result")
+            } else if self.cat.functions.contains_key(&qualified) {
+                self.arity_help(&qualified, &name)
             } else {
                 format!("declare it in the schema (`CREATE FUNCTION {name}(...) RETURNS ...`), where its argument and result types are read from")
             };
@@ -3039,6 +3146,19 @@ impl<'a> Cx<'a> {
         // `nextval`, `pg_notify`: a write, though not of rows.
         self.writes |= sig.writes;
         self.locks |= sig.locks;
+        // A session-level lock, or a setting made for the session (`set_config`'s
+        // `is_local` not `true`), outlives the statement on its connection: like a
+        // lock, it keeps the query on the primary and off a shared connection.
+        let session_setting = name == "set_config"
+            && !matches!(args.get(2).map(|a| unwrap_nested(a)),
+                Some(Expr::Value(v)) if matches!(v.value, Value::Boolean(true)));
+        if sig.session || session_setting {
+            self.locks = true;
+            if self.session.is_none() {
+                let sp = self.span(span);
+                self.session = Some((sp, name.clone()));
+            }
+        }
         // Arguments with a known type first, so parameters can take it.
         let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
         for (i, a) in args.iter().enumerate() {

@@ -126,6 +126,7 @@ impl Fingerprints {
                         type_def(cat, a, h, 0);
                     }
                     (o.defaults, o.volatile).hash(h);
+                    std::mem::discriminant(&o.result).hash(h);
                     let cols: Vec<(&str, &PgType)> = match &o.result {
                         FnResult::Value { ty, column } => {
                             vec![(column.as_deref().unwrap_or(""), ty)]

@@ -977,6 +977,31 @@ impl QueryCtx<'_> {
         // primary: a standby and a READ ONLY transaction refuse it (25006).
         let read_only = !cx.writes && !cx.locks;
         let policy = self.policy(raw, read_only, cx.writes, &params, diags)?;
+        if let Some((span, fname)) = cx.session.take() {
+            let pol = &self.reg.policies;
+            let declared = pol.queries.get(raw.name.as_str()).and_then(|p| p.session);
+            if declared.or(pol.defaults.session) != Some(true) {
+                let (what, instead) = if fname == "set_config" {
+                    (
+                        "makes a setting for the session (`is_local` is not `true`)",
+                        "`set_config(..., true)`, which lasts until the transaction ends,",
+                    )
+                } else {
+                    (
+                        "takes or releases a session-level advisory lock",
+                        "the transaction-level lock (`pg_advisory_xact_lock`, `pg_try_advisory_xact_lock`), which is released when the transaction ends,",
+                    )
+                };
+                diags.push(
+                    Diagnostic::warning(
+                        Code::SessionState,
+                        format!("query `{}` calls `{fname}`, which {what}: it stays on the connection after the query, and a pool hands that connection to its next caller", raw.name),
+                    )
+                    .at(span)
+                    .help(format!("use {instead} and run the query in a transaction; or, if it is meant for a connection you hold, declare it: `policies: {{ queries: {{ {}: {{ session: true }} }} }}`", raw.name)),
+                );
+            }
+        }
         let query = model::Query {
             name: raw.name.clone(),
             command: raw.command.clone(),

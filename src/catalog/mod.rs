@@ -106,9 +106,9 @@ pub struct Catalog {
     pub schemas: BTreeSet<String>,
     /// By qualified name (`public.slugify`); overloads in declaration order.
     pub functions: BTreeMap<String, Vec<CatFunction>>,
-    /// Functions declared in a form sqlpact does not read (`OUT` arguments, a table
-    /// result, a definition that does not parse), by qualified name: a call's error
-    /// says so.
+    /// Functions declared in a form sqlpact does not read (`VARIADIC` or unnamed `OUT`
+    /// arguments, a type it does not know, a definition that does not parse), by
+    /// qualified name: a call's error says so.
     pub unread_functions: BTreeSet<String>,
 }
 
@@ -923,6 +923,12 @@ fn alter_table(
             let new_q = format!("{schema}.{}", last_part(new_name));
             if let Some(mut rel) = cat.relations.remove(q) {
                 rel.name = new_q.clone();
+                // A function returning the table's rows follows it, as in PostgreSQL.
+                for f in cat.functions.values_mut().flatten() {
+                    if f.result == FnResult::Relation(q.to_owned()) {
+                        f.result = FnResult::Relation(new_q.clone());
+                    }
+                }
                 cat.relations.insert(new_q, rel);
             }
         }
@@ -1019,8 +1025,10 @@ fn function_signature(cat: &Catalog, f: &sqlparser::ast::CreateFunction) -> Opti
         return None;
     }
     let types = in_arg_types(cat, args)?;
+    // Counted over the arguments a call passes: an `OUT` argument has no default.
     let defaults = args
         .iter()
+        .filter(|a| !matches!(a.mode, Some(ArgMode::Out)))
         .rev()
         .take_while(|a| a.default_expr.is_some())
         .count();
@@ -1040,13 +1048,24 @@ fn function_signature(cat: &Catalog, f: &sqlparser::ast::CreateFunction) -> Opti
         None => None,
     };
     let result = match declared {
-        Some(DataType::Table(cols)) => FnResult::Columns(
-            cols.as_deref()
+        Some(DataType::Table(cols)) => {
+            let mut cols: Vec<(String, PgType)> = cols
+                .as_deref()
                 .unwrap_or_default()
                 .iter()
                 .map(|c| Some((ident(&c.name), cat.resolve_type(&c.data_type).ok()?)))
-                .collect::<Option<_>>()?,
-        ),
+                .collect::<Option<_>>()?;
+            // `RETURNS TABLE (x int)` is `OUT x int`: one value, named `x`.
+            if cols.len() == 1 {
+                let (name, ty) = cols.pop()?;
+                FnResult::Value {
+                    ty,
+                    column: Some(name),
+                }
+            } else {
+                FnResult::Columns(cols)
+            }
+        }
         Some(t) if !outs.is_empty() => {
             // PostgreSQL requires `record` for several `OUT` arguments, and their one
             // type for a single one.

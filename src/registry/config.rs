@@ -336,6 +336,10 @@ pub struct QueryPolicy {
     /// (optimistic concurrency, e.g. `WHERE id = @id AND version = @version`).
     #[serde(default)]
     pub expect_one_row: Option<bool>,
+    /// The query leaves state on its session on purpose (a session-level advisory
+    /// lock, a setting) and runs on a connection the caller holds: no `W100` warning.
+    #[serde(default)]
+    pub session: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

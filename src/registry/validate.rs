@@ -20,6 +20,8 @@ pub struct PartialPolicy {
     /// The key parameter's name, and where the registry names it.
     pub idempotency_key: Option<(String, Option<Span>)>,
     pub expect_one_row: Option<bool>,
+    /// Meant to leave state on a connection the caller holds (no `W100`).
+    pub session: Option<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -288,6 +290,7 @@ fn partial(
             .as_ref()
             .map(|k| (k.value.clone(), span(file, k))),
         expect_one_row: p.expect_one_row,
+        session: p.session,
     }
 }
 
