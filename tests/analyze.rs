@@ -405,38 +405,56 @@ fn memoized_analyses_equal_fresh_ones() {
     assert!(memo.len() > 50, "the memo keeps analyses: {}", memo.len());
 }
 
-#[test]
-fn a_memoized_analysis_is_not_reused_when_a_function_it_calls_changes() {
+/// Analyzes `queries` against each schema in turn, through one memo, and gives what
+/// `seen` reads of each analysis.
+fn memoized_runs<T>(
+    queries: &str,
+    schemas: &[String],
+    seen: impl Fn(&sqlpact::analyze::Analysis) -> T,
+) -> Vec<T> {
     use sqlpact::analyze::{analyze_with, memo::Memo, Options};
     use sqlpact::diag::Diagnostics;
     use sqlpact::source::SourceMap;
-    let dir = scratch_registry("", "", "-- name: Twice :one\nSELECT twice(@x) AS y;\n");
+    let dir = scratch_registry("", "", queries);
     let memo = Memo::default();
     let opts = Options {
         memo: Some(&memo),
         ..Options::default()
     };
-    let mut seen = Vec::new();
-    for (volatility, ty) in [
+    schemas
+        .iter()
+        .map(|schema| {
+            std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+            let mut sources = SourceMap::default();
+            let mut diags = Diagnostics::default();
+            let reg =
+                sqlpact::registry::load(&dir.path().join("sqlpact.yaml"), &mut sources, &mut diags)
+                    .unwrap();
+            let a = analyze_with(&reg, &sources, &mut diags, &opts);
+            assert!(diags.items.is_empty(), "{:?}", diags.items);
+            seen(&a)
+        })
+        .collect()
+}
+
+#[test]
+fn a_memoized_analysis_is_not_reused_when_a_function_it_calls_changes() {
+    let schemas: Vec<String> = [
         ("IMMUTABLE", "integer"),
         ("VOLATILE", "integer"),
         ("VOLATILE", "bigint"),
-    ] {
-        std::fs::write(
-            dir.path().join("schema.sql"),
-            format!("CREATE FUNCTION twice(x {ty}) RETURNS {ty} LANGUAGE sql {volatility} AS $$ SELECT x * 2 $$;\n"),
-        )
-        .unwrap();
-        let mut sources = SourceMap::default();
-        let mut diags = Diagnostics::default();
-        let reg =
-            sqlpact::registry::load(&dir.path().join("sqlpact.yaml"), &mut sources, &mut diags)
-                .unwrap();
-        let a = analyze_with(&reg, &sources, &mut diags, &opts);
-        assert!(diags.items.is_empty(), "{:?}", diags.items);
-        let q = query(&a, "Twice");
-        seen.push((q.read_only, param(q, "x").ty.to_string()));
-    }
+    ]
+    .iter()
+    .map(|(volatility, ty)| format!("CREATE FUNCTION twice(x {ty}) RETURNS {ty} LANGUAGE sql {volatility} AS $$ SELECT x * 2 $$;\n"))
+    .collect();
+    let seen = memoized_runs(
+        "-- name: Twice :one\nSELECT twice(@x) AS y;\n",
+        &schemas,
+        |a| {
+            let q = query(a, "Twice");
+            (q.read_only, param(q, "x").ty.to_string())
+        },
+    );
     assert_eq!(
         seen,
         [
@@ -449,33 +467,19 @@ fn a_memoized_analysis_is_not_reused_when_a_function_it_calls_changes() {
 
 #[test]
 fn a_memoized_analysis_is_not_reused_when_the_table_a_function_returns_changes() {
-    use sqlpact::analyze::{analyze_with, memo::Memo, Options};
-    use sqlpact::diag::Diagnostics;
-    use sqlpact::source::SourceMap;
     // The query names the function only: the table behind `SETOF` is reached through it.
-    let dir = scratch_registry("", "", "-- name: Live :many\nSELECT * FROM live_items();\n");
-    let memo = Memo::default();
-    let opts = Options {
-        memo: Some(&memo),
-        ..Options::default()
-    };
-    let mut seen = Vec::new();
-    for extra in ["", "ALTER TABLE items ADD COLUMN label text;\n"] {
-        std::fs::write(
-            dir.path().join("schema.sql"),
-            format!("CREATE TABLE items (id bigint PRIMARY KEY);\n{extra}CREATE FUNCTION live_items() RETURNS SETOF items LANGUAGE sql STABLE AS $$ SELECT * FROM items $$;\n"),
-        )
-        .unwrap();
-        let mut sources = SourceMap::default();
-        let mut diags = Diagnostics::default();
-        let reg =
-            sqlpact::registry::load(&dir.path().join("sqlpact.yaml"), &mut sources, &mut diags)
-                .unwrap();
-        let a = analyze_with(&reg, &sources, &mut diags, &opts);
-        assert!(diags.items.is_empty(), "{:?}", diags.items);
-        let q = query(&a, "Live");
-        seen.push(q.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>());
-    }
+    let schemas: Vec<String> = ["", "ALTER TABLE items ADD COLUMN label text;\n"]
+        .iter()
+        .map(|extra| format!("CREATE TABLE items (id bigint PRIMARY KEY);\n{extra}CREATE FUNCTION live_items() RETURNS SETOF items LANGUAGE sql STABLE AS $$ SELECT * FROM items $$;\n"))
+        .collect();
+    let seen = memoized_runs(
+        "-- name: Live :many\nSELECT * FROM live_items();\n",
+        &schemas,
+        |a| {
+            let q = query(a, "Live");
+            q.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>()
+        },
+    );
     assert_eq!(seen, [vec!["id"], vec!["id", "label"]]);
 }
 
