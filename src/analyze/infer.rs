@@ -92,10 +92,37 @@ struct TableCall<'a> {
     name: Option<&'a ObjectName>,
     /// Unqualified.
     fname: String,
-    args: Vec<&'a FunctionArg>,
+    /// The arguments, by position.
+    args: Vec<&'a Expr>,
+    /// Some argument is passed by name.
+    named: bool,
     with_ordinality: bool,
     alias: Option<&'a sqlparser::ast::TableAlias>,
     span: sqlparser::tokenizer::Span,
+}
+
+/// A call's argument expressions, and whether any is passed by name.
+fn positional(args: &[FunctionArg]) -> (Vec<&Expr>, bool) {
+    let mut named = false;
+    let exprs = args
+        .iter()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            FunctionArg::Named {
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            }
+            | FunctionArg::ExprNamed {
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => {
+                named = true;
+                Some(e)
+            }
+            _ => None,
+        })
+        .collect();
+    (exprs, named)
 }
 
 /// What a function in `FROM` yields.
@@ -1228,47 +1255,50 @@ impl<'a> Cx<'a> {
                 args: Some(args),
                 with_ordinality,
                 ..
-            } => self.add_function_rel(TableCall {
-                name: Some(name),
-                fname: crate::catalog::last_part(name),
-                args: args.args.iter().collect(),
-                with_ordinality: *with_ordinality,
-                alias: alias.as_ref(),
-                span: tf.span(),
-            }),
+            } => {
+                let (args, named) = positional(&args.args);
+                self.add_function_rel(TableCall {
+                    name: Some(name),
+                    fname: crate::catalog::last_part(name),
+                    args,
+                    named,
+                    with_ordinality: *with_ordinality,
+                    alias: alias.as_ref(),
+                    span: tf.span(),
+                })
+            }
             TableFactor::Function {
                 name,
                 args,
                 alias,
                 with_ordinality,
                 ..
-            } => self.add_function_rel(TableCall {
-                name: Some(name),
-                fname: crate::catalog::last_part(name),
-                args: args.iter().collect(),
-                with_ordinality: *with_ordinality,
-                alias: alias.as_ref(),
-                span: tf.span(),
-            }),
+            } => {
+                let (args, named) = positional(args);
+                self.add_function_rel(TableCall {
+                    name: Some(name),
+                    fname: crate::catalog::last_part(name),
+                    args,
+                    named,
+                    with_ordinality: *with_ordinality,
+                    alias: alias.as_ref(),
+                    span: tf.span(),
+                })
+            }
             TableFactor::UNNEST {
                 alias,
                 array_exprs,
                 with_ordinality,
                 ..
-            } => {
-                let args = array_exprs
-                    .iter()
-                    .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e.clone())))
-                    .collect::<Vec<_>>();
-                self.add_function_rel(TableCall {
-                    name: None,
-                    fname: "unnest".into(),
-                    args: args.iter().collect(),
-                    with_ordinality: *with_ordinality,
-                    alias: alias.as_ref(),
-                    span: tf.span(),
-                });
-            }
+            } => self.add_function_rel(TableCall {
+                name: None,
+                fname: "unnest".into(),
+                args: array_exprs.iter().collect(),
+                named: false,
+                with_ordinality: *with_ordinality,
+                alias: alias.as_ref(),
+                span: tf.span(),
+            }),
             TableFactor::Derived {
                 subquery, alias, ..
             } => {
@@ -1357,6 +1387,7 @@ impl<'a> Cx<'a> {
         let TableCall {
             name,
             ref fname,
+            ref args,
             alias,
             span,
             ..
@@ -1366,51 +1397,23 @@ impl<'a> Cx<'a> {
             cols: Vec::new(),
             unnamed: false,
         };
-        let mut args: Vec<&Expr> = Vec::new();
-        let mut named = false;
-        for a in &call.args {
-            match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
-                FunctionArg::Named {
-                    arg: FunctionArgExpr::Expr(e),
-                    ..
-                }
-                | FunctionArg::ExprNamed {
-                    arg: FunctionArgExpr::Expr(e),
-                    ..
-                } => {
-                    named = true;
-                    args.push(e);
-                }
-                _ => {}
-            }
-        }
-        if named {
-            for a in &args {
-                self.expr(a, None);
-            }
-            self.err(
-                Code::UnknownFunction,
-                span,
-                format!("`{fname}` is called with named arguments, which sqlpact does not match to the function's declaration"),
-                "pass the arguments by position".into(),
-            );
+        if call.named {
+            self.named_arguments(fname, args, span);
             return failed;
         }
         let qualified = name.map(qualify);
-        let elsewhere = name.is_some_and(|n| n.0.len() > 1)
-            && qualified
-                .as_ref()
-                .is_some_and(|q| !q.starts_with("pg_catalog."));
+        let schema_first = name
+            .zip(qualified.as_deref())
+            .is_some_and(|(n, q)| self.schema_first(n, q));
         let typed_list = alias.is_some_and(|a| a.columns.iter().any(|c| c.data_type.is_some()));
         let (yielded, record) = 'found: {
-            if !elsewhere {
-                if let Some(found) = self.builtin_table_function(fname, &args, call) {
+            if !schema_first {
+                if let Some(found) = self.builtin_table_function(fname, args, call) {
                     break 'found found;
                 }
             }
             if let Some(q) = &qualified {
-                if let Some(chosen) = self.schema_overload(q, fname, &args, span) {
+                if let Some(chosen) = self.schema_overload(q, fname, args, span) {
                     let result = chosen.map(|o| o.result);
                     let cols = match &result {
                         Some(r) => self.function_rows(fname, r, call),
@@ -1421,7 +1424,7 @@ impl<'a> Cx<'a> {
                     break 'found (FnColumns { cols, unnamed }, record);
                 }
             }
-            for a in &args {
+            for a in args {
                 self.expr(a, None);
             }
             let help = match &qualified {
@@ -1454,6 +1457,28 @@ impl<'a> Cx<'a> {
             return failed;
         }
         yielded
+    }
+
+    /// Whether a call of `name` is the schema's function rather than a built-in:
+    /// PostgreSQL finds an unqualified name in `pg_catalog` first, and a name qualified
+    /// with another schema is that schema's function.
+    fn schema_first(&self, name: &ObjectName, qualified: &str) -> bool {
+        name.0.len() > 1
+            && !qualified.starts_with("pg_catalog.")
+            && self.cat.functions.contains_key(qualified)
+    }
+
+    /// Reports a call of a declared function with named arguments, after typing them.
+    fn named_arguments(&mut self, name: &str, args: &[&Expr], span: sqlparser::tokenizer::Span) {
+        for a in args {
+            self.expr(a, None);
+        }
+        self.err(
+            Code::UnknownFunction,
+            span,
+            format!("`{name}` is called with named arguments, which sqlpact does not match to the function's declaration"),
+            "pass the arguments by position".into(),
+        );
     }
 
     /// The help for a call of a declared function with a number of arguments no
@@ -3095,11 +3120,8 @@ impl<'a> Cx<'a> {
                 self.expr(&o.expr, None);
             }
         }
-        // PostgreSQL finds an unqualified name in `pg_catalog` first; a name qualified
-        // with another schema is that schema's function.
         let qualified = qualify(&f.name);
-        let elsewhere = f.name.0.len() > 1 && !qualified.starts_with("pg_catalog.");
-        let builtin = if elsewhere && self.cat.functions.contains_key(&qualified) {
+        let builtin = if self.schema_first(&f.name, &qualified) {
             None
         } else {
             functions::lookup(&name, args.len())
@@ -3108,15 +3130,7 @@ impl<'a> Cx<'a> {
             let named = matches!(&f.args, FunctionArguments::List(l)
                 if l.args.iter().any(|a| !matches!(a, FunctionArg::Unnamed(_))));
             if named && self.cat.functions.contains_key(&qualified) {
-                for a in &args {
-                    self.expr(a, None);
-                }
-                self.err(
-                    Code::UnknownFunction,
-                    span,
-                    format!("`{name}` is called with named arguments, which sqlpact does not match to the schema's declaration"),
-                    "pass the arguments by position".into(),
-                );
+                self.named_arguments(&name, &args, span);
                 return Typed::unknown();
             }
             if let Some(t) = self.schema_function(&qualified, &name, &args, span) {
