@@ -1614,6 +1614,28 @@ impl<'a> Cx<'a> {
     }
 
     /// A built-in table function's columns; `None` for another name.
+    /// Types the arguments of a JSON table function by its name (`jsonb_…` or
+    /// `json_…`), and gives that type's name.
+    fn json_args(&mut self, fname: &str, args: &[&Expr]) -> &'static str {
+        let t = if fname.starts_with("jsonb") {
+            "jsonb"
+        } else {
+            "json"
+        };
+        for e in args {
+            self.expr(
+                e,
+                Some(&Hint {
+                    ty: PgType::named(t),
+                    nullable: false,
+                    column: None,
+                    why: format!("{fname} takes {t}"),
+                }),
+            );
+        }
+        t
+    }
+
     /// A built-in table function's columns, and whether it returns `record`; `None`
     /// for another name.
     fn builtin_table_function(
@@ -1624,22 +1646,7 @@ impl<'a> Cx<'a> {
     ) -> Option<(FnColumns, bool)> {
         let cols = match fname {
             "jsonb_to_record" | "jsonb_to_recordset" | "json_to_record" | "json_to_recordset" => {
-                let t = if fname.starts_with("jsonb") {
-                    "jsonb"
-                } else {
-                    "json"
-                };
-                for e in args {
-                    self.expr(
-                        e,
-                        Some(&Hint {
-                            ty: PgType::named(t),
-                            nullable: false,
-                            column: None,
-                            why: format!("{fname} takes {t}"),
-                        }),
-                    );
-                }
+                self.json_args(fname, args);
                 let cols = self.column_definitions(fname, call);
                 return Some((
                     FnColumns {
@@ -1693,22 +1700,7 @@ impl<'a> Cx<'a> {
                 )]
             }
             "jsonb_array_elements" | "json_array_elements" => {
-                let t = if fname.starts_with("jsonb") {
-                    "jsonb"
-                } else {
-                    "json"
-                };
-                for e in args {
-                    self.expr(
-                        e,
-                        Some(&Hint {
-                            ty: PgType::named(t),
-                            nullable: false,
-                            column: None,
-                            why: format!("{fname} takes {t}"),
-                        }),
-                    );
-                }
+                let t = self.json_args(fname, args);
                 vec![(
                     "value".to_owned(),
                     Typed::fixed(t, false, R::Expression, "a JSON array element"),

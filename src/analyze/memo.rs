@@ -131,10 +131,7 @@ impl Fingerprints {
                         FnResult::Value { ty, column } => {
                             vec![(column.as_deref().unwrap_or(""), ty)]
                         }
-                        FnResult::Record => {
-                            "record".hash(h);
-                            Vec::new()
-                        }
+                        FnResult::Record => Vec::new(),
                         FnResult::Columns(cols) => {
                             cols.iter().map(|(n, t)| (n.as_str(), t)).collect()
                         }
