@@ -6,6 +6,9 @@ pub enum Ret {
     Fixed(&'static str),
     /// The type of argument `n`.
     Arg(usize),
+    /// The type of argument `n`, a `date` taken as `timestamptz` (its implicit cast to
+    /// the preferred date-time type), as `date_trunc` is.
+    Timestamp(usize),
     /// An array of argument `n`'s type.
     ArrayOf(usize),
     /// The element type of argument `n`, an array.
@@ -31,6 +34,9 @@ pub enum Nulls {
     AllArgs,
     /// An aggregate: NULL over an empty set or when every input is NULL.
     Aggregate,
+    /// An aggregate that collects its inputs, NULLs included (`array_agg`, `json_agg`):
+    /// NULL only over an empty set.
+    Collects,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -128,14 +134,16 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "sum" => agg(Sum, Aggregate),
         "avg" => agg(Avg, Aggregate),
         "min" | "max" => agg(Arg(0), Aggregate),
-        "array_agg" => agg(ArrayOf(0), Aggregate),
+        "array_agg" => agg(ArrayOf(0), Collects),
         "string_agg" => agg(Fixed("text"), Aggregate),
         "bool_and" | "bool_or" | "every" => agg(Fixed("bool"), Aggregate),
-        "json_agg" | "json_object_agg" => agg(Fixed("json"), Aggregate),
-        "jsonb_agg" | "jsonb_object_agg" => agg(Fixed("jsonb"), Aggregate),
+        "json_agg" | "json_object_agg" => agg(Fixed("json"), Collects),
+        "jsonb_agg" | "jsonb_object_agg" => agg(Fixed("jsonb"), Collects),
         "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
             agg(Avg, Always)
         }
+        // Which grouping sets leave the arguments out, as a bit mask.
+        "grouping" => sig(Fixed("int4"), Never),
         // Window functions.
         "row_number" | "rank" | "dense_rank" => sig(Fixed("int8"), Never),
         "percent_rank" | "cume_dist" => sig(Fixed("float8"), Never),
@@ -155,7 +163,7 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "localtimestamp" => sig(Fixed("timestamp"), Never),
         "current_time" => sig(Fixed("timetz"), Never),
         "localtime" => sig(Fixed("time"), Never),
-        "date_trunc" => typed(Arg(1), Strict, &["text", "timestamptz"]),
+        "date_trunc" => typed(Timestamp(1), Strict, &["text", "timestamptz"]),
         "date_part" => typed(Fixed("float8"), Strict, &["text", "timestamptz"]),
         "age" => sig(Fixed("interval"), Strict),
         "to_timestamp" => typed(Fixed("timestamptz"), Strict, &["float8"]),

@@ -8,6 +8,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
+use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
     BinaryOperator, CastKind, Expr, FromTable, Function, FunctionArg, FunctionArgExpr,
     FunctionArguments, GroupByExpr, Insert, JoinConstraint, JoinOperator, ObjectName,
@@ -157,6 +158,9 @@ struct Frame {
     grouped: bool,
     /// Columns a WHERE predicate proves non-null: (relation index, column).
     nonnull: HashSet<(usize, String)>,
+    /// Columns that ROLLUP, CUBE or GROUPING SETS leave out of some grouping set, and so
+    /// are NULL in its rows (relation index, column) → the construct's name.
+    rolled: HashMap<(usize, String), &'static str>,
 }
 
 /// A context type flowing into an expression, used to type parameters.
@@ -720,16 +724,26 @@ impl<'a> Cx<'a> {
         if let Some(w) = &s.selection {
             self.filter(w);
         }
+        let mut rolled_out = Vec::new();
         if let GroupByExpr::Expressions(exprs, _) = &s.group_by {
-            for e in exprs {
-                self.expr(e, None);
-            }
-            self.top().grouped = !exprs.is_empty();
+            rolled_out = self.group_by(exprs, &s.projection);
         }
         if let Some(h) = &s.having {
             self.expr(h, None);
         }
-        let cols = self.projection(&s.projection, hints);
+        let mut cols = self.projection(&s.projection, hints);
+        for (i, word) in rolled_out {
+            if let Some(c) = cols.get_mut(i) {
+                c.t.nullable = true;
+                c.t.null_why = Reason::new(
+                    R::Aggregate,
+                    format!(
+                        "`{}` is NULL in the rows {word} adds for the grouping sets without it",
+                        c.name
+                    ),
+                );
+            }
+        }
         if let Some(ob) = order_by {
             if let sqlparser::ast::OrderByKind::Expressions(exprs) = &ob.kind {
                 for o in exprs {
@@ -888,6 +902,117 @@ impl<'a> Cx<'a> {
             }
         }
         out
+    }
+
+    /// Types a GROUP BY list and notes what its grouping sets imply: whether every group
+    /// holds a row (not so when a grouping set is empty, as ROLLUP's and CUBE's last is),
+    /// and which grouped columns are NULL in the rows of the sets that leave them out.
+    /// Returns the output columns (by position) named in GROUP BY by their alias or
+    /// number that are left out of some set.
+    fn group_by(&mut self, exprs: &[Expr], items: &[SelectItem]) -> Vec<(usize, &'static str)> {
+        // A grouping item's members, whether a member is in every set it makes, and
+        // whether it makes an empty set.
+        let mut always: Vec<&Expr> = Vec::new();
+        let mut sometimes: Vec<(&Expr, &'static str)> = Vec::new();
+        let mut empty_set = !exprs.is_empty();
+        for e in exprs {
+            match e {
+                Expr::Rollup(sets) | Expr::Cube(sets) => {
+                    let word = if matches!(e, Expr::Rollup(_)) {
+                        "ROLLUP"
+                    } else {
+                        "CUBE"
+                    };
+                    sometimes.extend(sets.iter().flatten().map(|m| (m, word)));
+                }
+                Expr::GroupingSets(sets) => {
+                    let nested = sets.iter().flatten().any(|m| {
+                        matches!(m, Expr::Rollup(_) | Expr::Cube(_) | Expr::GroupingSets(_))
+                    });
+                    if !nested && sets.iter().all(|set| !set.is_empty()) {
+                        empty_set = false;
+                    }
+                    for m in sets.iter().flatten() {
+                        match m {
+                            Expr::Rollup(inner) | Expr::Cube(inner) | Expr::GroupingSets(inner) => {
+                                sometimes
+                                    .extend(inner.iter().flatten().map(|m| (m, "GROUPING SETS")))
+                            }
+                            _ if !nested && sets.iter().all(|set| set.contains(m)) => {
+                                always.push(m)
+                            }
+                            _ => sometimes.push((m, "GROUPING SETS")),
+                        }
+                    }
+                }
+                _ => {
+                    empty_set = false;
+                    always.push(e);
+                }
+            }
+        }
+        self.top().grouped = !exprs.is_empty() && !empty_set;
+        // A bare name that is no input column is the output column of that alias, and a
+        // number the output column at that position (input columns win in GROUP BY).
+        let aliases: Vec<Option<String>> = items
+            .iter()
+            .map(|i| match i {
+                SelectItem::ExprWithAlias { alias, .. } => Some(ident(alias)),
+                SelectItem::UnnamedExpr(e) => self.expr_name(e),
+                _ => None,
+            })
+            .collect();
+        let output = |cx: &Self, m: &Expr| -> Option<usize> {
+            match unwrap_nested(m) {
+                Expr::Identifier(i) if !cx.is_input_column(&ident(i)) => {
+                    aliases.iter().position(|a| a.as_deref() == Some(&ident(i)))
+                }
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
+                    _ => None,
+                },
+                _ => None,
+            }
+        };
+        for m in always
+            .iter()
+            .copied()
+            .chain(sometimes.iter().map(|(m, _)| *m))
+        {
+            if output(self, m).is_none() {
+                self.expr(m, None);
+            }
+        }
+        let mut rolled_out = Vec::new();
+        for (m, word) in sometimes {
+            if always.contains(&m) {
+                continue;
+            }
+            if let Some(i) = output(self, m) {
+                rolled_out.push((i, word));
+                continue;
+            }
+            let mut refs = Vec::new();
+            let _ = sqlparser::ast::visit_expressions(m, |x| {
+                if let Some(c) = self.frames.last().and_then(|f| local_column(f, x)) {
+                    refs.push(c);
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+            self.top()
+                .rolled
+                .extend(refs.into_iter().map(|c| (c, word)));
+        }
+        rolled_out
+    }
+
+    /// Whether an unqualified name is a column of a relation in scope.
+    fn is_input_column(&self, name: &str) -> bool {
+        self.frames.iter().any(|f| {
+            f.rels
+                .iter()
+                .any(|r| !r.hidden.contains(name) && r.cols.iter().any(|c| c.0 == name))
+        })
     }
 
     /// Records the explicit column list for a `*` (`only` = None) or `t.*` of the
@@ -1807,6 +1932,17 @@ impl<'a> Cx<'a> {
 
     fn apply_rel_in(&self, f: &Frame, ri: usize, name: &str, mut t: Typed) -> Typed {
         let rel = &f.rels[ri];
+        if let Some(word) = f.rolled.get(&(ri, name.to_owned())) {
+            t.nullable = true;
+            t.null_why = Reason::new(
+                R::Aggregate,
+                format!(
+                    "`{}.{name}` is NULL in the rows {word} adds for the grouping sets without it",
+                    rel.alias
+                ),
+            );
+            return t;
+        }
         if f.nonnull.contains(&(ri, name.to_owned())) {
             if t.nullable {
                 t.nullable = false;
@@ -1901,6 +2037,12 @@ impl<'a> Cx<'a> {
                 }
             }
         }
+        // No column of that name anywhere: a relation's name stands for its whole row.
+        if qual.is_none() {
+            if let Some(t) = self.whole_row(name) {
+                return t;
+            }
+        }
         if any_poisoned {
             return Typed::unknown();
         }
@@ -1942,6 +2084,39 @@ impl<'a> Cx<'a> {
             hint,
         );
         Typed::unknown()
+    }
+
+    /// `a` (when no column is named `a`) or `a.*` as one value: the whole row of the
+    /// relation `a`, innermost frame first. It is NULL only where its relation was
+    /// null-extended by an outer join: a row whose columns are all NULL is still a row.
+    fn whole_row(&self, alias: &str) -> Option<Typed> {
+        for f in self.frames.iter().rev() {
+            let Some(ri) = f.rels.iter().rposition(|r| r.alias == alias) else {
+                continue;
+            };
+            let rel = &f.rels[ri];
+            if rel.poisoned {
+                return Some(Typed::unknown());
+            }
+            // (A WHERE predicate on one of its columns has cleared `null_ext`.)
+            let (nullable, null_why) = match &rel.null_ext {
+                Some(why) => (true, why.clone()),
+                _ => (
+                    false,
+                    Reason::new(
+                        R::Expression,
+                        format!("the row of `{alias}` is a value even where its columns are NULL"),
+                    ),
+                ),
+            };
+            return Some(Typed::new(
+                PgType::named("record"),
+                nullable,
+                Reason::new(R::Expression, format!("the whole row of `{alias}`")),
+                null_why,
+            ));
+        }
+        None
     }
 
     // ----- WHERE ------------------------------------------------------------------
@@ -1991,22 +2166,11 @@ impl<'a> Cx<'a> {
             Expr::AnyOp { left, .. } => cols.push(unwrap_nested(left)),
             _ => {}
         }
+        let Some(f) = self.frames.last_mut() else {
+            return;
+        };
         for e in cols {
-            let (qual, name) = match e {
-                Expr::Identifier(i) => (None, ident(i)),
-                Expr::CompoundIdentifier(p) if p.len() >= 2 => {
-                    (Some(ident(&p[p.len() - 2])), ident(&p[p.len() - 1]))
-                }
-                _ => continue,
-            };
-            let Some(f) = self.frames.last_mut() else {
-                continue;
-            };
-            let found = f.rels.iter().position(|r| match &qual {
-                Some(q) => r.alias == *q,
-                None => !r.hidden.contains(&name) && r.cols.iter().any(|c| c.0 == name),
-            });
-            if let Some(ri) = found {
+            if let Some((ri, name)) = local_column(f, e) {
                 // A strict predicate on a column drops the rows where its relation was
                 // null-extended, and the rows where the column is NULL.
                 f.rels[ri].null_ext = None;
@@ -2164,6 +2328,16 @@ impl<'a> Cx<'a> {
                 self.column(Some(&qual), &ident(&parts[n - 1]), e.span())
             }
             Expr::Value(v) => self.value(&v.value, hint, e.span()),
+            Expr::QualifiedWildcard(n, _) => {
+                let alias = crate::catalog::last_part(n);
+                match self.whole_row(&alias) {
+                    Some(t) => t,
+                    None => {
+                        self.column(Some(&alias), "*", e.span());
+                        Typed::unknown()
+                    }
+                }
+            }
             Expr::Nested(inner) => self.expr(inner, hint),
             Expr::Cast {
                 expr,
@@ -3064,6 +3238,21 @@ impl<'a> Cx<'a> {
         span: sqlparser::tokenizer::Span,
     ) -> Typed {
         let name = crate::catalog::last_part(&f.name);
+        // `a.*` as an argument is the whole row of `a`, one value like `a` itself.
+        let rows: Vec<Expr> = match &f.args {
+            FunctionArguments::List(l) => l
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(n)) => {
+                        Some(Expr::QualifiedWildcard(n.clone(), AttachedToken::empty()))
+                    }
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let mut rows = rows.iter();
         let (args, star): (Vec<&Expr>, bool) = match &f.args {
             FunctionArguments::List(l) => {
                 let mut star = false;
@@ -3080,6 +3269,7 @@ impl<'a> Cx<'a> {
                             arg: FunctionArgExpr::Expr(e),
                             ..
                         } => Some(e),
+                        FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(_)) => rows.next(),
                         _ => {
                             star = true;
                             None
@@ -3207,6 +3397,10 @@ impl<'a> Cx<'a> {
         let ty = match sig.ret {
             Ret::Fixed(t) => type_from_name(t),
             Ret::Arg(i) => arg(i),
+            Ret::Timestamp(i) => match arg(i) {
+                t if self.cat.base_type(&t).is("date") => PgType::named("timestamptz"),
+                t => t,
+            },
             Ret::ArrayOf(i) => {
                 let a = arg(i);
                 if a.is_unknown() {
@@ -3266,19 +3460,33 @@ impl<'a> Cx<'a> {
                     )
                 }
             }
-            Nulls::Aggregate => {
-                let arg_nullable = star || ts.iter().any(|t| t.nullable);
-                if arg_nullable && !star {
+            Nulls::Aggregate | Nulls::Collects => {
+                let collects = sig.nulls == Nulls::Collects;
+                let input = |sep: &str| {
+                    if collects {
+                        " (it collects NULL inputs too)".to_owned()
+                    } else {
+                        format!("{sep} of a non-null input")
+                    }
+                };
+                if sig.nulls == Nulls::Aggregate && !star && ts.iter().any(|t| t.nullable) {
                     (true, format!("{name}() is NULL when every input is NULL"))
                 } else if f.filter.is_some() {
                     (true, format!("{name}() with FILTER may aggregate no rows"))
                 } else if windowed && default_frame {
-                    (false, format!("{name}() over a window frame that holds the current row, of a non-null input"))
+                    (
+                        false,
+                        format!(
+                            "{name}() over a window frame that holds the current row{}",
+                            input(",")
+                        ),
+                    )
                 } else if grouped && !windowed {
                     (
                         false,
                         format!(
-                            "{name}() within a GROUP BY group (never empty) of a non-null input"
+                            "{name}() within a GROUP BY group (never empty){}",
+                            input("")
                         ),
                     )
                 } else {
@@ -3306,6 +3514,22 @@ impl<'a> Cx<'a> {
             Reason::new(source, why),
         )
     }
+}
+
+/// The column of `f` that a column reference names: (relation index, column).
+fn local_column(f: &Frame, e: &Expr) -> Option<(usize, String)> {
+    let (qual, name) = match e {
+        Expr::Identifier(i) => (None, ident(i)),
+        Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+            (Some(ident(&p[p.len() - 2])), ident(&p[p.len() - 1]))
+        }
+        _ => return None,
+    };
+    let ri = f.rels.iter().position(|r| match &qual {
+        Some(q) => r.alias == *q,
+        None => !r.hidden.contains(&name) && r.cols.iter().any(|c| c.0 == name),
+    })?;
+    Some((ri, name))
 }
 
 fn rename(mut cols: Vec<OutCol>, names: &[sqlparser::ast::TableAliasColumnDef]) -> Vec<OutCol> {

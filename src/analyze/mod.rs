@@ -1081,6 +1081,20 @@ impl QueryCtx<'_> {
         };
         let mapped = match self.mapper.map(&c.t.ty, nullable, over) {
             Ok(m) => m,
+            Err(t) if t == "record" => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::UnmappedType,
+                        format!(
+                            "column `{}` of query `{}` is a row value (`record`), which has no Go or Rust type",
+                            c.name, raw.name
+                        ),
+                    )
+                    .at(c.span.clone().unwrap_or_else(|| raw.sql_span.clone()))
+                    .help("select the row's columns (`t.*`, or `sqlc.embed(t)` for a nested struct), or turn it into JSON with `to_jsonb(...)`"),
+                );
+                return None;
+            }
             Err(t) => {
                 self.unmapped(diags, raw.sql_span.clone(), &t);
                 return None;

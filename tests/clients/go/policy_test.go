@@ -7,6 +7,7 @@ package clients
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -268,5 +269,79 @@ func TestFunctionsInFromYieldTheirRows(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("NotesFromJSON: %+v, want %+v", got, want)
+	}
+}
+
+// wholeRowsSQL seeds two samples, the first with two notes, the second with none.
+const wholeRowsSQL = `
+INSERT INTO samples (flag, small, big, ratio8, amount, label, ref, stamp_tz, docb, scores, feeling)
+VALUES (true, 1, 1, 1, 1, 'a', gen_random_uuid(), now(), '{}', '{}', 'happy'),
+       (true, 2, 2, 2, 2, 'b', gen_random_uuid(), now(), '{}', '{}', 'sad');
+INSERT INTO notes (sample_id, body)
+SELECT id, b FROM samples, (VALUES ('pea'), ('leek')) AS v (b) WHERE label = 'a';`
+
+func TestWholeRowsAndRollupsKeepTheirNulls(t *testing.T) {
+	ctx := context.Background()
+	url, conn := kitchenDB(t)
+	if _, err := conn.Exec(ctx, wholeRowsSQL); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlpact.Open(ctx, kitchen.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := kitchen.New(db)
+
+	// A whole row as JSON; NULL on the side of the LEFT JOIN that matched nothing.
+	rows, err := q.SampleNotesJSON(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bodies []string
+	for _, r := range rows {
+		if r.Note == nil {
+			bodies = append(bodies, "NULL")
+			continue
+		}
+		var n struct {
+			ID       int64  `json:"id"`
+			SampleID int64  `json:"sample_id"`
+			Body     string `json:"body"`
+		}
+		if err := json.Unmarshal(r.Note, &n); err != nil || n.SampleID != r.ID || n.ID == 0 {
+			t.Fatalf("note %s of sample %d: %+v %v", r.Note, r.ID, n, err)
+		}
+		bodies = append(bodies, n.Body)
+	}
+	if fmt.Sprint(bodies) != "[pea leek NULL]" {
+		t.Fatalf("SampleNotesJSON: %v", bodies)
+	}
+
+	// A group's rows collected by json_agg.
+	groups, err := q.NotesBySampleJSON(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []struct {
+		Body string `json:"body"`
+	}
+	if len(groups) != 1 || !groups[0].SampleID.Valid || json.Unmarshal(groups[0].Notes, &notes) != nil ||
+		fmt.Sprint(notes) != "[{pea} {leek}]" {
+		t.Fatalf("NotesBySampleJSON: %+v", groups)
+	}
+
+	// ROLLUP's total row: the body it leaves out is NULL, GROUPING says so.
+	totals, err := kitchen.New(conn).NoteTotals(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []kitchen.NoteTotalsRow{
+		{Body: pgtype.Text{String: "leek", Valid: true}, N: 1},
+		{Body: pgtype.Text{String: "pea", Valid: true}, N: 1},
+		{N: 2, Total: 1},
+	}
+	if fmt.Sprint(totals) != fmt.Sprint(want) {
+		t.Fatalf("NoteTotals: %+v, want %+v", totals, want)
 	}
 }

@@ -181,3 +181,59 @@ async fn functions_in_from_yield_their_rows() {
     drop(db);
     scratch.drop().await;
 }
+
+/// Two samples, the first with two notes, the second with none.
+const WHOLE_ROWS_SQL: &str = "
+INSERT INTO samples (flag, small, big, ratio8, amount, label, ref, stamp_tz, docb, scores, feeling)
+VALUES (true, 1, 1, 1, 1, 'a', gen_random_uuid(), now(), '{}', '{}', 'happy'),
+       (true, 2, 2, 2, 2, 'b', gen_random_uuid(), now(), '{}', '{}', 'sad');
+INSERT INTO notes (sample_id, body)
+SELECT id, b FROM samples, (VALUES ('pea'), ('leek')) AS v (b) WHERE label = 'a';";
+
+#[tokio::test]
+async fn whole_rows_and_rollups_keep_their_nulls() {
+    let scratch = Scratch::new("sqlpact_whole_rows_rs", &[schema()]).await;
+    let db = runtime(&scratch).await;
+    scratch.client.batch_execute(WHOLE_ROWS_SQL).await.unwrap();
+
+    // A whole row as JSON; NULL on the side of the LEFT JOIN that matched nothing.
+    let rows = k::sample_notes_json(&db).await.unwrap();
+    let bodies: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| {
+            r.note.as_ref().map(|n| {
+                assert_eq!(n["sample_id"].as_i64(), Some(r.id), "{n}");
+                assert!(n["id"].as_i64().is_some(), "{n}");
+                n["body"].as_str().unwrap()
+            })
+        })
+        .collect();
+    assert_eq!(bodies, [Some("pea"), Some("leek"), None]);
+
+    // A group's rows collected by json_agg.
+    let groups = k::notes_by_sample_json(&db).await.unwrap();
+    assert_eq!(groups.len(), 1);
+    assert!(groups[0].sample_id.is_some());
+    let got: Vec<&str> = groups[0]
+        .notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, ["pea", "leek"]);
+
+    // ROLLUP's total row: the body it leaves out is NULL, GROUPING says so.
+    let totals = k::note_totals(&scratch.client).await.unwrap();
+    let got: Vec<(Option<&str>, i64, i32)> = totals
+        .iter()
+        .map(|r| (r.body.as_deref(), r.n, r.total))
+        .collect();
+    assert_eq!(
+        got,
+        [(Some("leek"), 1, 0), (Some("pea"), 1, 0), (None, 2, 1)]
+    );
+
+    drop(db);
+    scratch.drop().await;
+}
