@@ -513,6 +513,7 @@ impl<'a> Cx<'a> {
             Statement::Insert(i) => Some(self.insert(i)),
             Statement::Update(u) => Some(self.update(u)),
             Statement::Delete(d) => Some(self.delete(d)),
+            Statement::Merge(m) => Some(self.merge(m)),
             _ => None,
         }
     }
@@ -1117,53 +1118,11 @@ impl<'a> Cx<'a> {
         if rel.poisoned {
             return Vec::new();
         }
-        let table = rel.table.clone().unwrap_or_default();
-        let targets: Vec<(String, Typed)> = if i.columns.is_empty() {
-            rel.cols.clone()
-        } else {
-            i.columns
-                .iter()
-                .filter_map(|c| {
-                    let n = crate::catalog::last_part(c);
-                    match rel.cols.iter().find(|(cn, _)| *cn == n) {
-                        Some(x) => Some(x.clone()),
-                        None => {
-                            self.unknown_column_in(&rel, &n, c.span());
-                            None
-                        }
-                    }
-                })
-                .collect()
-        };
-        let hints: Vec<Hint> = targets
-            .iter()
-            .map(|(n, t)| Hint {
-                ty: t.ty.clone(),
-                nullable: t.nullable,
-                column: Some(format!("{table}.{n}")),
-                why: format!("inserted into `{table}.{n}`"),
-            })
-            .collect();
+        let hints = self.insert_targets(&rel, &i.columns);
         if let Some(src) = &i.source {
             let produced = match src.body.as_ref() {
                 SetExpr::Values(v) => {
-                    for row in &v.rows {
-                        if row.content.len() != hints.len() && !hints.is_empty() {
-                            self.err(
-                                Code::ArityMismatch,
-                                row.span(),
-                                format!(
-                                    "INSERT names {} columns but this row has {} values",
-                                    hints.len(),
-                                    row.content.len()
-                                ),
-                                "give one value per column".into(),
-                            );
-                        }
-                        for (e, h) in row.content.iter().zip(hints.iter()) {
-                            self.expr(e, Some(h));
-                        }
-                    }
+                    self.insert_values(v, &hints);
                     None
                 }
                 _ => Some(self.query(src, Some(&hints))),
@@ -1206,6 +1165,131 @@ impl<'a> Cx<'a> {
             .unwrap_or_default();
         self.frames.pop();
         out
+    }
+
+    /// The columns an INSERT names (all of the table's when it names none), as hints
+    /// for the values written into them.
+    fn insert_targets(&mut self, rel: &Rel, columns: &[ObjectName]) -> Vec<Hint> {
+        let table = rel.table.clone().unwrap_or_default();
+        let targets: Vec<(String, Typed)> = if columns.is_empty() {
+            rel.cols.clone()
+        } else {
+            columns
+                .iter()
+                .filter_map(|c| {
+                    let n = crate::catalog::last_part(c);
+                    match rel.cols.iter().find(|(cn, _)| *cn == n) {
+                        Some(x) => Some(x.clone()),
+                        None => {
+                            self.unknown_column_in(rel, &n, c.span());
+                            None
+                        }
+                    }
+                })
+                .collect()
+        };
+        targets
+            .iter()
+            .map(|(n, t)| Hint {
+                ty: t.ty.clone(),
+                nullable: t.nullable,
+                column: Some(format!("{table}.{n}")),
+                why: format!("inserted into `{table}.{n}`"),
+            })
+            .collect()
+    }
+
+    /// The rows of an INSERT's VALUES, one value per inserted column.
+    fn insert_values(&mut self, v: &sqlparser::ast::Values, hints: &[Hint]) {
+        for row in &v.rows {
+            if row.content.len() != hints.len() && !hints.is_empty() {
+                self.err(
+                    Code::ArityMismatch,
+                    row.span(),
+                    format!(
+                        "INSERT names {} columns but this row has {} values",
+                        hints.len(),
+                        row.content.len()
+                    ),
+                    "give one value per column".into(),
+                );
+            }
+            for (e, h) in row.content.iter().zip(hints.iter()) {
+                self.expr(e, Some(h));
+            }
+        }
+    }
+
+    /// `MERGE INTO t USING s ON ...`: the target and the source joined in one frame,
+    /// each WHEN clause's condition, and the values its UPDATE SET or INSERT writes,
+    /// typed by the target's columns. PostgreSQL 15's MERGE returns no rows.
+    fn merge(&mut self, m: &sqlparser::ast::Merge) -> Vec<OutCol> {
+        use sqlparser::ast::{MergeAction, MergeInsertKind, MergeUpdateKind};
+        self.writes = true;
+        self.frames.push(Frame::default());
+        self.table_factor(&m.table);
+        let target = self.top().rels.first().cloned();
+        self.table_factor(&m.source);
+        self.expr(&m.on, None);
+        let unsupported = |cx: &mut Self, span: sqlparser::tokenizer::Span, what: &str| {
+            cx.err(
+                Code::UnsupportedStatement,
+                span,
+                format!("{what} in MERGE is not PostgreSQL"),
+                "write the columns and their values out: `UPDATE SET col = s.col`, `INSERT (cols) VALUES (...)`".into(),
+            );
+        };
+        if let Some(o) = &m.output {
+            self.err(
+                Code::UnsupportedStatement,
+                o.span(),
+                "MERGE with RETURNING or OUTPUT is not supported: PostgreSQL 15 and 16 refuse it".into(),
+                "run the MERGE as `:exec` or `:execrows`, and read the rows with a query of their own".into(),
+            );
+        }
+        for c in &m.clauses {
+            if let Some(p) = &c.predicate {
+                self.expr(p, None);
+            }
+            let Some(target) = &target else {
+                continue;
+            };
+            match &c.action {
+                MergeAction::Update(u) => {
+                    match &u.kind {
+                        MergeUpdateKind::Set(assignments) => {
+                            for a in assignments {
+                                self.assignment(target, a);
+                            }
+                        }
+                        MergeUpdateKind::Wildcard => {
+                            unsupported(self, u.update_token.0.span, "`UPDATE *`");
+                        }
+                    }
+                    for p in [&u.update_predicate, &u.delete_predicate]
+                        .into_iter()
+                        .flatten()
+                    {
+                        unsupported(self, p.span(), "a WHERE after UPDATE SET");
+                    }
+                }
+                MergeAction::Insert(ins) => {
+                    let hints = self.insert_targets(target, &ins.columns);
+                    match &ins.kind {
+                        MergeInsertKind::Values(v) => self.insert_values(v, &hints),
+                        MergeInsertKind::Row | MergeInsertKind::Wildcard => {
+                            unsupported(self, ins.kind_token.0.span, "`INSERT ROW` or `INSERT *`");
+                        }
+                    }
+                    if let Some(p) = &ins.insert_predicate {
+                        unsupported(self, p.span(), "a WHERE after INSERT VALUES");
+                    }
+                }
+                MergeAction::Delete { .. } | MergeAction::DoNothing { .. } => {}
+            }
+        }
+        self.frames.pop();
+        Vec::new()
     }
 
     fn assignment(&mut self, target: &Rel, a: &sqlparser::ast::Assignment) {

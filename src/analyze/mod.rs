@@ -724,9 +724,9 @@ impl QueryCtx<'_> {
             .with_rel_cache(self.rel_cache);
         let Some(cols) = cx.statement(stmt) else {
             diags.push(
-                Diagnostic::error(Code::UnsupportedStatement, format!("query `{}` is not a SELECT, INSERT, UPDATE or DELETE", raw.name))
+                Diagnostic::error(Code::UnsupportedStatement, format!("query `{}` is not a SELECT, INSERT, UPDATE, DELETE or MERGE", raw.name))
                     .at(raw.sql_span.clone())
-                    .help("sqlpact generates code for SELECT, INSERT, UPDATE and DELETE (with WITH and RETURNING); run other statements from migrations"),
+                    .help("sqlpact generates code for SELECT, INSERT, UPDATE, DELETE (with WITH and RETURNING) and MERGE; run other statements from migrations"),
             );
             return None;
         };
@@ -739,6 +739,7 @@ impl QueryCtx<'_> {
             sqlparser::ast::Statement::Insert(_) => "insert",
             sqlparser::ast::Statement::Update(_) => "update",
             sqlparser::ast::Statement::Delete(_) => "delete",
+            sqlparser::ast::Statement::Merge(_) => "merge",
             _ => "select",
         };
         if !self.check_command(raw, stmt, &cols, diags) {
@@ -1132,7 +1133,11 @@ impl QueryCtx<'_> {
                     format!("`:{}` query `{}` returns no columns", raw.command, raw.name),
                 )
                 .at(raw.command_span.clone())
-                .help("add RETURNING to the statement, or use `:exec` / `:execrows`"),
+                .help(if matches!(stmt, sqlparser::ast::Statement::Merge(_)) {
+                    "MERGE returns no rows: use `:exec` or `:execrows` (the rows it touched)"
+                } else {
+                    "add RETURNING to the statement, or use `:exec` / `:execrows`"
+                }),
             );
             return false;
         }

@@ -321,18 +321,39 @@ fn lang_type_changed(
     }
 }
 
-/// The table an INSERT writes and the columns it lists.
+/// The table an INSERT writes and the columns it lists; for a MERGE, its target and
+/// the columns every one of its INSERT actions lists.
 fn insert_target(sql: &str) -> Option<(String, Vec<String>)> {
+    use sqlparser::ast::{MergeAction, TableFactor};
     let stmts = crate::sqltext::parse(sql).ok()?;
-    let Some(Statement::Insert(ins)) = stmts.first() else {
-        return None;
-    };
-    let TableObject::TableName(name) = &ins.table else {
-        return None;
-    };
     let clean = |s: String| s.replace('"', "").to_lowercase();
-    Some((
-        clean(name.to_string()),
-        ins.columns.iter().map(|c| clean(c.to_string())).collect(),
-    ))
+    match stmts.first()? {
+        Statement::Insert(ins) => {
+            let TableObject::TableName(name) = &ins.table else {
+                return None;
+            };
+            Some((
+                clean(name.to_string()),
+                ins.columns.iter().map(|c| clean(c.to_string())).collect(),
+            ))
+        }
+        Statement::Merge(m) => {
+            let TableFactor::Table { name, .. } = &m.table else {
+                return None;
+            };
+            let mut listed: Option<Vec<String>> = None;
+            for c in &m.clauses {
+                if let MergeAction::Insert(ins) = &c.action {
+                    let cols: Vec<String> =
+                        ins.columns.iter().map(|c| clean(c.to_string())).collect();
+                    listed = Some(match listed {
+                        None => cols,
+                        Some(all) => all.into_iter().filter(|c| cols.contains(c)).collect(),
+                    });
+                }
+            }
+            Some((clean(name.to_string()), listed?))
+        }
+        _ => None,
+    }
 }

@@ -1,4 +1,4 @@
-//! SCH-003 `insert-misses-required-column`: A table gained a NOT NULL column without a default that an INSERT of the baseline omits.
+//! SCH-003 `insert-misses-required-column`: A table gained a NOT NULL column without a default that an INSERT (or a MERGE's INSERT) of the baseline omits.
 
 use std::collections::HashMap;
 
@@ -13,12 +13,13 @@ pub const RULE: Rule = Rule {
     level: Level::Error,
     side: Side::Writer,
     bump: Bump::Major,
-    summary: "A table gained a NOT NULL column without a default that an INSERT of the baseline omits.",
+    summary: "A table gained a NOT NULL column without a default that an INSERT (or a MERGE's INSERT) of the baseline omits.",
     doc: "The old INSERT still type-checks but fails at run time with 23502 while old clients run. Give the column a default first, or add it nullable and tighten it after every client sets it.",
 };
 
 pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
-    if !cx.old_queries.values().any(|q| q.statement == "insert") {
+    let inserts = |q: &crate::model::Query| matches!(q.statement.as_str(), "insert" | "merge");
+    if !cx.old_queries.values().any(|q| inserts(q)) {
         return;
     }
     let required = |c: &crate::model::TableColumn| !c.nullable && !c.has_default;
@@ -55,7 +56,7 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
         return;
     }
     for (name, q) in &cx.old_queries {
-        if q.statement != "insert" || !q.tables.iter().any(|t| tightened.contains_key(t.as_str())) {
+        if !inserts(q) || !q.tables.iter().any(|t| tightened.contains_key(t.as_str())) {
             continue;
         }
         let Some((table, listed)) = insert_target(&q.sql) else {
@@ -73,7 +74,8 @@ pub fn check(cx: &Cx<'_>, f: &mut Findings<'_>) {
             f.add(
                 format!("query {name} insert {}.{c}", nt.name),
                 format!(
-                    "the baseline INSERT `{name}` omits `{}.{c}`, which is now NOT NULL without a default",
+                    "the baseline {} `{name}` omits `{}.{c}`, which is now NOT NULL without a default",
+                    q.statement.to_uppercase(),
                     nt.name
                 ),
                 cx.new_queries.get(name).map(|n| &n.source),

@@ -345,3 +345,41 @@ func TestWholeRowsAndRollupsKeepTheirNulls(t *testing.T) {
 		t.Fatalf("NoteTotals: %+v, want %+v", totals, want)
 	}
 }
+
+func TestMergeUpdatesOrInserts(t *testing.T) {
+	ctx := context.Background()
+	url, conn := kitchenDB(t)
+	db, err := sqlpact.Open(ctx, kitchen.Policies, sqlpact.Options{Hosts: []string{url}, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := kitchen.New(db)
+	// No note has id 1000: the MERGE inserts one (its id comes from the identity).
+	if n, err := q.SaveNote(ctx, 1000, "first"); err != nil || n != 1 {
+		t.Fatalf("insert: %d %v", n, err)
+	}
+	var id int64
+	if err := conn.QueryRow(ctx, "SELECT id FROM notes WHERE body = 'first'").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	// That id now matches: the MERGE updates the note in place.
+	if n, err := q.SaveNote(ctx, id, "second"); err != nil || n != 1 {
+		t.Fatalf("update: %d %v", n, err)
+	}
+	var bodies []string
+	rows, err := conn.Query(ctx, "SELECT body FROM notes ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		bodies = append(bodies, b)
+	}
+	if rows.Err() != nil || fmt.Sprint(bodies) != "[second]" {
+		t.Fatalf("notes: %v %v", bodies, rows.Err())
+	}
+}

@@ -237,3 +237,30 @@ async fn whole_rows_and_rollups_keep_their_nulls() {
     drop(db);
     scratch.drop().await;
 }
+
+#[tokio::test]
+async fn merge_updates_or_inserts() {
+    let scratch = Scratch::new("sqlpact_merge_rs", &[schema()]).await;
+    let db = runtime(&scratch).await;
+    // No note has id 1000: the MERGE inserts one (its id comes from the identity).
+    assert_eq!(k::save_note(&db, 1000, "first").await.unwrap(), 1);
+    let id: i64 = scratch
+        .client
+        .query_one("SELECT id FROM notes WHERE body = 'first'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // That id now matches: the MERGE updates the note in place.
+    assert_eq!(k::save_note(&db, id, "second").await.unwrap(), 1);
+    let bodies: Vec<String> = scratch
+        .client
+        .query("SELECT body FROM notes ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(bodies, ["second"]);
+    drop(db);
+    scratch.drop().await;
+}
