@@ -8,7 +8,7 @@ pub enum Ret {
     Arg(usize),
     /// The type of argument `n`, a `date` taken as `timestamptz` (its implicit cast to
     /// the preferred date-time type), as `date_trunc` is.
-    Timestamp(usize),
+    DateAsTimestamptz(usize),
     /// An array of argument `n`'s type.
     ArrayOf(usize),
     /// The element type of argument `n`, an array.
@@ -163,7 +163,7 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "localtimestamp" => sig(Fixed("timestamp"), Never),
         "current_time" => sig(Fixed("timetz"), Never),
         "localtime" => sig(Fixed("time"), Never),
-        "date_trunc" => typed(Timestamp(1), Strict, &["text", "timestamptz"]),
+        "date_trunc" => typed(DateAsTimestamptz(1), Strict, &["text", "timestamptz"]),
         "date_part" => typed(Fixed("float8"), Strict, &["text", "timestamptz"]),
         "age" => sig(Fixed("interval"), Strict),
         "to_timestamp" => typed(Fixed("timestamptz"), Strict, &["float8"]),

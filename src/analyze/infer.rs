@@ -158,9 +158,37 @@ struct Frame {
     grouped: bool,
     /// Columns a WHERE predicate proves non-null: (relation index, column).
     nonnull: HashSet<(usize, String)>,
-    /// Columns that ROLLUP, CUBE or GROUPING SETS leave out of some grouping set, and so
-    /// are NULL in its rows (relation index, column) → the construct's name.
+    /// Grouped columns that ROLLUP, CUBE or GROUPING SETS leave out of some grouping
+    /// set, and so are NULL in its rows: (relation index, column, or `*` for the whole
+    /// row) → the construct's name.
     rolled: HashMap<(usize, String), &'static str>,
+    /// The same for grouped expressions that are not a column (`lower(title)`): an
+    /// expression written the same way in the select list is NULL in those rows.
+    rolled_exprs: Vec<(Expr, &'static str)>,
+    /// An aggregate's arguments are being typed: they see the input rows, where no
+    /// grouping set has made anything NULL yet.
+    agg_input: bool,
+}
+
+impl Rel {
+    /// Whether an unqualified `name` is a column of this relation.
+    fn has_visible(&self, name: &str) -> bool {
+        !self.hidden.contains(name) && self.cols.iter().any(|c| c.0 == name)
+    }
+}
+
+/// An output column as PostgreSQL numbers them in GROUP BY (`*` and `t.*` expanded).
+enum Slot<'e> {
+    Expr(&'e Expr),
+    Column(usize, String),
+}
+
+/// Why a value is NULL in the rows a grouping construct adds.
+fn rolled_reason(what: &str, word: &str) -> Reason {
+    Reason::new(
+        R::Aggregate,
+        format!("`{what}` is NULL in the rows {word} adds for the grouping sets without it"),
+    )
 }
 
 /// A context type flowing into an expression, used to type parameters.
@@ -725,26 +753,13 @@ impl<'a> Cx<'a> {
         if let Some(w) = &s.selection {
             self.filter(w);
         }
-        let mut rolled_out = Vec::new();
         if let GroupByExpr::Expressions(exprs, _) = &s.group_by {
-            rolled_out = self.group_by(exprs, &s.projection);
+            self.group_by(exprs, &s.projection);
         }
         if let Some(h) = &s.having {
             self.expr(h, None);
         }
-        let mut cols = self.projection(&s.projection, hints);
-        for (i, word) in rolled_out {
-            if let Some(c) = cols.get_mut(i) {
-                c.t.nullable = true;
-                c.t.null_why = Reason::new(
-                    R::Aggregate,
-                    format!(
-                        "`{}` is NULL in the rows {word} adds for the grouping sets without it",
-                        c.name
-                    ),
-                );
-            }
-        }
+        let cols = self.projection(&s.projection, hints);
         if let Some(ob) = order_by {
             if let sqlparser::ast::OrderByKind::Expressions(exprs) = &ob.kind {
                 for o in exprs {
@@ -906,16 +921,15 @@ impl<'a> Cx<'a> {
     }
 
     /// Types a GROUP BY list and notes what its grouping sets imply: whether every group
-    /// holds a row (not so when a grouping set is empty, as ROLLUP's and CUBE's last is),
-    /// and which grouped columns are NULL in the rows of the sets that leave them out.
-    /// Returns the output columns (by position) named in GROUP BY by their alias or
-    /// number that are left out of some set.
-    fn group_by(&mut self, exprs: &[Expr], items: &[SelectItem]) -> Vec<(usize, &'static str)> {
-        // A grouping item's members, whether a member is in every set it makes, and
-        // whether it makes an empty set.
+    /// holds a row (not so when a grouping set is empty, as ROLLUP's and CUBE's last
+    /// is), and which grouped columns and expressions are NULL in the rows of the sets
+    /// that leave them out.
+    fn group_by(&mut self, exprs: &[Expr], items: &[SelectItem]) {
+        // Each item's members, those in every set the item makes, and whether every
+        // item can make an empty set (then so can their product).
         let mut always: Vec<&Expr> = Vec::new();
         let mut sometimes: Vec<(&Expr, &'static str)> = Vec::new();
-        let mut empty_set = !exprs.is_empty();
+        let mut empty_set = true;
         for e in exprs {
             match e {
                 Expr::Rollup(sets) | Expr::Cube(sets) => {
@@ -927,93 +941,162 @@ impl<'a> Cx<'a> {
                     sometimes.extend(sets.iter().flatten().map(|m| (m, word)));
                 }
                 Expr::GroupingSets(sets) => {
-                    let nested = sets.iter().flatten().any(|m| {
-                        matches!(m, Expr::Rollup(_) | Expr::Cube(_) | Expr::GroupingSets(_))
-                    });
-                    if !nested && sets.iter().all(|set| !set.is_empty()) {
-                        empty_set = false;
-                    }
-                    for m in sets.iter().flatten() {
-                        match m {
-                            Expr::Rollup(inner) | Expr::Cube(inner) | Expr::GroupingSets(inner) => {
-                                sometimes
-                                    .extend(inner.iter().flatten().map(|m| (m, "GROUPING SETS")))
-                            }
-                            _ if !nested && sets.iter().all(|set| set.contains(m)) => {
-                                always.push(m)
-                            }
-                            _ => sometimes.push((m, "GROUPING SETS")),
+                    // A nested ROLLUP or CUBE makes sets of its own, an empty one
+                    // among them: with one, every member is left out somewhere.
+                    let nested: Vec<Vec<&Expr>> =
+                        sets.iter().flatten().filter_map(nested_grouping).collect();
+                    for m in sets
+                        .iter()
+                        .flatten()
+                        .filter(|m| nested_grouping(m).is_none())
+                    {
+                        if nested.is_empty() && sets.iter().all(|set| set.contains(m)) {
+                            always.push(m);
+                        } else {
+                            sometimes.push((m, "GROUPING SETS"));
                         }
                     }
+                    if nested.is_empty() && !sets.iter().any(Vec::is_empty) {
+                        empty_set = false;
+                    }
+                    sometimes.extend(nested.into_iter().flatten().map(|m| (m, "GROUPING SETS")));
                 }
+                // `GROUP BY ()`: the empty grouping set itself.
+                Expr::Tuple(t) if t.is_empty() => {}
                 _ => {
                     empty_set = false;
                     always.push(e);
                 }
             }
         }
-        self.top().grouped = !exprs.is_empty() && !empty_set;
-        // A bare name that is no input column is the output column of that alias, and a
-        // number the output column at that position (input columns win in GROUP BY).
-        let aliases: Vec<Option<String>> = items
-            .iter()
-            .map(|i| match i {
-                SelectItem::ExprWithAlias { alias, .. } => Some(ident(alias)),
-                SelectItem::UnnamedExpr(e) => self.expr_name(e),
-                _ => None,
-            })
-            .collect();
-        let output = |cx: &Self, m: &Expr| -> Option<usize> {
-            match unwrap_nested(m) {
-                Expr::Identifier(i) if !cx.is_input_column(&ident(i)) => {
-                    aliases.iter().position(|a| a.as_deref() == Some(&ident(i)))
-                }
-                Expr::Value(v) => match &v.value {
-                    Value::Number(n, _) => n.parse::<usize>().ok().and_then(|n| n.checked_sub(1)),
-                    _ => None,
-                },
-                _ => None,
-            }
-        };
+        self.top().grouped = !empty_set;
+        let slots = self.output_slots(items);
+        let mut targets = Vec::new();
         for m in always
             .iter()
             .copied()
             .chain(sometimes.iter().map(|(m, _)| *m))
         {
-            if output(self, m).is_none() {
+            let slot = self.output_slot(m, &slots);
+            if slot.is_none() {
                 self.expr(m, None);
             }
+            targets.push(slot);
         }
-        let mut rolled_out = Vec::new();
-        for (m, word) in sometimes {
-            if always.contains(&m) {
+        let mut rolled = HashMap::new();
+        let mut rolled_exprs = Vec::new();
+        for ((m, word), slot) in sometimes.iter().zip(targets.into_iter().skip(always.len())) {
+            if always.contains(m) {
                 continue;
             }
-            if let Some(i) = output(self, m) {
-                rolled_out.push((i, word));
-                continue;
-            }
-            let mut refs = Vec::new();
-            let _ = sqlparser::ast::visit_expressions(m, |x| {
-                if let Some(c) = self.frames.last().and_then(|f| local_column(f, x)) {
-                    refs.push(c);
+            let e = match slot {
+                Some(Slot::Column(ri, n)) => {
+                    rolled.insert((ri, n), *word);
+                    continue;
                 }
-                std::ops::ControlFlow::<()>::Continue(())
-            });
-            self.top()
-                .rolled
-                .extend(refs.into_iter().map(|c| (c, word)));
+                Some(Slot::Expr(e)) => e,
+                None => *m,
+            };
+            let Some(f) = self.frames.last() else {
+                break;
+            };
+            if let Some(c) = local_column(f, unwrap_nested(e)) {
+                rolled.insert(c, *word);
+            } else if let Some(ri) = match unwrap_nested(e) {
+                Expr::Identifier(i) => f.rels.iter().rposition(|r| r.alias == ident(i)),
+                _ => None,
+            } {
+                rolled.insert((ri, "*".to_owned()), *word);
+            } else {
+                rolled_exprs.push((e.clone(), *word));
+            }
         }
-        rolled_out
+        let top = self.top();
+        top.rolled = rolled;
+        top.rolled_exprs = rolled_exprs;
     }
 
-    /// Whether an unqualified name is a column of a relation in scope.
-    fn is_input_column(&self, name: &str) -> bool {
-        self.frames.iter().any(|f| {
-            f.rels
-                .iter()
-                .any(|r| !r.hidden.contains(name) && r.cols.iter().any(|c| c.0 == name))
-        })
+    /// The select list as GROUP BY numbers and names it: `*` and `t.*` expanded.
+    fn output_slots<'e>(&self, items: &'e [SelectItem]) -> Vec<(Option<String>, Slot<'e>)> {
+        let Some(f) = self.frames.last() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let only = match item {
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    out.push((Some(ident(alias)), Slot::Expr(expr)));
+                    continue;
+                }
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAliases { expr: e, .. } => {
+                    out.push((self.expr_name(e), Slot::Expr(e)));
+                    continue;
+                }
+                SelectItem::Wildcard(_) => None,
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(n),
+                    _,
+                ) => Some(crate::catalog::last_part(n)),
+                SelectItem::QualifiedWildcard(..) => continue,
+            };
+            for (ri, r) in f.rels.iter().enumerate() {
+                if only.as_ref().is_some_and(|a| *a != r.alias) {
+                    continue;
+                }
+                for (n, _) in r.cols.iter().filter(|(n, _)| !r.hidden.contains(n)) {
+                    out.push((Some(n.clone()), Slot::Column(ri, n.clone())));
+                }
+            }
+        }
+        out
+    }
+
+    /// The output column a GROUP BY member names: a number is its position; a bare
+    /// name that no column of this query's FROM has is the output column of that name
+    /// (PostgreSQL looks there before the enclosing queries' columns).
+    fn output_slot<'e>(
+        &mut self,
+        m: &Expr,
+        slots: &[(Option<String>, Slot<'e>)],
+    ) -> Option<Slot<'e>> {
+        let pick = |i: usize| match &slots[i].1 {
+            Slot::Expr(e) => Slot::Expr(e),
+            Slot::Column(ri, n) => Slot::Column(*ri, n.clone()),
+        };
+        match unwrap_nested(m) {
+            Expr::Identifier(i) => {
+                let name = ident(i);
+                let local = self
+                    .frames
+                    .last()
+                    .is_some_and(|f| f.rels.iter().any(|r| r.has_visible(&name)));
+                if local {
+                    return None;
+                }
+                slots
+                    .iter()
+                    .position(|(n, _)| n.as_deref() == Some(name.as_str()))
+                    .map(pick)
+            }
+            Expr::Value(v) => {
+                let Value::Number(n, _) = &v.value else {
+                    return None;
+                };
+                match n.parse::<usize>() {
+                    Ok(p) if (1..=slots.len()).contains(&p) => Some(pick(p - 1)),
+                    _ => {
+                        self.err(
+                            Code::UnknownColumn,
+                            m.span(),
+                            format!("GROUP BY position {n} is not in the select list"),
+                            format!("the select list has {} column(s)", slots.len()),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
     }
 
     /// Records the explicit column list for a `*` (`only` = None) or `t.*` of the
@@ -2016,15 +2099,13 @@ impl<'a> Cx<'a> {
 
     fn apply_rel_in(&self, f: &Frame, ri: usize, name: &str, mut t: Typed) -> Typed {
         let rel = &f.rels[ri];
-        if let Some(word) = f.rolled.get(&(ri, name.to_owned())) {
+        if let Some(word) = f
+            .rolled
+            .get(&(ri, name.to_owned()))
+            .filter(|_| !f.agg_input)
+        {
             t.nullable = true;
-            t.null_why = Reason::new(
-                R::Aggregate,
-                format!(
-                    "`{}.{name}` is NULL in the rows {word} adds for the grouping sets without it",
-                    rel.alias
-                ),
-            );
+            t.null_why = rolled_reason(&format!("{}.{name}", rel.alias), word);
             return t;
         }
         if f.nonnull.contains(&(ri, name.to_owned())) {
@@ -2092,7 +2173,7 @@ impl<'a> Cx<'a> {
                 .rels
                 .iter()
                 .enumerate()
-                .filter(|(_, r)| !r.hidden.contains(name) && r.cols.iter().any(|c| c.0 == name))
+                .filter(|(_, r)| r.has_visible(name))
                 .map(|(i, _)| i)
                 .collect();
             match matches.as_slice() {
@@ -2183,9 +2264,11 @@ impl<'a> Cx<'a> {
                 return Some(Typed::unknown());
             }
             // (A WHERE predicate on one of its columns has cleared `null_ext`.)
-            let (nullable, null_why) = match &rel.null_ext {
-                Some(why) => (true, why.clone()),
-                _ => (
+            let rolled = f.rolled.get(&(ri, "*".to_owned())).filter(|_| !f.agg_input);
+            let (nullable, null_why) = match (&rel.null_ext, rolled) {
+                (_, Some(word)) => (true, rolled_reason(alias, word)),
+                (Some(why), None) => (true, why.clone()),
+                (None, None) => (
                     false,
                     Reason::new(
                         R::Expression,
@@ -2401,6 +2484,21 @@ impl<'a> Cx<'a> {
     }
 
     pub fn expr(&mut self, e: &Expr, hint: Option<&Hint>) -> Typed {
+        let rolled = self.frames.last().and_then(|f| {
+            if f.rolled_exprs.is_empty() || f.agg_input {
+                return None;
+            }
+            f.rolled_exprs.iter().find(|(r, _)| r == e).map(|(_, w)| *w)
+        });
+        let mut t = self.expr_kind(e, hint);
+        if let Some(word) = rolled {
+            t.nullable = true;
+            t.null_why = rolled_reason(&e.to_string(), word);
+        }
+        t
+    }
+
+    fn expr_kind(&mut self, e: &Expr, hint: Option<&Hint>) -> Typed {
         match e {
             Expr::Identifier(i) => self.column(None, &ident(i), e.span()),
             Expr::CompoundIdentifier(parts) => {
@@ -3315,7 +3413,30 @@ impl<'a> Cx<'a> {
         ))
     }
 
+    /// A call. A plain aggregate's arguments (and FILTER, and ORDER BY) are typed as
+    /// its input rows have them, before grouping sets make anything NULL.
     fn function(
+        &mut self,
+        f: &Function,
+        hint: Option<&Hint>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Typed {
+        let aggregate = f.over.is_none()
+            && matches!(&f.args, FunctionArguments::List(l)
+                if functions::lookup(&crate::catalog::last_part(&f.name), l.args.len())
+                    .is_some_and(|s| s.aggregate));
+        let outer = self.frames.last().map(|fr| fr.agg_input);
+        if let (true, Some(fr)) = (aggregate, self.frames.last_mut()) {
+            fr.agg_input = true;
+        }
+        let t = self.call(f, hint, span);
+        if let (Some(outer), Some(fr)) = (outer, self.frames.last_mut()) {
+            fr.agg_input = outer;
+        }
+        t
+    }
+
+    fn call(
         &mut self,
         f: &Function,
         hint: Option<&Hint>,
@@ -3323,27 +3444,29 @@ impl<'a> Cx<'a> {
     ) -> Typed {
         let name = crate::catalog::last_part(&f.name);
         // `a.*` as an argument is the whole row of `a`, one value like `a` itself.
-        let rows: Vec<Expr> = match &f.args {
-            FunctionArguments::List(l) => l
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(n)) => {
-                        Some(Expr::QualifiedWildcard(n.clone(), AttachedToken::empty()))
-                    }
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
+        // `a.*` as an argument is the whole row of `a`, one value like `a` itself: such
+        // an argument is held here as an expression, beside the list it stands in.
+        let list: &[FunctionArg] = match &f.args {
+            FunctionArguments::List(l) => &l.args,
+            _ => &[],
         };
-        let mut rows = rows.iter();
+        let rows: Vec<Option<Expr>> = list
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(n)) => {
+                    Some(Expr::QualifiedWildcard(n.clone(), AttachedToken::empty()))
+                }
+                _ => None,
+            })
+            .collect();
         let (args, star): (Vec<&Expr>, bool) = match &f.args {
             FunctionArguments::List(l) => {
                 let mut star = false;
                 let args = l
                     .args
                     .iter()
-                    .filter_map(|a| match a {
+                    .zip(&rows)
+                    .filter_map(|(a, row)| match a {
                         FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
                         | FunctionArg::Named {
                             arg: FunctionArgExpr::Expr(e),
@@ -3353,7 +3476,7 @@ impl<'a> Cx<'a> {
                             arg: FunctionArgExpr::Expr(e),
                             ..
                         } => Some(e),
-                        FunctionArg::Unnamed(FunctionArgExpr::QualifiedWildcard(_)) => rows.next(),
+                        _ if row.is_some() => row.as_ref(),
                         _ => {
                             star = true;
                             None
@@ -3481,7 +3604,7 @@ impl<'a> Cx<'a> {
         let ty = match sig.ret {
             Ret::Fixed(t) => type_from_name(t),
             Ret::Arg(i) => arg(i),
-            Ret::Timestamp(i) => match arg(i) {
+            Ret::DateAsTimestamptz(i) => match arg(i) {
                 t if self.cat.base_type(&t).is("date") => PgType::named("timestamptz"),
                 t => t,
             },
@@ -3545,13 +3668,13 @@ impl<'a> Cx<'a> {
                 }
             }
             Nulls::Aggregate | Nulls::Collects => {
-                let collects = sig.nulls == Nulls::Collects;
-                let input = |sep: &str| {
-                    if collects {
-                        " (it collects NULL inputs too)".to_owned()
-                    } else {
-                        format!("{sep} of a non-null input")
-                    }
+                let (windowed_input, grouped_input) = if sig.nulls == Nulls::Collects {
+                    (
+                        " (it collects NULL inputs too)",
+                        " (it collects NULL inputs too)",
+                    )
+                } else {
+                    (", of a non-null input", " of a non-null input")
                 };
                 if sig.nulls == Nulls::Aggregate && !star && ts.iter().any(|t| t.nullable) {
                     (true, format!("{name}() is NULL when every input is NULL"))
@@ -3561,17 +3684,13 @@ impl<'a> Cx<'a> {
                     (
                         false,
                         format!(
-                            "{name}() over a window frame that holds the current row{}",
-                            input(",")
+                            "{name}() over a window frame that holds the current row{windowed_input}"
                         ),
                     )
                 } else if grouped && !windowed {
                     (
                         false,
-                        format!(
-                            "{name}() within a GROUP BY group (never empty){}",
-                            input("")
-                        ),
+                        format!("{name}() within a GROUP BY group (never empty){grouped_input}"),
                     )
                 } else {
                     (true, format!("{name}() over a possibly empty set is NULL"))
@@ -3600,6 +3719,28 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// The members of a ROLLUP, CUBE or GROUPING SETS nested in GROUPING SETS (sqlparser
+/// reads a nested ROLLUP or CUBE as a call).
+fn nested_grouping(m: &Expr) -> Option<Vec<&Expr>> {
+    match m {
+        Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) => {
+            Some(sets.iter().flatten().collect())
+        }
+        Expr::Function(f)
+            if matches!(
+                crate::catalog::last_part(&f.name).as_str(),
+                "rollup" | "cube"
+            ) =>
+        {
+            match &f.args {
+                FunctionArguments::List(l) => Some(positional(&l.args).0),
+                _ => Some(Vec::new()),
+            }
+        }
+        _ => None,
+    }
+}
+
 /// The column of `f` that a column reference names: (relation index, column).
 fn local_column(f: &Frame, e: &Expr) -> Option<(usize, String)> {
     let (qual, name) = match e {
@@ -3611,7 +3752,7 @@ fn local_column(f: &Frame, e: &Expr) -> Option<(usize, String)> {
     };
     let ri = f.rels.iter().position(|r| match &qual {
         Some(q) => r.alias == *q,
-        None => !r.hidden.contains(&name) && r.cols.iter().any(|c| c.0 == name),
+        None => r.has_visible(&name),
     })?;
     Some((ri, name))
 }

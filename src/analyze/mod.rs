@@ -1083,11 +1083,16 @@ impl QueryCtx<'_> {
         let mapped = match self.mapper.map(&c.t.ty, nullable, over) {
             Ok(m) => m,
             Err(t) if t == "record" => {
+                let what = if c.t.ty.element().is_some() {
+                    "an array of rows (`record[]`)"
+                } else {
+                    "a row value (`record`)"
+                };
                 diags.push(
                     Diagnostic::error(
                         Code::UnmappedType,
                         format!(
-                            "column `{}` of query `{}` is a row value (`record`), which has no Go or Rust type",
+                            "column `{}` of query `{}` is {what}, which has no Go or Rust type",
                             c.name, raw.name
                         ),
                     )
