@@ -171,3 +171,110 @@ fn tls_is_negotiated_and_checked_as_sslmode_says() {
         .expect("require refuses a server without TLS");
     assert!(err.to_string().contains("TLS"), "{err}");
 }
+
+/// The analyzer's NOT NULL claims against rows: every fixture over the shared
+/// `schema.sql` runs its reads that take no parameters, first on empty tables (where
+/// aggregates see no row), then on `seed.sql`'s rows (an author without books, a book
+/// without an author or reviews, NULLs in the nullable columns); no column the analyzer
+/// calls NOT NULL may come back NULL.
+#[test]
+fn not_null_columns_stay_non_null_on_real_rows() {
+    let dir = common::root().join("tests/fixtures/analyze");
+    let base = database_url();
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    let name = format!("sqlpact_nulls_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        admin.batch_execute(&sql).unwrap();
+    }
+    let mut cfg: postgres::Config = base.parse().unwrap();
+    cfg.dbname(&name);
+    let mut db = cfg.connect(postgres::NoTls).unwrap();
+    db.batch_execute(&std::fs::read_to_string(dir.join("schema.sql")).unwrap())
+        .unwrap();
+
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("sqlpact.yaml"))
+        .filter(|p| std::fs::read_to_string(p).is_ok_and(|y| y.contains("schema: [../schema.sql]")))
+        .collect();
+    cases.sort();
+    let queries: Vec<(String, sqlpact::model::Query)> = cases
+        .iter()
+        .flat_map(|c| {
+            let run = common::load(c);
+            let fixture = c
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            run.analysis
+                .unwrap()
+                .contract
+                .queries
+                .into_iter()
+                .filter(|q| q.params.is_empty() && q.read_only && !q.columns.is_empty())
+                .map(move |q| (fixture.clone(), q))
+        })
+        .collect();
+    assert!(queries.len() >= 30, "only {} queries", queries.len());
+
+    let (mut checked, mut nulls) = (0, 0);
+    for seeded in [false, true] {
+        if seeded {
+            db.batch_execute(&std::fs::read_to_string(dir.join("seed.sql")).unwrap())
+                .unwrap();
+        }
+        for (fixture, q) in &queries {
+            let msgs = db
+                .simple_query(&q.sql)
+                .unwrap_or_else(|e| panic!("{fixture} {}: {e}", q.name));
+            for m in msgs {
+                let postgres::SimpleQueryMessage::Row(row) = m else {
+                    continue;
+                };
+                // A nullable embed (`sqlc.embed` on an outer join's nullable side) is
+                // absent as a whole: its NOT NULL columns are all NULL, or none is.
+                let absent = |c: &sqlpact::model::Column| {
+                    let e = q.embeds.iter().find(|e| Some(&e.name) == c.embed.as_ref());
+                    e.is_some_and(|e| {
+                        let cols =
+                            e.first_column as usize..(e.first_column + e.column_count) as usize;
+                        e.nullable
+                            && cols
+                                .filter(|&j| !q.columns[j].nullable)
+                                .all(|j| row.get(j).is_none())
+                    })
+                };
+                for (i, c) in q.columns.iter().enumerate() {
+                    let value = row.get(i);
+                    assert!(
+                        c.nullable || value.is_some() || absent(c),
+                        "{fixture} {}: column `{}` is NOT NULL to the analyzer ({}) but NULL in a row{}",
+                        q.name,
+                        c.name,
+                        c.nullable_reason.detail,
+                        if seeded { " of seed.sql" } else { " over empty tables" }
+                    );
+                    checked += 1;
+                    nulls += usize::from(value.is_none());
+                }
+            }
+        }
+    }
+    drop(db);
+    admin
+        .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .unwrap();
+    // The rows reach the NULL cases: many values checked, NULLs among them.
+    eprintln!("{} queries, {checked} values, {nulls} NULL", queries.len());
+    assert!(
+        checked > 300 && nulls > 30,
+        "{checked} values, {nulls} NULL"
+    );
+}
