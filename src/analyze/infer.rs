@@ -162,12 +162,16 @@ struct Frame {
     /// set, and so are NULL in its rows: (relation index, column, or `*` for the whole
     /// row) → the construct's name.
     rolled: HashMap<(usize, String), &'static str>,
-    /// The same for grouped expressions that are not a column (`lower(title)`): an
-    /// expression written the same way in the select list is NULL in those rows.
-    rolled_exprs: Vec<(Expr, &'static str)>,
+    /// The same for grouped expressions that are not a column (`lower(title)`), by
+    /// their `canonical` text: the same expression in the select list is NULL there.
+    rolled_exprs: Vec<(String, &'static str)>,
     /// An aggregate's arguments are being typed: they see the input rows, where no
     /// grouping set has made anything NULL yet.
     agg_input: bool,
+    /// The columns `*` stands for, in PostgreSQL's order (a join's USING or NATURAL
+    /// columns first), for the first `star_rels` relations.
+    star: Vec<(usize, String)>,
+    star_rels: usize,
 }
 
 impl Rel {
@@ -181,6 +185,13 @@ impl Rel {
 enum Slot<'e> {
     Expr(&'e Expr),
     Column(usize, String),
+}
+
+/// What a GROUP BY member groups by.
+enum Resolved {
+    /// A column of the query's FROM (relation index, column; `*` for a whole row).
+    Column(usize, String),
+    Expr(Box<Expr>),
 }
 
 /// Why a value is NULL in the rows a grouping construct adds.
@@ -232,6 +243,9 @@ pub struct Cx<'a> {
     /// The first call that leaves state on the session beyond the statement (a
     /// session-level advisory lock, `set_config` for the session), and its name.
     pub session: Option<(Span, String)>,
+    /// The alias of a MERGE's target while a WHEN NOT MATCHED clause, which cannot
+    /// see it, is typed.
+    unmatched_target: Option<String>,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -467,6 +481,7 @@ impl<'a> Cx<'a> {
             writes: false,
             locks: false,
             session: None,
+            unmatched_target: None,
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -519,6 +534,14 @@ impl<'a> Cx<'a> {
 
     fn err(&mut self, code: Code, span: sqlparser::tokenizer::Span, msg: String, help: String) {
         let sp = self.span(span);
+        // An expression typed twice (once to learn a type, once with it) says it once.
+        if self
+            .diags
+            .iter()
+            .any(|d| d.code == code && d.message == msg && d.span.as_ref() == Some(&sp))
+        {
+            return;
+        }
         self.diags
             .push(Diagnostic::error(code, msg).at(sp).help(help));
     }
@@ -807,28 +830,21 @@ impl<'a> Cx<'a> {
                 }
                 SelectItem::Wildcard(opts) => {
                     self.record_star(item, opts, None);
-                    let frame = self.frames.last();
-                    let cols: Vec<OutCol> = frame
-                        .map(|f| {
-                            f.rels
+                    for (ri, n) in self.star_columns(None) {
+                        let t = self.frames.last().and_then(|f| {
+                            f.rels[ri]
+                                .cols
                                 .iter()
-                                .enumerate()
-                                .flat_map(|(ri, r)| {
-                                    r.cols
-                                        .iter()
-                                        .filter(|(n, _)| !r.hidden.contains(n))
-                                        .map(move |(n, t)| (ri, n.clone(), t.clone()))
-                                })
-                                .map(|(ri, n, t)| OutCol {
-                                    t: self.apply_rel(ri, &n, t),
-                                    name: n,
-                                    embed: None,
-                                    span: None,
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    out.extend(cols);
+                                .find(|c| c.0 == n)
+                                .map(|c| c.1.clone())
+                        });
+                        out.push(OutCol {
+                            t: self.apply_rel(ri, &n, t.unwrap_or_else(Typed::unknown)),
+                            name: n,
+                            embed: None,
+                            span: None,
+                        });
+                    }
                 }
                 SelectItem::QualifiedWildcard(kind, opts) => {
                     if let SelectItemQualifiedWildcardKind::ObjectName(n) = kind {
@@ -938,7 +954,7 @@ impl<'a> Cx<'a> {
                     } else {
                         "CUBE"
                     };
-                    sometimes.extend(sets.iter().flatten().map(|m| (m, word)));
+                    sometimes.extend(sets.iter().flatten().flat_map(members).map(|m| (m, word)));
                 }
                 Expr::GroupingSets(sets) => {
                     // A nested ROLLUP or CUBE makes sets of its own, an empty one
@@ -970,45 +986,65 @@ impl<'a> Cx<'a> {
             }
         }
         self.top().grouped = !empty_set;
+        // Each member as the output column it names, or typed as written.
         let slots = self.output_slots(items);
-        let mut targets = Vec::new();
-        for m in always
+        let always: Vec<Resolved> = always
+            .into_iter()
+            .map(|m| self.resolve_member(m, &slots))
+            .collect();
+        let sometimes: Vec<(Resolved, &'static str)> = sometimes
+            .into_iter()
+            .map(|(m, word)| (self.resolve_member(m, &slots), word))
+            .collect();
+        // Columns grouped in every set are never NULL for the grouping's sake.
+        let kept: Vec<(usize, String)> = always
             .iter()
-            .copied()
-            .chain(sometimes.iter().map(|(m, _)| *m))
-        {
-            let slot = self.output_slot(m, &slots);
-            if slot.is_none() {
-                self.expr(m, None);
-            }
-            targets.push(slot);
-        }
+            .filter_map(|r| match r {
+                Resolved::Column(ri, n) => Some((*ri, n.clone())),
+                Resolved::Expr(_) => None,
+            })
+            .collect();
+        let always_exprs: Vec<String> = always
+            .iter()
+            .filter_map(|r| match r {
+                Resolved::Expr(e) => Some(canonical(e)),
+                Resolved::Column(..) => None,
+            })
+            .collect();
         let mut rolled = HashMap::new();
         let mut rolled_exprs = Vec::new();
-        for ((m, word), slot) in sometimes.iter().zip(targets.into_iter().skip(always.len())) {
-            if always.contains(m) {
-                continue;
-            }
-            let e = match slot {
-                Some(Slot::Column(ri, n)) => {
-                    rolled.insert((ri, n), *word);
-                    continue;
+        for (r, word) in sometimes {
+            match r {
+                Resolved::Column(ri, n) => {
+                    if !kept.contains(&(ri, n.clone())) {
+                        rolled.insert((ri, n), word);
+                    }
                 }
-                Some(Slot::Expr(e)) => e,
-                None => *m,
-            };
-            let Some(f) = self.frames.last() else {
-                break;
-            };
-            if let Some(c) = local_column(f, unwrap_nested(e)) {
-                rolled.insert(c, *word);
-            } else if let Some(ri) = match unwrap_nested(e) {
-                Expr::Identifier(i) => f.rels.iter().rposition(|r| r.alias == ident(i)),
-                _ => None,
-            } {
-                rolled.insert((ri, "*".to_owned()), *word);
-            } else {
-                rolled_exprs.push((e.clone(), *word));
+                Resolved::Expr(e) => {
+                    let key = canonical(&e);
+                    if always_exprs.contains(&key) {
+                        continue;
+                    }
+                    // Written otherwise in the select list, the expression still holds
+                    // its columns: they are NULL there too, unless grouped in every
+                    // set (strict uses of them then come out nullable).
+                    let Some(f) = self.frames.last() else {
+                        break;
+                    };
+                    let mut refs = Vec::new();
+                    let _ = sqlparser::ast::visit_expressions(&e, |x| {
+                        if let Some(c) = local_column(f, x) {
+                            refs.push(c);
+                        }
+                        std::ops::ControlFlow::<()>::Continue(())
+                    });
+                    for c in refs {
+                        if !kept.contains(&c) {
+                            rolled.insert(c, word);
+                        }
+                    }
+                    rolled_exprs.push((key, word));
+                }
             }
         }
         let top = self.top();
@@ -1016,11 +1052,35 @@ impl<'a> Cx<'a> {
         top.rolled_exprs = rolled_exprs;
     }
 
+    /// A GROUP BY member as what it groups: a column of the FROM (the whole row of a
+    /// relation is its column `*`), or an expression. Members that name an output
+    /// column are that column's; the others are typed here.
+    fn resolve_member(&mut self, m: &Expr, slots: &[(Option<String>, Slot<'_>)]) -> Resolved {
+        let e = match self.output_slot(m, slots) {
+            Some(Slot::Column(ri, n)) => return Resolved::Column(ri, n),
+            Some(Slot::Expr(e)) => e.clone(),
+            None => {
+                self.expr(m, None);
+                m.clone()
+            }
+        };
+        let Some(f) = self.frames.last() else {
+            return Resolved::Expr(Box::new(e));
+        };
+        let inner = unwrap_nested(&e);
+        if let Some((ri, n)) = local_column(f, inner) {
+            return Resolved::Column(ri, n);
+        }
+        if let Expr::Identifier(i) = inner {
+            if let Some(ri) = f.rels.iter().rposition(|r| r.alias == ident(i)) {
+                return Resolved::Column(ri, "*".to_owned());
+            }
+        }
+        Resolved::Expr(Box::new(e))
+    }
+
     /// The select list as GROUP BY numbers and names it: `*` and `t.*` expanded.
     fn output_slots<'e>(&self, items: &'e [SelectItem]) -> Vec<(Option<String>, Slot<'e>)> {
-        let Some(f) = self.frames.last() else {
-            return Vec::new();
-        };
         let mut out = Vec::new();
         for item in items {
             let only = match item {
@@ -1039,13 +1099,8 @@ impl<'a> Cx<'a> {
                 ) => Some(crate::catalog::last_part(n)),
                 SelectItem::QualifiedWildcard(..) => continue,
             };
-            for (ri, r) in f.rels.iter().enumerate() {
-                if only.as_ref().is_some_and(|a| *a != r.alias) {
-                    continue;
-                }
-                for (n, _) in r.cols.iter().filter(|(n, _)| !r.hidden.contains(n)) {
-                    out.push((Some(n.clone()), Slot::Column(ri, n.clone())));
-                }
+            for (ri, n) in self.star_columns(only.as_deref()) {
+                out.push((Some(n.clone()), Slot::Column(ri, n)));
             }
         }
         out
@@ -1298,7 +1353,9 @@ impl<'a> Cx<'a> {
                 );
             }
             for (e, h) in row.content.iter().zip(hints.iter()) {
-                self.expr(e, Some(h));
+                if !is_default(e) {
+                    self.expr(e, Some(h));
+                }
             }
         }
     }
@@ -1307,21 +1364,13 @@ impl<'a> Cx<'a> {
     /// each WHEN clause's condition, and the values its UPDATE SET or INSERT writes,
     /// typed by the target's columns. PostgreSQL 15's MERGE returns no rows.
     fn merge(&mut self, m: &sqlparser::ast::Merge) -> Vec<OutCol> {
-        use sqlparser::ast::{MergeAction, MergeInsertKind, MergeUpdateKind};
+        use sqlparser::ast::MergeClauseKind;
         self.writes = true;
         self.frames.push(Frame::default());
         self.table_factor(&m.table);
         let target = self.top().rels.first().cloned();
         self.table_factor(&m.source);
         self.expr(&m.on, None);
-        let unsupported = |cx: &mut Self, span: sqlparser::tokenizer::Span, what: &str| {
-            cx.err(
-                Code::UnsupportedStatement,
-                span,
-                format!("{what} in MERGE is not PostgreSQL"),
-                "write the columns and their values out: `UPDATE SET col = s.col`, `INSERT (cols) VALUES (...)`".into(),
-            );
-        };
         if let Some(o) = &m.output {
             self.err(
                 Code::UnsupportedStatement,
@@ -1330,49 +1379,109 @@ impl<'a> Cx<'a> {
                 "run the MERGE as `:exec` or `:execrows`, and read the rows with a query of their own".into(),
             );
         }
+        let condition = Hint {
+            ty: PgType::named("bool"),
+            nullable: false,
+            column: None,
+            why: "a WHEN condition".into(),
+        };
         for c in &m.clauses {
-            if let Some(p) = &c.predicate {
-                self.expr(p, None);
-            }
-            let Some(target) = &target else {
-                continue;
+            // Where no target row matched, only the source's columns are in scope.
+            let unmatched = matches!(
+                c.clause_kind,
+                MergeClauseKind::NotMatched | MergeClauseKind::NotMatchedByTarget
+            );
+            let hidden = match (unmatched, self.frames.last_mut()) {
+                (true, Some(f)) if !f.rels.is_empty() => Some(std::mem::replace(
+                    &mut f.rels[0],
+                    Rel {
+                        alias: String::new(),
+                        table: None,
+                        cols: Vec::new(),
+                        null_ext: None,
+                        hidden: HashSet::new(),
+                        poisoned: false,
+                    },
+                )),
+                _ => None,
             };
-            match &c.action {
-                MergeAction::Update(u) => {
-                    match &u.kind {
-                        MergeUpdateKind::Set(assignments) => {
-                            for a in assignments {
-                                self.assignment(target, a);
-                            }
-                        }
-                        MergeUpdateKind::Wildcard => {
-                            unsupported(self, u.update_token.0.span, "`UPDATE *`");
-                        }
-                    }
-                    for p in [&u.update_predicate, &u.delete_predicate]
-                        .into_iter()
-                        .flatten()
-                    {
-                        unsupported(self, p.span(), "a WHERE after UPDATE SET");
-                    }
-                }
-                MergeAction::Insert(ins) => {
-                    let hints = self.insert_targets(target, &ins.columns);
-                    match &ins.kind {
-                        MergeInsertKind::Values(v) => self.insert_values(v, &hints),
-                        MergeInsertKind::Row | MergeInsertKind::Wildcard => {
-                            unsupported(self, ins.kind_token.0.span, "`INSERT ROW` or `INSERT *`");
-                        }
-                    }
-                    if let Some(p) = &ins.insert_predicate {
-                        unsupported(self, p.span(), "a WHERE after INSERT VALUES");
-                    }
-                }
-                MergeAction::Delete { .. } | MergeAction::DoNothing { .. } => {}
+            self.unmatched_target = hidden.as_ref().map(|r| r.alias.clone());
+            self.merge_clause(c, target.as_ref(), &condition);
+            self.unmatched_target = None;
+            if let (Some(rel), Some(f)) = (hidden, self.frames.last_mut()) {
+                f.rels[0] = rel;
             }
         }
         self.frames.pop();
         Vec::new()
+    }
+
+    /// One WHEN clause of a MERGE: its condition, and what its action writes.
+    fn merge_clause(
+        &mut self,
+        c: &sqlparser::ast::MergeClause,
+        target: Option<&Rel>,
+        condition: &Hint,
+    ) {
+        use sqlparser::ast::{MergeAction, MergeInsertKind, MergeUpdateKind};
+        let unsupported = |cx: &mut Self, span: sqlparser::tokenizer::Span, what: &str| {
+            cx.err(
+                Code::UnsupportedStatement,
+                span,
+                format!("{what} in MERGE is not PostgreSQL"),
+                "write the columns and their values out: `UPDATE SET col = s.col`, `INSERT (cols) VALUES (...)`".into(),
+            );
+        };
+        if let Some(p) = &c.predicate {
+            self.expr(p, Some(condition));
+        }
+        let Some(target) = target else {
+            return;
+        };
+        match &c.action {
+            MergeAction::Update(u) => {
+                match &u.kind {
+                    MergeUpdateKind::Set(assignments) => {
+                        for a in assignments {
+                            self.assignment(target, a);
+                        }
+                    }
+                    MergeUpdateKind::Wildcard => {
+                        unsupported(self, u.update_token.0.span, "`UPDATE *`");
+                    }
+                }
+                for p in [&u.update_predicate, &u.delete_predicate]
+                    .into_iter()
+                    .flatten()
+                {
+                    unsupported(self, p.span(), "a WHERE after UPDATE SET");
+                }
+            }
+            MergeAction::Insert(ins) => {
+                let hints = self.insert_targets(target, &ins.columns);
+                match &ins.kind {
+                    MergeInsertKind::Values(v) => {
+                        if v.rows.len() > 1 {
+                            self.err(
+                                Code::ArityMismatch,
+                                ins.kind_token.0.span,
+                                format!("MERGE's INSERT writes one row, not {}", v.rows.len()),
+                                "give one row of VALUES; a MERGE inserts once per source row"
+                                    .into(),
+                            );
+                        }
+                        self.insert_values(v, &hints);
+                    }
+                    MergeInsertKind::Row | MergeInsertKind::Wildcard => {
+                        unsupported(self, ins.kind_token.0.span, "`INSERT ROW` or `INSERT *`");
+                    }
+                }
+                if let Some(p) = &ins.insert_predicate {
+                    unsupported(self, p.span(), "a WHERE after INSERT VALUES");
+                }
+            }
+            MergeAction::Delete { .. } | MergeAction::DoNothing { .. } => {}
+        }
     }
 
     fn assignment(&mut self, target: &Rel, a: &sqlparser::ast::Assignment) {
@@ -1400,6 +1509,7 @@ impl<'a> Cx<'a> {
                     self.expr(v, Some(h));
                 }
             }
+            (v, _) if is_default(v) => {}
             (v, _) => {
                 self.expr(v, hints.first());
             }
@@ -1463,10 +1573,13 @@ impl<'a> Cx<'a> {
 
     fn add_from_item(&mut self, twj: &TableWithJoins) {
         let start = self.top().rels.len();
+        let star_start = self.top().star.len();
         self.table_factor(&twj.relation);
+        self.note_star();
         for j in &twj.joins {
             let right_start = self.top().rels.len();
             self.table_factor(&j.relation);
+            self.note_star();
             let right_end = self.top().rels.len();
             let (left_null, right_null, constraint, kind) = match &j.join_operator {
                 JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => {
@@ -1503,25 +1616,91 @@ impl<'a> Cx<'a> {
                     for r in &mut self.top().rels[right_start..right_end] {
                         r.hidden.extend(names.iter().cloned());
                     }
+                    self.merge_star(star_start, right_start, &names);
                 }
                 Some(JoinConstraint::Natural) => {
-                    let left: HashSet<String> = self.top().rels[start..right_start]
+                    // The columns both sides have, in the left side's order.
+                    let f = self.top();
+                    let right: HashSet<&str> = f.rels[right_start..right_end]
                         .iter()
-                        .flat_map(|r| r.cols.iter().map(|c| c.0.clone()))
+                        .flat_map(|r| r.cols.iter().map(|c| c.0.as_str()))
                         .collect();
-                    for r in &mut self.top().rels[right_start..right_end] {
-                        let common: Vec<String> = r
-                            .cols
-                            .iter()
-                            .map(|c| c.0.clone())
-                            .filter(|c| left.contains(c))
-                            .collect();
-                        r.hidden.extend(common);
+                    let mut common: Vec<String> = Vec::new();
+                    for (ri, n) in &f.star[star_start..] {
+                        if *ri < right_start && right.contains(n.as_str()) && !common.contains(n) {
+                            common.push(n.clone());
+                        }
                     }
+                    for r in &mut f.rels[right_start..right_end] {
+                        r.hidden.extend(common.iter().cloned());
+                    }
+                    self.merge_star(star_start, right_start, &common);
                 }
                 _ => {}
             }
         }
+    }
+
+    /// Adds the columns of the relations added since the last call to `*`'s list.
+    fn note_star(&mut self) {
+        let f = self.top();
+        for ri in f.star_rels..f.rels.len() {
+            let cols: Vec<(usize, String)> =
+                f.rels[ri].cols.iter().map(|c| (ri, c.0.clone())).collect();
+            f.star.extend(cols);
+        }
+        f.star_rels = f.rels.len();
+    }
+
+    /// A join merged `names` (USING, NATURAL): in `*`'s list from `from` on, they come
+    /// first, as the left side has them, and the right side's copies are gone.
+    fn merge_star(&mut self, from: usize, right_start: usize, names: &[String]) {
+        let f = self.top();
+        let joined: Vec<(usize, String)> = f.star.drain(from..).collect();
+        let mut out: Vec<(usize, String)> = names
+            .iter()
+            .filter_map(|n| {
+                joined
+                    .iter()
+                    .find(|(ri, c)| *ri < right_start && c == n)
+                    .cloned()
+            })
+            .collect();
+        for c in joined {
+            if !names.contains(&c.1) || (c.0 < right_start && !out.contains(&c)) {
+                out.push(c);
+            }
+        }
+        f.star.extend(out);
+    }
+
+    /// The columns `*` (`only` = None) or `t.*` stands for in the current frame.
+    fn star_columns(&self, only: Option<&str>) -> Vec<(usize, String)> {
+        let Some(f) = self.frames.last() else {
+            return Vec::new();
+        };
+        if let Some(alias) = only {
+            return f
+                .rels
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.alias == alias)
+                .flat_map(|(ri, r)| r.cols.iter().map(move |c| (ri, c.0.clone())))
+                .collect();
+        }
+        if f.star_rels == f.rels.len() {
+            return f.star.clone();
+        }
+        f.rels
+            .iter()
+            .enumerate()
+            .flat_map(|(ri, r)| {
+                r.cols
+                    .iter()
+                    .filter(|(n, _)| !r.hidden.contains(n))
+                    .map(move |(n, _)| (ri, n.clone()))
+            })
+            .collect()
     }
 
     fn table_factor(&mut self, tf: &TableFactor) {
@@ -2211,11 +2390,27 @@ impl<'a> Cx<'a> {
         if any_poisoned {
             return Typed::unknown();
         }
+        if let Some(target) = &self.unmatched_target {
+            if qual.is_none_or(|q| q == target) {
+                let msg = match qual {
+                    Some(q) => format!("`{q}.{name}` is a column of the MERGE's target"),
+                    None => format!("column `{name}` does not exist in the MERGE's source"),
+                };
+                self.err(
+                    Code::UnknownColumn,
+                    span,
+                    msg,
+                    format!("a WHEN NOT MATCHED clause has no row of `{target}`: use the source's columns"),
+                );
+                return Typed::unknown();
+            }
+        }
         if let Some(q) = qual {
             let aliases: Vec<String> = self
                 .frames
                 .iter()
                 .flat_map(|f| f.rels.iter().map(|r| r.alias.clone()))
+                .filter(|a| !a.is_empty())
                 .collect();
             let hint = did_you_mean(q, aliases.iter().map(String::as_str)).map_or_else(
                 || format!("tables in scope: {}", aliases.join(", ")),
@@ -2488,7 +2683,11 @@ impl<'a> Cx<'a> {
             if f.rolled_exprs.is_empty() || f.agg_input {
                 return None;
             }
-            f.rolled_exprs.iter().find(|(r, _)| r == e).map(|(_, w)| *w)
+            let key = canonical(e);
+            f.rolled_exprs
+                .iter()
+                .find(|(r, _)| *r == key)
+                .map(|(_, w)| *w)
         });
         let mut t = self.expr_kind(e, hint);
         if let Some(word) = rolled {
@@ -3429,21 +3628,21 @@ impl<'a> Cx<'a> {
         if let (true, Some(fr)) = (aggregate, self.frames.last_mut()) {
             fr.agg_input = true;
         }
-        let t = self.call(f, hint, span);
+        let t = self.call_typed(f, hint, span);
         if let (Some(outer), Some(fr)) = (outer, self.frames.last_mut()) {
             fr.agg_input = outer;
         }
         t
     }
 
-    fn call(
+    /// The call itself: its arguments, its signature, its result.
+    fn call_typed(
         &mut self,
         f: &Function,
         hint: Option<&Hint>,
         span: sqlparser::tokenizer::Span,
     ) -> Typed {
         let name = crate::catalog::last_part(&f.name);
-        // `a.*` as an argument is the whole row of `a`, one value like `a` itself.
         // `a.*` as an argument is the whole row of `a`, one value like `a` itself: such
         // an argument is held here as an expression, beside the list it stands in.
         let list: &[FunctionArg] = match &f.args {
@@ -3668,13 +3867,13 @@ impl<'a> Cx<'a> {
                 }
             }
             Nulls::Aggregate | Nulls::Collects => {
-                let (windowed_input, grouped_input) = if sig.nulls == Nulls::Collects {
-                    (
+                // What keeps the result from being NULL, besides a row to aggregate.
+                let (windowed_input, grouped_input) = match sig.nulls {
+                    Nulls::Collects => (
                         " (it collects NULL inputs too)",
                         " (it collects NULL inputs too)",
-                    )
-                } else {
-                    (", of a non-null input", " of a non-null input")
+                    ),
+                    _ => (", of a non-null input", " of a non-null input"),
                 };
                 if sig.nulls == Nulls::Aggregate && !star && ts.iter().any(|t| t.nullable) {
                     (true, format!("{name}() is NULL when every input is NULL"))
@@ -3719,12 +3918,50 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// An expression as PostgreSQL compares a grouped expression with the select list's,
+/// near enough: without parentheses and qualifiers, casts in one spelling, in lower
+/// case. (It may call two expressions the same that are not, which only makes more
+/// values nullable.)
+fn canonical(e: &Expr) -> String {
+    use std::ops::ControlFlow;
+    let mut e = e.clone();
+    let _ = sqlparser::ast::visit_expressions_mut(&mut e, |x| {
+        while let Expr::Nested(inner) = x {
+            *x = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+        }
+        match x {
+            Expr::CompoundIdentifier(p) if p.len() > 1 => {
+                let last = p.pop().expect("two parts");
+                *x = Expr::Identifier(last);
+            }
+            Expr::Cast { kind, .. } => *kind = CastKind::Cast,
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    e.to_string().to_lowercase()
+}
+
+/// `DEFAULT` written as a value to insert or assign: the column's default.
+fn is_default(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// A grouping element's expressions: `(a, b)` is two.
+fn members(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Tuple(items) => items.iter().flat_map(members).collect(),
+        Expr::Nested(inner) => members(inner),
+        _ => vec![e],
+    }
+}
+
 /// The members of a ROLLUP, CUBE or GROUPING SETS nested in GROUPING SETS (sqlparser
 /// reads a nested ROLLUP or CUBE as a call).
 fn nested_grouping(m: &Expr) -> Option<Vec<&Expr>> {
     match m {
         Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) => {
-            Some(sets.iter().flatten().collect())
+            Some(sets.iter().flatten().flat_map(members).collect())
         }
         Expr::Function(f)
             if matches!(
@@ -3733,7 +3970,13 @@ fn nested_grouping(m: &Expr) -> Option<Vec<&Expr>> {
             ) =>
         {
             match &f.args {
-                FunctionArguments::List(l) => Some(positional(&l.args).0),
+                FunctionArguments::List(l) => Some(
+                    positional(&l.args)
+                        .0
+                        .into_iter()
+                        .flat_map(members)
+                        .collect(),
+                ),
                 _ => Some(Vec::new()),
             }
         }
