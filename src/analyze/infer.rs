@@ -211,6 +211,19 @@ pub struct Hint {
     pub why: String,
 }
 
+impl Hint {
+    /// A boolean context (WHERE, ON, HAVING, AND, OR, NOT, WHEN, FILTER): a bare
+    /// parameter there is a non-null `bool`, as PostgreSQL resolves it.
+    fn condition(why: &str) -> Hint {
+        Hint {
+            ty: PgType::named("bool"),
+            nullable: false,
+            column: None,
+            why: why.into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ParamSlot {
     pub position: u32,
@@ -780,7 +793,7 @@ impl<'a> Cx<'a> {
             self.group_by(exprs, &s.projection);
         }
         if let Some(h) = &s.having {
-            self.expr(h, None);
+            self.expr(h, Some(&Hint::condition("a HAVING condition")));
         }
         let cols = self.projection(&s.projection, hints);
         if let Some(ob) = order_by {
@@ -1379,12 +1392,7 @@ impl<'a> Cx<'a> {
                 "run the MERGE as `:exec` or `:execrows`, and read the rows with a query of their own".into(),
             );
         }
-        let condition = Hint {
-            ty: PgType::named("bool"),
-            nullable: false,
-            column: None,
-            why: "a WHEN condition".into(),
-        };
+        let condition = Hint::condition("a WHEN condition");
         for c in &m.clauses {
             // Where no target row matched, only the source's columns are in scope.
             let unmatched = matches!(
@@ -1609,7 +1617,7 @@ impl<'a> Cx<'a> {
             }
             match constraint {
                 Some(JoinConstraint::On(e)) => {
-                    self.expr(e, None);
+                    self.expr(e, Some(&Hint::condition("a join condition")));
                 }
                 Some(JoinConstraint::Using(cols)) => {
                     let names: Vec<String> = cols.iter().map(crate::catalog::last_part).collect();
@@ -2489,7 +2497,7 @@ impl<'a> Cx<'a> {
         collect_conjuncts(w, &mut conjuncts);
         for c in &conjuncts {
             self.current_conjunct = self.text_range(c.span());
-            self.expr(c, None);
+            self.expr(c, Some(&Hint::condition("a WHERE condition")));
             self.current_conjunct = None;
         }
         for c in conjuncts {
@@ -2773,13 +2781,13 @@ impl<'a> Cx<'a> {
                 )
             }
             Expr::Interval(_) => Typed::fixed("interval", false, R::Literal, "an interval literal"),
-            Expr::UnaryOp { op, expr } => {
-                let t = self.expr(expr, hint);
-                match op {
-                    UnaryOperator::Not => Self::bool_of(&[&t], "NOT"),
-                    _ => t,
+            Expr::UnaryOp { op, expr } => match op {
+                UnaryOperator::Not => {
+                    let t = self.expr(expr, Some(&Hint::condition("the operand of NOT")));
+                    Self::bool_of(&[&t], "NOT")
                 }
-            }
+                _ => self.expr(expr, hint),
+            },
             Expr::BinaryOp { left, op, right } => self.binary(left, op, right, e),
             Expr::IsNull(x)
             | Expr::IsNotNull(x)
@@ -2789,7 +2797,13 @@ impl<'a> Cx<'a> {
             | Expr::IsNotFalse(x)
             | Expr::IsUnknown(x)
             | Expr::IsNotUnknown(x) => {
-                self.expr(x, None);
+                let test = (!matches!(e, Expr::IsNull(_) | Expr::IsNotNull(_)))
+                    .then(|| Hint {
+                        // These tests exist to take NULL: a parameter there may be NULL.
+                        nullable: true,
+                        ..Hint::condition("tested with IS [NOT] TRUE/FALSE/UNKNOWN")
+                    });
+                self.expr(x, test.as_ref());
                 Typed::fixed(
                     "bool",
                     false,
@@ -3190,9 +3204,11 @@ impl<'a> Cx<'a> {
         use BinaryOperator as B;
         match op {
             B::And | B::Or => {
-                let a = self.expr(l, None);
-                let b = self.expr(r, None);
-                Self::bool_of(&[&a, &b], if matches!(op, B::And) { "AND" } else { "OR" })
+                let word = if matches!(op, B::And) { "AND" } else { "OR" };
+                let h = Hint::condition(&format!("an operand of {word}"));
+                let a = self.expr(l, Some(&h));
+                let b = self.expr(r, Some(&h));
+                Self::bool_of(&[&a, &b], word)
             }
             _ if is_comparison(op) => {
                 if let (Expr::Tuple(ls), Expr::Tuple(rs)) = (unwrap_nested(l), unwrap_nested(r)) {
@@ -3413,9 +3429,10 @@ impl<'a> Cx<'a> {
         hint: Option<&Hint>,
     ) -> Typed {
         let op_t = operand.map(|o| self.expr(o, None));
-        let cond_hint = op_t
-            .as_ref()
-            .and_then(|t| Self::hint_from(t, "compared with the CASE operand"));
+        let cond_hint = match &op_t {
+            Some(t) => Self::hint_from(t, "compared with the CASE operand"),
+            None => Some(Hint::condition("a CASE WHEN condition")),
+        };
         let mut results = Vec::new();
         for c in conditions {
             self.expr(&c.condition, cond_hint.as_ref());
@@ -3698,7 +3715,7 @@ impl<'a> Cx<'a> {
             FunctionArguments::None => (Vec::new(), false),
         };
         if let Some(filter) = &f.filter {
-            self.expr(filter, None);
+            self.expr(filter, Some(&Hint::condition("a FILTER condition")));
         }
         if let Some(sqlparser::ast::WindowType::WindowSpec(w)) = &f.over {
             for p in &w.partition_by {
