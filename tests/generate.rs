@@ -60,7 +60,7 @@ fn kitchen_sink_snapshots() {
             common::settings().bind(|| insta::assert_snapshot!(snap, body));
         }
     }
-    assert_eq!(names.len(), 13, "{names:?}");
+    assert_eq!(names.len(), 14, "{names:?}");
 }
 
 fn copy_fixture(name: &str) -> PathBuf {
@@ -79,9 +79,10 @@ fn with_go_template(dir: &Path, file: &str, text: &str) -> PathBuf {
     let cfg = dir.join("sqlpact.yaml");
     std::fs::create_dir_all(dir.join("tpl")).unwrap();
     std::fs::write(dir.join("tpl").join(file), text).unwrap();
-    let yaml = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("kitchen/kitchen }", "kitchen/kitchen, templates: tpl }");
+    let yaml = std::fs::read_to_string(&cfg).unwrap().replace(
+        "emit_interface: true }",
+        "emit_interface: true, templates: tpl }",
+    );
     std::fs::write(&cfg, yaml).unwrap();
     cfg
 }
@@ -114,12 +115,12 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
     assert!(text(&first.stderr).contains("created gen/go/kitchen/db.go"));
     let snapshot = files_under(&dir.join("gen"));
-    assert_eq!(snapshot.len(), 12);
+    assert_eq!(snapshot.len(), 13);
 
     // Regenerating without changes is a no-op, byte for byte.
     let again = sqlpact(&["-c", c, "generate"]);
     assert!(
-        text(&again.stderr).contains("13 file(s) generated, 0 changed"),
+        text(&again.stderr).contains("14 file(s) generated, 0 changed"),
         "{}",
         text(&again.stderr)
     );
@@ -160,7 +161,7 @@ fn generate_is_deterministic_removes_only_its_stale_files_and_check_fails_on_dri
     assert!(diff.contains("-//\tSELECT count(*) FROM samples"), "{diff}");
     assert!(text(&check.stderr).contains("out of date"));
     // --check and diff write nothing.
-    assert_eq!(files_under(&dir.join("gen")).len(), 13);
+    assert_eq!(files_under(&dir.join("gen")).len(), 14);
     let shown = sqlpact(&["-c", c, "diff"]);
     assert_eq!(shown.status.code(), Some(0));
     assert_eq!(text(&shown.stdout), diff);
@@ -217,9 +218,10 @@ fn a_template_naming_a_missing_field_fails_and_writes_nothing() {
         "{{header}}\n{{no_such_field}}\n",
     )
     .unwrap();
-    let yaml = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("kitchen/kitchen }", "kitchen/kitchen, templates: tpl }");
+    let yaml = std::fs::read_to_string(&cfg).unwrap().replace(
+        "emit_interface: true }",
+        "emit_interface: true, templates: tpl }",
+    );
     std::fs::write(&cfg, yaml).unwrap();
     let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
     assert_eq!(out.status.code(), Some(2));

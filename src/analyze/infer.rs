@@ -2797,12 +2797,11 @@ impl<'a> Cx<'a> {
             | Expr::IsNotFalse(x)
             | Expr::IsUnknown(x)
             | Expr::IsNotUnknown(x) => {
-                let test = (!matches!(e, Expr::IsNull(_) | Expr::IsNotNull(_)))
-                    .then(|| Hint {
-                        // These tests exist to take NULL: a parameter there may be NULL.
-                        nullable: true,
-                        ..Hint::condition("tested with IS [NOT] TRUE/FALSE/UNKNOWN")
-                    });
+                let test = (!matches!(e, Expr::IsNull(_) | Expr::IsNotNull(_))).then(|| Hint {
+                    // These tests exist to take NULL: a parameter there may be NULL.
+                    nullable: true,
+                    ..Hint::condition("tested with IS [NOT] TRUE/FALSE/UNKNOWN")
+                });
                 self.expr(x, test.as_ref());
                 Typed::fixed(
                     "bool",

@@ -134,6 +134,24 @@ impl Imports {
         self.0.insert(path.to_owned());
     }
 
+    /// Keeps the imports `code` names (`time.Time`, `pgtype.Text`): Go refuses an
+    /// unused import.
+    fn used_in(self, code: &str) -> Self {
+        let named = |pkg: &str| {
+            code.match_indices(pkg).any(|(at, _)| {
+                let before = code[..at].chars().next_back();
+                code[at + pkg.len()..].starts_with('.')
+                    && !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            })
+        };
+        Imports(
+            self.0
+                .into_iter()
+                .filter(|p| named(package_name(p)))
+                .collect(),
+        )
+    }
+
     fn groups(&self) -> Vec<ImportGroup> {
         let (std, other): (Vec<&String>, Vec<&String>) = self
             .0
@@ -520,7 +538,9 @@ pub fn generate(
             let (mut qc, st) = query_ctx(q, out, &embed_structs, &row_type_of, &mut imports);
             statements.push(qc.stmt.clone());
             if out.emit_interface {
-                // The interface file imports what the signature names.
+                // The interface file imports what the signatures name.
+                interface_imports.add("context");
+                interface_imports.add("github.com/jackc/pgx/v5");
                 signature_imports(q, &mut interface_imports);
                 interface_lines.push(format!("{}({}) {}", qc.name, qc.signature_args, qc.results));
             }
@@ -563,7 +583,8 @@ pub fn generate(
     files.insert("db.go".to_owned(), reg.render("go", "db.go", &ctx)?);
 
     if out.emit_interface {
-        interface_imports.add("context");
+        // A method that takes a params struct does not name its fields' types.
+        let interface_imports = interface_imports.used_in(&interface_lines.join("\n"));
         #[derive(Serialize)]
         struct IfaceCtx {
             header: String,
@@ -1080,6 +1101,23 @@ fn scan_targets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_imports_the_code_names_are_kept() {
+        let mut all = Imports::new();
+        for p in [
+            "time",
+            "net/netip",
+            "github.com/jackc/pgx/v5",
+            "encoding/json",
+        ] {
+            all.add(p);
+        }
+        let kept =
+            all.used_in("F(ctx context.Context, at time.Time, b *pgx.Batch) (runtime.X, myjson.Y)");
+        let kept: Vec<&str> = kept.0.iter().map(String::as_str).collect();
+        assert_eq!(kept, ["github.com/jackc/pgx/v5", "time"]);
+    }
 
     #[test]
     fn go_file_names_are_no_build_constraints() {
