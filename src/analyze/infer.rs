@@ -2642,25 +2642,36 @@ impl<'a> Cx<'a> {
         })
     }
 
+    /// The hint a value compared with `t` gets. `varchar` (a domain over it too) has no
+    /// comparison operators of its own: PostgreSQL compares it as `text`, so a
+    /// parameter compared with a `varchar` column is a `text`.
+    fn compare_hint(&self, t: &Typed, why: &str) -> Option<Hint> {
+        let mut h = Self::hint_from(t, why)?;
+        if self.cat.base_type(&h.ty) == PgType::named("varchar") {
+            h.ty = PgType::named("text");
+        }
+        Some(h)
+    }
+
     /// Types both sides of a binary comparison-like operator, the known side first.
     fn pair(&mut self, l: &Expr, r: &Expr) -> (Typed, Typed) {
         if Self::is_param(l) && !Self::is_param(r) {
             let rt = self.expr(r, None);
             let lt = self.expr(
                 l,
-                Self::hint_from(&rt, "compared with an expression").as_ref(),
+                self.compare_hint(&rt, "compared with an expression").as_ref(),
             );
             (lt, rt)
         } else {
             let lt = self.expr(l, None);
             let rt = self.expr(
                 r,
-                Self::hint_from(&lt, "compared with an expression").as_ref(),
+                self.compare_hint(&lt, "compared with an expression").as_ref(),
             );
             if lt.ty.is_unknown() && !rt.ty.is_unknown() {
                 let lt = self.expr(
                     l,
-                    Self::hint_from(&rt, "compared with an expression").as_ref(),
+                    self.compare_hint(&rt, "compared with an expression").as_ref(),
                 );
                 return (lt, rt);
             }
@@ -2833,7 +2844,7 @@ impl<'a> Cx<'a> {
                 let t = self.expr(expr, None);
                 let cols = self.query(
                     subquery,
-                    Self::hint_from(&t, "compared with the subquery")
+                    self.compare_hint(&t, "compared with the subquery")
                         .map(|h| vec![h])
                         .as_deref(),
                 );
@@ -2841,7 +2852,7 @@ impl<'a> Cx<'a> {
                     if let Some(c) = cols.first() {
                         self.expr(
                             expr,
-                            Self::hint_from(&c.t, "compared with the subquery's column").as_ref(),
+                            self.compare_hint(&c.t, "compared with the subquery's column").as_ref(),
                         );
                     }
                 }
@@ -2862,7 +2873,7 @@ impl<'a> Cx<'a> {
                 expr, low, high, ..
             } => {
                 let t = self.expr(expr, None);
-                let h = Self::hint_from(&t, "a BETWEEN bound");
+                let h = self.compare_hint(&t, "a BETWEEN bound");
                 let lo = self.expr(low, h.as_ref());
                 let hi = self.expr(high, h.as_ref());
                 Self::bool_of(&[&t, &lo, &hi], "BETWEEN")
@@ -2882,7 +2893,7 @@ impl<'a> Cx<'a> {
             }
             Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
                 let lt = self.expr(left, None);
-                let h = Self::hint_from(&lt, "compared with ANY/ALL").map(|h| Hint {
+                let h = self.compare_hint(&lt, "compared with ANY/ALL").map(|h| Hint {
                     ty: h.ty.clone().array_of(),
                     why: format!("an array of the values {}", h.why),
                     ..h
@@ -3429,7 +3440,7 @@ impl<'a> Cx<'a> {
     ) -> Typed {
         let op_t = operand.map(|o| self.expr(o, None));
         let cond_hint = match &op_t {
-            Some(t) => Self::hint_from(t, "compared with the CASE operand"),
+            Some(t) => self.compare_hint(t, "compared with the CASE operand"),
             None => Some(Hint::condition("a CASE WHEN condition")),
         };
         let mut results = Vec::new();
