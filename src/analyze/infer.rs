@@ -235,6 +235,8 @@ pub struct ParamSlot {
     pub filter_conjuncts: Vec<Range<usize>>,
     /// Written `sqlc.narg`: its value, wherever it goes, may be NULL.
     pub narg: bool,
+    /// A positional parameter's name where no column names it (`LIMIT $1` is `limit`).
+    pub name: Option<&'static str>,
 }
 
 pub struct Cx<'a> {
@@ -473,6 +475,7 @@ impl<'a> Cx<'a> {
                         column: None,
                         filter_conjuncts: Vec::new(),
                         narg: q.narg,
+                        name: None,
                     })
                     .collect()
             })
@@ -611,18 +614,18 @@ impl<'a> Cx<'a> {
                 column: None,
                 why: "LIMIT/OFFSET take a bigint".into(),
             };
-            match limit {
+            let (limit, offset) = match limit {
                 sqlparser::ast::LimitClause::LimitOffset { limit, offset, .. } => {
-                    if let Some(l) = limit {
-                        self.expr(l, Some(&h));
-                    }
-                    if let Some(o) = offset {
-                        self.expr(&o.value, Some(&h));
-                    }
+                    (limit.as_ref(), offset.as_ref().map(|o| &o.value))
                 }
                 sqlparser::ast::LimitClause::OffsetCommaLimit { offset, limit } => {
-                    self.expr(offset, Some(&h));
-                    self.expr(limit, Some(&h));
+                    (Some(limit), Some(offset))
+                }
+            };
+            for (e, name) in [(limit, "limit"), (offset, "offset")] {
+                if let Some(e) = e {
+                    self.expr(e, Some(&h));
+                    self.name_param(e, name);
                 }
             }
         }
@@ -2624,6 +2627,18 @@ impl<'a> Cx<'a> {
                 },
             ),
         )
+    }
+
+    /// Names a positional parameter written alone at `e`, unless something named it.
+    fn name_param(&mut self, e: &Expr, name: &'static str) {
+        if let Expr::Value(v) = unwrap_nested(e) {
+            if let Value::Placeholder(p) = &v.value {
+                let n = p.strip_prefix('$').and_then(|n| n.parse::<u32>().ok());
+                if let Some(slot) = self.params.iter_mut().find(|s| Some(s.position) == n) {
+                    slot.name.get_or_insert(name);
+                }
+            }
+        }
     }
 
     fn is_param(e: &Expr) -> bool {

@@ -806,6 +806,7 @@ impl QueryCtx<'_> {
                 slot.column
                     .as_ref()
                     .and_then(|c| c.rsplit('.').next())
+                    .or(slot.name)
                     .map_or_else(|| format!("p{}", p.position), str::to_owned)
             } else {
                 p.name.clone()
