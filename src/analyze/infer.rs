@@ -2674,19 +2674,22 @@ impl<'a> Cx<'a> {
             let rt = self.expr(r, None);
             let lt = self.expr(
                 l,
-                self.compare_hint(&rt, "compared with an expression").as_ref(),
+                self.compare_hint(&rt, "compared with an expression")
+                    .as_ref(),
             );
             (lt, rt)
         } else {
             let lt = self.expr(l, None);
             let rt = self.expr(
                 r,
-                self.compare_hint(&lt, "compared with an expression").as_ref(),
+                self.compare_hint(&lt, "compared with an expression")
+                    .as_ref(),
             );
             if lt.ty.is_unknown() && !rt.ty.is_unknown() {
                 let lt = self.expr(
                     l,
-                    self.compare_hint(&rt, "compared with an expression").as_ref(),
+                    self.compare_hint(&rt, "compared with an expression")
+                        .as_ref(),
                 );
                 return (lt, rt);
             }
@@ -2867,7 +2870,8 @@ impl<'a> Cx<'a> {
                     if let Some(c) = cols.first() {
                         self.expr(
                             expr,
-                            self.compare_hint(&c.t, "compared with the subquery's column").as_ref(),
+                            self.compare_hint(&c.t, "compared with the subquery's column")
+                                .as_ref(),
                         );
                     }
                 }
@@ -2908,11 +2912,13 @@ impl<'a> Cx<'a> {
             }
             Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
                 let lt = self.expr(left, None);
-                let h = self.compare_hint(&lt, "compared with ANY/ALL").map(|h| Hint {
-                    ty: h.ty.clone().array_of(),
-                    why: format!("an array of the values {}", h.why),
-                    ..h
-                });
+                let h = self
+                    .compare_hint(&lt, "compared with ANY/ALL")
+                    .map(|h| Hint {
+                        ty: h.ty.clone().array_of(),
+                        why: format!("an array of the values {}", h.why),
+                        ..h
+                    });
                 let rt = self.expr(right, h.as_ref());
                 if lt.ty.is_unknown() {
                     if let Some(elem) = rt.ty.element() {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::escape::{comment, go_sql, go_str};
-use super::names::{dedupe, go_exported, go_local, go_unexported, singular};
+use super::names::{dedupe, go_declared, go_exported, go_local, go_unexported, singular};
 use super::{file_group, header_line, GenError, Rendered};
 use crate::model::{Column, Contract, GoOutput, Query};
 
@@ -479,8 +479,8 @@ pub fn generate(
                     .unwrap_or_default();
                 let fields = row_fields(q, &embed_structs, &mut imports);
                 structs.push(StructCtx {
-                    name: go_exported(rt),
-                    doc: format!("// {} is the row of {users}.", go_exported(rt)),
+                    name: go_declared(rt),
+                    doc: format!("// {} is the row of {users}.", go_declared(rt)),
                     fields: struct_lines(&fields, out.json_tags),
                 });
             }
@@ -658,9 +658,9 @@ fn wire_rows(
             continue;
         }
         let (name, wire_name) = match &q.row_type {
-            Some(rt) => (go_exported(rt), rust_pascal(rt)),
+            Some(rt) => (go_declared(rt), rust_pascal(rt)),
             None => (
-                format!("{}Row", go_exported(&q.name)),
+                format!("{}Row", go_declared(&q.name)),
                 format!("{}Row", rust_pascal(&q.name)),
             ),
         };
@@ -784,7 +784,7 @@ fn query_ctx(
     imports: &mut Imports,
 ) -> (QueryCtx, Vec<StructCtx>) {
     let mut structs = Vec::new();
-    let name = go_exported(&q.name);
+    let name = go_declared(&q.name);
     let const_name = go_unexported(&q.name);
     let stmt = format!("stmt{name}");
     let p = &q.policy;
@@ -925,7 +925,7 @@ fn query_ctx(
         } else {
             let fields = row_fields(q, embeds, imports);
             result_type = match row_type_of.get(q.name.as_str()) {
-                Some(rt) => go_exported(rt),
+                Some(rt) => go_declared(rt),
                 None => {
                     let n = format!("{name}Row");
                     structs.push(StructCtx {

@@ -7,17 +7,25 @@ use std::collections::HashSet;
 /// `gru00f6sse`), so every identifier is valid in Go, Rust and protobuf and no name can
 /// pass for another one written in a look-alike script.
 pub fn words(s: &str) -> Vec<String> {
+    split_words(s).into_iter().map(|(w, _)| w).collect()
+}
+
+/// `words`, each with whether it was written in capitals (`ISBN`, `HTTPURL`).
+fn split_words(s: &str) -> Vec<(String, bool)> {
     let mut out = Vec::new();
     let mut cur = String::new();
+    let mut upper = true;
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if !c.is_ascii() && c.is_alphanumeric() {
             cur.push_str(&format!("u{:04x}", c as u32));
+            upper = false;
             continue;
         }
         if !c.is_ascii_alphanumeric() {
             if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+                out.push((std::mem::take(&mut cur), upper));
+                upper = true;
             }
             continue;
         }
@@ -31,13 +39,15 @@ pub fn words(s: &str) -> Vec<String> {
                 || prev.is_ascii_digit()
                 || (prev.is_uppercase() && next_lower && !plural)
             {
-                out.push(std::mem::take(&mut cur));
+                out.push((std::mem::take(&mut cur), upper));
+                upper = true;
             }
         }
+        upper &= !c.is_ascii_lowercase();
         cur.push(c.to_ascii_lowercase());
     }
     if !cur.is_empty() {
-        out.push(cur);
+        out.push((cur, upper));
     }
     out
 }
@@ -71,6 +81,25 @@ fn go_word(w: &str) -> String {
 /// An exported Go identifier: `account_id` → `AccountID`.
 pub fn go_exported(s: &str) -> String {
     let mut out: String = words(s).iter().map(|w| go_word(w)).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, 'X');
+    }
+    out
+}
+
+/// The Go name of a query or a row type the user named: as `go_exported`, but a word
+/// written in capitals stays so (`UpdateBookISBN`, `GetByHTTPURL`), as sqlc keeps it.
+pub fn go_declared(s: &str) -> String {
+    let mut out: String = split_words(s)
+        .iter()
+        .map(|(w, upper)| {
+            if *upper && w.len() > 1 && w.bytes().any(|b| b.is_ascii_alphabetic()) {
+                w.to_ascii_uppercase()
+            } else {
+                go_word(w)
+            }
+        })
+        .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, 'X');
     }
@@ -257,6 +286,13 @@ mod tests {
 
     #[test]
     fn go_names() {
+        assert_eq!(go_declared("UpdateBookISBN"), "UpdateBookISBN");
+        assert_eq!(go_declared("GetByHTTPURL"), "GetByHTTPURL");
+        assert_eq!(go_declared("get_by_http_url"), "GetByHTTPURL");
+        assert_eq!(go_declared("Get_user"), "GetUser");
+        assert_eq!(go_declared("CreateApiKey"), "CreateAPIKey");
+        assert_eq!(go_declared("ListV2Items"), "ListV2Items");
+        assert_eq!(go_declared("A"), "A");
         assert_eq!(go_exported("account_id"), "AccountID");
         assert_eq!(go_exported("metadata_json"), "MetadataJSON");
         assert_eq!(go_exported("2fa"), "X2fa");

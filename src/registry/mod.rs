@@ -489,22 +489,32 @@ fn inline_sql_span(src: &SourceFile, sql: &str, value: Span) -> Span {
     value
 }
 
+/// Query names become function names: two that differ only in case or separators
+/// (`GetIsbn`, `get_isbn`) would be one function in the generated code.
 fn check_duplicates(queries: &[RawQuery], diags: &mut Diagnostics) {
-    let mut seen: std::collections::HashMap<&str, &RawQuery> = std::collections::HashMap::new();
+    let mut seen: std::collections::HashMap<String, &RawQuery> = std::collections::HashMap::new();
     for q in queries {
-        if let Some(first) = seen.get(q.name.as_str()) {
-            diags.push(
-                Diagnostic::error(
-                    Code::DuplicateQuery,
-                    format!("query `{}` is defined twice", q.name),
+        let key = crate::generate::names::words(&q.name).join("_");
+        if let Some(first) = seen.get(&key) {
+            let message = if first.name == q.name {
+                format!("query `{}` is defined twice", q.name)
+            } else {
+                format!(
+                    "queries `{}` and `{}` are both `{key}` in the generated code",
+                    first.name, q.name
                 )
-                .at(q.name_span.clone())
-                .label("second definition")
-                .related(first.name_span.clone(), "first defined here")
-                .help("rename one of them; query names become function names and must be unique"),
+            };
+            diags.push(
+                Diagnostic::error(Code::DuplicateQuery, message)
+                    .at(q.name_span.clone())
+                    .label("second definition")
+                    .related(first.name_span.clone(), "first defined here")
+                    .help(
+                        "rename one of them; query names become function names and must be unique",
+                    ),
             );
         } else {
-            seen.insert(&q.name, q);
+            seen.insert(key, q);
         }
     }
 }
