@@ -1529,6 +1529,14 @@ impl<'a> Cx<'a> {
 
     fn update(&mut self, u: &sqlparser::ast::Update) -> Vec<OutCol> {
         self.writes = true;
+        if let Some(j) = u.table.joins.first() {
+            self.err(
+                Code::SqlSyntax,
+                j.relation.span(),
+                "PostgreSQL's UPDATE takes one table, not a JOIN".into(),
+                "name the other tables in FROM and join them in WHERE: `UPDATE a SET x = b.x FROM b WHERE b.id = a.id`".into(),
+            );
+        }
         self.frames.push(Frame::default());
         self.add_from_item(&u.table);
         let target = self.top().rels.first().cloned();
@@ -1560,6 +1568,19 @@ impl<'a> Cx<'a> {
         self.writes = true;
         self.frames.push(Frame::default());
         let (FromTable::WithFromKeyword(items) | FromTable::WithoutKeyword(items)) = &d.from;
+        let extra = d.tables.first().map(|t| t.span()).or_else(|| {
+            let first = items.first()?;
+            (first.joins.first().map(|j| j.relation.span()))
+                .or_else(|| items.get(1).map(|t| t.relation.span()))
+        });
+        if let Some(span) = extra {
+            self.err(
+                Code::SqlSyntax,
+                span,
+                "PostgreSQL's DELETE deletes from one table".into(),
+                "name the other tables in USING and join them in WHERE: `DELETE FROM a USING b WHERE b.id = a.id`".into(),
+            );
+        }
         for twj in items {
             self.add_from_item(twj);
         }
