@@ -202,11 +202,15 @@ struct Header<'a> {
     command_offset: usize,
 }
 
-/// Recognises `-- name: Name :command`; `Ok(None)`-like absence is `None`, a line that
-/// starts like a header but is malformed is `Some(Err)`.
+/// Recognises `-- name: Name :command` and, as sqlc does, `/* name: Name :command */`
+/// alone on its line; `Ok(None)`-like absence is `None`, a line that starts like a
+/// header but is malformed is `Some(Err)`.
 fn parse_header(line: &str) -> Option<Result<Header<'_>, String>> {
-    let rest = line.strip_prefix("--")?;
-    let after_dashes = line.len() - rest.len();
+    let rest = match line.strip_prefix("--") {
+        Some(rest) => rest,
+        None => line.strip_prefix("/*")?.strip_suffix("*/")?,
+    };
+    let after_dashes = 2;
     let rest_trim = rest.trim_start();
     let ws = rest.len() - rest_trim.len();
     let body = rest_trim.strip_prefix("name:")?;
@@ -284,6 +288,22 @@ mod tests {
         );
         assert_eq!(q[1].command, "exec");
         assert_eq!(q[1].sql, "DELETE FROM t");
+    }
+
+    #[test]
+    fn a_block_comment_header_is_a_header() {
+        let text = "/* name: GetT :one */\nSELECT 1;\n  /*name:B :exec*/\nDELETE FROM t;\n";
+        let (q, d) = split(text);
+        assert!(d.items.is_empty(), "{:?}", d.items);
+        assert_eq!(q.len(), 2);
+        assert_eq!((q[0].name.as_str(), q[0].command.as_str()), ("GetT", "one"));
+        assert_eq!(&text[q[0].name_span.range.clone()], "GetT");
+        assert_eq!(&text[q[1].name_span.range.clone()], "B");
+        assert_eq!(&text[q[1].command_span.range.clone()], ":exec");
+        assert_eq!(q[1].sql, "DELETE FROM t");
+        // A block comment that does not close on its line is no header.
+        let (_, d) = split("/* name: A :one\n*/\nSELECT 1;\n");
+        assert_eq!(d.items[0].code, Code::MissingAnnotation);
     }
 
     #[test]
