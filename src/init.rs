@@ -36,7 +36,7 @@ impl Paths {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
 enum GoType {
     Plain(String),
@@ -78,7 +78,7 @@ impl GoType {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 struct Override {
     #[serde(default)]
     db_type: Option<String>,
@@ -114,6 +114,8 @@ struct Gen {
 
 #[derive(Debug, Deserialize)]
 struct SqlV2 {
+    #[serde(default)]
+    name: Option<String>,
     engine: String,
     schema: Paths,
     queries: Paths,
@@ -147,16 +149,49 @@ struct SqlcConfig {
     #[serde(default)]
     packages: Vec<PackageV1>,
     #[serde(default)]
+    overrides: Option<GlobalOverrides>,
+}
+
+/// Top-level overrides: a list in version 1, by language in version 2
+/// (`overrides: { go: { overrides: [...] } }`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum GlobalOverrides {
+    List(Vec<Override>),
+    ByLanguage {
+        #[serde(default)]
+        go: Option<GoOverrides>,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+struct GoOverrides {
+    #[serde(default)]
     overrides: Vec<Override>,
 }
 
+impl GlobalOverrides {
+    fn go(self) -> Vec<Override> {
+        match self {
+            GlobalOverrides::List(l) => l,
+            GlobalOverrides::ByLanguage { go } => go.map(|g| g.overrides).unwrap_or_default(),
+        }
+    }
+}
+
+/// A converted registry, and what the conversion left out.
+pub struct Converted {
+    pub text: String,
+    pub notes: Vec<String>,
+}
+
 /// Writes `sqlpact.yaml` (and, for a fresh project, example schema and query files);
-/// returns the registry's path.
+/// returns the registry's path and notes on what a conversion left out.
 pub fn run(
     from_sqlc: Option<&Path>,
     dir: Option<&Path>,
     force: bool,
-) -> Result<PathBuf, InitError> {
+) -> Result<(PathBuf, Vec<String>), InitError> {
     let dir = dir
         .map(Path::to_path_buf)
         .or_else(|| from_sqlc.and_then(Path::parent).map(Path::to_path_buf))
@@ -165,6 +200,7 @@ pub fn run(
     if target.exists() && !force {
         return Err(InitError::Exists(target));
     }
+    let mut notes = Vec::new();
     let text = match from_sqlc {
         Some(p) => {
             let raw = std::fs::read_to_string(p).map_err(|err| InitError::Read {
@@ -176,13 +212,15 @@ pub fn run(
                 .ok()
                 .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .unwrap_or_else(|| "service".into());
-            convert_sqlc(&raw, &name).map_err(|e| match e {
+            let converted = convert_sqlc(&raw, &name).map_err(|e| match e {
                 ConvertError::Parse(msg) => InitError::Parse {
                     path: p.to_path_buf(),
                     msg,
                 },
                 ConvertError::NoPostgres => InitError::NoPostgres(p.to_path_buf()),
-            })?
+            })?;
+            notes = converted.notes;
+            converted.text
         }
         None => {
             write_new(&dir.join("schema/0001_init.sql"), SCAFFOLD_SCHEMA)?;
@@ -191,7 +229,7 @@ pub fn run(
         }
     };
     write_atomic(&target, &text)?;
-    Ok(target)
+    Ok((target, notes))
 }
 
 const SCAFFOLD_REGISTRY: &str = "# sqlpact registry: see docs/registry.md\nversion: 1\ncontract:\n  name: service\n  version: 0.1.0\nengine: postgresql\nschema: [schema/]\nqueries: [queries/*.sql]\npolicies:\n  defaults: { timeout: 2s, retry: standard }\noutputs:\n  go: { out: gen/go/db, package: db }\n  rust: { out: gen/rust/db, crate: service-db }\n";
@@ -269,7 +307,7 @@ fn quote(s: &str) -> String {
 }
 
 /// Converts a sqlc configuration (v1 or v2, YAML or JSON) into a registry's text.
-pub fn convert_sqlc(raw: &str, name: &str) -> Result<String, ConvertError> {
+pub fn convert_sqlc(raw: &str, name: &str) -> Result<Converted, ConvertError> {
     let cfg: SqlcConfig = serde_saphyr::from_str(raw)
         .map_err(|e| ConvertError::Parse(e.without_snippet().to_string()))?;
     struct Pkg {
@@ -281,6 +319,8 @@ pub fn convert_sqlc(raw: &str, name: &str) -> Result<String, ConvertError> {
         interface: bool,
         overrides: Vec<Override>,
     }
+    let global = cfg.overrides.map(GlobalOverrides::go).unwrap_or_default();
+    let mut notes = Vec::new();
     let pkg = if cfg.version == "1" {
         let p = cfg
             .packages
@@ -295,27 +335,74 @@ pub fn convert_sqlc(raw: &str, name: &str) -> Result<String, ConvertError> {
             out: p.path.unwrap_or_else(|| "db".into()),
             json_tags: p.emit_json_tags,
             interface: p.emit_interface,
-            overrides: cfg.overrides,
+            overrides: global,
         }
     } else {
-        let s = cfg
-            .sql
-            .into_iter()
-            .find(|s| s.engine == "postgresql")
-            .ok_or(ConvertError::NoPostgres)?;
-        let go = s.gen.go.unwrap_or_default();
-        let _ = go.emit_pointers_for_null_types;
-        let mut overrides = cfg.overrides;
-        overrides.extend(go.overrides);
-        Pkg {
-            schema: s.schema.list(),
-            queries: s.queries.list(),
-            package: go.package.unwrap_or_else(|| "db".into()),
-            out: go.out.unwrap_or_else(|| "db".into()),
-            json_tags: go.emit_json_tags,
-            interface: go.emit_interface,
-            overrides,
+        // Entries over the first one's schema that generate the same Go package become
+        // one registry; a registry generates one package, so the others are left out.
+        let mut pkg: Option<Pkg> = None;
+        for (i, s) in cfg.sql.into_iter().enumerate() {
+            let entry = s
+                .name
+                .clone()
+                .map_or_else(|| format!("sql[{i}]"), |n| format!("sql[{i}] (`{n}`)"));
+            if s.engine != "postgresql" {
+                notes.push(format!(
+                    "{entry} is left out: its engine is `{}`, and sqlpact reads PostgreSQL",
+                    s.engine
+                ));
+                continue;
+            }
+            let go = s.gen.go.unwrap_or_default();
+            let _ = go.emit_pointers_for_null_types;
+            let package = go.package.unwrap_or_else(|| "db".into());
+            let out = go.out.unwrap_or_else(|| "db".into());
+            match &mut pkg {
+                None => {
+                    let mut overrides = global.clone();
+                    overrides.extend(go.overrides);
+                    pkg = Some(Pkg {
+                        schema: s.schema.list(),
+                        queries: s.queries.list(),
+                        package,
+                        out,
+                        json_tags: go.emit_json_tags,
+                        interface: go.emit_interface,
+                        overrides,
+                    });
+                }
+                Some(p) if p.schema == s.schema.list() && p.package == package && p.out == out => {
+                    for q in s.queries.list() {
+                        if !p.queries.contains(&q) {
+                            p.queries.push(q);
+                        }
+                    }
+                    p.json_tags |= go.emit_json_tags;
+                    p.interface |= go.emit_interface;
+                    p.overrides.extend(go.overrides);
+                }
+                Some(p) => {
+                    let same_schema = p.schema == s.schema.list();
+                    let why = if p.package != package || p.out != out {
+                        format!(
+                            "it generates Go package `{package}` into `{out}`, not `{}` into `{}`",
+                            p.package, p.out
+                        )
+                    } else {
+                        "it reads another schema".to_owned()
+                    };
+                    notes.push(format!(
+                        "{entry} is left out: {why}, and a registry generates one package; write a second \
+                         registry for it, a copy of this one with `queries: {}`{} and `outputs.go: {{ out: {}, package: {} }}`",
+                        yaml_list(&s.queries.list()),
+                        if same_schema { String::new() } else { format!(", `schema: {}`", yaml_list(&s.schema.list())) },
+                        quote(&out),
+                        quote(&package),
+                    ));
+                }
+            }
         }
+        pkg.ok_or(ConvertError::NoPostgres)?
     };
     let slug: String = name
         .to_ascii_lowercase()
@@ -403,5 +490,5 @@ pub fn convert_sqlc(raw: &str, name: &str) -> Result<String, ConvertError> {
         let _ = write!(y, ", emit_interface: true");
     }
     let _ = writeln!(y, " }}");
-    Ok(y)
+    Ok(Converted { text: y, notes })
 }

@@ -594,8 +594,11 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             dir,
             force,
         } => {
-            let written = sqlpact::init::run(from_sqlc.as_deref(), dir.as_deref(), force)
+            let (written, notes) = sqlpact::init::run(from_sqlc.as_deref(), dir.as_deref(), force)
                 .map_err(|e| e.to_string())?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
             eprintln!("wrote {}", written.display());
             Ok(ExitCode::SUCCESS)
         }

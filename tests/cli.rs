@@ -7,7 +7,7 @@ use common::sqlpact_in as sqlpact;
 #[test]
 fn init_from_sqlc_v2_and_v1() {
     let v2 = std::fs::read_to_string(common::root().join("tests/fixtures/sqlc/sqlc.yaml")).unwrap();
-    let out = sqlpact::init::convert_sqlc(&v2, "ledger").unwrap();
+    let out = sqlpact::init::convert_sqlc(&v2, "ledger").unwrap().text;
     assert!(
         out.contains("go_nullable: github.com/shopspring/decimal.NullDecimal"),
         "{out}"
@@ -15,7 +15,7 @@ fn init_from_sqlc_v2_and_v1() {
     common::settings().bind(|| insta::assert_snapshot!("init_from_sqlc_v2", out));
     let v1 =
         std::fs::read_to_string(common::root().join("tests/fixtures/sqlc/sqlc_v1.json")).unwrap();
-    let out = sqlpact::init::convert_sqlc(&v1, "billing").unwrap();
+    let out = sqlpact::init::convert_sqlc(&v1, "billing").unwrap().text;
     // A nullable-only pointer override collapses to one override of the base type.
     assert!(
         out.contains("{ db_type: timestamptz, go: time.Time }"),
@@ -28,6 +28,47 @@ fn init_from_sqlc_v2_and_v1() {
     assert!(parsed.is_ok(), "{:?}", parsed.err());
     assert!(diags.items.is_empty());
     diags.items.clear();
+}
+
+#[test]
+fn init_from_sqlc_merges_entries_of_one_package_and_notes_the_others() {
+    let raw = std::fs::read_to_string(common::root().join("tests/fixtures/sqlc/sqlc_entries.yaml"))
+        .unwrap();
+    let c = sqlpact::init::convert_sqlc(&raw, "store").unwrap();
+    // The entries generating package `store` are one registry, their queries once each.
+    assert!(
+        c.text.contains("queries: [accounts.sql, transfers.sql]"),
+        "{}",
+        c.text
+    );
+    // Version 2's top-level overrides, by language, and an entry's own.
+    assert!(
+        c.text
+            .contains("{ db_type: jsonb, go: encoding/json.RawMessage }"),
+        "{}",
+        c.text
+    );
+    assert!(c
+        .text
+        .contains("{ db_type: uuid, go: github.com/google/uuid.UUID }"));
+    assert!(c
+        .text
+        .contains("go: { out: internal/store, package: store, json_tags: true }"));
+    assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+    assert!(
+        c.notes[0].starts_with("sql[2] (`reports`) is left out: it generates Go package `reports`")
+            && c.notes[0].contains("`queries: [reports.sql]`")
+            && c.notes[0].contains("`outputs.go: { out: internal/reports, package: reports }`"),
+        "{}",
+        c.notes[0]
+    );
+    assert!(
+        c.notes[1].contains("sql[3] is left out: its engine is `mysql`"),
+        "{}",
+        c.notes[1]
+    );
+    let parsed: Result<sqlpact::registry::RegistryFile, _> = serde_saphyr::from_str(&c.text);
+    assert!(parsed.is_ok(), "{:?}", parsed.err());
 }
 
 #[test]
