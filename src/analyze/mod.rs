@@ -636,15 +636,19 @@ impl QueryCtx<'_> {
         let base = raw.sql_span.range.start;
         let at = |r: std::ops::Range<usize>| Span::new(file, base + r.start..base + r.end);
         let prep = prep::prepare(&raw.sql);
-        let mut failed = false;
+        // A macro or parameter written wrongly leaves SQL that would only add errors
+        // about the same place.
         for (r, msg, help) in &prep.errors {
             diags.push(
                 Diagnostic::error(Code::BadParameter, msg.clone())
                     .at(at(r.clone()))
                     .help(help.clone()),
             );
-            failed = true;
         }
+        if !prep.errors.is_empty() {
+            return None;
+        }
+        let mut failed = false;
         let stmts = match sqltext::parse(&prep.sql) {
             Ok(s) => s,
             Err(sqltext::ParseFailure::TooDeep { line, column }) => {

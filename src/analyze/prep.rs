@@ -163,6 +163,19 @@ pub fn prepare(text: &str) -> Prepared {
             let func = text[fn_start..fn_start + fn_len].to_ascii_lowercase();
             let open = fn_start + fn_len + text[fn_start + fn_len..].len()
                 - text[fn_start + fn_len..].trim_start().len();
+            if !matches!(func.as_str(), "arg" | "narg" | "slice" | "embed") {
+                let help = if func == "optional" {
+                    "sqlpact has no `sqlc.optional`: write the filter in the SQL with a named parameter (`AND category = @category`) and list it under the header as `-- @optional category`, which makes it match everything when unset".into()
+                } else {
+                    "use sqlc.arg, sqlc.narg, sqlc.slice or sqlc.embed".into()
+                };
+                p.errors.push((
+                    i..fn_start + fn_len,
+                    format!("unknown macro `sqlc.{func}`"),
+                    help,
+                ));
+                return 5 + fn_len;
+            }
             let Some((name, end)) = call_arg(text, open) else {
                 p.errors.push((
                     i..fn_start + fn_len,
@@ -237,21 +250,14 @@ pub fn prepare(text: &str) -> Prepared {
                         p.sql.push(')');
                     }
                 }
-                "embed" => {
+                _ => {
+                    // `sqlc.embed`, the only macro left.
                     p.sql.push_str(&text[copied..i]);
                     p.embeds.push(PreEmbed {
                         alias: name.to_ascii_lowercase(),
                         at: p.sql.len(),
                     });
                     p.sql.push_str(&format!("{name}.*"));
-                }
-                _ => {
-                    p.errors.push((
-                        i..fn_start + fn_len,
-                        format!("unknown macro `sqlc.{func}`"),
-                        "use sqlc.arg, sqlc.narg, sqlc.slice or sqlc.embed".into(),
-                    ));
-                    return 5 + fn_len;
                 }
             }
             copied = end;

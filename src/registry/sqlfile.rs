@@ -92,7 +92,7 @@ pub fn split_queries(file_id: FileId, file: &SourceFile, diags: &mut Diagnostics
                                 "use one of {}",
                                 COMMANDS
                                     .iter()
-                                    .map(|c| format!(":{c}"))
+                                    .map(|c| format!("`:{c}`"))
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             )),
