@@ -2666,13 +2666,24 @@ impl<'a> Cx<'a> {
         matches!(unwrap_nested(e), Expr::Value(v) if matches!(v.value, Value::Placeholder(_)))
     }
 
+    /// The hint a value compared with `t` gets: `why`, or the column `t` is.
     fn hint_from(t: &Typed, why: &str) -> Option<Hint> {
+        let mut h = Self::hint_beside(t, why)?;
+        if let Some(c) = &t.table_column {
+            h.why = format!("compared with `{c}`");
+        }
+        Some(h)
+    }
+
+    /// The hint a value in the same place as `t` gets (a CASE result, an argument of
+    /// coalesce, an operand of `||`): `why`, naming the column `t` is.
+    fn hint_beside(t: &Typed, why: &str) -> Option<Hint> {
         (!t.ty.is_unknown()).then(|| Hint {
             ty: t.ty.clone(),
             nullable: false,
             column: t.table_column.as_deref().map(str::to_owned),
             why: match &t.table_column {
-                Some(c) => format!("compared with `{c}`"),
+                Some(c) => format!("{why}, beside `{c}`"),
                 None => why.to_owned(),
             },
         })
@@ -3311,7 +3322,7 @@ impl<'a> Cx<'a> {
             B::StringConcat => {
                 let a = self.expr(l, None);
                 let hint = if a.ty.is_json() || a.ty.element().is_some() {
-                    Self::hint_from(&a, "concatenated")
+                    Self::hint_beside(&a, "concatenated")
                 } else {
                     Some(Hint {
                         ty: PgType::named("text"),
@@ -3504,7 +3515,7 @@ impl<'a> Cx<'a> {
         }
         let rh = known
             .as_ref()
-            .and_then(|k| Self::hint_from(k, "a CASE result"))
+            .and_then(|k| Self::hint_beside(k, "a CASE result"))
             .or_else(|| hint.cloned());
         for c in conditions.iter().map(|c| &c.result).chain(else_result) {
             if Self::is_param(c) {
@@ -3860,7 +3871,7 @@ impl<'a> Cx<'a> {
                     }),
                     (None, Ret::FirstKnown | Ret::Arg(_)) => first_known
                         .as_ref()
-                        .and_then(|k| Self::hint_from(k, &format!("an argument of {name}")))
+                        .and_then(|k| Self::hint_beside(k, &format!("an argument of {name}")))
                         .or_else(|| hint.cloned()),
                     _ => None,
                 };
