@@ -261,6 +261,9 @@ pub struct Cx<'a> {
     /// The alias of a MERGE's target while a WHEN NOT MATCHED clause, which cannot
     /// see it, is typed.
     unmatched_target: Option<String>,
+    /// The earlier FROM items of the level a subquery in FROM without LATERAL sits
+    /// in, hidden from it while it is typed.
+    not_lateral: Vec<Rel>,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -498,6 +501,7 @@ impl<'a> Cx<'a> {
             locks: false,
             session: None,
             unmatched_target: None,
+            not_lateral: Vec::new(),
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -1803,9 +1807,23 @@ impl<'a> Cx<'a> {
                 span: tf.span(),
             }),
             TableFactor::Derived {
-                subquery, alias, ..
+                lateral,
+                subquery,
+                alias,
+                ..
             } => {
-                let cols = self.query(subquery, None);
+                // Without LATERAL, a subquery in FROM does not see the FROM items before
+                // it (an enclosing query's it does).
+                let cols = if *lateral {
+                    self.query(subquery, None)
+                } else {
+                    let earlier = std::mem::take(&mut self.top().rels);
+                    let outer = std::mem::replace(&mut self.not_lateral, earlier);
+                    let cols = self.query(subquery, None);
+                    let earlier = std::mem::replace(&mut self.not_lateral, outer);
+                    self.top().rels = earlier;
+                    cols
+                };
                 let alias_name = alias
                     .as_ref()
                     .map(|a| ident(&a.name))
@@ -2436,6 +2454,20 @@ impl<'a> Cx<'a> {
                 );
                 return Typed::unknown();
             }
+        }
+        let earlier = self.not_lateral.iter().find(|r| match qual {
+            Some(q) => r.alias == q,
+            None => r.cols.iter().any(|(c, _)| c == name),
+        });
+        if let Some(r) = earlier {
+            let alias = r.alias.clone();
+            self.err(
+                Code::UnknownColumn,
+                span,
+                format!("`{alias}.{name}` is out of reach of a subquery in FROM"),
+                format!("a subquery in FROM sees the FROM items before it (`{alias}`) only under LATERAL: write `LATERAL (SELECT ...)` or `JOIN LATERAL (SELECT ...) s ON true`"),
+            );
+            return Typed::unknown();
         }
         if let Some(q) = qual {
             let aliases: Vec<String> = self
