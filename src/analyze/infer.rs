@@ -1508,6 +1508,19 @@ impl<'a> Cx<'a> {
         let mut hints = Vec::new();
         for n in names {
             let col = crate::catalog::last_part(n);
+            // PostgreSQL reads `SET a.col` as the field `col` of a column `a`.
+            if let [first, _, ..] = n.0.as_slice() {
+                let first = first.as_ident().map(ident).unwrap_or_default();
+                if !target.cols.iter().any(|(c, _)| *c == first) {
+                    self.err(
+                        Code::UnknownColumn,
+                        n.span(),
+                        format!("SET names the column `{col}` with a qualifier, `{first}`"),
+                        format!("write `SET {col} = ...`: the columns SET assigns are the target's, unqualified"),
+                    );
+                    continue;
+                }
+            }
             match target.cols.iter().find(|(c, _)| *c == col) {
                 Some((c, t)) => hints.push(Hint {
                     ty: t.ty.clone(),
