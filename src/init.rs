@@ -377,6 +377,23 @@ pub fn convert_sqlc(raw: &str, name: &str) -> Result<Converted, ConvertError> {
                             p.queries.push(q);
                         }
                     }
+                    // One package has one set of settings: say where the entries differed.
+                    let mut shared = Vec::new();
+                    if go.emit_json_tags != p.json_tags {
+                        shared.push("json tags");
+                    }
+                    if go.emit_interface != p.interface {
+                        shared.push("the Querier interface");
+                    }
+                    if !go.overrides.is_empty() {
+                        shared.push("its type overrides");
+                    }
+                    if !shared.is_empty() {
+                        notes.push(format!(
+                            "{entry} is merged with the entries before it, which generate the same package: {} now apply to all of their queries",
+                            shared.join(", ")
+                        ));
+                    }
                     p.json_tags |= go.emit_json_tags;
                     p.interface |= go.emit_interface;
                     p.overrides.extend(go.overrides);

@@ -54,7 +54,18 @@ fn init_from_sqlc_merges_entries_of_one_package_and_notes_the_others() {
     assert!(c
         .text
         .contains("go: { out: internal/store, package: store, json_tags: true }"));
-    assert_eq!(c.notes.len(), 2, "{:?}", c.notes);
+    assert_eq!(c.notes.len(), 3, "{:?}", c.notes);
+    // The second entry's settings differ from the first's: merging says so.
+    assert!(
+        c.notes[0].starts_with("sql[1] (`transfers`) is merged")
+            && c.notes[0].contains("json tags, its type overrides now apply"),
+        "{}",
+        c.notes[0]
+    );
+    let c = sqlpact::init::Converted {
+        text: c.text,
+        notes: c.notes[1..].to_vec(),
+    };
     assert!(
         c.notes[0].starts_with("sql[2] (`reports`) is left out: it generates Go package `reports`")
             && c.notes[0].contains("`queries: [reports.sql]`")

@@ -264,6 +264,9 @@ pub struct Cx<'a> {
     /// The earlier FROM items of the level a subquery in FROM without LATERAL sits
     /// in, hidden from it while it is typed.
     not_lateral: Vec<Rel>,
+    /// The alias of an UPDATE's or DELETE's target while its FROM or USING items, which
+    /// cannot see it even under LATERAL, are typed.
+    dml_target: Option<String>,
     /// `*` and `t.*` of select lists and RETURNING, with the explicit column list that
     /// replaces each in the SQL sent to the server (ranges in the parsed text), so that
     /// a column added to a table later does not change what deployed clients decode.
@@ -502,6 +505,7 @@ impl<'a> Cx<'a> {
             session: None,
             unmatched_target: None,
             not_lateral: Vec::new(),
+            dml_target: None,
             current_conjunct: None,
             line_starts,
             rel_cache: None,
@@ -1311,7 +1315,7 @@ impl<'a> Cx<'a> {
                     self.assignment(&rel, a);
                 }
                 if let Some(w) = &du.selection {
-                    self.expr(w, None);
+                    self.expr(w, Some(&Hint::condition("a DO UPDATE condition")));
                 }
                 self.top().rels.pop();
             }
@@ -1390,7 +1394,7 @@ impl<'a> Cx<'a> {
         self.table_factor(&m.table);
         let target = self.top().rels.first().cloned();
         self.table_factor(&m.source);
-        self.expr(&m.on, None);
+        self.expr(&m.on, Some(&Hint::condition("a MERGE's ON condition")));
         if let Some(o) = &m.output {
             self.err(
                 Code::UnsupportedStatement,
@@ -1534,7 +1538,9 @@ impl<'a> Cx<'a> {
         match (&a.value, hints.len()) {
             (Expr::Tuple(values), n) if n > 1 => {
                 for (v, h) in values.iter().zip(hints.iter()) {
-                    self.expr(v, Some(h));
+                    if !is_default(v) {
+                        self.expr(v, Some(h));
+                    }
                 }
             }
             (v, _) if is_default(v) => {}
@@ -1557,6 +1563,7 @@ impl<'a> Cx<'a> {
         self.frames.push(Frame::default());
         self.add_from_item(&u.table);
         let target = self.top().rels.first().cloned();
+        self.dml_target = target.as_ref().map(|r| r.alias.clone());
         if let Some(from) = &u.from {
             let (UpdateTableFromKind::BeforeSet(items) | UpdateTableFromKind::AfterSet(items)) =
                 from;
@@ -1564,6 +1571,7 @@ impl<'a> Cx<'a> {
                 self.add_from_item(twj);
             }
         }
+        self.dml_target = None;
         if let Some(target) = &target {
             for a in &u.assignments {
                 self.assignment(target, a);
@@ -1602,9 +1610,11 @@ impl<'a> Cx<'a> {
             self.add_from_item(twj);
         }
         if let Some(using) = &d.using {
+            self.dml_target = self.top().rels.first().map(|r| r.alias.clone());
             for twj in using {
                 self.add_from_item(twj);
             }
+            self.dml_target = None;
         }
         if let Some(w) = &d.selection {
             self.filter(w);
@@ -2474,6 +2484,15 @@ impl<'a> Cx<'a> {
         });
         if let Some(r) = earlier {
             let alias = r.alias.clone();
+            if self.dml_target.as_ref() == Some(&alias) {
+                self.err(
+                    Code::UnknownColumn,
+                    span,
+                    format!("`{alias}.{name}` is a column of the statement's target, which its FROM and USING items cannot see"),
+                    format!("join the subquery to `{alias}` in WHERE instead: `... FROM (SELECT ...) s WHERE s.key = {alias}.key`"),
+                );
+                return Typed::unknown();
+            }
             self.err(
                 Code::UnknownColumn,
                 span,
@@ -2927,7 +2946,13 @@ impl<'a> Cx<'a> {
             }
             Expr::InList { expr, list, .. } => {
                 let t = self.expr(expr, None);
-                let h = Self::hint_from(&t, "an IN list element");
+                // A list of one is a comparison; a longer one takes the list's common
+                // type (varchar stays varchar).
+                let h = if list.len() == 1 {
+                    self.compare_hint(&t, "an IN list element")
+                } else {
+                    Self::hint_from(&t, "an IN list element")
+                };
                 let mut parts = vec![t];
                 for x in list {
                     parts.push(self.expr(x, h.as_ref()));

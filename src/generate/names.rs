@@ -88,8 +88,13 @@ pub fn go_exported(s: &str) -> String {
 }
 
 /// The Go name of a query or a row type the user named: as `go_exported`, but a word
-/// written in capitals stays so (`UpdateBookISBN`, `GetByHTTPURL`), as sqlc keeps it.
+/// written in capitals in a mixed-case name stays so (`UpdateBookISBN`,
+/// `GetByHTTPURL`), as sqlc keeps it; an all-capitals name is words (`GET_USER_BY_ID` →
+/// `GetUserByID`).
 pub fn go_declared(s: &str) -> String {
+    if !s.bytes().any(|b| b.is_ascii_lowercase()) {
+        return go_exported(s);
+    }
     let mut out: String = split_words(s)
         .iter()
         .map(|(w, upper)| {
@@ -293,6 +298,7 @@ mod tests {
         assert_eq!(go_declared("CreateApiKey"), "CreateAPIKey");
         assert_eq!(go_declared("ListV2Items"), "ListV2Items");
         assert_eq!(go_declared("A"), "A");
+        assert_eq!(go_declared("GET_USER_BY_ID"), "GetUserByID");
         assert_eq!(go_exported("account_id"), "AccountID");
         assert_eq!(go_exported("metadata_json"), "MetadataJSON");
         assert_eq!(go_exported("2fa"), "X2fa");

@@ -489,18 +489,27 @@ fn inline_sql_span(src: &SourceFile, sql: &str, value: Span) -> Span {
     value
 }
 
-/// Query names become function names: two that differ only in case or separators
-/// (`GetIsbn`, `get_isbn`) would be one function in the generated code.
+/// Query names become function and type names: two that differ only in case or
+/// separators (`GetIsbn`, `get_isbn`; `Get2`, `get_2`) would be one function in Go or
+/// in Rust.
 fn check_duplicates(queries: &[RawQuery], diags: &mut Diagnostics) {
+    use crate::generate::names::{go_declared, rust_pascal, rust_snake};
     let mut seen: std::collections::HashMap<String, &RawQuery> = std::collections::HashMap::new();
     for q in queries {
-        let key = crate::generate::names::words(&q.name).join("_");
-        if let Some(first) = seen.get(&key) {
+        let keys = [
+            format!("Go `{}`", go_declared(&q.name)),
+            format!("Rust `{}`", rust_snake(&q.name)),
+            format!("Rust `{}`", rust_pascal(&q.name)),
+        ];
+        let clash = keys
+            .iter()
+            .find_map(|k| seen.get(k).map(|first| (k, *first)));
+        if let Some((key, first)) = clash {
             let message = if first.name == q.name {
                 format!("query `{}` is defined twice", q.name)
             } else {
                 format!(
-                    "queries `{}` and `{}` are both `{key}` in the generated code",
+                    "queries `{}` and `{}` are both {key} in the generated code",
                     first.name, q.name
                 )
             };
@@ -514,7 +523,9 @@ fn check_duplicates(queries: &[RawQuery], diags: &mut Diagnostics) {
                     ),
             );
         } else {
-            seen.insert(key, q);
+            for k in keys {
+                seen.insert(k, q);
+            }
         }
     }
 }

@@ -208,7 +208,18 @@ struct Header<'a> {
 fn parse_header(line: &str) -> Option<Result<Header<'_>, String>> {
     let rest = match line.strip_prefix("--") {
         Some(rest) => rest,
-        None => line.strip_prefix("/*")?.strip_suffix("*/")?,
+        None => {
+            let open = line.strip_prefix("/*")?;
+            match open.strip_suffix("*/") {
+                Some(rest) => rest,
+                None if open.trim_start().starts_with("name:") => {
+                    return Some(Err(
+                        "a `/* name: ... */` header stands alone on its line, closed there".into(),
+                    ))
+                }
+                None => return None,
+            }
+        }
     };
     let after_dashes = 2;
     let rest_trim = rest.trim_start();
@@ -301,9 +312,15 @@ mod tests {
         assert_eq!(&text[q[1].name_span.range.clone()], "B");
         assert_eq!(&text[q[1].command_span.range.clone()], ":exec");
         assert_eq!(q[1].sql, "DELETE FROM t");
-        // A block comment that does not close on its line is no header.
-        let (_, d) = split("/* name: A :one\n*/\nSELECT 1;\n");
-        assert_eq!(d.items[0].code, Code::MissingAnnotation);
+        // A block comment header that does not close on its line, or that SQL follows,
+        // is a malformed header.
+        for text in [
+            "/* name: A :one\n*/\nSELECT 1;\n",
+            "/* name: A :one */ SELECT 1;\n",
+        ] {
+            let (_, d) = split(text);
+            assert_eq!(d.items[0].code, Code::BadAnnotation, "{text}");
+        }
     }
 
     #[test]
