@@ -237,6 +237,9 @@ pub struct ParamSlot {
     pub narg: bool,
     /// A positional parameter's name where no column names it (`LIMIT $1` is `limit`).
     pub name: Option<&'static str>,
+    /// Written `sqlc.narg` or listed in `-- @optional`: the filter comparing it may be
+    /// dropped, so it refines nothing.
+    pub optional: bool,
 }
 
 pub struct Cx<'a> {
@@ -482,6 +485,7 @@ impl<'a> Cx<'a> {
                         filter_conjuncts: Vec::new(),
                         narg: q.narg,
                         name: None,
+                        optional: q.narg,
                     })
                     .collect()
             })
@@ -1580,6 +1584,18 @@ impl<'a> Cx<'a> {
         if let Some(w) = &u.selection {
             self.filter(w);
         }
+        // RETURNING sees the new values: what WHERE proved of the old ones does not hold
+        // for the columns SET assigns.
+        for a in &u.assignments {
+            let names: Vec<&ObjectName> = match &a.target {
+                sqlparser::ast::AssignmentTarget::ColumnName(n) => vec![n],
+                sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+            };
+            for n in names {
+                let col = crate::catalog::last_part(n);
+                self.top().nonnull.remove(&(0, col));
+            }
+        }
         let out = u
             .returning
             .as_ref()
@@ -2594,6 +2610,27 @@ impl<'a> Cx<'a> {
     }
 
     fn refine(&mut self, c: &Expr) {
+        let optional = sqlparser::ast::visit_expressions(c, |x| match x {
+            Expr::Value(v) => match &v.value {
+                Value::Placeholder(p) => {
+                    let n = p.strip_prefix('$').and_then(|n| n.parse::<u32>().ok());
+                    if self
+                        .params
+                        .iter()
+                        .any(|s| Some(s.position) == n && s.optional)
+                    {
+                        std::ops::ControlFlow::Break(())
+                    } else {
+                        std::ops::ControlFlow::Continue(())
+                    }
+                }
+                _ => std::ops::ControlFlow::Continue(()),
+            },
+            _ => std::ops::ControlFlow::Continue(()),
+        });
+        if optional.is_break() {
+            return;
+        }
         let mut cols = Vec::new();
         match unwrap_nested(c) {
             Expr::IsNotNull(e) => cols.push(unwrap_nested(e)),

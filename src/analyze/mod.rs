@@ -726,6 +726,13 @@ impl QueryCtx<'_> {
         };
         let mut cx = Cx::new(self.catalog, &prep.sql, Some(&prep), file, base)
             .with_rel_cache(self.rel_cache);
+        // A filter that may be dropped (an `-- @optional` or `sqlc.narg` parameter's)
+        // proves nothing of the rows.
+        for slot in &mut cx.params {
+            let named = prep.params.iter().find(|p| p.position == slot.position);
+            slot.optional =
+                slot.narg || named.is_some_and(|p| raw.optional.iter().any(|(n, _)| *n == p.name));
+        }
         let Some(cols) = cx.statement(stmt) else {
             diags.push(
                 Diagnostic::error(Code::UnsupportedStatement, format!("query `{}` is not a SELECT, INSERT, UPDATE, DELETE or MERGE", raw.name))
