@@ -9,6 +9,11 @@ pub enum Ret {
     /// The type of argument `n`, a `date` taken as `timestamptz` (its implicit cast to
     /// the preferred date-time type), as `date_trunc` is.
     DateAsTimestamptz(usize),
+    /// A function PostgreSQL declares for `numeric` and `double precision` only
+    /// (`ceil`, `sqrt`, `power`): `numeric` for a numeric first argument, else `float8`
+    /// (integers and `real` take the preferred numeric type); `round` and `trunc` of
+    /// two arguments exist for `numeric` alone.
+    NumericOrFloat8,
     /// An array of argument `n`'s type.
     ArrayOf(usize),
     /// The element type of argument `n`, an array.
@@ -202,11 +207,10 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         ),
         "array_to_string" => sig(Fixed("text"), Strict),
         // Numbers.
-        "abs" | "ceil" | "ceiling" | "floor" | "sign" | "trunc" | "round" | "mod" => {
-            sig(Arg(0), Strict)
-        }
-        "sqrt" | "cbrt" | "exp" | "ln" | "log" | "log10" | "power" | "pow" | "degrees"
-        | "radians" => sig(Arg(0), Strict),
+        "abs" | "mod" => sig(Arg(0), Strict),
+        "ceil" | "ceiling" | "floor" | "sign" | "trunc" | "round" | "sqrt" | "exp" | "ln"
+        | "log" | "log10" | "power" | "pow" => sig(NumericOrFloat8, Strict),
+        "cbrt" | "degrees" | "radians" => typed(Fixed("float8"), Strict, &["float8"]),
         "random" => sig(Fixed("float8"), Never),
         "pi" => sig(Fixed("float8"), Never),
         // Identifiers.

@@ -1254,6 +1254,8 @@ impl<'a> Cx<'a> {
             }),
             Expr::Nested(inner) => self.expr_name(inner),
             Expr::Case { .. } => Some("case".into()),
+            Expr::Ceil { .. } => Some("ceil".into()),
+            Expr::Floor { .. } => Some("floor".into()),
             Expr::Exists { .. } => Some("exists".into()),
             Expr::Subquery(q) => match q.body.as_ref() {
                 SetExpr::Select(s) => s.projection.first().and_then(|p| match p {
@@ -3149,7 +3151,20 @@ impl<'a> Cx<'a> {
                     t.null_why,
                 )
             }
-            Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => self.expr(expr, hint),
+            Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
+                // Declared for numeric and double precision only: other numbers take
+                // double precision.
+                let mut t = self.expr(expr, hint);
+                if !t.ty.is_unknown() && !self.cat.base_type(&t.ty).is("numeric") {
+                    t.ty = PgType::named("float8");
+                    t.ty_why = Reason::new(
+                        R::Expression,
+                        "ceil() and floor() of a non-numeric number are float8",
+                    );
+                }
+                t.table_column = None;
+                t
+            }
             Expr::Substring {
                 expr,
                 substring_from,
@@ -3993,6 +4008,15 @@ impl<'a> Cx<'a> {
             Ret::DateAsTimestamptz(i) => match arg(i) {
                 t if self.cat.base_type(&t).is("date") => PgType::named("timestamptz"),
                 t => t,
+            },
+            Ret::NumericOrFloat8 => match arg(0) {
+                t if t.is_unknown() => t,
+                t if self.cat.base_type(&t).is("numeric")
+                    || (ts.len() > 1 && matches!(name.as_str(), "round" | "trunc")) =>
+                {
+                    PgType::named("numeric")
+                }
+                _ => PgType::named("float8"),
             },
             Ret::ArrayOf(i) => {
                 let a = arg(i);
