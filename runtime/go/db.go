@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,9 @@ type host struct {
 	mu      sync.Mutex
 	breaker *Breaker
 	closed  atomic.Bool
+	// probing is set while a connection the breaker let through opens: one at a time,
+	// even when a probe presumed lost is still waiting on a dead network.
+	probing atomic.Bool
 	// Successes of a clean breaker, counted without mu (samems.go).
 	successes sameMs
 	// budgetMu guards budget: the breaker's lock is not held for it.
@@ -204,7 +208,31 @@ func Open(ctx context.Context, p *Policies, o Options) (*DB, error) {
 			}
 			return nil
 		}
+		// While the breaker is not closed, one permitted connection opens at a time: a
+		// second permit (the first probe presumed lost) waits for the first's end.
+		dial := cfg.ConnConfig.DialFunc
+		cfg.ConnConfig.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if ctx.Value(permitKey{}) == nil || h.breakerState() == BreakerClosed {
+				return dial(ctx, network, addr)
+			}
+			if !h.probing.CompareAndSwap(false, true) {
+				return nil, errBreakerOpen
+			}
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				h.probing.Store(false)
+				return nil, err
+			}
+			return &probeConn{Conn: c, probing: &h.probing}, nil
+		}
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			nc := c.PgConn().Conn()
+			if t, ok := nc.(interface{ NetConn() net.Conn }); ok {
+				nc = t.NetConn() // under TLS
+			}
+			if p, ok := nc.(*probeConn); ok {
+				p.done()
+			}
 			var rec bool
 			if err := c.QueryRow(ctx, roleSQL).Scan(&rec); err != nil {
 				return err
@@ -1064,4 +1092,19 @@ func (d *DB) Stats() Stats {
 	}
 	c.mu.Unlock()
 	return s
+}
+
+// probeConn is a connection the breaker let open while not closed: its opening ends,
+// and the next may start, when it connects or closes.
+type probeConn struct {
+	net.Conn
+	probing *atomic.Bool
+	once    sync.Once
+}
+
+func (c *probeConn) done() { c.once.Do(func() { c.probing.Store(false) }) }
+
+func (c *probeConn) Close() error {
+	c.done()
+	return c.Conn.Close()
 }

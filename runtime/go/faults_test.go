@@ -914,10 +914,21 @@ type gate struct {
 	down   bool
 	links  []net.Conn
 	held   map[net.Conn]bool
-	// Since the gate went down: connection attempts held, at once (peak, since
-	// resetPeak) and in all (dials), and CancelRequests held in all (cancels).
-	holding, peak, dials, cancels int
+	// Since the gate went down: the connection attempts held (spans) and the
+	// CancelRequests held (cancels); peakFrom starts the window counts' peak covers.
+	spans    []*span
+	cancels  int
+	peakFrom time.Time
 }
+
+// span is a connection attempt the gate held: from its first message to its close
+// (zero while open).
+type span struct{ start, end time.Time }
+
+// closeLag is how long the gate may take to see a client's close: a connection the
+// client closed just before dialing the next can still look held beside it for that
+// long, on a loaded machine, and only an overlap beyond it is two attempts at once.
+const closeLag = 50 * time.Millisecond
 
 func startGate(t *testing.T, target string) *gate {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -962,12 +973,12 @@ func (g *gate) hold(c net.Conn) {
 	_, err := io.ReadFull(c, head[:])
 	cancel := err == nil && binary.BigEndian.Uint32(head[4:]) == cancelRequestCode
 	g.mu.Lock()
+	var sp *span
 	if cancel {
 		g.cancels++
 	} else {
-		g.dials++
-		g.holding++
-		g.peak = max(g.peak, g.holding)
+		sp = &span{start: time.Now()}
+		g.spans = append(g.spans, sp)
 	}
 	g.mu.Unlock()
 	if err == nil {
@@ -976,8 +987,8 @@ func (g *gate) hold(c net.Conn) {
 	c.Close()
 	g.mu.Lock()
 	delete(g.held, c)
-	if !cancel {
-		g.holding--
+	if sp != nil {
+		sp.end = time.Now()
 	}
 	g.mu.Unlock()
 }
@@ -1006,7 +1017,7 @@ func (g *gate) forward(in net.Conn) {
 func (g *gate) cut() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.down, g.peak, g.dials, g.cancels = true, 0, 0, 0
+	g.down, g.spans, g.cancels, g.peakFrom = true, nil, 0, time.Now()
 	for _, c := range g.links {
 		c.Close()
 	}
@@ -1025,14 +1036,48 @@ func (g *gate) up() {
 
 func (g *gate) resetPeak() {
 	g.mu.Lock()
-	g.peak = g.holding
+	g.peakFrom = time.Now()
 	g.mu.Unlock()
 }
 
+// counts gives the most connection attempts held at once since resetPeak (each
+// counted closeLag short of the close the gate saw), those held in all, and the
+// CancelRequests held.
 func (g *gate) counts() (peak, dials, cancels int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.peak, g.dials, g.cancels
+	now := time.Now()
+	type edge struct {
+		at time.Time
+		d  int
+	}
+	var edges []edge
+	for _, sp := range g.spans {
+		end := now
+		if !sp.end.IsZero() {
+			end = sp.end.Add(-closeLag)
+		}
+		start := sp.start
+		if start.Before(g.peakFrom) {
+			start = g.peakFrom
+		}
+		if end.After(start) {
+			edges = append(edges, edge{start, 1}, edge{end, -1})
+		}
+	}
+	// At a tie, a close before an open: touching spans are not at once.
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.d - b.d
+	})
+	held := 0
+	for _, e := range edges {
+		held += e.d
+		peak = max(peak, held)
+	}
+	return peak, len(g.spans), g.cancels
 }
 
 // Scenario 4: the server is unreachable for 30 s (SQLPACT_TEST_OUTAGE_SECS; longer for
