@@ -14,6 +14,10 @@ pub enum Ret {
     /// (integers and `real` take the preferred numeric type); `round` and `trunc` of
     /// two arguments exist for `numeric` alone.
     NumericOrFloat8,
+    /// An ordered-set aggregate's: the type of what its `WITHIN GROUP` orders by
+    /// (`percentile_cont` takes `float8` or `interval`, and an array of fractions gives
+    /// an array).
+    WithinGroup,
     /// An array of argument `n`'s type.
     ArrayOf(usize),
     /// The element type of argument `n`, an array.
@@ -147,6 +151,18 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop" => {
             agg(Avg, Always)
         }
+        "bit_and" | "bit_or" | "bit_xor" => agg(Arg(0), Aggregate),
+        "corr" | "covar_pop" | "covar_samp" | "regr_avgx" | "regr_avgy" | "regr_intercept"
+        | "regr_r2" | "regr_slope" | "regr_sxx" | "regr_sxy" | "regr_syy" => {
+            agg(Fixed("float8"), Always)
+        }
+        "regr_count" => agg(Fixed("int8"), Never),
+        // Ordered-set aggregates, of the values their WITHIN GROUP orders.
+        "percentile_cont" | "percentile_disc" => Signature {
+            arg_types: &["float8"],
+            ..agg(WithinGroup, Aggregate)
+        },
+        "mode" => agg(WithinGroup, Aggregate),
         // Which grouping sets leave the arguments out, as a bit mask.
         "grouping" => sig(Fixed("int4"), Never),
         // Window functions.
@@ -175,6 +191,19 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "make_interval" => sig(Fixed("interval"), Strict),
         "date_bin" => typed(Arg(1), Strict, &["interval"]),
         "justify_interval" | "justify_days" | "justify_hours" => sig(Arg(0), Strict),
+        "make_date" => typed(Fixed("date"), Strict, &["int4", "int4", "int4"]),
+        "make_time" => typed(Fixed("time"), Strict, &["int4", "int4", "float8"]),
+        "make_timestamp" => typed(
+            Fixed("timestamp"),
+            Strict,
+            &["int4", "int4", "int4", "int4", "int4", "float8"],
+        ),
+        "make_timestamptz" => typed(
+            Fixed("timestamptz"),
+            Strict,
+            &["int4", "int4", "int4", "int4", "int4", "float8", "text"],
+        ),
+        "isfinite" => sig(Fixed("bool"), Strict),
         "to_char" => sig(Fixed("text"), Strict),
         "to_date" => typed(Fixed("date"), Strict, &["text", "text"]),
         "to_number" => typed(Fixed("numeric"), Strict, &["text", "text"]),
@@ -205,12 +234,30 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
             Always,
             &["text", "text", "int4", "int4", "text"],
         ),
+        "regexp_split_to_array" => typed(Fixed("text[]"), Strict, &["text", "text", "text"]),
+        "chr" => typed(Fixed("text"), Strict, &["int4"]),
+        "ascii" => typed(Fixed("int4"), Strict, &["text"]),
+        "to_hex" => typed(Fixed("text"), Strict, &["int8"]),
+        "sha224" | "sha256" | "sha384" | "sha512" => typed(Fixed("bytea"), Strict, &["bytea"]),
+        "convert_from" => typed(Fixed("text"), Strict, &["bytea", "name"]),
+        "convert_to" => typed(Fixed("bytea"), Strict, &["text", "name"]),
+        "quote_nullable" => sig(Fixed("text"), Never),
         "array_to_string" => sig(Fixed("text"), Strict),
         // Numbers.
         "abs" | "mod" => sig(Arg(0), Strict),
         "ceil" | "ceiling" | "floor" | "sign" | "trunc" | "round" | "sqrt" | "exp" | "ln"
         | "log" | "log10" | "power" | "pow" => sig(NumericOrFloat8, Strict),
         "cbrt" | "degrees" | "radians" => typed(Fixed("float8"), Strict, &["float8"]),
+        "div" => typed(Fixed("numeric"), Strict, &["numeric", "numeric"]),
+        "scale" | "min_scale" => typed(Fixed("int4"), Strict, &["numeric"]),
+        "trim_scale" => typed(Fixed("numeric"), Strict, &["numeric"]),
+        "factorial" => typed(Fixed("numeric"), Strict, &["int8"]),
+        "gcd" | "lcm" => sig(FirstKnown, Strict),
+        // `width_bucket(operand, low, high, count)`, or `(operand, thresholds)`.
+        "width_bucket" => sig(Fixed("int4"), Strict),
+        "sin" | "cos" | "tan" | "cot" | "asin" | "acos" | "atan" | "atan2" | "sind" | "cosd"
+        | "tand" | "cotd" | "asind" | "acosd" | "atand" | "atan2d" | "sinh" | "cosh" | "tanh"
+        | "asinh" | "acosh" | "atanh" => typed(Fixed("float8"), Strict, &["float8", "float8"]),
         "random" => sig(Fixed("float8"), Never),
         "pi" => sig(Fixed("float8"), Never),
         // Identifiers.
@@ -223,7 +270,14 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "jsonb_set" | "jsonb_insert" => {
             typed(Fixed("jsonb"), Strict, &["jsonb", "text[]", "jsonb"])
         }
-        "jsonb_strip_nulls" | "jsonb_pretty" => sig(Arg(0), Strict),
+        "jsonb_strip_nulls" | "json_strip_nulls" => sig(Arg(0), Strict),
+        "jsonb_pretty" => typed(Fixed("text"), Strict, &["jsonb"]),
+        "jsonb_object" => typed(Fixed("jsonb"), Strict, &["text[]", "text[]"]),
+        "json_object" => typed(Fixed("json"), Strict, &["text[]", "text[]"]),
+        "jsonb_path_query_first" => typed(Fixed("jsonb"), Always, &["jsonb", "jsonpath", "jsonb"]),
+        "jsonb_path_exists" | "jsonb_path_match" => {
+            typed(Fixed("bool"), Always, &["jsonb", "jsonpath", "jsonb"])
+        }
         "json_array_length" | "jsonb_array_length" => sig(Fixed("int4"), Strict),
         "json_typeof" | "jsonb_typeof" => sig(Fixed("text"), Strict),
         "json_extract_path_text" | "jsonb_extract_path_text" => sig(Fixed("text"), Always),
@@ -234,6 +288,9 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
             sig(Fixed("int4"), Always)
         }
         "cardinality" | "array_ndims" => sig(Fixed("int4"), Strict),
+        "array_dims" => sig(Fixed("text"), Always),
+        "array_positions" => sig(Fixed("int4[]"), Strict),
+        "trim_array" => sig(Arg(0), Strict),
         "array_append" | "array_remove" | "array_cat" | "array_replace" => sig(Arg(0), Strict),
         "array_prepend" => sig(Arg(1), Strict),
         "unnest" => sig(ElemOf(0), Strict),

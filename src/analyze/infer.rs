@@ -52,7 +52,7 @@ impl Typed {
 
     fn fixed(ty: &str, nullable: bool, source: R, detail: &str) -> Self {
         Typed::new(
-            PgType::named(ty),
+            type_from_name(ty),
             nullable,
             Reason::new(source, detail),
             Reason::new(source, detail),
@@ -217,6 +217,16 @@ impl Hint {
     fn condition(why: &str) -> Hint {
         Hint {
             ty: PgType::named("bool"),
+            nullable: false,
+            column: None,
+            why: why.into(),
+        }
+    }
+
+    /// A value of a built-in type, such as a function's argument.
+    fn of(ty: &str, why: &str) -> Hint {
+        Hint {
+            ty: type_from_name(ty),
             nullable: false,
             column: None,
             why: why.into(),
@@ -2199,7 +2209,8 @@ impl<'a> Cx<'a> {
     }
 
     /// A built-in table function's columns, and whether it returns `record`; `None`
-    /// for another name.
+    /// for another name (`generate_series(a, b[, step])`, `unnest`, the JSON and
+    /// text-splitting functions).
     fn builtin_table_function(
         &mut self,
         fname: &str,
@@ -2236,29 +2247,109 @@ impl<'a> Cx<'a> {
                 })
                 .collect(),
             "generate_series" => {
-                let first = args
-                    .first()
-                    .map(|e| self.expr(e, None))
-                    .unwrap_or_else(Typed::unknown);
-                for e in args.iter().skip(1) {
-                    self.expr(
-                        e,
-                        Some(&Hint {
-                            ty: first.ty.clone(),
-                            nullable: false,
-                            column: None,
-                            why: "generate_series bounds".into(),
-                        }),
-                    );
+                // The bounds' type is the first known one (a parameter takes the
+                // other's); a series of timestamps steps by an interval, of numbers by
+                // their own type, and dates are stepped as timestamptz.
+                let mut bounds: Vec<Option<Typed>> = vec![None; args.len().min(2)];
+                for (i, e) in args.iter().take(2).enumerate() {
+                    if !Self::is_param(e) {
+                        bounds[i] = Some(self.expr(e, None));
+                    }
+                }
+                let known = bounds
+                    .iter()
+                    .flatten()
+                    .find(|t| !t.ty.is_unknown() && !t.literal)
+                    .or_else(|| bounds.iter().flatten().find(|t| !t.ty.is_unknown()))
+                    .map(|t| t.ty.clone())
+                    .unwrap_or(PgType::Unknown);
+                let ty = if self.cat.base_type(&known).is("date") {
+                    PgType::named("timestamptz")
+                } else {
+                    known
+                };
+                let hint = |ty: PgType, why: &str| Hint {
+                    ty,
+                    nullable: false,
+                    column: None,
+                    why: why.into(),
+                };
+                for (i, e) in args.iter().take(2).enumerate() {
+                    if bounds[i].is_none() {
+                        self.expr(e, Some(&hint(ty.clone(), "a bound of generate_series")));
+                    }
+                }
+                let timed = ["timestamp", "timestamptz"]
+                    .iter()
+                    .any(|t| self.cat.base_type(&ty).is(t));
+                let step = if timed {
+                    PgType::named("interval")
+                } else {
+                    ty.clone()
+                };
+                for e in args.iter().skip(2) {
+                    self.expr(e, Some(&hint(step.clone(), "the step of generate_series")));
                 }
                 vec![(
                     "generate_series".to_owned(),
                     Typed::new(
-                        first.ty,
+                        ty,
                         false,
                         Reason::new(R::Expression, "generate_series yields its bounds' type"),
                         Reason::new(R::Expression, "generate_series yields no NULL"),
                     ),
+                )]
+            }
+            "generate_subscripts" => {
+                for e in args {
+                    self.expr(e, None);
+                }
+                vec![(
+                    "generate_subscripts".to_owned(),
+                    Typed::fixed("int4", false, R::Expression, "an array subscript"),
+                )]
+            }
+            "jsonb_each" | "json_each" | "jsonb_each_text" | "json_each_text" => {
+                let t = self.json_args(fname, args);
+                let value = if fname.ends_with("_text") {
+                    Typed::fixed("text", true, R::Expression, "a JSON null as text is NULL")
+                } else {
+                    Typed::fixed(t, false, R::Expression, "a JSON object's value")
+                };
+                let key = Typed::fixed("text", false, R::Expression, "a JSON object's key");
+                return Some((
+                    FnColumns {
+                        cols: vec![("key".to_owned(), key), ("value".to_owned(), value)],
+                        unnamed: false,
+                    },
+                    false,
+                ));
+            }
+            "jsonb_object_keys" | "json_object_keys" => {
+                self.json_args(fname, args);
+                vec![(
+                    fname.to_owned(),
+                    Typed::fixed("text", false, R::Expression, "a JSON object's key"),
+                )]
+            }
+            "regexp_split_to_table" | "string_to_table" => {
+                for e in args {
+                    self.expr(e, Some(&Hint::of("text", &format!("{fname} takes text"))));
+                }
+                // string_to_table's third argument names the piece that stands for NULL.
+                let null = fname == "string_to_table" && args.len() > 2;
+                vec![(
+                    fname.to_owned(),
+                    Typed::fixed("text", null, R::Expression, "a piece of the split text"),
+                )]
+            }
+            "regexp_matches" => {
+                for e in args {
+                    self.expr(e, Some(&Hint::of("text", &format!("{fname} takes text"))));
+                }
+                vec![(
+                    "regexp_matches".to_owned(),
+                    Typed::fixed("text[]", false, R::Expression, "the captures of a match"),
                 )]
             }
             "jsonb_array_elements" | "json_array_elements" => {
@@ -3902,6 +3993,13 @@ impl<'a> Cx<'a> {
         if let Some(filter) = &f.filter {
             self.expr(filter, Some(&Hint::condition("a FILTER condition")));
         }
+        // What an ordered-set aggregate orders (`percentile_cont(0.5) WITHIN GROUP
+        // (ORDER BY x)`): the values it aggregates.
+        let ordered: Vec<Typed> = f
+            .within_group
+            .iter()
+            .map(|o| self.expr(&o.expr, None))
+            .collect();
         if let Some(sqlparser::ast::WindowType::WindowSpec(w)) = &f.over {
             for p in &w.partition_by {
                 self.expr(p, None);
@@ -3947,6 +4045,25 @@ impl<'a> Cx<'a> {
             );
             return Typed::unknown();
         };
+        if (sig.ret == Ret::WithinGroup) == f.within_group.is_empty() {
+            let (msg, help) = if f.within_group.is_empty() {
+                (
+                    format!("`{name}` is an ordered-set aggregate, which needs WITHIN GROUP"),
+                    format!(
+                        "order the values it aggregates: `{name}(...) WITHIN GROUP (ORDER BY x)`"
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "`{name}` is not an ordered-set aggregate, so it takes no WITHIN GROUP"
+                    ),
+                    format!("order its input inside the call instead: `{name}(x ORDER BY y)`"),
+                )
+            };
+            self.err(Code::UnknownFunction, span, msg, help);
+            return Typed::unknown();
+        }
         // `nextval`, `pg_notify`: a write, though not of rows.
         self.writes |= sig.writes;
         self.locks |= sig.locks;
@@ -4009,15 +4126,22 @@ impl<'a> Cx<'a> {
                 t if self.cat.base_type(&t).is("date") => PgType::named("timestamptz"),
                 t => t,
             },
-            Ret::NumericOrFloat8 => match arg(0) {
-                t if t.is_unknown() => t,
-                t if self.cat.base_type(&t).is("numeric")
-                    || (ts.len() > 1 && matches!(name.as_str(), "round" | "trunc")) =>
-                {
-                    PgType::named("numeric")
+            Ret::NumericOrFloat8 => {
+                let base: Vec<PgType> = ts.iter().map(|t| self.cat.base_type(&t.ty)).collect();
+                let any = |n: &[&str]| base.iter().any(|t| n.iter().any(|n| t.is(n)));
+                match arg(0) {
+                    t if t.is_unknown() => t,
+                    // power(int, numeric): the numeric overload matches one argument
+                    // exactly, the float8 one none.
+                    _ if any(&["numeric"]) && !any(&["float8", "float4"]) => {
+                        PgType::named("numeric")
+                    }
+                    _ if ts.len() > 1 && matches!(name.as_str(), "round" | "trunc" | "log") => {
+                        PgType::named("numeric")
+                    }
+                    _ => PgType::named("float8"),
                 }
-                _ => PgType::named("float8"),
-            },
+            }
             Ret::ArrayOf(i) => {
                 let a = arg(i);
                 if a.is_unknown() {
@@ -4027,6 +4151,24 @@ impl<'a> Cx<'a> {
                 }
             }
             Ret::ElemOf(i) => arg(i).element().cloned().unwrap_or(PgType::Unknown),
+            Ret::WithinGroup => {
+                let by = ordered
+                    .first()
+                    .map(|t| t.ty.clone())
+                    .unwrap_or(PgType::Unknown);
+                // percentile_cont interpolates: in float8, or in interval.
+                let by = match by {
+                    t if t.is_unknown() || name != "percentile_cont" => t,
+                    t if self.cat.base_type(&t).is("interval") => PgType::named("interval"),
+                    _ => PgType::named("float8"),
+                };
+                // An array of fractions gives an array of percentiles.
+                if !by.is_unknown() && arg(0).element().is_some() {
+                    by.array_of()
+                } else {
+                    by
+                }
+            }
             Ret::FirstKnown => first_known
                 .as_ref()
                 .map(|k| k.ty.clone())
@@ -4086,7 +4228,10 @@ impl<'a> Cx<'a> {
                     ),
                     _ => (", of a non-null input", " of a non-null input"),
                 };
-                if sig.nulls == Nulls::Aggregate && !star && ts.iter().any(|t| t.nullable) {
+                if sig.nulls == Nulls::Aggregate
+                    && !star
+                    && ts.iter().chain(&ordered).any(|t| t.nullable)
+                {
                     (true, format!("{name}() is NULL when every input is NULL"))
                 } else if f.filter.is_some() {
                     (true, format!("{name}() with FILTER may aggregate no rows"))
