@@ -87,6 +87,7 @@ codes! {
     BadEmbed = "E409", "bad-embed", "`sqlc.embed` names something that is not a table of the query";
     UnmappedType = "E410", "unmapped-type", "a type has no Go or Rust mapping";
     BadOptional = "E411", "bad-optional", "an optional parameter is not used in a filter";
+    GeneratedColumn = "E412", "generated-column", "a query writes a value into a column PostgreSQL fills itself (GENERATED ALWAYS)";
     VerifyRejected = "E500", "verify-rejected", "the server rejects a schema statement or query the analyzer accepted";
     VerifyMismatch = "E501", "verify-mismatch", "the server reports another type or nullability than the analyzer";
     WireLock = "E600", "wire-lock", "`sqlpact.lock` is not a valid lock (syntax, version, a number given twice)";

@@ -19,7 +19,7 @@ use sqlparser::ast::{
 
 use super::functions::{self, Nulls, Ret};
 use super::prep::Prepared;
-use crate::catalog::{ident, qualify, Catalog, FnResult, RelKind, Relation};
+use crate::catalog::{ident, qualify, Catalog, FnResult, Generated, RelKind, Relation};
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::model::{Reason, ReasonSource as R};
 use crate::source::{FileId, Span};
@@ -232,6 +232,17 @@ impl Hint {
             why: why.into(),
         }
     }
+}
+
+/// How a statement writes into a column, for the help of E412.
+#[derive(Clone, Copy)]
+enum Write {
+    /// A value in INSERT's VALUES.
+    Insert,
+    /// A column of an INSERT whose rows a query gives.
+    InsertQuery,
+    /// A value UPDATE's SET assigns (also ON CONFLICT DO UPDATE, MERGE's UPDATE).
+    Update,
 }
 
 #[derive(Clone, Debug)]
@@ -1303,7 +1314,13 @@ impl<'a> Cx<'a> {
                     self.insert_values(v, &hints);
                     None
                 }
-                _ => Some(self.query(src, Some(&hints))),
+                _ => {
+                    for (k, h) in hints.iter().enumerate() {
+                        let at = i.columns.get(k).map_or_else(|| name.span(), |c| c.span());
+                        self.refuse_generated(h, at, Write::InsertQuery);
+                    }
+                    Some(self.query(src, Some(&hints)))
+                }
             };
             if let Some(cols) = produced {
                 if cols.len() != hints.len() {
@@ -1394,10 +1411,55 @@ impl<'a> Cx<'a> {
             }
             for (e, h) in row.content.iter().zip(hints.iter()) {
                 if !is_default(e) {
+                    self.refuse_generated(h, e.span(), Write::Insert);
                     self.expr(e, Some(h));
                 }
             }
         }
+    }
+
+    /// How PostgreSQL fills the column a hint writes into, when it refuses any value
+    /// but DEFAULT there (`GENERATED ALWAYS`).
+    fn generated(&self, h: &Hint) -> Option<(String, Generated)> {
+        let (table, col) = h.column.as_deref()?.rsplit_once('.')?;
+        let g = self
+            .cat
+            .relation(table)?
+            .columns
+            .iter()
+            .find(|c| c.name == col)?
+            .generated?;
+        Some((col.to_owned(), g))
+    }
+
+    /// Reports a value written into a column PostgreSQL fills itself (E412).
+    fn refuse_generated(&mut self, h: &Hint, span: sqlparser::tokenizer::Span, write: Write) {
+        let Some((col, g)) = self.generated(h) else {
+            return;
+        };
+        let target = h.column.clone().unwrap_or_default();
+        let help = match write {
+            Write::Insert => {
+                format!("leave `{col}` out of the column list, or write DEFAULT as its value")
+            }
+            Write::InsertQuery => {
+                format!("leave `{col}` out of the column list and out of what the query returns")
+            }
+            Write::Update => format!("leave `{col}` out of SET, or assign it DEFAULT"),
+        };
+        let why = match g {
+            Generated::Identity => "PostgreSQL numbers it",
+            Generated::Expression => "PostgreSQL computes it from the row",
+        };
+        self.err(
+            Code::GeneratedColumn,
+            span,
+            format!(
+                "`{target}` is {}: {why}, and refuses any other value than DEFAULT",
+                g.spelling()
+            ),
+            help,
+        );
     }
 
     /// `MERGE INTO t USING s ON ...`: the target and the source joined in one frame,
@@ -1555,12 +1617,16 @@ impl<'a> Cx<'a> {
             (Expr::Tuple(values), n) if n > 1 => {
                 for (v, h) in values.iter().zip(hints.iter()) {
                     if !is_default(v) {
+                        self.refuse_generated(h, v.span(), Write::Update);
                         self.expr(v, Some(h));
                     }
                 }
             }
             (v, _) if is_default(v) => {}
             (v, _) => {
+                for h in &hints {
+                    self.refuse_generated(h, v.span(), Write::Update);
+                }
                 self.expr(v, hints.first());
             }
         }

@@ -103,7 +103,14 @@ impl Fingerprints {
             add(name, &|h| {
                 (r.kind == crate::catalog::RelKind::View).hash(h);
                 for c in &r.columns {
-                    (&c.name, c.ty.to_string(), c.not_null, c.has_default).hash(h);
+                    (
+                        &c.name,
+                        c.ty.to_string(),
+                        c.not_null,
+                        c.has_default,
+                        c.generated,
+                    )
+                        .hash(h);
                     type_def(cat, &c.ty, h, 0);
                 }
             });

@@ -55,6 +55,7 @@ fn view_columns(
                 ty: c.t.ty,
                 not_null: !c.t.nullable,
                 has_default: false,
+                generated: None,
             })
             .collect(),
     )

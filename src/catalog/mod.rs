@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::ast::{
-    AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnOption, DataType, Ident,
-    ObjectName, ObjectType, SchemaName, Statement, TableConstraint, UserDefinedTypeRepresentation,
+    AlterColumnOperation, AlterTableOperation, AlterTypeOperation, ColumnOption, DataType,
+    GeneratedAs, Ident, ObjectName, ObjectType, SchemaName, Statement, TableConstraint,
+    UserDefinedTypeRepresentation,
 };
 
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
@@ -32,6 +33,27 @@ pub struct CatColumn {
     pub ty: PgType,
     pub not_null: bool,
     pub has_default: bool,
+    /// Filled by PostgreSQL alone: a statement may write only `DEFAULT` into it.
+    pub generated: Option<Generated>,
+}
+
+/// A column PostgreSQL fills itself, refusing any other value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Generated {
+    /// `GENERATED ALWAYS AS IDENTITY`.
+    Identity,
+    /// `GENERATED ALWAYS AS (expr) STORED`.
+    Expression,
+}
+
+impl Generated {
+    /// How the schema declares it, for messages.
+    pub fn spelling(self) -> &'static str {
+        match self {
+            Generated::Identity => "GENERATED ALWAYS AS IDENTITY",
+            Generated::Expression => "GENERATED ALWAYS AS (...) STORED",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -489,11 +511,28 @@ fn column_from_def(
     };
     let mut not_null = false;
     let mut has_default = is_serial(&spelled);
+    let mut generated = None;
     for o in &def.options {
         match &o.option {
             ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => not_null = true,
             ColumnOption::Null => not_null = false,
-            ColumnOption::Default(_) | ColumnOption::Generated { .. } => has_default = true,
+            ColumnOption::Default(_) => has_default = true,
+            ColumnOption::Generated {
+                generated_as,
+                generation_expr,
+                ..
+            } => {
+                has_default = true;
+                if generation_expr.is_some() || *generated_as == GeneratedAs::ExpStored {
+                    generated = Some(Generated::Expression);
+                } else {
+                    // An identity column is NOT NULL, as PostgreSQL makes it.
+                    not_null = true;
+                    if *generated_as == GeneratedAs::Always {
+                        generated = Some(Generated::Identity);
+                    }
+                }
+            }
             ColumnOption::Identity(_) => {
                 has_default = true;
                 not_null = true;
@@ -509,6 +548,7 @@ fn column_from_def(
         ty,
         not_null,
         has_default,
+        generated,
     }
 }
 
@@ -950,8 +990,14 @@ fn alter_table(
             match op {
                 AlterColumnOperation::SetNotNull => col.not_null = true,
                 AlterColumnOperation::DropNotNull => col.not_null = false,
-                AlterColumnOperation::SetDefault { .. }
-                | AlterColumnOperation::AddGenerated { .. } => col.has_default = true,
+                AlterColumnOperation::SetDefault { .. } => col.has_default = true,
+                AlterColumnOperation::AddGenerated { generated_as, .. } => {
+                    col.has_default = true;
+                    col.not_null = true;
+                    if *generated_as != Some(GeneratedAs::ByDefault) {
+                        col.generated = Some(Generated::Identity);
+                    }
+                }
                 AlterColumnOperation::DropDefault => col.has_default = false,
                 AlterColumnOperation::SetDataType { .. } => match new_type {
                     Some(Ok(t)) => col.ty = t,
