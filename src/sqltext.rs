@@ -68,6 +68,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
         .map_err(|e| ParseFailure::Syntax(e.into()))?;
     row_locks(&mut tokens);
     conflict_target_predicates(&mut tokens);
+    domain_nulls(&mut tokens);
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
             line: at.start.line as u32,
@@ -183,6 +184,79 @@ fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
             }
             _ if drop[i] => {}
             _ => tokens.push(t),
+        }
+    }
+}
+
+/// Lets sqlparser read `CREATE DOMAIN d AS t NOT NULL` (or `NULL`), constraints it
+/// does not know: `[CONSTRAINT name] NOT NULL` becomes `[CONSTRAINT name] CHECK (VALUE
+/// IS NOT NULL)`, which PostgreSQL enforces alike, and `NULL` (the default) is dropped.
+/// `DEFAULT NULL` and what parentheses hold stay as written.
+fn domain_nulls(tokens: &mut Vec<TokenWithSpan>) {
+    let words = words_of(tokens);
+    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
+    if !(word(0, Keyword::CREATE) && word(1, Keyword::DOMAIN)) {
+        return;
+    }
+    let mut depth = 0usize;
+    // Token index -> what it becomes (nothing, to drop it).
+    let mut edits: Vec<(usize, Vec<Token>)> = Vec::new();
+    let mut w = 2;
+    while w < words.len() {
+        match tokens[words[w]].token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > 0 || word(w.wrapping_sub(1), Keyword::DEFAULT) {
+            w += 1;
+            continue;
+        }
+        if word(w, Keyword::NOT) && word(w + 1, Keyword::NULL) {
+            let check = ["CHECK", "(", "VALUE", "IS", "NOT", "NULL", ")"].map(|p| match p {
+                "(" => Token::LParen,
+                ")" => Token::RParen,
+                _ => Token::make_keyword(p),
+            });
+            let spaced = check
+                .into_iter()
+                .flat_map(|t| {
+                    [
+                        t,
+                        Token::Whitespace(sqlparser::tokenizer::Whitespace::Space),
+                    ]
+                })
+                .collect();
+            edits.push((words[w], spaced));
+            edits.push((words[w + 1], Vec::new()));
+            w += 2;
+        } else if word(w, Keyword::NULL) {
+            edits.push((words[w], Vec::new()));
+            // A name given to it goes with it.
+            if w >= 4 && word(w - 2, Keyword::CONSTRAINT) {
+                edits.push((words[w - 2], Vec::new()));
+                edits.push((words[w - 1], Vec::new()));
+            }
+            w += 1;
+        } else {
+            w += 1;
+        }
+    }
+    if edits.is_empty() {
+        return;
+    }
+    edits.sort_by_key(|e| e.0);
+    let src = std::mem::take(tokens);
+    let mut edits = edits.into_iter().peekable();
+    for (i, t) in src.into_iter().enumerate() {
+        if edits.peek().is_some_and(|e| e.0 == i) {
+            let (_, with) = edits.next().expect("peeked");
+            tokens.extend(with.into_iter().map(|token| TokenWithSpan {
+                token,
+                span: t.span,
+            }));
+        } else {
+            tokens.push(t);
         }
     }
 }
@@ -615,6 +689,44 @@ mod tests {
         assert!(parts[0].starts_with("CREATE TABLE"));
         assert!(parts[1].contains("$$ SELECT 1; $$"));
         assert!(parts[2].ends_with("SELECT $1"));
+    }
+
+    #[test]
+    fn domain_null_constraints_are_read() {
+        let constraints = |sql: &str| match &parse(sql).unwrap_or_else(|e| panic!("{sql}: {e:?}"))[..]
+        {
+            [Statement::CreateDomain(d)] => (
+                d.constraints
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+                d.default.as_ref().map(ToString::to_string),
+            ),
+            other => panic!("{sql}: {other:?}"),
+        };
+        assert_eq!(
+            constraints("CREATE DOMAIN p AS int4 NOT NULL CHECK (VALUE > 0)").0,
+            ["CHECK (VALUE IS NOT NULL)", "CHECK (VALUE > 0)"]
+        );
+        assert_eq!(
+            constraints("create domain c as text default null constraint nn not null"),
+            (
+                vec!["CONSTRAINT nn CHECK (VALUE IS NOT NULL)".to_owned()],
+                Some("NULL".to_owned())
+            )
+        );
+        assert_eq!(
+            constraints(
+                "CREATE DOMAIN e AS text CONSTRAINT at CHECK (VALUE ~ '@') CONSTRAINT n NULL"
+            )
+            .0,
+            ["CONSTRAINT at CHECK (VALUE ~ '@')"]
+        );
+        // Inside a CHECK, NULL is the check's.
+        assert_eq!(
+            constraints("CREATE DOMAIN t AS text NULL CHECK (VALUE IS NOT NULL OR NULL)").0,
+            ["CHECK (VALUE IS NOT NULL OR NULL)"]
+        );
     }
 
     /// The locking clauses of the one query in `sql`: each strength as sqlparser
