@@ -76,6 +76,12 @@ fn go_type_spelling(t: &str) -> bool {
     while let Some(r) = rest.strip_prefix('*').or_else(|| rest.strip_prefix("[]")) {
         rest = r;
     }
+    // A generic type's base and arguments (`pgtype.Range[pgtype.Int4]`).
+    if let Some((base, args)) = crate::generate::go::generic_parts(rest) {
+        return !base.contains(['*', '[', ']'])
+            && go_type_spelling(base)
+            && args.iter().all(|a| go_type_spelling(a));
+    }
     match rest.rsplit_once('.') {
         Some((path, name)) => is_ident(name) && crate::registry::validate::is_go_import_path(path),
         None => is_ident(rest),
@@ -1855,6 +1861,8 @@ mod override_spelling_tests {
             "[]byte",
             "github.com/shopspring/decimal.Decimal",
             "*encoding/json.RawMessage",
+            "github.com/jackc/pgx/v5/pgtype.Range[github.com/jackc/pgx/v5/pgtype.Int4]",
+            "[]example.com/kv.Map[string, []example.com/kv.Item]",
         ] {
             assert!(go_type_spelling(ok), "{ok}");
         }
@@ -1865,6 +1873,10 @@ mod override_spelling_tests {
             "map[string]any",
             "x.",
             "pkg/\u{430}.T",
+            "pgtype.Range[]",
+            "pgtype.Range[int32]]",
+            "pgtype.Range[int32 }\nfunc init() {]",
+            "[int32]",
         ] {
             assert!(!go_type_spelling(bad), "{bad}");
         }

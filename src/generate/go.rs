@@ -105,7 +105,8 @@ impl Imports {
     }
 
     /// Renders a Go type written with full import paths (`*github.com/google/uuid.UUID`)
-    /// as it is spelled in code (`*uuid.UUID`), recording the import.
+    /// as it is spelled in code (`*uuid.UUID`), recording the import; the arguments of
+    /// a generic type likewise (`pgtype.Range[pgtype.Int4]`).
     fn ty(&mut self, t: &str) -> String {
         let mut prefix = String::new();
         let mut rest = t;
@@ -119,6 +120,11 @@ impl Imports {
             } else {
                 break;
             }
+        }
+        if let Some((base, args)) = generic_parts(rest) {
+            let base = self.ty(base);
+            let args: Vec<String> = args.into_iter().map(|a| self.ty(a)).collect();
+            return format!("{prefix}{base}[{}]", args.join(", "));
         }
         match rest.rfind('.') {
             Some(dot) if dot > 0 => {
@@ -177,6 +183,29 @@ impl Imports {
 }
 
 /// The package name of an import path: its last element, skipping a `/vN` suffix.
+/// A generic Go type (`pkg.Range[pkg.Int4]`, its `*` and `[]` prefixes taken off) as
+/// its base and its arguments, split at the commas outside brackets; `None` for
+/// another type.
+pub(crate) fn generic_parts(t: &str) -> Option<(&str, Vec<&str>)> {
+    let open = t.find('[').filter(|&o| o > 0)?;
+    let inner = t.strip_suffix(']')?.get(open + 1..)?;
+    let mut args = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in inner.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.checked_sub(1)?,
+            ',' if depth == 0 => {
+                args.push(inner[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    args.push(inner[start..].trim());
+    (depth == 0).then_some((&t[..open], args))
+}
+
 fn package_name(path: &str) -> &str {
     let mut parts = path.rsplit('/');
     let last = parts.next().unwrap_or(path);
@@ -1117,6 +1146,23 @@ mod tests {
             all.used_in("F(ctx context.Context, at time.Time, b *pgx.Batch) (runtime.X, myjson.Y)");
         let kept: Vec<&str> = kept.0.iter().map(String::as_str).collect();
         assert_eq!(kept, ["github.com/jackc/pgx/v5", "time"]);
+    }
+
+    #[test]
+    fn generic_types_name_their_arguments_by_package() {
+        let mut imports = Imports::new();
+        let pgtype = "github.com/jackc/pgx/v5/pgtype";
+        assert_eq!(
+            imports.ty(&format!("[]{pgtype}.Range[{pgtype}.Timestamptz]")),
+            "[]pgtype.Range[pgtype.Timestamptz]"
+        );
+        assert_eq!(
+            imports.ty("*example.com/m/kv.Map[string, []example.com/m/v2.Item]"),
+            "*kv.Map[string, []m.Item]"
+        );
+        assert_eq!(imports.ty("[]byte"), "[]byte");
+        let got: Vec<&str> = imports.0.iter().map(String::as_str).collect();
+        assert_eq!(got, ["example.com/m/kv", "example.com/m/v2", pgtype]);
     }
 
     #[test]
