@@ -2097,6 +2097,103 @@ impl<'a> Cx<'a> {
         yielded
     }
 
+    /// Whether a subquery returns exactly one row because it aggregates without
+    /// grouping: `SELECT count(*) FROM t WHERE ...`, one built-in aggregate, no GROUP BY,
+    /// HAVING, LIMIT, OFFSET or set operation. The aggregate must be the subquery's own:
+    /// PostgreSQL hands one whose arguments name only outer columns to the outer query
+    /// (`SELECT (SELECT count(a.x) FROM b) FROM a`), so its arguments must name no column,
+    /// or one of a table in the subquery's FROM.
+    fn one_aggregate_row(&self, q: &Query) -> bool {
+        let SetExpr::Select(s) = q.body.as_ref() else {
+            return false;
+        };
+        let grouped =
+            !matches!(&s.group_by, GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+        if q.limit_clause.is_some() || q.fetch.is_some() || grouped || s.having.is_some() {
+            return false;
+        }
+        let [item] = s.projection.as_slice() else {
+            return false;
+        };
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            return false;
+        };
+        let Expr::Function(f) = unwrap_nested(e) else {
+            return false;
+        };
+        let FunctionArguments::List(list) = &f.args else {
+            return false;
+        };
+        let name = crate::catalog::last_part(&f.name);
+        let aggregate = functions::lookup(&name, list.args.len()).is_some_and(|g| g.aggregate);
+        if !aggregate || f.over.is_some() || self.schema_first(&f.name, &qualify(&f.name)) {
+            return false;
+        }
+        // The tables of the subquery's FROM, by the names a column may be qualified
+        // with; any other kind of FROM item leaves the arguments' columns unknown.
+        let mut tables: Vec<(String, &Relation)> = Vec::new();
+        let factors = s
+            .from
+            .iter()
+            .flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
+        let mut plain = true;
+        for tf in factors {
+            match tf {
+                TableFactor::Table {
+                    name,
+                    alias,
+                    args: None,
+                    ..
+                } => match self.cat.relation(&qualify(name)) {
+                    Some(r) => tables.push((
+                        alias
+                            .as_ref()
+                            .map_or_else(|| crate::catalog::last_part(name), |a| ident(&a.name)),
+                        r,
+                    )),
+                    None => plain = false,
+                },
+                _ => plain = false,
+            }
+        }
+        let mut refs = Vec::new();
+        let mut nested = false;
+        for a in &list.args {
+            let (FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
+            | FunctionArg::Named {
+                arg: FunctionArgExpr::Expr(x),
+                ..
+            }) = a
+            else {
+                continue;
+            };
+            let _ = sqlparser::ast::visit_expressions(x, |x| {
+                match x {
+                    Expr::Identifier(i) => refs.push((None, ident(i))),
+                    Expr::CompoundIdentifier(p) if p.len() >= 2 => {
+                        refs.push((Some(ident(&p[p.len() - 2])), ident(&p[p.len() - 1])))
+                    }
+                    Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                        nested = true
+                    }
+                    _ => {}
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+        if nested {
+            return false;
+        }
+        refs.is_empty()
+            || (plain
+                && refs.iter().any(|(qualifier, col)| {
+                    tables.iter().any(|(alias, r)| {
+                        qualifier.as_ref().is_none_or(|q| q == alias)
+                            && r.columns.iter().any(|c| c.name == *col)
+                    })
+                }))
+    }
+
     /// Whether a call of `name` is the schema's function rather than a built-in:
     /// PostgreSQL finds an unqualified name in `pg_catalog` first, and a name qualified
     /// with another schema is that schema's function.
@@ -3254,17 +3351,25 @@ impl<'a> Cx<'a> {
                                 "select a single column in the subquery".into(),
                             );
                         }
+                        let one_row = !c.t.nullable && self.one_aggregate_row(q);
                         Typed {
                             ty: c.t.ty.clone(),
-                            nullable: true,
+                            nullable: !one_row,
                             ty_why: Reason::new(
                                 R::Subquery,
                                 format!("the type of the scalar subquery's column `{}`", c.name),
                             ),
-                            null_why: Reason::new(
-                                R::Subquery,
-                                "a scalar subquery is NULL when it returns no row",
-                            ),
+                            null_why: if one_row {
+                                Reason::new(
+                                    R::Subquery,
+                                    format!("an aggregate without GROUP BY returns one row, and its `{}` is never NULL", c.name),
+                                )
+                            } else {
+                                Reason::new(
+                                    R::Subquery,
+                                    "a scalar subquery is NULL when it returns no row",
+                                )
+                            },
                             table_column: None,
                             literal: false,
                         }

@@ -158,7 +158,7 @@ type GetCustomerOverviewRow struct {
 	Country        *string     `json:"country"`
 	AccountIDs     []uuid.UUID `json:"account_ids"`
 	Currencies     string      `json:"currencies"`
-	ActiveAPIKeys  *int64      `json:"active_api_keys"`
+	ActiveAPIKeys  int64       `json:"active_api_keys"`
 	LastActivityAt time.Time   `json:"last_activity_at"`
 }
 

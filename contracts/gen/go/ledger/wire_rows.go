@@ -2027,10 +2027,7 @@ func (r *GetCustomerOverviewRow) ToWire() *wire.GetCustomerOverviewRow {
 		m.AccountIds = append(m.AccountIds, v.String())
 	}
 	m.Currencies = r.Currencies
-	if r.ActiveAPIKeys != nil {
-		v := *r.ActiveAPIKeys
-		m.ActiveApiKeys = &v
-	}
+	m.ActiveApiKeys = r.ActiveAPIKeys
 	m.LastActivityAt = timestamppb.New(r.LastActivityAt)
 	return m
 }
@@ -2056,10 +2053,7 @@ func GetCustomerOverviewRowFromWire(m *wire.GetCustomerOverviewRow) (GetCustomer
 		}
 	}
 	r.Currencies = m.Currencies
-	if m.ActiveApiKeys != nil {
-		v := *m.ActiveApiKeys
-		r.ActiveAPIKeys = &v
-	}
+	r.ActiveAPIKeys = m.ActiveApiKeys
 	if m.LastActivityAt == nil {
 		return r, &WireError{Field: "last_activity_at", Problem: "missing"}
 	}

@@ -710,7 +710,7 @@ async fn scenario<E: Executor>(q: &Recorder<'_, E>) {
     let overview = db::get_customer_overview(q, ada.id).await.unwrap();
     assert_eq!(overview.account_ids.len(), 2);
     assert_eq!(overview.currencies, "USD");
-    assert_eq!(overview.active_api_keys, Some(0));
+    assert_eq!(overview.active_api_keys, 0);
     let activity = db::list_account_activity(q, a1.id, 50).await.unwrap();
     let mut kinds: BTreeMap<&str, u32> = BTreeMap::new();
     for a in &activity {

@@ -5930,12 +5930,12 @@ func (x *MonthlyStatementParams) GetAccountId() string {
 // A result row of `GetCustomerOverview`.
 type GetCustomerOverviewRow struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
-	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`                                                     // uuid
-	Country        *string                `protobuf:"bytes,2,opt,name=country,proto3,oneof" json:"country,omitempty"`                                     // text NULL
-	AccountIds     []string               `protobuf:"bytes,3,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`                   // uuid[]
-	Currencies     string                 `protobuf:"bytes,4,opt,name=currencies,proto3" json:"currencies,omitempty"`                                     // text
-	ActiveApiKeys  *int64                 `protobuf:"varint,5,opt,name=active_api_keys,json=activeApiKeys,proto3,oneof" json:"active_api_keys,omitempty"` // int8 NULL
-	LastActivityAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_activity_at,json=lastActivityAt,proto3" json:"last_activity_at,omitempty"`     // timestamptz
+	Id             string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`                                                 // uuid
+	Country        *string                `protobuf:"bytes,2,opt,name=country,proto3,oneof" json:"country,omitempty"`                                 // text NULL
+	AccountIds     []string               `protobuf:"bytes,3,rep,name=account_ids,json=accountIds,proto3" json:"account_ids,omitempty"`               // uuid[]
+	Currencies     string                 `protobuf:"bytes,4,opt,name=currencies,proto3" json:"currencies,omitempty"`                                 // text
+	ActiveApiKeys  int64                  `protobuf:"varint,5,opt,name=active_api_keys,json=activeApiKeys,proto3" json:"active_api_keys,omitempty"`   // int8
+	LastActivityAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_activity_at,json=lastActivityAt,proto3" json:"last_activity_at,omitempty"` // timestamptz
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -5999,8 +5999,8 @@ func (x *GetCustomerOverviewRow) GetCurrencies() string {
 }
 
 func (x *GetCustomerOverviewRow) GetActiveApiKeys() int64 {
-	if x != nil && x.ActiveApiKeys != nil {
-		return *x.ActiveApiKeys
+	if x != nil {
+		return x.ActiveApiKeys
 	}
 	return 0
 }
@@ -8457,7 +8457,7 @@ const file_ledger_wire_v3_ledger_proto_rawDesc = "" +
 	"\x0fhighest_balance\x18\x06 \x01(\tR\x0ehighestBalance\"7\n" +
 	"\x16MonthlyStatementParams\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tR\taccountId\"\x9b\x02\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\"\x82\x02\n" +
 	"\x16GetCustomerOverviewRow\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
 	"\acountry\x18\x02 \x01(\tH\x00R\acountry\x88\x01\x01\x12\x1f\n" +
@@ -8465,12 +8465,11 @@ const file_ledger_wire_v3_ledger_proto_rawDesc = "" +
 	"accountIds\x12\x1e\n" +
 	"\n" +
 	"currencies\x18\x04 \x01(\tR\n" +
-	"currencies\x12+\n" +
-	"\x0factive_api_keys\x18\x05 \x01(\x03H\x01R\ractiveApiKeys\x88\x01\x01\x12D\n" +
+	"currencies\x12&\n" +
+	"\x0factive_api_keys\x18\x05 \x01(\x03R\ractiveApiKeys\x12D\n" +
 	"\x10last_activity_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x0elastActivityAtB\n" +
 	"\n" +
-	"\b_countryB\x12\n" +
-	"\x10_active_api_keys\"+\n" +
+	"\b_country\"+\n" +
 	"\x19GetCustomerOverviewParams\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\xb6\x01\n" +
 	"\x16ListAccountActivityRow\x12\x12\n" +

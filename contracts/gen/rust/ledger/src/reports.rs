@@ -224,7 +224,7 @@ pub struct GetCustomerOverviewRow {
     pub country: Option<String>,
     pub account_ids: Vec<uuid::Uuid>,
     pub currencies: String,
-    pub active_api_keys: Option<i64>,
+    pub active_api_keys: i64,
     pub last_activity_at: chrono::DateTime<chrono::Utc>,
 }
 

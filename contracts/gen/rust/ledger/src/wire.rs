@@ -1359,9 +1359,9 @@ pub struct GetCustomerOverviewRow {
     /// text
     #[prost(string, tag = "4")]
     pub currencies: ::prost::alloc::string::String,
-    /// int8 NULL
-    #[prost(int64, optional, tag = "5")]
-    pub active_api_keys: ::core::option::Option<i64>,
+    /// int8
+    #[prost(int64, tag = "5")]
+    pub active_api_keys: i64,
     /// timestamptz
     #[prost(message, optional, tag = "6")]
     pub last_activity_at: ::core::option::Option<::prost_types::Timestamp>,
