@@ -2100,9 +2100,9 @@ impl<'a> Cx<'a> {
     /// Whether a subquery returns exactly one row because it aggregates without
     /// grouping: `SELECT count(*) FROM t WHERE ...`, one built-in aggregate, no GROUP BY,
     /// HAVING, LIMIT, OFFSET or set operation. The aggregate must be the subquery's own:
-    /// PostgreSQL hands one whose arguments name only outer columns to the outer query
-    /// (`SELECT (SELECT count(a.x) FROM b) FROM a`), so its arguments must name no column,
-    /// or one of a table in the subquery's FROM.
+    /// PostgreSQL hands one whose arguments (and FILTER) name only outer columns to the
+    /// outer query (`SELECT (SELECT count(a.x) FROM b) FROM a`), so they must name no
+    /// column, or one of a table in the subquery's FROM.
     fn one_aggregate_row(&self, q: &Query) -> bool {
         let SetExpr::Select(s) = q.body.as_ref() else {
             return false;
@@ -2156,17 +2156,26 @@ impl<'a> Cx<'a> {
                 _ => plain = false,
             }
         }
-        let mut refs = Vec::new();
-        let mut nested = false;
-        for a in &list.args {
-            let (FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
+        // The columns its arguments, ORDER BY, WITHIN GROUP and FILTER name: all of
+        // them place an aggregate, as PostgreSQL reads it.
+        let args = list.args.iter().filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
             | FunctionArg::Named {
                 arg: FunctionArgExpr::Expr(x),
                 ..
-            }) = a
-            else {
-                continue;
-            };
+            } => Some(x),
+            _ => None,
+        });
+        let ordered = list.clauses.iter().flat_map(|c| match c {
+            sqlparser::ast::FunctionArgumentClause::OrderBy(obs) => obs.as_slice(),
+            _ => &[],
+        });
+        let placing = args
+            .chain(ordered.chain(&f.within_group).map(|o| &o.expr))
+            .chain(f.filter.as_deref());
+        let mut refs = Vec::new();
+        let mut nested = false;
+        for x in placing {
             let _ = sqlparser::ast::visit_expressions(x, |x| {
                 match x {
                     Expr::Identifier(i) => refs.push((None, ident(i))),
