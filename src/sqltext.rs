@@ -193,11 +193,17 @@ fn row_locks(tokens: &mut Vec<TokenWithSpan>) {
 /// IS NOT NULL)`, which PostgreSQL enforces alike, and `NULL` (the default) is dropped.
 /// `DEFAULT NULL` and what parentheses hold stay as written.
 fn domain_nulls(tokens: &mut Vec<TokenWithSpan>) {
-    let words = words_of(tokens);
-    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
-    if !(word(0, Keyword::CREATE) && word(1, Keyword::DOMAIN)) {
+    // Every query passes here: a glance at its first words before any allocation.
+    let mut lead = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)));
+    if !(lead.next().is_some_and(|t| is_keyword(t, Keyword::CREATE))
+        && lead.next().is_some_and(|t| is_keyword(t, Keyword::DOMAIN)))
+    {
         return;
     }
+    let words = words_of(tokens);
+    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
     let mut depth = 0usize;
     // Token index -> what it becomes (nothing, to drop it).
     let mut edits: Vec<(usize, Vec<Token>)> = Vec::new();
@@ -208,7 +214,7 @@ fn domain_nulls(tokens: &mut Vec<TokenWithSpan>) {
             Token::RParen => depth = depth.saturating_sub(1),
             _ => {}
         }
-        if depth > 0 || word(w.wrapping_sub(1), Keyword::DEFAULT) {
+        if depth > 0 || word(w - 1, Keyword::DEFAULT) {
             w += 1;
             continue;
         }
