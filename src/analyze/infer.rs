@@ -1582,10 +1582,7 @@ impl<'a> Cx<'a> {
     }
 
     fn assignment(&mut self, target: &Rel, a: &sqlparser::ast::Assignment) {
-        let names: Vec<&ObjectName> = match &a.target {
-            sqlparser::ast::AssignmentTarget::ColumnName(n) => vec![n],
-            sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
-        };
+        let names = assigned(a);
         let table = target.table.clone().unwrap_or_default();
         let mut hints = Vec::new();
         for n in names {
@@ -1664,15 +1661,9 @@ impl<'a> Cx<'a> {
         }
         // RETURNING sees the new values: what WHERE proved of the old ones does not hold
         // for the columns SET assigns.
-        for a in &u.assignments {
-            let names: Vec<&ObjectName> = match &a.target {
-                sqlparser::ast::AssignmentTarget::ColumnName(n) => vec![n],
-                sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
-            };
-            for n in names {
-                let col = crate::catalog::last_part(n);
-                self.top().nonnull.remove(&(0, col));
-            }
+        for n in u.assignments.iter().flat_map(assigned) {
+            let col = crate::catalog::last_part(n);
+            self.top().nonnull.remove(&(0, col));
         }
         let out = u
             .returning
@@ -2875,23 +2866,18 @@ impl<'a> Cx<'a> {
     }
 
     fn refine(&mut self, c: &Expr) {
-        let optional = sqlparser::ast::visit_expressions(c, |x| match x {
-            Expr::Value(v) => match &v.value {
-                Value::Placeholder(p) => {
-                    let n = p.strip_prefix('$').and_then(|n| n.parse::<u32>().ok());
-                    if self
-                        .params
-                        .iter()
-                        .any(|s| Some(s.position) == n && s.optional)
-                    {
-                        std::ops::ControlFlow::Break(())
-                    } else {
-                        std::ops::ControlFlow::Continue(())
-                    }
-                }
-                _ => std::ops::ControlFlow::Continue(()),
-            },
-            _ => std::ops::ControlFlow::Continue(()),
+        let optional = sqlparser::ast::visit_expressions(c, |x| {
+            let n = param_number(x);
+            if n.is_some()
+                && self
+                    .params
+                    .iter()
+                    .any(|s| Some(s.position) == n && s.optional)
+            {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
         });
         if optional.is_break() {
             return;
@@ -3018,13 +3004,9 @@ impl<'a> Cx<'a> {
 
     /// Names a positional parameter written alone at `e`, unless something named it.
     fn name_param(&mut self, e: &Expr, name: &'static str) {
-        if let Expr::Value(v) = unwrap_nested(e) {
-            if let Value::Placeholder(p) = &v.value {
-                let n = p.strip_prefix('$').and_then(|n| n.parse::<u32>().ok());
-                if let Some(slot) = self.params.iter_mut().find(|s| Some(s.position) == n) {
-                    slot.name.get_or_insert(name);
-                }
-            }
+        let n = param_number(unwrap_nested(e));
+        if let Some(slot) = self.params.iter_mut().find(|s| n == Some(s.position)) {
+            slot.name.get_or_insert(name);
         }
     }
 
@@ -3601,20 +3583,18 @@ impl<'a> Cx<'a> {
             )
         };
         match v {
-            Value::Placeholder(p) => {
-                match p.strip_prefix('$').and_then(|n| n.parse::<u32>().ok()) {
-                    Some(n) => self.param(n, hint, span),
-                    None => {
-                        self.err(
-                            Code::BadParameter,
-                            span,
-                            format!("`{p}` is not a parameter sqlpact understands"),
-                            "write parameters as `@name`, `sqlc.arg(name)` or `$1`".into(),
-                        );
-                        Typed::unknown()
-                    }
+            Value::Placeholder(p) => match placeholder_number(p) {
+                Some(n) => self.param(n, hint, span),
+                None => {
+                    self.err(
+                        Code::BadParameter,
+                        span,
+                        format!("`{p}` is not a parameter sqlpact understands"),
+                        "write parameters as `@name`, `sqlc.arg(name)` or `$1`".into(),
+                    );
+                    Typed::unknown()
                 }
-            }
+            },
             Value::Number(s, _) => {
                 if s.contains(['.', 'e', 'E']) {
                     lit("numeric", "a decimal literal is numeric")
@@ -4476,6 +4456,30 @@ fn canonical(e: &Expr) -> String {
         ControlFlow::<()>::Continue(())
     });
     e.to_string().to_lowercase()
+}
+
+/// The number of a positional parameter as written (`$3` is 3).
+fn placeholder_number(p: &str) -> Option<u32> {
+    p.strip_prefix('$')?.parse().ok()
+}
+
+/// The number of the parameter `e` is, when it is one.
+fn param_number(e: &Expr) -> Option<u32> {
+    match e {
+        Expr::Value(v) => match &v.value {
+            Value::Placeholder(p) => placeholder_number(p),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The columns an assignment of SET names (`a`, or `(a, b)`).
+fn assigned(a: &sqlparser::ast::Assignment) -> Vec<&ObjectName> {
+    match &a.target {
+        sqlparser::ast::AssignmentTarget::ColumnName(n) => vec![n],
+        sqlparser::ast::AssignmentTarget::Tuple(ns) => ns.iter().collect(),
+    }
 }
 
 /// `DEFAULT` written as a value to insert or assign: the column's default.
