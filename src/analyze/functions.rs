@@ -20,8 +20,6 @@ pub enum Ret {
     WithinGroup,
     /// An array of argument `n`'s type.
     ArrayOf(usize),
-    /// The element type of argument `n`, an array.
-    ElemOf(usize),
     /// The first argument whose type is known (COALESCE, GREATEST, LEAST).
     FirstKnown,
     /// `sum`: int2/int4 -> int8, int8 -> numeric, others unchanged.
@@ -293,7 +291,6 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "trim_array" => sig(Arg(0), Strict),
         "array_append" | "array_remove" | "array_cat" | "array_replace" => sig(Arg(0), Strict),
         "array_prepend" => sig(Arg(1), Strict),
-        "unnest" => sig(ElemOf(0), Strict),
         // Session.
         "current_user" | "session_user" | "current_schema" | "current_database" | "version" => {
             sig(Fixed("text"), Never)

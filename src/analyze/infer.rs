@@ -172,6 +172,9 @@ struct Frame {
     /// columns first), for the first `star_rels` relations.
     star: Vec<(usize, String)>,
     star_rels: usize,
+    /// The select list calls more than one set-returning function: PostgreSQL runs
+    /// them side by side, and pads the shorter ones with NULL.
+    srf_padded: bool,
 }
 
 impl Rel {
@@ -851,6 +854,7 @@ impl<'a> Cx<'a> {
     }
 
     fn projection(&mut self, items: &[SelectItem], hints: Option<&[Hint]>) -> Vec<OutCol> {
+        self.top().srf_padded = set_returning_calls(items) > 1;
         let mut out = Vec::new();
         for item in items {
             match item {
@@ -2380,35 +2384,88 @@ impl<'a> Cx<'a> {
         args: &[&Expr],
         call: &TableCall,
     ) -> Option<(FnColumns, bool)> {
-        let cols = match fname {
+        match fname {
             "jsonb_to_record" | "jsonb_to_recordset" | "json_to_record" | "json_to_recordset" => {
                 self.json_args(fname, args);
                 let cols = self.column_definitions(fname, call);
-                return Some((
+                Some((
                     FnColumns {
                         cols,
                         unnamed: false,
                     },
                     true,
-                ));
+                ))
             }
-            "unnest" => args
-                .iter()
-                .map(|e| {
-                    let t = self.expr(e, None);
-                    let elem = t.ty.element().cloned().unwrap_or(PgType::Unknown);
-                    let why = Reason::new(R::Expression, "an element of the unnested array");
-                    (
-                        "unnest".to_owned(),
-                        Typed::new(
-                            elem,
-                            true,
-                            why.clone(),
-                            Reason::new(R::Expression, "array elements may be NULL"),
-                        ),
-                    )
-                })
-                .collect(),
+            "jsonb_each" | "json_each" | "jsonb_each_text" | "json_each_text" => {
+                let t = self.json_args(fname, args);
+                let value = if fname.ends_with("_text") {
+                    Typed::fixed("text", true, R::Expression, "a JSON null as text is NULL")
+                } else {
+                    Typed::fixed(t, false, R::Expression, "a JSON object's value")
+                };
+                let key = Typed::fixed("text", false, R::Expression, "a JSON object's key");
+                Some((
+                    FnColumns {
+                        cols: vec![("key".to_owned(), key), ("value".to_owned(), value)],
+                        unnamed: false,
+                    },
+                    false,
+                ))
+            }
+            "unnest" => {
+                let cols = args
+                    .iter()
+                    .map(|e| ("unnest".to_owned(), self.unnested(e)))
+                    .collect();
+                Some((
+                    FnColumns {
+                        cols,
+                        unnamed: true,
+                    },
+                    false,
+                ))
+            }
+            _ => {
+                let t = self.set_returning(fname, args)?;
+                // `value` is the name of jsonb_array_elements' `OUT` argument, kept
+                // under an alias.
+                let (name, unnamed) = if fname.contains("array_elements") {
+                    ("value", false)
+                } else {
+                    (fname, true)
+                };
+                Some((
+                    FnColumns {
+                        cols: vec![(name.to_owned(), t)],
+                        unnamed,
+                    },
+                    false,
+                ))
+            }
+        }
+    }
+
+    /// An element of the array `e`, as `unnest` yields it.
+    fn unnested(&mut self, e: &Expr) -> Typed {
+        let t = self.expr(e, None);
+        let elem = t.ty.element().cloned().unwrap_or(PgType::Unknown);
+        Typed::new(
+            elem,
+            true,
+            Reason::new(R::Expression, "an element of the unnested array"),
+            Reason::new(R::Expression, "array elements may be NULL"),
+        )
+    }
+
+    /// The value a built-in set-returning function of one column yields, in FROM or in
+    /// a select list (`SELECT generate_series(1, 3)`); `None` for another name. Each
+    /// is strict: a NULL argument yields no row rather than a NULL.
+    fn set_returning(&mut self, fname: &str, args: &[&Expr]) -> Option<Typed> {
+        if !SET_RETURNING.contains(&fname) {
+            return None;
+        }
+        Some(match fname {
+            "unnest" if args.len() == 1 => self.unnested(args[0]),
             "generate_series" => {
                 // The bounds' type is the first known one (a parameter takes the
                 // other's); a series of timestamps steps by an interval, of numbers by
@@ -2453,47 +2510,22 @@ impl<'a> Cx<'a> {
                 for e in args.iter().skip(2) {
                     self.expr(e, Some(&hint(step.clone(), "the step of generate_series")));
                 }
-                vec![(
-                    "generate_series".to_owned(),
-                    Typed::new(
-                        ty,
-                        false,
-                        Reason::new(R::Expression, "generate_series yields its bounds' type"),
-                        Reason::new(R::Expression, "generate_series yields no NULL"),
-                    ),
-                )]
+                Typed::new(
+                    ty,
+                    false,
+                    Reason::new(R::Expression, "generate_series yields its bounds' type"),
+                    Reason::new(R::Expression, "generate_series yields no NULL"),
+                )
             }
             "generate_subscripts" => {
                 for e in args {
                     self.expr(e, None);
                 }
-                vec![(
-                    "generate_subscripts".to_owned(),
-                    Typed::fixed("int4", false, R::Expression, "an array subscript"),
-                )]
-            }
-            "jsonb_each" | "json_each" | "jsonb_each_text" | "json_each_text" => {
-                let t = self.json_args(fname, args);
-                let value = if fname.ends_with("_text") {
-                    Typed::fixed("text", true, R::Expression, "a JSON null as text is NULL")
-                } else {
-                    Typed::fixed(t, false, R::Expression, "a JSON object's value")
-                };
-                let key = Typed::fixed("text", false, R::Expression, "a JSON object's key");
-                return Some((
-                    FnColumns {
-                        cols: vec![("key".to_owned(), key), ("value".to_owned(), value)],
-                        unnamed: false,
-                    },
-                    false,
-                ));
+                Typed::fixed("int4", false, R::Expression, "an array subscript")
             }
             "jsonb_object_keys" | "json_object_keys" => {
                 self.json_args(fname, args);
-                vec![(
-                    fname.to_owned(),
-                    Typed::fixed("text", false, R::Expression, "a JSON object's key"),
-                )]
+                Typed::fixed("text", false, R::Expression, "a JSON object's key")
             }
             "regexp_split_to_table" | "string_to_table" => {
                 for e in args {
@@ -2501,41 +2533,26 @@ impl<'a> Cx<'a> {
                 }
                 // string_to_table's third argument names the piece that stands for NULL.
                 let null = fname == "string_to_table" && args.len() > 2;
-                vec![(
-                    fname.to_owned(),
-                    Typed::fixed("text", null, R::Expression, "a piece of the split text"),
-                )]
+                Typed::fixed("text", null, R::Expression, "a piece of the split text")
             }
             "regexp_matches" => {
                 for e in args {
                     self.expr(e, Some(&Hint::of("text", &format!("{fname} takes text"))));
                 }
-                vec![(
-                    "regexp_matches".to_owned(),
-                    Typed::fixed("text[]", false, R::Expression, "the captures of a match"),
-                )]
+                Typed::fixed("text[]", false, R::Expression, "the captures of a match")
             }
             "jsonb_array_elements" | "json_array_elements" => {
                 let t = self.json_args(fname, args);
-                vec![(
-                    "value".to_owned(),
-                    Typed::fixed(t, false, R::Expression, "a JSON array element"),
-                )]
+                Typed::fixed(t, false, R::Expression, "a JSON array element")
             }
             "jsonb_array_elements_text" | "json_array_elements_text" => {
                 for e in args {
                     self.expr(e, None);
                 }
-                vec![(
-                    "value".to_owned(),
-                    Typed::fixed("text", true, R::Expression, "a JSON array element as text"),
-                )]
+                Typed::fixed("text", true, R::Expression, "a JSON array element as text")
             }
             _ => return None,
-        };
-        // `value` is the name of jsonb_array_elements' `OUT` argument, kept under an alias.
-        let unnamed = !fname.contains("array_elements");
-        Some((FnColumns { cols, unnamed }, false))
+        })
     }
 
     fn relation_by_name(
@@ -4184,6 +4201,19 @@ impl<'a> Cx<'a> {
             if let Some(t) = self.schema_function(&qualified, &name, &args, span) {
                 return t;
             }
+            // A set-returning function in the select list yields its rows' values there.
+            if !named {
+                if let Some(mut t) = self.set_returning(&name, &args) {
+                    if self.frames.last().is_some_and(|f| f.srf_padded) {
+                        t.nullable = true;
+                        t.null_why = Reason::new(
+                            R::Expression,
+                            format!("another set-returning function of the select list may return more rows, which PostgreSQL pads {name}() with NULL for"),
+                        );
+                    }
+                    return t;
+                }
+            }
             for a in &args {
                 self.expr(a, None);
             }
@@ -4310,7 +4340,6 @@ impl<'a> Cx<'a> {
                     a.array_of()
                 }
             }
-            Ret::ElemOf(i) => arg(i).element().cloned().unwrap_or(PgType::Unknown),
             Ret::WithinGroup => {
                 let by = ordered
                     .first()
@@ -4432,6 +4461,39 @@ impl<'a> Cx<'a> {
             Reason::new(source, why),
         )
     }
+}
+
+/// The built-in set-returning functions of one column a select list may call.
+const SET_RETURNING: &[&str] = &[
+    "unnest",
+    "generate_series",
+    "generate_subscripts",
+    "jsonb_object_keys",
+    "json_object_keys",
+    "regexp_split_to_table",
+    "string_to_table",
+    "regexp_matches",
+    "jsonb_array_elements",
+    "json_array_elements",
+    "jsonb_array_elements_text",
+    "json_array_elements_text",
+];
+
+/// How many calls of built-in set-returning functions a select list makes.
+fn set_returning_calls(items: &[SelectItem]) -> usize {
+    let mut n = 0;
+    for item in items {
+        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
+            let _ = sqlparser::ast::visit_expressions(e, |x| {
+                if let Expr::Function(f) = x {
+                    let name = crate::catalog::last_part(&f.name);
+                    n += usize::from(SET_RETURNING.contains(&name.as_str()));
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+    }
+    n
 }
 
 /// An expression as PostgreSQL compares a grouped expression with the select list's,
