@@ -406,11 +406,23 @@ fn memoized_analyses_equal_fresh_ones() {
 }
 
 /// Analyzes `queries` against each schema in turn, through one memo, and gives what
-/// `seen` reads of each analysis.
+/// `seen` reads of each analysis, which must report nothing.
 fn memoized_runs<T>(
     queries: &str,
     schemas: &[String],
     seen: impl Fn(&sqlpact::analyze::Analysis) -> T,
+) -> Vec<T> {
+    memoized_diagnosed_runs(queries, schemas, |a, diags| {
+        assert!(diags.items.is_empty(), "{:?}", diags.items);
+        seen(a)
+    })
+}
+
+/// As `memoized_runs`, with each run's diagnostics.
+fn memoized_diagnosed_runs<T>(
+    queries: &str,
+    schemas: &[String],
+    seen: impl Fn(&sqlpact::analyze::Analysis, &sqlpact::diag::Diagnostics) -> T,
 ) -> Vec<T> {
     use sqlpact::analyze::{analyze_with, memo::Memo, Options};
     use sqlpact::diag::Diagnostics;
@@ -431,8 +443,7 @@ fn memoized_runs<T>(
                 sqlpact::registry::load(&dir.path().join("sqlpact.yaml"), &mut sources, &mut diags)
                     .unwrap();
             let a = analyze_with(&reg, &sources, &mut diags, &opts);
-            assert!(diags.items.is_empty(), "{:?}", diags.items);
-            seen(&a)
+            seen(&a, &diags)
         })
         .collect()
 }
@@ -481,6 +492,21 @@ fn a_memoized_analysis_is_not_reused_when_the_table_a_function_returns_changes()
         },
     );
     assert_eq!(seen, [vec!["id"], vec!["id", "label"]]);
+}
+
+#[test]
+fn a_memoized_analysis_is_not_reused_when_a_primary_key_changes() {
+    // Grouping by the key lets every column be read; grouping by a plain column does not.
+    let schemas: Vec<String> = ["PRIMARY KEY", "NOT NULL UNIQUE"]
+        .iter()
+        .map(|key| format!("CREATE TABLE items (id bigint {key}, label text);\n"))
+        .collect();
+    let seen = memoized_diagnosed_runs(
+        "-- name: Labels :many\nSELECT id, label FROM items GROUP BY id;\n",
+        &schemas,
+        |_, diags| diags.items.iter().map(|d| d.code).collect::<Vec<_>>(),
+    );
+    assert_eq!(seen, [vec![], vec![sqlpact::diag::Code::UngroupedColumn]]);
 }
 
 #[test]

@@ -175,6 +175,8 @@ struct Frame {
     /// The select list calls more than one set-returning function: PostgreSQL runs
     /// them side by side, and pads the shorter ones with NULL.
     srf_padded: bool,
+    /// What GROUP BY groups by, for the check of what a grouped query reads.
+    groups: grouped::Groups,
 }
 
 impl Rel {
@@ -821,6 +823,7 @@ impl<'a> Cx<'a> {
         hints: Option<&[Hint]>,
         order_by: Option<&sqlparser::ast::OrderBy>,
     ) -> Vec<OutCol> {
+        let diags = self.diags.len();
         self.frames.push(Frame::default());
         for twj in &s.from {
             self.add_from_item(twj);
@@ -835,6 +838,7 @@ impl<'a> Cx<'a> {
             self.expr(h, Some(&Hint::condition("a HAVING condition")));
         }
         let cols = self.projection(&s.projection, hints);
+        let mut ordered = Vec::new();
         if let Some(ob) = order_by {
             if let sqlparser::ast::OrderByKind::Expressions(exprs) = &ob.kind {
                 for o in exprs {
@@ -845,9 +849,13 @@ impl<'a> Cx<'a> {
                     };
                     if !is_output {
                         self.expr(&o.expr, None);
+                        ordered.push(&o.expr);
                     }
                 }
             }
+        }
+        if self.diags.len() == diags {
+            self.check_grouping(s, &ordered);
         }
         self.frames.pop();
         cols
@@ -1049,6 +1057,12 @@ impl<'a> Cx<'a> {
             .into_iter()
             .map(|(m, word)| (self.resolve_member(m, &slots), word))
             .collect();
+        let groups = self
+            .frames
+            .last()
+            .map_or_else(grouped::Groups::default, |f| {
+                grouped::Groups::new(f, &always, sometimes.iter().map(|(r, _)| r))
+            });
         // Columns grouped in every set are never NULL for the grouping's sake.
         let kept: Vec<(usize, String)> = always
             .iter()
@@ -1103,6 +1117,7 @@ impl<'a> Cx<'a> {
         let top = self.top();
         top.rolled = rolled;
         top.rolled_exprs = rolled_exprs;
+        top.groups = groups;
     }
 
     /// A GROUP BY member as what it groups: a column of the FROM (the whole row of a
@@ -4683,6 +4698,8 @@ fn converts_within_category(from: &PgType, to: &PgType) -> bool {
     (from.is_text() && to.is("text"))
         || matches!((rank(from), rank(to)), (Some(a), Some(b)) if a <= b)
 }
+
+mod grouped;
 
 #[cfg(test)]
 mod quote_tests {

@@ -109,6 +109,7 @@ impl Fingerprints {
                         c.not_null,
                         c.has_default,
                         c.generated,
+                        c.primary_key,
                     )
                         .hash(h);
                     type_def(cat, &c.ty, h, 0);

@@ -56,6 +56,7 @@ fn view_columns(
                 not_null: !c.t.nullable,
                 has_default: false,
                 generated: None,
+                primary_key: false,
             })
             .collect(),
     )

@@ -35,6 +35,9 @@ pub struct CatColumn {
     pub has_default: bool,
     /// Filled by PostgreSQL alone: a statement may write only `DEFAULT` into it.
     pub generated: Option<Generated>,
+    /// Part of the table's primary key: grouping by all of the key lets a query read
+    /// every column of the table.
+    pub primary_key: bool,
 }
 
 /// A column PostgreSQL fills itself, refusing any other value.
@@ -512,9 +515,14 @@ fn column_from_def(
     let mut not_null = false;
     let mut has_default = is_serial(&spelled);
     let mut generated = None;
+    let mut primary_key = false;
     for o in &def.options {
         match &o.option {
-            ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => not_null = true,
+            ColumnOption::NotNull => not_null = true,
+            ColumnOption::PrimaryKey(_) => {
+                not_null = true;
+                primary_key = true;
+            }
             ColumnOption::Null => not_null = false,
             ColumnOption::Default(_) => has_default = true,
             ColumnOption::Generated {
@@ -549,6 +557,7 @@ fn column_from_def(
         not_null,
         has_default,
         generated,
+        primary_key,
     }
 }
 
@@ -625,6 +634,7 @@ fn apply(
                 for pk in primary_key_columns(c) {
                     if let Some(col) = columns.iter_mut().find(|x| x.name == pk) {
                         col.not_null = true;
+                        col.primary_key = true;
                     }
                 }
             }
@@ -1016,6 +1026,7 @@ fn alter_table(
                 for pk in pks {
                     if let Some(c) = rel.columns.iter_mut().find(|c| c.name == pk) {
                         c.not_null = true;
+                        c.primary_key = true;
                     }
                 }
             }
