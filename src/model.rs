@@ -442,7 +442,7 @@ pub struct GoOutput {
     pub import_path: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct RustOutput {
     pub out: String,
     /// Empty when `module` is set.
@@ -457,6 +457,9 @@ pub struct RustOutput {
     /// Path of the `sqlpact-runtime` crate, relative to the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_path: Option<String>,
+    /// Crates the overrides' Rust types name, by the name the code uses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, crate::registry::config::DependencySpec>,
 }
 
 fn is_false(b: &bool) -> bool {

@@ -1841,6 +1841,11 @@ fn outputs_model(reg: &Registry) -> model::Outputs {
             serde: r.serde,
             templates: r.templates.as_ref().map(|t| t.value.clone()),
             runtime_path: r.runtime_path.as_ref().map(|t| t.value.clone()),
+            dependencies: r
+                .dependencies
+                .iter()
+                .map(|(k, v)| (k.value.clone(), v.value.spec()))
+                .collect(),
         }),
     }
 }

@@ -40,6 +40,44 @@ fn crate_specs() -> &'static BTreeMap<String, CrateSpec> {
     })
 }
 
+/// Whether the built-in mapping knows the crate `name` (templates/rust/crates.yaml).
+pub fn builtin_crate(name: &str) -> bool {
+    crate_specs().contains_key(name)
+}
+
+/// The crates a Rust type names: the first segment of each path in it that goes on
+/// (`chrono` and `std` in `Vec<chrono::DateTime<std::time::X>>`), but not `crate`,
+/// `self` or `super`.
+pub fn crate_roots(ty: &str) -> Vec<&str> {
+    let mut roots = Vec::new();
+    let b = ty.as_bytes();
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let mut i = 0;
+    while i < b.len() {
+        if !ident(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && ident(b[i]) {
+            i += 1;
+        }
+        // A segment after another (`a::b`, `<T as X>::b`), not a global path (`::b`).
+        let after_path = start >= 3
+            && &b[start - 2..start] == b"::"
+            && (ident(b[start - 3]) || b[start - 3] == b'>');
+        let word = &ty[start..i];
+        if !after_path
+            && ty[i..].starts_with("::")
+            && !matches!(word, "crate" | "self" | "super")
+            && !roots.contains(&word)
+        {
+            roots.push(word);
+        }
+    }
+    roots
+}
+
 /// Types that are cheap to copy and are passed by value; anything else is borrowed.
 fn is_copy(t: &str, enums: &BTreeSet<String>) -> bool {
     matches!(
@@ -1092,7 +1130,8 @@ pub fn generate(
     mod_lines.push(String::new());
     mod_lines.extend(mods.iter().map(|m| format!("pub use {m}::*;")));
 
-    // Dependencies: the crates the mapped types name.
+    // Dependencies: the crates the mapped types name, in the built-in mapping's form
+    // unless the registry declares them, and those it declares.
     let specs = crate_specs();
     let mut used_crates = BTreeSet::new();
     for q in &c.queries {
@@ -1102,17 +1141,24 @@ pub fn generate(
             .map(|p| &p.rust_type)
             .chain(q.columns.iter().map(|c| &c.rust_type))
         {
-            for (name, _) in specs.iter() {
-                if ty.contains(&format!("{name}::")) {
-                    used_crates.insert(name.clone());
-                }
-            }
+            used_crates.extend(
+                crate_roots(ty)
+                    .into_iter()
+                    .filter(|r| specs.contains_key(*r))
+                    .map(str::to_owned),
+            );
         }
     }
     let mut deps = Vec::new();
-    let mut pg_features = vec!["\"runtime\"".to_owned()];
+    let mut pg_features = BTreeSet::new();
     for name in &used_crates {
         let s = &specs[name];
+        if let Some(f) = &s.postgres_feature {
+            pg_features.insert(f.clone());
+        }
+        if out.dependencies.contains_key(name) {
+            continue;
+        }
         let mut features = s.features.clone();
         if out.serde {
             features.extend(s.serde_features.iter().cloned());
@@ -1130,10 +1176,18 @@ pub fn generate(
                     .join(", ")
             )
         });
-        if let Some(f) = &s.postgres_feature {
-            pg_features.push(format!("\"{f}\""));
-        }
     }
+    for (name, spec) in &out.dependencies {
+        if let Some(f) = &spec.postgres_feature {
+            pg_features.insert(f.clone());
+        }
+        deps.push(declared_dependency(out, name, spec));
+    }
+    deps.sort();
+    let pg_features: Vec<String> = std::iter::once("runtime".to_owned())
+        .chain(pg_features)
+        .map(|f| format!("\"{f}\""))
+        .collect();
     if out.serde {
         deps.push("serde = { version = \"1\", features = [\"derive\"] }".into());
     }
@@ -1385,18 +1439,61 @@ fn runtime_dependency(out: &crate::model::RustOutput) -> String {
     let Some(path) = &out.runtime_path else {
         return "sqlpact-runtime = \"0.1\"".into();
     };
+    format!(
+        "sqlpact-runtime = {{ path = {} }}",
+        toml_string(&from_crate(out, path))
+    )
+}
+
+/// A path relative to the registry as the generated crate's Cargo.toml reaches it.
+fn from_crate(out: &crate::model::RustOutput, path: &str) -> String {
+    if std::path::Path::new(path).is_absolute() {
+        return path.to_owned();
+    }
     let mut up = String::new();
     for comp in std::path::Path::new(&out.out).components() {
         if let std::path::Component::Normal(_) = comp {
             up.push_str("../");
         }
     }
-    // A TOML basic string: JSON's escapes are TOML's.
-    let path = format!("{up}{}", path.trim_end_matches('/'));
-    format!(
-        "sqlpact-runtime = {{ path = {} }}",
-        serde_json::to_string(&path).unwrap_or_default()
-    )
+    format!("{up}{}", path.trim_end_matches('/'))
+}
+
+/// A TOML basic string: JSON's escapes are TOML's.
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// A dependency the registry declares, as a Cargo.toml line.
+fn declared_dependency(
+    out: &crate::model::RustOutput,
+    name: &str,
+    spec: &crate::registry::config::DependencySpec,
+) -> String {
+    let mut keys = Vec::new();
+    let mut key = |k: &str, v: &Option<String>| {
+        if let Some(v) = v {
+            keys.push(format!("{k} = {}", toml_string(v)));
+        }
+    };
+    key("package", &spec.package);
+    key("version", &spec.version);
+    key("path", &spec.path.as_deref().map(|p| from_crate(out, p)));
+    key("git", &spec.git);
+    key("branch", &spec.branch);
+    key("tag", &spec.tag);
+    key("rev", &spec.rev);
+    if let Some(d) = spec.default_features {
+        keys.push(format!("default-features = {d}"));
+    }
+    if !spec.features.is_empty() {
+        let fs: Vec<String> = spec.features.iter().map(|f| toml_string(f)).collect();
+        keys.push(format!("features = [{}]", fs.join(", ")));
+    }
+    match (keys.as_slice(), &spec.version) {
+        ([_], Some(v)) => format!("{name} = {}", toml_string(v)),
+        _ => format!("{name} = {{ {} }}", keys.join(", ")),
+    }
 }
 
 #[cfg(test)]
@@ -1406,6 +1503,50 @@ mod tests {
     #[test]
     fn crate_table_parses() {
         assert!(crate_specs().contains_key("uuid"));
+    }
+
+    #[test]
+    fn crate_roots_are_the_first_segments_of_paths() {
+        assert_eq!(
+            crate_roots("Vec<chrono::DateTime<chrono::Utc>>"),
+            ["chrono"]
+        );
+        assert_eq!(
+            crate_roots("(my_chrono::X, std::net::IpAddr, &'a [units::Grams; 2])"),
+            ["my_chrono", "std", "units"]
+        );
+        assert_eq!(crate_roots("crate::X"), Vec::<&str>::new());
+        assert_eq!(crate_roots("i64"), Vec::<&str>::new());
+        assert_eq!(crate_roots("::time::Date"), ["time"]);
+    }
+
+    #[test]
+    fn declared_dependencies_are_cargo_lines() {
+        use crate::registry::config::DependencySpec;
+        let out = crate::model::RustOutput {
+            out: "gen/rust/x".into(),
+            ..Default::default()
+        };
+        let version = DependencySpec {
+            version: Some("0.3".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            declared_dependency(&out, "time", &version),
+            "time = \"0.3\""
+        );
+        let full = DependencySpec {
+            path: Some("crates/units".into()),
+            features: vec!["si".into(), "a\"b".into()],
+            default_features: Some(false),
+            package: Some("units-core".into()),
+            postgres_feature: Some("with-x".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            declared_dependency(&out, "units", &full),
+            "units = { package = \"units-core\", path = \"../../../crates/units\", default-features = false, features = [\"si\", \"a\\\"b\"] }"
+        );
     }
 
     #[test]

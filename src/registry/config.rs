@@ -492,4 +492,84 @@ pub struct RustOutput {
     /// generated crate depends on the published `sqlpact-runtime = "0.1"`.
     #[serde(default)]
     pub runtime_path: Option<Located<String>>,
+    /// Crates the Rust types of `types:` overrides name, beyond those of the built-in
+    /// mapping, by the name the code uses (`time: "0.3"`); a crate of the built-in mapping
+    /// named here takes this form instead.
+    #[serde(default)]
+    pub dependencies: BTreeMap<Located<String>, Located<Dependency>>,
+}
+
+/// A crate the generated Rust crate depends on: a version requirement, or a table as
+/// Cargo takes it.
+#[derive(Clone, Debug, JsonSchema)]
+#[serde(untagged)]
+pub enum Dependency {
+    /// A version requirement: `"0.3"`.
+    Version(String),
+    Detailed(DependencySpec),
+}
+
+impl<'de> Deserialize<'de> for Dependency {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct DepVisitor;
+        impl<'de> Visitor<'de> for DepVisitor {
+            type Value = Dependency;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a version requirement such as \"0.3\", or a mapping {version, path, git, features, postgres_feature, ...}")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dependency, E> {
+                Ok(Dependency::Version(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Dependency, A::Error> {
+                DependencySpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Dependency::Detailed)
+            }
+        }
+        d.deserialize_any(DepVisitor)
+    }
+}
+
+impl Dependency {
+    /// The table form of either.
+    pub fn spec(&self) -> DependencySpec {
+        match self {
+            Dependency::Version(v) => DependencySpec {
+                version: Some(v.clone()),
+                ..DependencySpec::default()
+            },
+            Dependency::Detailed(d) => d.clone(),
+        }
+    }
+}
+
+/// A dependency's table, with Cargo's keys and `postgres_feature`.
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema, serde::Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DependencySpec {
+    /// A version requirement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// A local crate's directory, relative to the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A git repository's URL, with at most one of `branch`, `tag` and `rev`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// The crate's name on its registry, when the code names it otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_features: Option<bool>,
+    /// The tokio-postgres feature that implements `ToSql`/`FromSql` for the crate's
+    /// types (`with-time-0_3`), when the crate does not implement them itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres_feature: Option<String>,
 }

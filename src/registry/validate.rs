@@ -537,6 +537,135 @@ pub fn check_outputs(c: &RegistryFile, file: FileId, diags: &mut Diagnostics) {
             )),
             None => {}
         }
+        check_dependencies(c, rs, file, diags);
+    }
+}
+
+/// The crates a generated Rust crate depends on whatever its types.
+const SET_BY_SQLPACT: &[&str] = &[
+    "futures_util",
+    "postgres_types",
+    "prost",
+    "prost_types",
+    "serde",
+    "sqlpact_runtime",
+    "tokio_postgres",
+];
+
+/// A crate's name as its code names it.
+fn code_name(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// `outputs.rust.dependencies`, and that every crate an override's Rust type names is
+/// one the generated Cargo.toml depends on (a module's including crate has its own).
+fn check_dependencies(
+    c: &RegistryFile,
+    rs: &super::config::RustOutput,
+    file: FileId,
+    diags: &mut Diagnostics,
+) {
+    let word = |v: &str| {
+        !v.is_empty()
+            && v.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_+./".contains(ch))
+    };
+    for (name, dep) in &rs.dependencies {
+        let n = &name.value;
+        if n.is_empty()
+            || !n
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+        {
+            diags.push(invalid(
+                file,
+                name,
+                format!("`{}` is not a crate name", n.escape_debug()),
+                "use the name the Rust types' paths begin with, e.g. `time`",
+            ));
+            continue;
+        }
+        if SET_BY_SQLPACT.contains(&code_name(n).as_str()) {
+            diags.push(invalid(
+                file,
+                name,
+                format!("`{n}` is a dependency the generated crate declares itself"),
+                "leave it out of `outputs.rust.dependencies`",
+            ));
+            continue;
+        }
+        let spec = dep.value.spec();
+        let pins = [&spec.branch, &spec.tag, &spec.rev]
+            .iter()
+            .filter(|p| p.is_some())
+            .count();
+        let problem = if spec.version.is_none() && spec.path.is_none() && spec.git.is_none() {
+            Some((
+                format!("the dependency `{n}` names no version, path or git repository"),
+                "give it a version requirement (`time: \"0.3\"`), a `path` relative to the registry, or a `git` URL",
+            ))
+        } else if pins > 0 && spec.git.is_none() {
+            Some((
+                format!("the dependency `{n}` pins a branch, tag or rev without `git`"),
+                "add the repository's `git` URL, or drop the pin",
+            ))
+        } else if pins > 1 {
+            Some((
+                format!("the dependency `{n}` pins more than one of branch, tag and rev"),
+                "keep one of them",
+            ))
+        } else if spec.path.is_some() && spec.git.is_some() {
+            Some((
+                format!("the dependency `{n}` names both a path and a git repository"),
+                "keep one of them",
+            ))
+        } else {
+            spec.features
+                .iter()
+                .chain(&spec.postgres_feature)
+                .chain(&spec.package)
+                .find(|f| !word(f))
+                .map(|bad| {
+                    (
+                        format!("`{}` is not a feature or crate name", bad.escape_debug()),
+                        "use letters, digits and `-`, `_`, `+`, `.`, `/`",
+                    )
+                })
+        };
+        if let Some((msg, help)) = problem {
+            diags.push(invalid(file, dep, msg, help));
+        }
+    }
+    if rs.module {
+        return;
+    }
+    let declared: Vec<String> = rs
+        .dependencies
+        .keys()
+        .map(|k| code_name(&k.value))
+        .collect();
+    for ty in c.types.iter().filter_map(|t| t.rust.as_ref()) {
+        for root in crate::generate::rust::crate_roots(&ty.value) {
+            if matches!(root, "std" | "core" | "alloc")
+                || crate::generate::rust::builtin_crate(root)
+                || declared.iter().any(|d| d == root)
+            {
+                continue;
+            }
+            diags.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!(
+                        "the Rust type `{}` names the crate `{root}`, which the generated crate does not depend on",
+                        ty.value
+                    ),
+                )
+                .at_opt(span(file, ty))
+                .help(format!(
+                    "declare it under `outputs.rust.dependencies` (`{root}: \"1\"`, or a mapping with `path`, `git`, `features`), with `postgres_feature:` naming the tokio-postgres feature for its types if it needs one"
+                )),
+            );
+        }
     }
 }
 
