@@ -89,6 +89,7 @@ codes! {
     BadOptional = "E411", "bad-optional", "an optional parameter is not used in a filter";
     GeneratedColumn = "E412", "generated-column", "a query writes a value into a column PostgreSQL fills itself (GENERATED ALWAYS)";
     UngroupedColumn = "E413", "ungrouped-column", "a grouped or aggregated query reads a column it neither groups nor aggregates";
+    SetReturningPlacement = "E414", "set-returning-placement", "a set-returning function stands where PostgreSQL refuses one (WHERE, CASE, an aggregate's arguments, ...)";
     VerifyRejected = "E500", "verify-rejected", "the server rejects a schema statement or query the analyzer accepted";
     VerifyMismatch = "E501", "verify-mismatch", "the server reports another type or nullability than the analyzer";
     WireLock = "E600", "wire-lock", "`sqlpact.lock` is not a valid lock (syntax, version, a number given twice)";

@@ -613,6 +613,7 @@ impl<'a> Cx<'a> {
     /// Analyzes one statement; its result columns, or `None` for a statement kind that
     /// is not supported.
     pub fn statement(&mut self, s: &Statement) -> Option<Vec<OutCol>> {
+        self.check_set_returning(s);
         match s {
             Statement::Query(q) => Some(self.query(q, None)),
             Statement::Insert(i) => Some(self.insert(i)),
@@ -4700,6 +4701,7 @@ fn converts_within_category(from: &PgType, to: &PgType) -> bool {
 }
 
 mod grouped;
+mod placement;
 
 #[cfg(test)]
 mod quote_tests {

@@ -135,6 +135,31 @@ impl Cx<'_> {
             return;
         };
         let grouped = matches!(&s.group_by, GroupByExpr::Expressions(e, _) if !e.is_empty());
+        // Most selects neither group nor aggregate: one walk without copies says so.
+        let calls_aggregate = || {
+            s.projection
+                .iter()
+                .filter_map(|i| match i {
+                    SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                        Some(e)
+                    }
+                    _ => None,
+                })
+                .chain(ordered.iter().copied())
+                .any(|e| {
+                    sqlparser::ast::visit_expressions(e, |x| {
+                        if self.is_aggregate_call(x) {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                    .is_break()
+                })
+        };
+        if !grouped && s.having.is_none() && !calls_aggregate() {
+            return;
+        }
         let mut strip = Strip {
             cx: self,
             f,
