@@ -131,6 +131,7 @@ func (l *lane) run(given context.Context, s *deadlineSlot, permit bool, fn func(
 
 // enqueue hands r to the lane's drivers, starting one if there is room.
 func (l *lane) enqueue(r *laneReq) {
+	r.at = l.h.db.now()
 	l.mu.Lock()
 	l.queue = append(l.queue, r)
 	start := l.drivers < l.max
@@ -170,10 +171,16 @@ func (l *lane) drive() {
 		}
 		l.mu.Unlock()
 		// The batch is taken once the connection is there: reads queued meanwhile go
-		// with it.
+		// with it. When the wait runs out, it fails only the reads that waited as long;
+		// one queued during the wait waits its own acquire timeout, on the next.
+		began := l.h.db.now()
 		c, err := l.h.db.acquire(context.Background(), l.h, permit)
 		rd := &laneRound{}
-		batch := l.take(rd)
+		before := time.Duration(-1)
+		if errors.Is(err, errPoolTimeout) {
+			before = began
+		}
+		batch := l.take(rd, before)
 		if err != nil {
 			for _, r := range batch {
 				rd.answer(r, err)
@@ -184,8 +191,9 @@ func (l *lane) drive() {
 	}
 }
 
-// take moves up to laneBatch waiting requests from the queue into rd.
-func (l *lane) take(rd *laneRound) []*laneReq {
+// take moves up to laneBatch waiting requests from the queue into rd; with before at
+// or above zero, only those queued by then.
+func (l *lane) take(rd *laneRound, before time.Duration) []*laneReq {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	batch := rd.batch[:0]
@@ -196,6 +204,9 @@ func (l *lane) take(rd *laneRound) []*laneReq {
 	defer rd.release()
 	for n < len(l.queue) && len(batch) < laneBatch {
 		r := l.queue[n]
+		if before >= 0 && r.at > before {
+			break
+		}
 		l.queue[n] = nil
 		n++
 		// Counted before r can leave the round, so that its leaving finds it counted.
@@ -556,6 +567,8 @@ type laneReq struct {
 	given  context.Context
 	slot   *deadlineSlot
 	permit bool
+	// When it was queued (the DB's clock).
+	at time.Duration
 	// What QueryRow and Scan were given; used counts the QueryRow (1) and the Scan (2).
 	ctx  context.Context
 	sql  string

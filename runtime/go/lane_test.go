@@ -406,7 +406,7 @@ func TestACallerGivingUpWhileItsBatchIsTakenLeavesTheOthersTheirConnection(t *te
 	}
 	defer func() { takeRace = nil }()
 	rd := &laneRound{}
-	batch := l.take(rd)
+	batch := l.take(rd, -1)
 	if len(batch) != 2 || second.state.Load() != reqTaken || first.state.Load() != reqLeft {
 		t.Fatalf("taken: %d, states %d %d", len(batch), first.state.Load(), second.state.Load())
 	}
@@ -458,5 +458,49 @@ func TestACallerGivingUpWaitsOutTheEncodingOfItsArguments(t *testing.T) {
 	}
 	if r.state.Load() != reqLeft {
 		t.Fatalf("state %d", r.state.Load())
+	}
+}
+
+// A read queued on the lane while a driver already waits for a connection waits its
+// own acquire timeout: when the driver's wait runs out, only the reads that waited as
+// long fail with pool_timeout, and the later one is sent once a connection is free.
+func TestALaneReadQueuedDuringAnotherWaitIsNotFailedByIt(t *testing.T) {
+	url, _ := scratch(t, "lane_late")
+	p := testPolicies()
+	p.Pool.AcquireTimeout = 400 * time.Millisecond
+	db := open(t, p, Options{Hosts: []string{url}})
+	forceLane(t)
+	early, late := oneRead("Early", "SELECT $1::int"), oneRead("Late", "SELECT $1::int")
+	early.Retry, late.Retry = nil, nil
+	var once sync.Once
+	held := holdPool(t, db)
+	release := func() { once.Do(held) }
+	// A failing check still gives the connections back, or closing the pool would wait.
+	defer release()
+	earlyErr := make(chan error, 1)
+	go func() {
+		var v int32
+		earlyErr <- queryRow(context.Background(), db, early, []any{1}, &v)
+	}()
+	time.Sleep(250 * time.Millisecond)
+	var got int32
+	lateErr := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		lateErr <- queryRow(ctx, db, late, []any{2}, &got)
+	}()
+	err := <-earlyErr
+	if ClassOf(err) != ClassPoolTimeout {
+		t.Fatalf("the read that waited the acquire timeout: %v", err)
+	}
+	select {
+	case err := <-lateErr:
+		t.Fatalf("the read queued later ended with the earlier wait: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	if err := <-lateErr; err != nil || got != 2 {
+		t.Fatalf("the read queued later: %d, %v", got, err)
 	}
 }
