@@ -443,3 +443,48 @@ fn outputs_stay_inside_the_project() {
     );
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn a_crate_written_outside_the_registry_reaches_its_path_dependencies() {
+    // The kitchen-sink registry in repo/db/, its Rust crate in repo/gen/rust.
+    let base = std::env::temp_dir().join(format!("sqlpact-paths-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let db = base.join("repo/db");
+    std::fs::create_dir_all(base.join("repo/.git")).unwrap();
+    std::fs::create_dir_all(&db).unwrap();
+    let src = common::root().join("tests/fixtures/generate/kitchen_sink");
+    for f in ["schema.sql", "queries.sql", "sqlpact.yaml"] {
+        std::fs::copy(src.join(f), db.join(f)).unwrap();
+    }
+    let cfg = db.join("sqlpact.yaml");
+    let yaml = std::fs::read_to_string(&cfg).unwrap().replace(
+        "rust: { out: gen/rust/kitchen, crate: kitchen-db, serde: true, runtime_path: ../../../../runtime/rust }",
+        "rust: { out: ../gen/./rust/, crate: kitchen-db, runtime_path: ../runtime/rust, dependencies: { \
+         rust-decimal: { version: \"1.36\", features: [db-tokio-postgres] }, units: { path: crates/units } } }",
+    );
+    std::fs::write(&cfg, yaml).unwrap();
+    let out = sqlpact(&["-c", cfg.to_str().unwrap(), "generate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let toml = std::fs::read_to_string(base.join("repo/gen/rust/Cargo.toml")).unwrap();
+    // Paths are relative to the crate, which sits beside the registry's directory.
+    assert!(
+        toml.contains("sqlpact-runtime = { path = \"../../runtime/rust\" }"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("units = { path = \"../../db/crates/units\" }"),
+        "{toml}"
+    );
+    // The declared `rust-decimal` replaces the built-in `rust_decimal`: Cargo reads
+    // them as one crate, and two lines for it would not build.
+    let decimal: Vec<&str> = toml
+        .lines()
+        .filter(|l| l.starts_with("rust-decimal") || l.starts_with("rust_decimal"))
+        .collect();
+    assert_eq!(
+        decimal,
+        ["rust-decimal = { version = \"1.36\", features = [\"db-tokio-postgres\"] }"],
+        "{toml}"
+    );
+    let _ = std::fs::remove_dir_all(base);
+}

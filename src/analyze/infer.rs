@@ -838,6 +838,14 @@ impl<'a> Cx<'a> {
         if let Some(h) = &s.having {
             self.expr(h, Some(&Hint::condition("a HAVING condition")));
         }
+        // ORDER BY's set-returning functions run beside the select list's.
+        let order: Vec<&Expr> = match order_by.map(|o| &o.kind) {
+            Some(sqlparser::ast::OrderByKind::Expressions(exprs)) => {
+                exprs.iter().map(|o| &o.expr).collect()
+            }
+            _ => Vec::new(),
+        };
+        self.top().srf_padded = set_returning_calls(&s.projection, &order) > 1;
         let cols = self.projection(&s.projection, hints);
         let mut ordered = Vec::new();
         if let Some(ob) = order_by {
@@ -863,7 +871,7 @@ impl<'a> Cx<'a> {
     }
 
     fn projection(&mut self, items: &[SelectItem], hints: Option<&[Hint]>) -> Vec<OutCol> {
-        self.top().srf_padded = set_returning_calls(items) > 1;
+        self.top().srf_padded |= set_returning_calls(items, &[]) > 1;
         let mut out = Vec::new();
         for item in items {
             match item {
@@ -1028,7 +1036,11 @@ impl<'a> Cx<'a> {
                         .flatten()
                         .filter(|m| nested_grouping(m).is_none())
                     {
-                        if nested.is_empty() && sets.iter().all(|set| set.contains(m)) {
+                        let f = self.frames.last();
+                        let every = sets
+                            .iter()
+                            .all(|set| set.iter().any(|x| same_member(f, x, m)));
+                        if nested.is_empty() && every {
                             always.push(m);
                         } else {
                             sometimes.push((m, "GROUPING SETS"));
@@ -1041,6 +1053,11 @@ impl<'a> Cx<'a> {
                 }
                 // `GROUP BY ()`: the empty grouping set itself.
                 Expr::Tuple(t) if t.is_empty() => {}
+                // `GROUP BY (a, b)` is a list of expressions there, not a row.
+                Expr::Tuple(_) => {
+                    empty_set = false;
+                    always.extend(members(e));
+                }
                 _ => {
                     empty_set = false;
                     always.push(e);
@@ -4106,6 +4123,11 @@ impl<'a> Cx<'a> {
         hint: Option<&Hint>,
         span: sqlparser::tokenizer::Span,
     ) -> Typed {
+        if let FunctionArguments::Subquery(q) = &f.args {
+            if crate::catalog::last_part(&f.name) == "array" {
+                return self.array_subquery(q, hint, span);
+            }
+        }
         let aggregate = f.over.is_none()
             && matches!(&f.args, FunctionArguments::List(l)
                 if functions::lookup(&crate::catalog::last_part(&f.name), l.args.len())
@@ -4119,6 +4141,53 @@ impl<'a> Cx<'a> {
             fr.agg_input = outer;
         }
         t
+    }
+
+    /// `ARRAY(SELECT x ...)`: an array of the subquery's one column, empty (not NULL)
+    /// when it returns no row; an array column makes it a multidimensional array of the
+    /// same type.
+    fn array_subquery(
+        &mut self,
+        q: &Query,
+        hint: Option<&Hint>,
+        span: sqlparser::tokenizer::Span,
+    ) -> Typed {
+        let elem_hint = hint.and_then(|h| h.ty.element().cloned()).map(|ty| Hint {
+            ty,
+            nullable: true,
+            column: None,
+            why: "an element of ARRAY(subquery)".into(),
+        });
+        let cols = self.query(q, elem_hint.map(|h| vec![h]).as_deref());
+        if cols.len() != 1 {
+            self.err(
+                Code::ArityMismatch,
+                span,
+                "ARRAY(subquery) needs a subquery of one column".into(),
+                "select a single column in the subquery, or a row: `ARRAY(SELECT (a, b) ...)`"
+                    .into(),
+            );
+        }
+        let Some(c) = cols.first() else {
+            return Typed::unknown();
+        };
+        let ty = match &c.t.ty {
+            PgType::Array(_) => c.t.ty.clone(),
+            PgType::Unknown => PgType::Unknown,
+            other => other.clone().array_of(),
+        };
+        Typed::new(
+            ty,
+            false,
+            Reason::new(
+                R::Subquery,
+                format!("an array of the subquery's column `{}`", c.name),
+            ),
+            Reason::new(
+                R::Subquery,
+                "ARRAY(subquery) is an empty array when the subquery returns no row",
+            ),
+        )
     }
 
     /// The call itself: its arguments, its signature, its result.
@@ -4495,19 +4564,25 @@ const SET_RETURNING: &[&str] = &[
     "json_array_elements_text",
 ];
 
-/// How many calls of built-in set-returning functions a select list makes.
-fn set_returning_calls(items: &[SelectItem]) -> usize {
+/// How many calls of built-in set-returning functions a select list and its ORDER BY
+/// make (those of subqueries too, which only makes the count safe).
+fn set_returning_calls(items: &[SelectItem], order: &[&Expr]) -> usize {
     let mut n = 0;
-    for item in items {
-        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item {
-            let _ = sqlparser::ast::visit_expressions(e, |x| {
-                if let Expr::Function(f) = x {
-                    let name = crate::catalog::last_part(&f.name);
-                    n += usize::from(SET_RETURNING.contains(&name.as_str()));
-                }
-                std::ops::ControlFlow::<()>::Continue(())
-            });
-        }
+    let exprs = items
+        .iter()
+        .filter_map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => Some(e),
+            _ => None,
+        })
+        .chain(order.iter().copied());
+    for e in exprs {
+        let _ = sqlparser::ast::visit_expressions(e, |x| {
+            if let Expr::Function(f) = x {
+                let name = crate::catalog::last_part(&f.name);
+                n += usize::from(SET_RETURNING.contains(&name.as_str()));
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
     }
     n
 }
@@ -4571,6 +4646,16 @@ fn members(e: &Expr) -> Vec<&Expr> {
         Expr::Tuple(items) => items.iter().flat_map(members).collect(),
         Expr::Nested(inner) => members(inner),
         _ => vec![e],
+    }
+}
+
+/// Whether two GROUP BY members group the same: the same column of the frame however
+/// qualified, or the same expression as written.
+fn same_member(f: Option<&Frame>, a: &Expr, b: &Expr) -> bool {
+    let column = |e| f.and_then(|f| local_column(f, unwrap_nested(e)));
+    match (column(a), column(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
     }
 }
 

@@ -253,7 +253,7 @@ pub fn plan(
             lang: "rust",
             display: r.out.clone(),
             dir: root.join(&r.out),
-            files: rust::generate(c, r, &t, wire)?,
+            files: rust::generate(c, r, &t, wire, root)?,
             sweep: true,
         }))
     };

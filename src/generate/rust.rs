@@ -3,6 +3,7 @@
 //! templates under `templates/rust/`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -822,6 +823,7 @@ pub fn generate(
     out: &RustOutput,
     t: &Templates,
     wire: Option<&crate::wire::Build>,
+    root: &Path,
 ) -> Result<Rendered, GenError> {
     let header = header_line("//", c);
     let enum_names: BTreeSet<String> = c
@@ -1156,7 +1158,12 @@ pub fn generate(
         if let Some(f) = &s.postgres_feature {
             pg_features.insert(f.clone());
         }
-        if out.dependencies.contains_key(name) {
+        // Cargo reads `-` and `_` in a crate's name as one.
+        if out
+            .dependencies
+            .keys()
+            .any(|d| d.replace('-', "_") == *name)
+        {
             continue;
         }
         let mut features = s.features.clone();
@@ -1181,7 +1188,7 @@ pub fn generate(
         if let Some(f) = &spec.postgres_feature {
             pg_features.insert(f.clone());
         }
-        deps.push(declared_dependency(out, name, spec));
+        deps.push(declared_dependency(root, out, name, spec));
     }
     deps.sort();
     let pg_features: Vec<String> = std::iter::once("runtime".to_owned())
@@ -1210,7 +1217,7 @@ pub fn generate(
         ),
         policy_lines: retry_lines(c),
         policies_lines: policies_lines(c),
-        runtime_dependency: runtime_dependency(out),
+        runtime_dependency: runtime_dependency(root, out),
         serde: out.serde,
         serde_interval: out.serde && used_crates.contains("pg_interval"),
         module: out.module,
@@ -1435,37 +1442,69 @@ fn key_lines(q: &crate::model::Query, const_name: &str) -> Vec<String> {
 
 /// The Cargo dependency on the runtime: by path (relative to the generated crate)
 /// when the registry names one, else the published crate.
-fn runtime_dependency(out: &crate::model::RustOutput) -> String {
+fn runtime_dependency(root: &Path, out: &crate::model::RustOutput) -> String {
     let Some(path) = &out.runtime_path else {
         return "sqlpact-runtime = \"0.1\"".into();
     };
     format!(
         "sqlpact-runtime = {{ path = {} }}",
-        toml_string(&from_crate(out, path))
+        toml_string(&from_crate(root, out, path))
     )
 }
 
-/// A path relative to the registry as the generated crate's Cargo.toml reaches it.
-fn from_crate(out: &crate::model::RustOutput, path: &str) -> String {
-    if std::path::Path::new(path).is_absolute() {
+/// A path relative to the registry as the generated crate's Cargo.toml reaches it
+/// (`root` is the registry's directory; `out` may leave it with `..`).
+fn from_crate(root: &Path, out: &crate::model::RustOutput, path: &str) -> String {
+    if Path::new(path).is_absolute() {
         return path.to_owned();
     }
-    let mut up = String::new();
-    for comp in std::path::Path::new(&out.out).components() {
-        if let std::path::Component::Normal(_) = comp {
-            up.push_str("../");
-        }
+    let here = if root.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        root
+    };
+    let root = std::path::absolute(here).unwrap_or_else(|_| here.to_path_buf());
+    let from = lexical(&root.join(&out.out));
+    let to = lexical(&root.join(path));
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts = vec!["..".to_owned(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
     }
-    format!("{up}{}", path.trim_end_matches('/'))
 }
 
-/// A TOML basic string: JSON's escapes are TOML's.
+/// A path's components with `.` dropped and each `..` taking back the one before it.
+fn lexical(p: &Path) -> Vec<std::ffi::OsString> {
+    let mut parts: Vec<std::ffi::OsString> = Vec::new();
+    for comp in p.components() {
+        match comp {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            other => parts.push(other.as_os_str().to_owned()),
+        }
+    }
+    parts
+}
+
+/// A TOML basic string: JSON's escapes are TOML's, and TOML also refuses a raw DEL.
 fn toml_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
+    serde_json::to_string(s)
+        .unwrap_or_default()
+        .replace('\u{7f}', "\\u007F")
 }
 
 /// A dependency the registry declares, as a Cargo.toml line.
 fn declared_dependency(
+    root: &Path,
     out: &crate::model::RustOutput,
     name: &str,
     spec: &crate::registry::config::DependencySpec,
@@ -1478,7 +1517,10 @@ fn declared_dependency(
     };
     key("package", &spec.package);
     key("version", &spec.version);
-    key("path", &spec.path.as_deref().map(|p| from_crate(out, p)));
+    key(
+        "path",
+        &spec.path.as_deref().map(|p| from_crate(root, out, p)),
+    );
     key("git", &spec.git);
     key("branch", &spec.branch);
     key("tag", &spec.tag);
@@ -1532,7 +1574,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            declared_dependency(&out, "time", &version),
+            declared_dependency(Path::new(""), &out, "time", &version),
             "time = \"0.3\""
         );
         let full = DependencySpec {
@@ -1544,8 +1586,26 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            declared_dependency(&out, "units", &full),
+            declared_dependency(Path::new(""), &out, "units", &full),
             "units = { package = \"units-core\", path = \"../../../crates/units\", default-features = false, features = [\"si\", \"a\\\"b\"] }"
+        );
+        // An output outside the registry's directory climbs out of it and back in.
+        let outside = crate::model::RustOutput {
+            out: "../gen/./x/".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            from_crate(Path::new("/srv/reg"), &outside, "crates/units/"),
+            "../../reg/crates/units"
+        );
+        assert_eq!(from_crate(Path::new("/srv/reg"), &outside, "../gen/x"), ".");
+    }
+
+    #[test]
+    fn toml_strings_escape_what_toml_refuses() {
+        assert_eq!(
+            toml_string("a\"b\\c\u{1}\u{7f}é"),
+            r#""a\"b\\c\u0001\u007Fé""#
         );
     }
 

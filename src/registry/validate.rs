@@ -585,6 +585,20 @@ fn check_dependencies(
             ));
             continue;
         }
+        if let Some(first) = rs
+            .dependencies
+            .keys()
+            .take_while(|k| k.value != *n)
+            .find(|k| code_name(&k.value) == code_name(n))
+        {
+            diags.push(invalid(
+                file,
+                name,
+                format!("`{n}` and `{}` are one crate to Cargo", first.value),
+                "declare it once",
+            ));
+            continue;
+        }
         if SET_BY_SQLPACT.contains(&code_name(n).as_str()) {
             diags.push(invalid(
                 file,

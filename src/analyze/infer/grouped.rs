@@ -78,6 +78,8 @@ impl VisitorMut for Strip<'_, '_> {
     fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
         let stripped = match e {
             Expr::Subquery(_) | Expr::Exists { .. } => true,
+            // `ARRAY(SELECT ...)`, which sqlparser reads as a call.
+            Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)) => true,
             // The left side is still read past grouping; the subquery is not.
             Expr::InSubquery { expr, .. } => {
                 let left = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
@@ -271,13 +273,19 @@ impl Cx<'_> {
         if held(n) || held("*") || g.expr_cols.iter().any(|(i, x)| *i == ri && x == n) {
             return true;
         }
-        // A column a join's USING or NATURAL merges is one of two, or both coalesced.
-        if f.rels[ri].poisoned || f.rels.iter().any(|r| r.hidden.contains(n)) {
+        // A column a join's USING or NATURAL merges is one of two, or both coalesced
+        // (a RIGHT JOIN's is the right side's): grouped under either name, it counts as
+        // grouped on both sides.
+        let merged = |k: &str| f.rels.iter().any(|r| r.hidden.contains(k));
+        if f.rels[ri].poisoned || merged(n) {
             return true;
         }
         self.primary_key(f, ri).is_some_and(|key| {
-            key.iter()
-                .all(|k| g.common.iter().any(|(i, x)| *i == ri && x == k))
+            key.iter().all(|k| {
+                g.common
+                    .iter()
+                    .any(|(i, x)| x == k && (*i == ri || merged(k)))
+            })
         })
     }
 

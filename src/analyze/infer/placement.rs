@@ -27,6 +27,10 @@ impl VisitorMut for NoSubqueries {
     fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
         match e {
             Expr::Subquery(_) | Expr::Exists { .. } => *e = Expr::value(Value::Null),
+            // `ARRAY(SELECT ...)`, which sqlparser reads as a call.
+            Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)) => {
+                *e = Expr::value(Value::Null);
+            }
             Expr::InSubquery { expr, .. } => {
                 let left = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
                 *e = Expr::Nested(Box::new(left));
