@@ -193,6 +193,10 @@ pub struct Column {
     #[serde(rename = "type")]
     pub ty: Arc<str>,
     pub nullable: bool,
+    /// An array whose elements may be NULL (`array_agg` of a nullable column): its
+    /// elements are `*T` in Go and `Option<T>` in Rust.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub elem_nullable: bool,
     pub go_type: Arc<str>,
     pub rust_type: Arc<str>,
     pub proto_type: Arc<str>,
@@ -204,6 +208,9 @@ pub struct Column {
     pub embed: Option<String>,
     pub type_reason: Reason,
     pub nullable_reason: Reason,
+    /// Why the array's elements may be NULL, when `elem_nullable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elem_nullable_reason: Option<Reason>,
 }
 
 /// A `sqlc.embed(table)`: a run of result columns that forms one struct.

@@ -137,9 +137,14 @@ pub fn explain_text(q: &Query) -> String {
             .as_ref()
             .map(|e| format!(" (in sqlc.embed({e}))"))
             .unwrap_or_default();
+        let elems = if c.elem_nullable {
+            ", elements NULL"
+        } else {
+            ""
+        };
         let _ = writeln!(
             s,
-            "  {}: {} {}{}",
+            "  {}: {} {}{elems}{}",
             c.name,
             c.ty,
             null_word(c.nullable),
@@ -152,6 +157,9 @@ pub fn explain_text(q: &Query) -> String {
         );
         let _ = writeln!(s, "      type: {}", reason(&c.type_reason));
         let _ = writeln!(s, "      null: {}", reason(&c.nullable_reason));
+        if let Some(r) = &c.elem_nullable_reason {
+            let _ = writeln!(s, "      elements: {}", reason(r));
+        }
     }
     for e in &q.embeds {
         let _ = writeln!(

@@ -301,6 +301,34 @@ impl Mapper {
         })
     }
 
+    /// Maps a result column's type: an array whose elements may be NULL takes its
+    /// elements' nullable form (`[]*string`, `Vec<Option<String>>`) unless an override
+    /// names the column's type itself.
+    pub fn map_column(
+        &self,
+        ty: &PgType,
+        nullable: bool,
+        elem_nullable: bool,
+        over: Option<&LangTypes>,
+    ) -> Result<Mapped, String> {
+        let mapped = self.map(ty, nullable, over)?;
+        let elem = match ty {
+            PgType::Array(e) if elem_nullable && self.override_for(ty, over).is_none() => e,
+            _ => return Ok(mapped),
+        };
+        let e = self.map(elem, true, None)?;
+        let rust = format!("Vec<{}>", e.rust);
+        Ok(Mapped {
+            go: format!("[]{}", e.go),
+            rust: if nullable {
+                format!("Option<{rust}>")
+            } else {
+                rust
+            },
+            proto: mapped.proto,
+        })
+    }
+
     fn override_for<'a>(
         &'a self,
         ty: &PgType,

@@ -39,6 +39,8 @@ pub enum Nulls {
     Always,
     /// NULL only when every argument is NULL (COALESCE, GREATEST, LEAST, concat).
     AllArgs,
+    /// NULL when argument `n` is, whatever the others (`array_remove`).
+    IfArg(usize),
     /// An aggregate: NULL over an empty set or when every input is NULL.
     Aggregate,
     /// An aggregate that collects its inputs, NULLs included (`array_agg`, `json_agg`):
@@ -223,7 +225,8 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "starts_with" => typed(Fixed("bool"), Strict, &["text", "text"]),
         "encode" => typed(Fixed("text"), Strict, &["bytea", "text"]),
         "decode" => typed(Fixed("bytea"), Strict, &["text", "text"]),
-        "string_to_array" => typed(Fixed("text[]"), Strict, &["text", "text"]),
+        // Not strict: a NULL delimiter splits into characters.
+        "string_to_array" => typed(Fixed("text[]"), IfArg(0), &["text", "text", "text"]),
         "regexp_match" => typed(Fixed("text[]"), Always, &["text", "text", "text"]),
         "regexp_like" => typed(Fixed("bool"), Strict, &["text", "text", "text"]),
         "regexp_count" => typed(Fixed("int4"), Strict, &["text", "text", "int4", "text"]),
@@ -289,8 +292,12 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "array_dims" => sig(Fixed("text"), Always),
         "array_positions" => sig(Fixed("int4[]"), Strict),
         "trim_array" => sig(Arg(0), Strict),
-        "array_append" | "array_remove" | "array_cat" | "array_replace" => sig(Arg(0), Strict),
-        "array_prepend" => sig(Arg(1), Strict),
+        // Not strict: a NULL element is added or sought like any other, and a NULL
+        // array is an empty one to append to or join.
+        "array_append" => sig(Arg(0), Never),
+        "array_prepend" => sig(Arg(1), Never),
+        "array_cat" => sig(Arg(0), AllArgs),
+        "array_remove" | "array_replace" => sig(Arg(0), IfArg(0)),
         // Session.
         "current_user" | "session_user" | "current_schema" | "current_database" | "version" => {
             sig(Fixed("text"), Never)

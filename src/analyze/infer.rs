@@ -36,6 +36,9 @@ pub struct Typed {
     pub table_column: Option<Arc<str>>,
     /// An untyped string literal, whose type yields to context.
     pub literal: bool,
+    /// Why an array's elements may be NULL (`array_agg` of a nullable input); `None`
+    /// when they may not. A table's array column is taken to hold no NULL element.
+    pub elem_null: Option<Reason>,
 }
 
 impl Typed {
@@ -47,6 +50,7 @@ impl Typed {
             null_why,
             table_column: None,
             literal: false,
+            elem_null: None,
         }
     }
 
@@ -811,6 +815,11 @@ impl<'a> Cx<'a> {
                     );
                 }
                 a.t.nullable = nullable;
+                a.t.elem_null = match op {
+                    SetOperator::Intersect => a.t.elem_null.filter(|_| b.t.elem_null.is_some()),
+                    SetOperator::Except | SetOperator::Minus => a.t.elem_null,
+                    _ => a.t.elem_null.or(b.t.elem_null),
+                };
                 a.t.table_column = None;
                 a.embed = None;
                 a
@@ -2572,7 +2581,14 @@ impl<'a> Cx<'a> {
                 for e in args {
                     self.expr(e, Some(&Hint::of("text", &format!("{fname} takes text"))));
                 }
-                Typed::fixed("text[]", false, R::Expression, "the captures of a match")
+                // A group that takes no part in the match is a NULL element.
+                Typed {
+                    elem_null: Some(Reason::new(
+                        R::Expression,
+                        "a group of regexp_matches() that takes no part in the match is NULL",
+                    )),
+                    ..Typed::fixed("text[]", false, R::Expression, "the captures of a match")
+                }
             }
             "jsonb_array_elements" | "json_array_elements" => {
                 let t = self.json_args(fname, args);
@@ -3225,6 +3241,7 @@ impl<'a> Cx<'a> {
                     null_why,
                     table_column: None,
                     literal: false,
+                    elem_null: inner.elem_null.clone(),
                 }
             }
             Expr::TypedString(ts) => {
@@ -3413,6 +3430,7 @@ impl<'a> Cx<'a> {
                             },
                             table_column: None,
                             literal: false,
+                            elem_null: c.t.elem_null.clone(),
                         }
                     }
                     None => Typed::unknown(),
@@ -3426,18 +3444,35 @@ impl<'a> Cx<'a> {
                     why: "an array element".into(),
                 });
                 let mut elem = PgType::Unknown;
+                let mut elem_null = None;
                 for x in &arr.elem {
                     let t = self.expr(x, elem_hint.as_ref());
+                    if elem_null.is_none() {
+                        elem_null = if t.nullable {
+                            Some(Reason::new(
+                                R::Expression,
+                                format!(
+                                    "ARRAY[...] holds a value that may be NULL ({})",
+                                    t.null_why.detail
+                                ),
+                            ))
+                        } else {
+                            t.elem_null.clone()
+                        };
+                    }
                     if elem.is_unknown() {
                         elem = t.ty;
                     }
                 }
-                Typed::new(
-                    elem.array_of(),
-                    false,
-                    Reason::new(R::Expression, "an ARRAY constructor"),
-                    Reason::new(R::Expression, "an ARRAY constructor is never NULL"),
-                )
+                Typed {
+                    elem_null,
+                    ..Typed::new(
+                        elem.array_of(),
+                        false,
+                        Reason::new(R::Expression, "an ARRAY constructor"),
+                        Reason::new(R::Expression, "an ARRAY constructor is never NULL"),
+                    )
+                }
             }
             Expr::Tuple(items) => {
                 for x in items {
@@ -3962,15 +3997,18 @@ impl<'a> Cx<'a> {
                 "every CASE branch, ELSE included, is non-null".to_owned(),
             )
         };
-        Typed::new(
-            ty.clone(),
-            nullable,
-            Reason::new(
-                R::Expression,
-                format!("the common type of the CASE branches, {ty}"),
-            ),
-            Reason::new(R::Expression, why),
-        )
+        Typed {
+            elem_null: results.iter().find_map(|t| t.elem_null.clone()),
+            ..Typed::new(
+                ty.clone(),
+                nullable,
+                Reason::new(
+                    R::Expression,
+                    format!("the common type of the CASE branches, {ty}"),
+                ),
+                Reason::new(R::Expression, why),
+            )
+        }
     }
 
     /// A call of a function the schema declares (`None` when it declares none taking
@@ -4176,18 +4214,32 @@ impl<'a> Cx<'a> {
             PgType::Unknown => PgType::Unknown,
             other => other.clone().array_of(),
         };
-        Typed::new(
-            ty,
-            false,
-            Reason::new(
+        let elem_null = match &c.t.ty {
+            PgType::Array(_) => c.t.elem_null.clone(),
+            _ if c.t.nullable => Some(Reason::new(
                 R::Subquery,
-                format!("an array of the subquery's column `{}`", c.name),
-            ),
-            Reason::new(
-                R::Subquery,
-                "ARRAY(subquery) is an empty array when the subquery returns no row",
-            ),
-        )
+                format!(
+                    "ARRAY(subquery) collects `{}`, which may be NULL ({})",
+                    c.name, c.t.null_why.detail
+                ),
+            )),
+            _ => None,
+        };
+        Typed {
+            elem_null,
+            ..Typed::new(
+                ty,
+                false,
+                Reason::new(
+                    R::Subquery,
+                    format!("an array of the subquery's column `{}`", c.name),
+                ),
+                Reason::new(
+                    R::Subquery,
+                    "ARRAY(subquery) is an empty array when the subquery returns no row",
+                ),
+            )
+        }
     }
 
     /// The call itself: its arguments, its signature, its result.
@@ -4355,6 +4407,24 @@ impl<'a> Cx<'a> {
                 self.session = Some((sp, name.clone()));
             }
         }
+        // An aggregate's arguments are read only in the rows its FILTER keeps, where
+        // what the FILTER proves holds (`array_agg(x) FILTER (WHERE x IS NOT NULL)`).
+        let unfiltered = f.filter.as_ref().and_then(|filter| {
+            let fr = self.frames.last()?;
+            let saved = (
+                fr.nonnull.clone(),
+                fr.rels
+                    .iter()
+                    .map(|r| r.null_ext.clone())
+                    .collect::<Vec<_>>(),
+            );
+            let mut conjuncts = Vec::new();
+            collect_conjuncts(filter, &mut conjuncts);
+            for c in conjuncts {
+                self.refine(c);
+            }
+            Some(saved)
+        });
         // Arguments with a known type first, so parameters can take it.
         let mut typed: Vec<Option<Typed>> = vec![None; args.len()];
         for (i, a) in args.iter().enumerate() {
@@ -4393,6 +4463,12 @@ impl<'a> Cx<'a> {
             }
         }
         let ts: Vec<Typed> = typed.into_iter().flatten().collect();
+        if let (Some((nonnull, null_ext)), Some(fr)) = (unfiltered, self.frames.last_mut()) {
+            fr.nonnull = nonnull;
+            for (r, n) in fr.rels.iter_mut().zip(null_ext) {
+                r.null_ext = n;
+            }
+        }
         let arg = |i: usize| ts.get(i).map(|t| t.ty.clone()).unwrap_or(PgType::Unknown);
         let ty = match sig.ret {
             Ret::Fixed(t) => type_from_name(t),
@@ -4482,6 +4558,20 @@ impl<'a> Cx<'a> {
                 ),
                 None => (false, format!("{name}() of non-null arguments")),
             },
+            Nulls::IfArg(i) => match ts.get(i).filter(|t| t.nullable) {
+                Some(t) => (
+                    true,
+                    format!(
+                        "{name}() is NULL when its argument {} is ({})",
+                        i + 1,
+                        t.null_why.detail
+                    ),
+                ),
+                None => (
+                    false,
+                    format!("argument {} of {name}() is never NULL", i + 1),
+                ),
+            },
             Nulls::AllArgs => {
                 if ts.is_empty() || ts.iter().all(|t| t.nullable) {
                     (true, format!("every argument of {name}() may be NULL"))
@@ -4539,12 +4629,71 @@ impl<'a> Cx<'a> {
         } else {
             R::Expression
         };
-        Typed::new(
-            ty.clone(),
-            nullable,
-            Reason::new(source, format!("{name}() returns {ty}")),
-            Reason::new(source, why),
-        )
+        Typed {
+            elem_null: elements_nullable(&name, sig.ret, &ts, &args),
+            ..Typed::new(
+                ty.clone(),
+                nullable,
+                Reason::new(source, format!("{name}() returns {ty}")),
+                Reason::new(source, why),
+            )
+        }
+    }
+}
+
+/// Why the array a built-in function returns may hold NULL elements (`None`: it holds
+/// none): those it collects or adds, those of the arrays it passes on, and
+/// `regexp_match`'s groups that take no part in the match.
+fn elements_nullable(name: &str, ret: Ret, ts: &[Typed], args: &[&Expr]) -> Option<Reason> {
+    let why = |detail: String| Some(Reason::new(R::Expression, detail));
+    // Argument `i` itself may be NULL, and becomes an element.
+    let added = |i: usize| {
+        ts.get(i)
+            .filter(|t| t.nullable && t.ty.element().is_none())
+            .and_then(|t| {
+                why(format!(
+                    "{name}() takes in argument {} as an element, which may be NULL ({})",
+                    i + 1,
+                    t.null_why.detail
+                ))
+            })
+    };
+    // Argument `i` is an array whose elements may be NULL, passed on.
+    let passed = |i: usize| ts.get(i).and_then(|t| t.elem_null.clone());
+    let null_literal = |i: usize| {
+        matches!(args.get(i).map(|a| unwrap_nested(a)),
+            Some(Expr::Value(v)) if matches!(v.value, Value::Null))
+    };
+    match name {
+        "array_agg" => passed(0).or_else(|| {
+            ts.first()
+                .filter(|t| t.nullable && t.ty.element().is_none())
+                .map(|t| {
+                    Reason::new(
+                        R::Aggregate,
+                        format!(
+                            "array_agg() collects NULL inputs too ({})",
+                            t.null_why.detail
+                        ),
+                    )
+                })
+        }),
+        "array_append" => passed(0).or_else(|| added(1)),
+        "array_prepend" => added(0).or_else(|| passed(1)),
+        "array_cat" => passed(0).or_else(|| passed(1)),
+        "array_remove" if null_literal(1) => None,
+        "array_remove" => passed(0),
+        "array_replace" => passed(0).or_else(|| added(2)),
+        "regexp_match" => {
+            why("a group of regexp_match() that takes no part in the match is NULL".into())
+        }
+        "string_to_array" if ts.len() > 2 => {
+            why("string_to_array() makes NULL of the pieces equal to its third argument".into())
+        }
+        _ if matches!(ret, Ret::Arg(_) | Ret::FirstKnown) => {
+            ts.iter().find_map(|t| t.elem_null.clone())
+        }
+        _ => None,
     }
 }
 

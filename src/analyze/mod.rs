@@ -1100,7 +1100,11 @@ impl QueryCtx<'_> {
         } else {
             c.t.ty_why.clone()
         };
-        let mapped = match self.mapper.map(&c.t.ty, nullable, over) {
+        let elem_null = c.t.elem_null.clone().filter(|_| c.t.ty.element().is_some());
+        let mapped = match self
+            .mapper
+            .map_column(&c.t.ty, nullable, elem_null.is_some(), over)
+        {
             Ok(m) => m,
             Err(t) if t == "record" => {
                 let what = if c.t.ty.element().is_some() {
@@ -1130,6 +1134,7 @@ impl QueryCtx<'_> {
             name: c.name.clone(),
             ty: intern(&c.t.ty.to_string()),
             nullable,
+            elem_nullable: elem_null.is_some(),
             go_type: intern(&mapped.go),
             rust_type: intern(&mapped.rust),
             proto_type: intern(&mapped.proto),
@@ -1137,6 +1142,7 @@ impl QueryCtx<'_> {
             embed: embed_name,
             type_reason: ty_why,
             nullable_reason: null_why,
+            elem_nullable_reason: elem_null,
         })
     }
 

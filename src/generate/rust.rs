@@ -133,6 +133,16 @@ fn list(indent: usize, open: &str, items: &[String], close: &str) -> Vec<String>
         return vec![one];
     }
     let inner = " ".repeat(indent + 4);
+    // An assignment whose list fits on the next line goes there whole.
+    let split = ["= &[", "= ["]
+        .iter()
+        .find_map(|o| open.strip_suffix(&o[1..]).filter(|_| open.ends_with(o)));
+    if let Some(lhs) = split {
+        let next = format!("{inner}{}{joined}{close}", open[lhs.len()..].trim_start());
+        if next.chars().count() <= MAX_WIDTH && joined.chars().count() <= LIST_WIDTH {
+            return vec![format!("{pad}{lhs}"), next];
+        }
+    }
     let mut out = vec![format!("{pad}{open}")];
     if items.iter().all(|i| i.chars().count() <= SHORT_ITEM) {
         let mut line = String::new();
@@ -1620,6 +1630,25 @@ mod tests {
         let v = list(4, "let x = [", &long, "];");
         assert_eq!(v.len(), 8);
         assert_eq!(v[1], "        &parameter_0,");
+    }
+
+    #[test]
+    fn a_list_that_fits_on_the_next_line_goes_there() {
+        let items: Vec<String> = [
+            "&queries::ADD_AUTHOR",
+            "&queries::ADD_BOOK",
+            "&queries::SHELVES",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            list(0, "pub static STATEMENTS: &[&Statement] = &[", &items, "];"),
+            [
+                "pub static STATEMENTS: &[&Statement] =",
+                "    &[&queries::ADD_AUTHOR, &queries::ADD_BOOK, &queries::SHELVES];"
+            ]
+        );
     }
 
     #[test]

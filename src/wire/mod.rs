@@ -432,6 +432,26 @@ fn derive(
             }
         };
         let of_column = |c: &Column, diags: &mut Diagnostics| {
+            if c.elem_nullable {
+                diags.push(
+                    Diagnostic::error(
+                        Code::WireType,
+                        format!(
+                            "query `{}`, column `{}`: its array's elements may be NULL, which a protobuf repeated field cannot hold",
+                            q.name, c.name
+                        ),
+                    )
+                    .at_opt(at_query(q, sources))
+                    .help("leave the NULLs out in SQL (`array_agg(x) FILTER (WHERE x IS NOT NULL)`, `array_remove(a, NULL)`), or the query off the wire (`wire.queries`)"),
+                );
+                return Pending {
+                    name: field_name(&c.name),
+                    source: c.name.clone(),
+                    pg_type: c.ty.to_string(),
+                    nullable: c.nullable,
+                    wire: None,
+                };
+            }
             pending("column", &c.name, &c.ty, c.nullable, &c.proto_type, diags)
         };
         // Embedded tables.

@@ -12,6 +12,7 @@ mod col_003_column_became_nullable;
 mod col_004_column_became_not_null;
 mod col_005_column_added;
 mod col_006_column_renamed;
+mod col_007_elements_became_nullable;
 mod enm_001_enum_value_removed;
 mod enm_002_enum_value_added;
 pub mod ign_001_suppression_expired;
@@ -114,6 +115,10 @@ pub const ALL: &[(&Rule, Check)] = &[
     ),
     (&col_005_column_added::RULE, col_005_column_added::check),
     (&col_006_column_renamed::RULE, col_006_column_renamed::check),
+    (
+        &col_007_elements_became_nullable::RULE,
+        col_007_elements_became_nullable::check,
+    ),
     (
         &typ_001_go_type_changed::RULE,
         typ_001_go_type_changed::check,
@@ -247,6 +252,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("COL-004", "col_004_column_became_not_null.rs"),
     ("COL-005", "col_005_column_added.rs"),
     ("COL-006", "col_006_column_renamed.rs"),
+    ("COL-007", "col_007_elements_became_nullable.rs"),
     ("TYP-001", "typ_001_go_type_changed.rs"),
     ("TYP-002", "typ_002_rust_type_changed.rs"),
     ("ENM-001", "enm_001_enum_value_removed.rs"),
@@ -300,7 +306,10 @@ fn lang_type_changed(
         });
     let columns = cx
         .column_pairs()
-        .filter(|(_, _, o, c)| o.ty == c.ty && o.nullable == c.nullable)
+        // Elements that became nullable are COL-007's.
+        .filter(|(_, _, o, c)| {
+            o.ty == c.ty && o.nullable == c.nullable && (o.elem_nullable || !c.elem_nullable)
+        })
         .map(|(old, new, o, c)| {
             let was = pick(&o.go_type, &o.rust_type);
             let now = pick(&c.go_type, &c.rust_type);

@@ -5,6 +5,7 @@ go 1.25.0
 require (
 	example.com/kitchen v0.0.0-00010101000000-000000000000
 	example.com/ledgerservice v0.0.0
+	example.com/shelves v0.0.0-00010101000000-000000000000
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/shopspring/decimal v1.6.0
@@ -23,5 +24,7 @@ require (
 replace example.com/ledgerservice => ../../../contracts/gen/go
 
 replace example.com/kitchen => ../../fixtures/generate/kitchen_sink/gen/go
+
+replace example.com/shelves => ../../fixtures/generate/array_elements/gen/go
 
 replace github.com/sqlpact/sqlpact/runtime/go => ../../../runtime/go

@@ -25,6 +25,13 @@ import (
 // test ends.
 func kitchenDB(t *testing.T) (string, *pgx.Conn) {
 	t.Helper()
+	return fixtureDB(t, "kitchen_sink")
+}
+
+// fixtureDB creates a database with the schema of a fixture under
+// tests/fixtures/generate; it is dropped when the test ends.
+func fixtureDB(t *testing.T, fixture string) (string, *pgx.Conn) {
+	t.Helper()
 	base := os.Getenv("DATABASE_URL")
 	if base == "" {
 		t.Fatal("DATABASE_URL is not set: run the tests through scripts/test.sh")
@@ -34,7 +41,7 @@ func kitchenDB(t *testing.T) (string, *pgx.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := fmt.Sprintf("sqlpact_kitchen_go_%d_%d", os.Getpid(), scratchCount.Add(1))
+	name := fmt.Sprintf("sqlpact_%s_go_%d_%d", fixture, os.Getpid(), scratchCount.Add(1))
 	for _, sql := range []string{"DROP DATABASE IF EXISTS " + name, "CREATE DATABASE " + name} {
 		if _, err := admin.Exec(ctx, sql); err != nil {
 			t.Fatal(err)
@@ -54,7 +61,7 @@ func kitchenDB(t *testing.T) (string, *pgx.Conn) {
 		_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		_ = admin.Close(ctx)
 	})
-	schema, err := os.ReadFile("../../fixtures/generate/kitchen_sink/schema.sql")
+	schema, err := os.ReadFile("../../fixtures/generate/" + fixture + "/schema.sql")
 	if err != nil {
 		t.Fatal(err)
 	}

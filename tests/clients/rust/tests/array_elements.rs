@@ -1,0 +1,56 @@
+//! Arrays whose elements may be NULL (tests/fixtures/generate/array_elements): the
+//! generated row holds them as `Vec<Option<T>>`, so a NULL element reads as `None`
+//! where `Vec<T>` could not decode it, against PostgreSQL.
+
+mod common;
+
+use common::Scratch;
+use shelves_db as db;
+
+#[tokio::test]
+async fn null_array_elements_read_as_none() {
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/generate/array_elements/schema.sql"
+    );
+    let scratch = Scratch::new("sqlpact_array_elements", &[schema.into()]).await;
+    let q = &scratch.client;
+
+    let ann = db::add_author(q, "Ann", None).await.unwrap();
+    let bo = db::add_author(q, "Bo", Some("writes")).await.unwrap();
+    for (title, pages) in [("One", Some(320)), ("Two", None)] {
+        db::add_book(
+            q,
+            &db::AddBookParams {
+                author_id: ann,
+                title,
+                pages,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let rows = db::shelves(q).await.unwrap();
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        rows,
+        [
+            db::ShelvesRow {
+                id: ann,
+                titles: vec![some("One"), some("Two")],
+                pages: vec![Some(320), None],
+                known_titles: vec!["One".to_owned(), "Two".to_owned()],
+                name_and_bio: vec![some("Ann"), None],
+            },
+            // Bo has no book: the LEFT JOIN's one row aggregates to {NULL}.
+            db::ShelvesRow {
+                id: bo,
+                titles: vec![None],
+                pages: vec![None],
+                known_titles: vec![],
+                name_and_bio: vec![some("Bo"), some("writes")],
+            },
+        ]
+    );
+    scratch.drop().await;
+}
