@@ -346,18 +346,25 @@ fn go_wire_messages_without_their_plugin_or_import_path_fail_clearly_and_write_n
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[test]
-fn outputs_stay_inside_the_project() {
-    // The kitchen-sink registry in repo/db/, repo a git work tree.
-    let base = std::env::temp_dir().join(format!("sqlpact-confine-{}", std::process::id()));
+/// A scratch directory holding the kitchen-sink registry in repo/db/, repo a git work
+/// tree.
+fn kitchen_in_a_work_tree(name: &str) -> PathBuf {
+    let base = std::env::temp_dir().join(format!("sqlpact-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
-    let (repo, db) = (base.join("repo"), base.join("repo/db"));
-    std::fs::create_dir_all(repo.join(".git")).unwrap();
+    let db = base.join("repo/db");
+    std::fs::create_dir_all(base.join("repo/.git")).unwrap();
     std::fs::create_dir_all(&db).unwrap();
     let src = common::root().join("tests/fixtures/generate/kitchen_sink");
     for f in ["schema.sql", "queries.sql", "sqlpact.yaml"] {
         std::fs::copy(src.join(f), db.join(f)).unwrap();
     }
+    base
+}
+
+#[test]
+fn outputs_stay_inside_the_project() {
+    let base = kitchen_in_a_work_tree("confine");
+    let (repo, db) = (base.join("repo"), base.join("repo/db"));
     let cfg = db.join("sqlpact.yaml");
     let yaml = std::fs::read_to_string(&cfg).unwrap();
     let generate = |from: &str, to: &str| {
@@ -446,17 +453,9 @@ fn outputs_stay_inside_the_project() {
 
 #[test]
 fn a_crate_written_outside_the_registry_reaches_its_path_dependencies() {
-    // The kitchen-sink registry in repo/db/, its Rust crate in repo/gen/rust.
-    let base = std::env::temp_dir().join(format!("sqlpact-paths-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
-    let db = base.join("repo/db");
-    std::fs::create_dir_all(base.join("repo/.git")).unwrap();
-    std::fs::create_dir_all(&db).unwrap();
-    let src = common::root().join("tests/fixtures/generate/kitchen_sink");
-    for f in ["schema.sql", "queries.sql", "sqlpact.yaml"] {
-        std::fs::copy(src.join(f), db.join(f)).unwrap();
-    }
-    let cfg = db.join("sqlpact.yaml");
+    // Its Rust crate in repo/gen/rust, beside the registry's directory.
+    let base = kitchen_in_a_work_tree("paths");
+    let cfg = base.join("repo/db/sqlpact.yaml");
     let yaml = std::fs::read_to_string(&cfg).unwrap().replace(
         "rust: { out: gen/rust/kitchen, crate: kitchen-db, serde: true, runtime_path: ../../../../runtime/rust }",
         "rust: { out: ../gen/./rust/, crate: kitchen-db, runtime_path: ../runtime/rust, dependencies: { \

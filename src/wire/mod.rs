@@ -432,7 +432,7 @@ fn derive(
             }
         };
         let of_column = |c: &Column, diags: &mut Diagnostics| {
-            if c.elem_nullable {
+            if c.elem_nullable && c.proto_type.starts_with("repeated ") {
                 diags.push(
                     Diagnostic::error(
                         Code::WireType,
