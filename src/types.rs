@@ -313,7 +313,14 @@ impl Mapper {
     ) -> Result<Mapped, String> {
         let mapped = self.map(ty, nullable, over)?;
         let elem = match ty {
-            PgType::Array(e) if elem_nullable && self.override_for(ty, over).is_none() => e,
+            // An array of arrays is one multidimensional array: left as it maps.
+            PgType::Array(e)
+                if elem_nullable
+                    && e.element().is_none()
+                    && self.override_for(ty, over).is_none() =>
+            {
+                e
+            }
             _ => return Ok(mapped),
         };
         let e = self.map(elem, true, None)?;

@@ -3634,9 +3634,13 @@ impl<'a> Cx<'a> {
                     // A slice past the array's bounds is empty, not NULL.
                     let ty_why =
                         Reason::new(R::Expression, "a slice of an array is an array of its type");
-                    return match null_subscript {
+                    let sliced = match null_subscript {
                         Some(why) => Typed::new(ty, true, ty_why, why),
                         None => Typed::new(ty, t.nullable, ty_why, t.null_why),
+                    };
+                    return Typed {
+                        elem_null: t.elem_null,
+                        ..sliced
                     };
                 }
                 Typed::new(
@@ -3721,6 +3725,45 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// `||` of arrays (`array_cat`) or of an array and an element (`array_append`,
+    /// `array_prepend`): not strict, as those are; a NULL element operand is an element.
+    fn array_concat(a: Typed, b: Typed, ty: PgType) -> Typed {
+        let added = |t: &Typed| {
+            (t.nullable && t.ty.element().is_none()).then(|| {
+                Reason::new(
+                    R::Expression,
+                    format!(
+                        "`||` adds an element that may be NULL ({})",
+                        t.null_why.detail
+                    ),
+                )
+            })
+        };
+        let elem_null = a
+            .elem_null
+            .clone()
+            .or_else(|| added(&a))
+            .or_else(|| b.elem_null.clone())
+            .or_else(|| added(&b));
+        let arrays = a.ty.element().is_some() && b.ty.element().is_some();
+        let (nullable, why) = if arrays && a.nullable && b.nullable {
+            (true, "`||` of two arrays is NULL when both are")
+        } else if arrays {
+            (false, "`||` of two arrays, one never NULL")
+        } else {
+            (false, "`||` of an array and an element is never NULL")
+        };
+        Typed {
+            elem_null,
+            ..Typed::new(
+                ty.clone(),
+                nullable,
+                Reason::new(R::Expression, format!("`||` yields {ty}")),
+                Reason::new(R::Expression, why),
+            )
+        }
+    }
+
     fn binary(&mut self, l: &Expr, op: &BinaryOperator, r: &Expr, whole: &Expr) -> Typed {
         use BinaryOperator as B;
         match op {
@@ -3799,6 +3842,9 @@ impl<'a> Cx<'a> {
                 } else {
                     PgType::named("text")
                 };
+                if !ty.is("jsonb") && ty.element().is_some() {
+                    return Self::array_concat(a, b, ty);
+                }
                 let n = a.nullable || b.nullable;
                 Typed::new(
                     ty.clone(),

@@ -327,6 +327,10 @@ fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
         "Option<pg_interval::Interval>" => Some("super::serde_interval::option"),
         "Vec<pg_interval::Interval>" => Some("super::serde_interval::vec"),
         "Option<Vec<pg_interval::Interval>>" => Some("super::serde_interval::option_vec"),
+        "Vec<Option<pg_interval::Interval>>" => Some("super::serde_interval::vec_option"),
+        "Option<Vec<Option<pg_interval::Interval>>>" => {
+            Some("super::serde_interval::option_vec_option")
+        }
         _ => None,
     };
     match with {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"example.com/shelves/shelves"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // texts spells a []*string with "<nil>" for a NULL element, to compare it as a whole.
@@ -39,7 +40,7 @@ func TestNullArrayElementsReadAsNil(t *testing.T) {
 	pages := int32(320)
 	for _, b := range []shelves.AddBookParams{
 		{AuthorID: ann, Title: "One", Pages: &pages},
-		{AuthorID: ann, Title: "Two"},
+		{AuthorID: ann, Title: "Two", Loan: pgtype.Interval{Days: 14, Valid: true}},
 	} {
 		if err := q.AddBook(ctx, b); err != nil {
 			t.Fatal(err)
@@ -70,10 +71,16 @@ func TestNullArrayElementsReadAsNil(t *testing.T) {
 	if len(a.Pages) != 2 || a.Pages[0] == nil || *a.Pages[0] != 320 || a.Pages[1] != nil {
 		t.Fatalf("Ann's pages %v", a.Pages)
 	}
+	if len(a.Loans) != 2 || a.Loans[0].Valid || !a.Loans[1].Valid || a.Loans[1].Days != 14 {
+		t.Fatalf("Ann's loans %+v", a.Loans)
+	}
 	// Bo has no book: the LEFT JOIN's one row aggregates to {NULL}.
 	check("Bo's titles", texts(b.Titles), []string{"<nil>"})
 	if len(b.Pages) != 1 || b.Pages[0] != nil {
 		t.Fatalf("Bo's pages %v", b.Pages)
+	}
+	if len(b.Loans) != 1 || b.Loans[0].Valid {
+		t.Fatalf("Bo's loans %+v", b.Loans)
 	}
 	check("Bo's known titles", b.KnownTitles, []string{})
 	check("Bo's name and bio", texts(b.NameAndBio), []string{"Bo", "writes"})

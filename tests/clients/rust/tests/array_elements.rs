@@ -18,13 +18,15 @@ async fn null_array_elements_read_as_none() {
 
     let ann = db::add_author(q, "Ann", None).await.unwrap();
     let bo = db::add_author(q, "Bo", Some("writes")).await.unwrap();
-    for (title, pages) in [("One", Some(320)), ("Two", None)] {
+    let fortnight = pg_interval::Interval::new(0, 14, 0);
+    for (title, pages, loan) in [("One", Some(320), None), ("Two", None, Some(&fortnight))] {
         db::add_book(
             q,
             &db::AddBookParams {
                 author_id: ann,
                 title,
                 pages,
+                loan,
             },
         )
         .await
@@ -39,6 +41,7 @@ async fn null_array_elements_read_as_none() {
                 id: ann,
                 titles: vec![some("One"), some("Two")],
                 pages: vec![Some(320), None],
+                loans: vec![None, Some(fortnight)],
                 known_titles: vec!["One".to_owned(), "Two".to_owned()],
                 name_and_bio: vec![some("Ann"), None],
             },
@@ -47,10 +50,19 @@ async fn null_array_elements_read_as_none() {
                 id: bo,
                 titles: vec![None],
                 pages: vec![None],
+                loans: vec![None],
                 known_titles: vec![],
                 name_and_bio: vec![some("Bo"), some("writes")],
             },
         ]
     );
+    // Through JSON and back, NULL elements and intervals included.
+    let json = serde_json::to_string(&rows).unwrap();
+    assert!(
+        json.contains(r#""loans":[null,{"months":0,"days":14,"microseconds":0}]"#),
+        "{json}"
+    );
+    let back: Vec<db::ShelvesRow> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, rows);
     scratch.drop().await;
 }

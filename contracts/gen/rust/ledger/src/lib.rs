@@ -334,4 +334,51 @@ pub mod serde_interval {
             Ok(parts.map(|l| l.into_iter().map(Into::into).collect()))
         }
     }
+
+    /// The same for `Vec<Option<pg_interval::Interval>>`; a `None` element is `null`.
+    pub mod vec_option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            v: &[Option<pg_interval::Interval>],
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let parts: Vec<Option<super::Parts>> = v
+                .iter()
+                .map(|e| e.as_ref().map(super::Parts::from))
+                .collect();
+            parts.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Vec<Option<pg_interval::Interval>>, D::Error> {
+            let parts = Vec::<Option<super::Parts>>::deserialize(d)?;
+            Ok(parts.into_iter().map(|e| e.map(Into::into)).collect())
+        }
+    }
+
+    /// The same for `Option<Vec<Option<pg_interval::Interval>>>`.
+    pub mod option_vec_option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        pub fn serialize<S: Serializer>(
+            v: &Option<Vec<Option<pg_interval::Interval>>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            let parts: Option<Vec<Option<super::Parts>>> = v.as_ref().map(|l| {
+                l.iter()
+                    .map(|e| e.as_ref().map(super::Parts::from))
+                    .collect()
+            });
+            parts.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Vec<Option<pg_interval::Interval>>>, D::Error> {
+            let parts = Option::<Vec<Option<super::Parts>>>::deserialize(d)?;
+            Ok(parts.map(|l| l.into_iter().map(|e| e.map(Into::into)).collect()))
+        }
+    }
 }
