@@ -460,6 +460,15 @@ pub fn relation_columns(q: &str, r: &Relation) -> Vec<(String, Typed)> {
                 ),
             );
             t.table_column = Some(format!("{q}.{}", c.name).into());
+            if c.null_elements {
+                t.elem_null = Some(Reason::new(
+                    R::TableConstraint,
+                    format!(
+                        "the query of view `{q}` builds `{}` with NULL elements",
+                        c.name
+                    ),
+                ));
+            }
             (c.name.clone(), t)
         })
         .collect()

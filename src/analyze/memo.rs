@@ -110,6 +110,7 @@ impl Fingerprints {
                         c.has_default,
                         c.generated,
                         c.primary_key,
+                        c.null_elements,
                     )
                         .hash(h);
                     type_def(cat, &c.ty, h, 0);

@@ -57,6 +57,7 @@ fn view_columns(
                 has_default: false,
                 generated: None,
                 primary_key: false,
+                null_elements: c.t.elem_null.is_some(),
             })
             .collect(),
     )

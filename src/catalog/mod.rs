@@ -38,6 +38,9 @@ pub struct CatColumn {
     /// Part of the table's primary key: grouping by all of the key lets a query read
     /// every column of the table.
     pub primary_key: bool,
+    /// A view's array column whose elements may be NULL (its query builds it so); a
+    /// table's array column is taken to hold no NULL element.
+    pub null_elements: bool,
 }
 
 /// A column PostgreSQL fills itself, refusing any other value.
@@ -558,6 +561,7 @@ fn column_from_def(
         has_default,
         generated,
         primary_key,
+        null_elements: false,
     }
 }
 

@@ -84,4 +84,15 @@ func TestNullArrayElementsReadAsNil(t *testing.T) {
 	}
 	check("Bo's known titles", b.KnownTitles, []string{})
 	check("Bo's name and bio", texts(b.NameAndBio), []string{"Bo", "writes"})
+
+	// Through a view whose query builds the array.
+	viewed, err := q.TitlesFromView(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(viewed) != 2 {
+		t.Fatalf("view rows %+v", viewed)
+	}
+	check("Ann's titles through the view", texts(viewed[0].Titles), []string{"One", "Two"})
+	check("Bo's titles through the view", texts(viewed[1].Titles), []string{"<nil>"})
 }

@@ -56,6 +56,14 @@ async fn null_array_elements_read_as_none() {
             },
         ]
     );
+    // Through a view whose query builds the array.
+    let viewed = db::titles_from_view(q).await.unwrap();
+    let titles: Vec<(i64, Vec<Option<String>>)> =
+        viewed.into_iter().map(|r| (r.id, r.titles)).collect();
+    assert_eq!(
+        titles,
+        [(ann, vec![some("One"), some("Two")]), (bo, vec![None])]
+    );
     // Through JSON and back, NULL elements and intervals included.
     let json = serde_json::to_string(&rows).unwrap();
     assert!(
