@@ -41,6 +41,11 @@ fn crate_specs() -> &'static BTreeMap<String, CrateSpec> {
     })
 }
 
+/// A crate's name as its code names it: Cargo reads `-` and `_` in it as one.
+pub fn code_name(name: &str) -> String {
+    name.replace('-', "_")
+}
+
 /// Whether the built-in mapping knows the crate `name` (templates/rust/crates.yaml).
 pub fn builtin_crate(name: &str) -> bool {
     crate_specs().contains_key(name)
@@ -134,11 +139,12 @@ fn list(indent: usize, open: &str, items: &[String], close: &str) -> Vec<String>
     }
     let inner = " ".repeat(indent + 4);
     // An assignment whose list fits on the next line goes there whole.
-    let split = ["= &[", "= ["]
+    let split = [" &[", " ["]
         .iter()
-        .find_map(|o| open.strip_suffix(&o[1..]).filter(|_| open.ends_with(o)));
-    if let Some(lhs) = split {
-        let next = format!("{inner}{}{joined}{close}", open[lhs.len()..].trim_start());
+        .find_map(|o| Some((open.strip_suffix(o)?, o.trim_start())))
+        .filter(|(lhs, _)| lhs.ends_with('='));
+    if let Some((lhs, bracket)) = split {
+        let next = format!("{inner}{bracket}{joined}{close}");
         if next.chars().count() <= MAX_WIDTH && joined.chars().count() <= LIST_WIDTH {
             return vec![format!("{pad}{lhs}"), next];
         }
@@ -1172,12 +1178,7 @@ pub fn generate(
         if let Some(f) = &s.postgres_feature {
             pg_features.insert(f.clone());
         }
-        // Cargo reads `-` and `_` in a crate's name as one.
-        if out
-            .dependencies
-            .keys()
-            .any(|d| d.replace('-', "_") == *name)
-        {
+        if out.dependencies.keys().any(|d| code_name(d) == *name) {
             continue;
         }
         let mut features = s.features.clone();

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use super::config::{Located, QueryPolicy, RegistryFile};
 use super::sqlfile::RawQuery;
 use crate::diag::{did_you_mean, Code, Diagnostic, Diagnostics};
+use crate::generate::rust::code_name;
 use crate::model::{BreakerSpec, Policies, PoolSpec, RetrySpec};
 use crate::source::{FileId, Span};
 
@@ -551,11 +552,6 @@ const SET_BY_SQLPACT: &[&str] = &[
     "sqlpact_runtime",
     "tokio_postgres",
 ];
-
-/// A crate's name as its code names it.
-fn code_name(name: &str) -> String {
-    name.replace('-', "_")
-}
 
 /// `outputs.rust.dependencies`, and that every crate an override's Rust type names is
 /// one the generated Cargo.toml depends on (a module's including crate has its own).
