@@ -53,6 +53,15 @@ impl PgType {
         PgType::Array(Box::new(self))
     }
 
+    /// The element type of an array of any dimensions; the type itself otherwise.
+    pub fn innermost(&self) -> &PgType {
+        let mut t = self;
+        while let PgType::Array(e) = t {
+            t = e;
+        }
+        t
+    }
+
     pub fn element(&self) -> Option<&PgType> {
         match self {
             PgType::Array(e) => Some(e),
@@ -312,18 +321,28 @@ impl Mapper {
         over: Option<&LangTypes>,
     ) -> Result<Mapped, String> {
         let mapped = self.map(ty, nullable, over)?;
-        let elem = match ty {
-            // An array of arrays is one multidimensional array: left as it maps.
-            PgType::Array(e)
-                if elem_nullable
-                    && e.element().is_none()
-                    && self.override_for(ty, over).is_none() =>
-            {
-                e
+        let multi = match ty {
+            PgType::Array(e) if elem_nullable && self.override_for(ty, over).is_none() => {
+                e.element().is_some()
             }
             _ => return Ok(mapped),
         };
-        let e = self.map(elem, true, None)?;
+        let e = self.map(ty.innermost(), true, None)?;
+        if multi {
+            let m = multidim(&e);
+            return Ok(if nullable {
+                Mapped {
+                    go: self.go_nullable(ty, &m.go, over),
+                    rust: format!("Option<{}>", m.rust),
+                    proto: mapped.proto,
+                }
+            } else {
+                Mapped {
+                    proto: mapped.proto,
+                    ..m
+                }
+            });
+        }
         let rust = format!("Vec<{}>", e.rust);
         Ok(Mapped {
             go: format!("[]{}", e.go),
@@ -354,8 +373,13 @@ impl Mapper {
             }
         }
         let resolved = self.resolve_domain(ty);
-        if let PgType::Array(_) = resolved {
-            return go.to_owned();
+        if let PgType::Array(e) = resolved {
+            // `pgtype.Array` has its own NULL (`Valid`); a slice is NULL when nil.
+            return if e.element().is_some() && !self.go_pgtype {
+                pointer(go)
+            } else {
+                go.to_owned()
+            };
         }
         if let Some(entry) = resolved.name().and_then(|n| tables().go.get(n)) {
             if self.go_pgtype {
@@ -384,6 +408,13 @@ impl Mapper {
     fn map_non_null(&self, ty: &PgType, over: Option<&LangTypes>) -> Result<Mapped, String> {
         let o = self.override_for(ty, over);
         let inner = match ty {
+            // PostgreSQL does not check an array's dimensions against its declaration,
+            // so a multidimensional one maps to a type that holds any (elements plus
+            // dimensions), the same in both languages.
+            PgType::Array(elem) if elem.element().is_some() => {
+                let e = self.map_non_null(ty.innermost(), None)?;
+                Some(multidim(&e))
+            }
             PgType::Array(elem) => {
                 let e = self.map_non_null(elem, None)?;
                 Some(Mapped {
@@ -433,6 +464,15 @@ impl Mapper {
             }
             (None, None) => Err(ty.to_string()),
         }
+    }
+}
+
+/// A multidimensional array of elements mapped as `e`.
+fn multidim(e: &Mapped) -> Mapped {
+    Mapped {
+        go: format!("github.com/jackc/pgx/v5/pgtype.Array[{}]", e.go),
+        rust: format!("postgres_array::Array<{}>", e.rust),
+        proto: format!("repeated repeated {}", e.proto),
     }
 }
 
@@ -546,6 +586,35 @@ mod tests {
         assert!(m.map(&PgType::named("tsvector"), false, None).is_err());
     }
 
+    #[test]
+    fn a_multidimensional_array_maps_to_elements_with_dimensions() {
+        let mut m = Mapper::default();
+        let grid = PgType::named("int4").array_of().array_of().array_of();
+        assert_eq!(grid.innermost(), &PgType::named("int4"));
+        let pgtype = "github.com/jackc/pgx/v5/pgtype";
+        let got = |m: &Mapper, nullable, elems| m.map_column(&grid, nullable, elems, None).unwrap();
+        assert_eq!(got(&m, false, false).go, format!("{pgtype}.Array[int32]"));
+        assert_eq!(got(&m, false, false).rust, "postgres_array::Array<i32>");
+        // Pointers style: NULL is a nil pointer; pgtype style: `Valid: false`.
+        assert_eq!(got(&m, true, false).go, format!("*{pgtype}.Array[int32]"));
+        assert_eq!(
+            got(&m, true, true).rust,
+            "Option<postgres_array::Array<Option<i32>>>"
+        );
+        assert_eq!(got(&m, false, true).go, format!("{pgtype}.Array[*int32]"));
+        m.go_pgtype = true;
+        assert_eq!(got(&m, true, false).go, format!("{pgtype}.Array[int32]"));
+        assert_eq!(
+            got(&m, true, true).go,
+            format!("{pgtype}.Array[{pgtype}.Int4]")
+        );
+        // A one-dimensional array is a slice, as before.
+        let list = PgType::named("int4").array_of();
+        assert_eq!(
+            m.map_column(&list, true, true, None).unwrap().go,
+            format!("[]{pgtype}.Int4")
+        );
+    }
     #[test]
     fn pascal_case_names() {
         assert_eq!(pascal_case("public.account_status"), "AccountStatus");

@@ -237,11 +237,10 @@ fn compare(client: &mut Client, sources: &SourceMap, a: &Analysis) -> Report {
 }
 
 /// Looks through domains: the server describes a domain-typed result by its base type.
+/// An array of any dimensions is one type to the server (`int4[][]` is `int4[]`).
 fn base_name(a: &Analysis, t: &str) -> String {
-    let (elem, dims) = match t.strip_suffix("[]") {
-        Some(e) => (e, "[]"),
-        None => (t, ""),
-    };
+    let elem = t.trim_end_matches("[]");
+    let dims = if elem.len() < t.len() { "[]" } else { "" };
     let mut cur = elem.to_owned();
     for _ in 0..16 {
         match a.catalog.domains.get(&cur) {

@@ -223,6 +223,8 @@ struct LibCtx {
     serde: bool,
     /// The crate needs `serde_interval` (serde for `pg_interval::Interval`).
     serde_interval: bool,
+    /// The crate needs `serde_array` (serde for `postgres_array::Array<T>`).
+    serde_array: bool,
     /// A module inside an existing crate, not a crate.
     module: bool,
     dependencies: Vec<String>,
@@ -337,6 +339,8 @@ fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
         "Option<Vec<Option<pg_interval::Interval>>>" => {
             Some("super::serde_interval::option_vec_option")
         }
+        _ if ty.starts_with("postgres_array::Array<") => Some("super::serde_array"),
+        _ if ty.starts_with("Option<postgres_array::Array<") => Some("super::serde_array::option"),
         _ => None,
     };
     match with {
@@ -1235,6 +1239,7 @@ pub fn generate(
         runtime_dependency: runtime_dependency(root, out),
         serde: out.serde,
         serde_interval: out.serde && used_crates.contains("pg_interval"),
+        serde_array: out.serde && used_crates.contains("postgres_array"),
         module: out.module,
         dependencies: deps,
         postgres_features: pg_features.join(", "),

@@ -416,10 +416,15 @@ fn derive(
                        diags: &mut Diagnostics| {
             let wire = wire_type(proto, pg, nullable, &base_of, w, &enum_names)
                 .map_err(|msg| {
+                    let help = if msg.starts_with("a multidimensional") {
+                        "return it as one dimension or as JSON in SQL (`array_to_json(x)`), or leave the query off the wire (`wire.queries`)"
+                    } else {
+                        "map the type to a protobuf scalar with a `types:` override, e.g. `proto: string`"
+                    };
                     diags.push(
                         Diagnostic::error(Code::WireType, format!("query `{}`, {what} `{name}`: {msg}", q.name))
                             .at_opt(at_query(q, sources))
-                            .help("map the type to a protobuf scalar with a `types:` override, e.g. `proto: string`"),
+                            .help(help),
                     );
                 })
                 .ok();
@@ -754,6 +759,12 @@ fn wire_type(
         Some(e) => (true, e),
         None => (false, proto),
     };
+    if elem.starts_with("repeated ") {
+        return Err(
+            "a multidimensional array has no protobuf form (a repeated field holds one dimension)"
+                .to_owned(),
+        );
+    }
     let base = base_of(pg);
     let elem_pg = base.trim_end_matches("[]");
     let ty = if elem == "string" && elem_pg == "uuid" && w.uuid == "bytes" {

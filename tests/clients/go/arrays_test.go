@@ -1,11 +1,14 @@
 // Arrays whose elements may be NULL (tests/fixtures/generate/array_elements): the
 // generated row holds them as []*T, so a NULL element reads as nil where []T could not
-// hold it, against PostgreSQL.
+// hold it, against PostgreSQL. Multidimensional arrays are pgtype.Array[T]: elements,
+// dimensions and lower bounds.
 
 package clients
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"example.com/shelves/shelves"
@@ -95,4 +98,74 @@ func TestNullArrayElementsReadAsNil(t *testing.T) {
 	}
 	check("Ann's titles through the view", texts(viewed[0].Titles), []string{"One", "Two"})
 	check("Bo's titles through the view", texts(viewed[1].Titles), []string{"<nil>"})
+}
+
+// rackJSON is a layout as encoding/json writes a pgtype.Array[int32]; the Rust test
+// reads the same text (tests/clients/rust/tests/array_elements.rs).
+const rackJSON = `{"Elements":[1,2,3,4,5,6],"Dims":[{"Length":2,"LowerBound":1},{"Length":3,"LowerBound":1}],"Valid":true}`
+
+func TestMultidimensionalArraysKeepTheirDimensions(t *testing.T) {
+	ctx := context.Background()
+	_, conn := fixtureDB(t, "array_elements")
+	q := shelves.New(conn)
+	dims := func(d ...int32) []pgtype.ArrayDimension {
+		out := make([]pgtype.ArrayDimension, len(d)/2)
+		for i := range out {
+			out[i] = pgtype.ArrayDimension{Length: d[2*i], LowerBound: d[2*i+1]}
+		}
+		return out
+	}
+	layout := pgtype.Array[int32]{Elements: []int32{1, 2, 3, 4, 5, 6}, Dims: dims(2, 1, 3, 1), Valid: true}
+	first, err := q.AddRack(ctx, layout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A text[][] column holds a one-dimensional array with lower bound 0 as well.
+	labels := pgtype.Array[string]{Elements: []string{"top", "é"}, Dims: dims(2, 0), Valid: true}
+	empty := pgtype.Array[int32]{Elements: []int32{}, Dims: []pgtype.ArrayDimension{}, Valid: true}
+	second, err := q.AddRack(ctx, empty, &labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server prints what the client wrote.
+	for id, want := range map[int64]string{first: "{{1,2,3},{4,5,6}}|<null>", second: "{}|[0:1]={top,é}"} {
+		var got string
+		if err := conn.QueryRow(ctx, "SELECT layout::text || '|' || COALESCE(labels::text, '<null>') FROM racks WHERE id = $1", id).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("rack %d as the server prints it: %q, want %q", id, got, want)
+		}
+	}
+	row, err := q.Rack(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(row.Layout, layout) || row.Labels != nil {
+		t.Fatalf("first rack %+v", row)
+	}
+	one, two := int32(1), int32(2)
+	if len(row.Corners.Elements) != 4 || *row.Corners.Elements[0] != 1 || row.Corners.Elements[1] != nil ||
+		*row.Corners.Elements[2] != one || *row.Corners.Elements[3] != two ||
+		!reflect.DeepEqual(row.Corners.Dims, dims(2, 1, 2, 1)) {
+		t.Fatalf("corners %+v", row.Corners)
+	}
+	text, err := json.Marshal(row.Layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(text) != rackJSON {
+		t.Fatalf("layout as JSON: %s\nwant %s", text, rackJSON)
+	}
+	row, err = q.Rack(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Labels == nil || !reflect.DeepEqual(*row.Labels, labels) || len(row.Layout.Elements) != 0 || !row.Layout.Valid {
+		t.Fatalf("second rack %+v", row)
+	}
+	// layout[1][1] of an empty array is NULL.
+	if row.Corners.Elements[0] != nil {
+		t.Fatalf("corners of an empty layout %+v", row.Corners)
+	}
 }
