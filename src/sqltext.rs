@@ -8,7 +8,7 @@ use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 /// How deep an expression may nest, as [`depth_exceeded`] counts it. The parser builds
 /// an operator chain (`a + b + …`, `x AND y AND …`) without recursing, but each link is
@@ -62,6 +62,24 @@ pub enum ParseFailure {
 /// Parses PostgreSQL text, refusing it before the parse when an expression in it nests
 /// deeper than [`MAX_DEPTH`].
 pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
+    parse_query(sql).map(|(statements, _)| statements)
+}
+
+/// An INSERT's `OVERRIDING SYSTEM VALUE` or `OVERRIDING USER VALUE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overriding {
+    /// The values given for a `GENERATED ALWAYS AS IDENTITY` column are taken.
+    System,
+    /// The values given for an identity column are ignored: the sequence numbers it.
+    User,
+}
+
+/// Where an `OVERRIDING` clause was: the location of the `INSERT` keyword it belongs to.
+pub type OverridingAt = (Location, Overriding);
+
+/// [`parse`], and the `OVERRIDING` clauses sqlparser does not read, by the INSERT each
+/// belongs to.
+pub fn parse_query(sql: &str) -> Result<(Vec<Statement>, Vec<OverridingAt>), ParseFailure> {
     let dialect = PostgreSqlDialect {};
     let mut tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
@@ -69,6 +87,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
     row_locks(&mut tokens);
     conflict_target_predicates(&mut tokens);
     domain_nulls(&mut tokens);
+    let overriding = overriding_clauses(&mut tokens);
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
             line: at.start.line as u32,
@@ -78,7 +97,58 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParseFailure> {
     Parser::new(&dialect)
         .with_tokens_with_locations(tokens)
         .parse_statements()
+        .map(|statements| (statements, overriding))
         .map_err(ParseFailure::Syntax)
+}
+
+/// `t` is the unquoted word `w`, which sqlparser knows as no keyword.
+fn is_word(t: &TokenWithSpan, w: &str) -> bool {
+    matches!(&t.token, Token::Word(x) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w))
+}
+
+/// Lets sqlparser read an INSERT's `OVERRIDING SYSTEM VALUE` / `OVERRIDING USER VALUE`
+/// (also a MERGE's INSERT), which it does not know: the three words are dropped, and
+/// each clause is returned with the location of the `INSERT` it follows, for the
+/// analysis (a value for an identity column is then allowed). A clause that follows no
+/// INSERT stays, and so does its parse error.
+fn overriding_clauses(tokens: &mut Vec<TokenWithSpan>) -> Vec<OverridingAt> {
+    if !tokens.iter().any(|t| is_word(t, "OVERRIDING")) {
+        return Vec::new();
+    }
+    let words = words_of(tokens);
+    let mut found = Vec::new();
+    let mut drop = vec![false; tokens.len()];
+    let mut insert = None;
+    for (w, &i) in words.iter().enumerate() {
+        if is_keyword(&tokens[i], Keyword::INSERT) {
+            insert = Some(tokens[i].span.start);
+        }
+        if !is_word(&tokens[i], "OVERRIDING") {
+            continue;
+        }
+        let which = match words.get(w + 1).map(|&j| &tokens[j]) {
+            Some(t) if is_keyword(t, Keyword::SYSTEM) => Overriding::System,
+            Some(t) if is_keyword(t, Keyword::USER) => Overriding::User,
+            _ => continue,
+        };
+        let (Some(at), Some(&last)) = (insert, words.get(w + 2)) else {
+            continue;
+        };
+        if !is_keyword(&tokens[last], Keyword::VALUE) {
+            continue;
+        }
+        drop[i..=last].iter_mut().for_each(|d| *d = true);
+        found.push((at, which));
+    }
+    if !found.is_empty() {
+        let src = std::mem::take(tokens);
+        tokens.extend(
+            src.into_iter()
+                .zip(drop)
+                .filter_map(|(t, d)| (!d).then_some(t)),
+        );
+    }
+    found
 }
 
 /// `t` is keyword `k`, unquoted (`"key"` names a column).
@@ -695,6 +765,38 @@ mod tests {
         assert!(parts[0].starts_with("CREATE TABLE"));
         assert!(parts[1].contains("$$ SELECT 1; $$"));
         assert!(parts[2].ends_with("SELECT $1"));
+    }
+
+    #[test]
+    fn overriding_clauses_are_read_and_belong_to_their_insert() {
+        let sql =
+            "WITH a AS (INSERT INTO t (id) OVERRIDING SYSTEM VALUE VALUES (1) RETURNING id)\n\
+                   insert into u (id) overriding user value SELECT id FROM a";
+        let (stmts, found) = parse_query(sql).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(stmts.len(), 1);
+        let at = |line, column| Location { line, column };
+        assert_eq!(
+            found,
+            [
+                (at(1, 12), Overriding::System),
+                (at(2, 1), Overriding::User)
+            ]
+        );
+        // The words go; everything else keeps its place.
+        assert_eq!(
+            stmts[0].to_string(),
+            "WITH a AS (INSERT INTO t (id) VALUES (1) RETURNING id) INSERT INTO u (id) SELECT id FROM a"
+        );
+        // A column named so, quoted or not, is not a clause; a clause with no INSERT
+        // before it is left to the parser, which refuses it.
+        for sql in ["SELECT overriding FROM t", "SELECT \"OVERRIDING\" FROM t"] {
+            assert_eq!(
+                parse_query(sql).map(|(_, o)| o.len()).ok(),
+                Some(0),
+                "{sql}"
+            );
+        }
+        assert!(parse("SELECT 1 OVERRIDING SYSTEM VALUE").is_err());
     }
 
     #[test]

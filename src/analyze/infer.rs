@@ -308,6 +308,10 @@ pub struct Cx<'a> {
     current_conjunct: Option<Range<usize>>,
     line_starts: Vec<usize>,
     rel_cache: Option<&'a RelCache>,
+    /// The text's `OVERRIDING` clauses, by the INSERT each belongs to.
+    overriding: Vec<crate::sqltext::OverridingAt>,
+    /// The `OVERRIDING` clause of the INSERT whose values are being typed.
+    active_override: Option<crate::sqltext::Overriding>,
 }
 
 /// PostgreSQL's reserved key words (reserved, and reserved but usable as a function or
@@ -553,7 +557,29 @@ impl<'a> Cx<'a> {
             line_starts,
             rel_cache: None,
             star_edits: Vec::new(),
+            overriding: Vec::new(),
+            active_override: None,
         }
+    }
+
+    /// The `OVERRIDING` clauses the parse found in the text (`sqltext::parse_query`).
+    pub fn with_overriding(mut self, overriding: Vec<crate::sqltext::OverridingAt>) -> Self {
+        self.overriding = overriding;
+        self
+    }
+
+    /// Types an INSERT's values under its `OVERRIDING` clause, if it has one.
+    fn under_overriding<R>(&mut self, insert: &AttachedToken, f: impl FnOnce(&mut Self) -> R) -> R {
+        let at = insert.0.span.start;
+        let this = self
+            .overriding
+            .iter()
+            .find(|(l, _)| *l == at)
+            .map(|(_, o)| *o);
+        let outer = std::mem::replace(&mut self.active_override, this);
+        let r = f(self);
+        self.active_override = outer;
+        r
     }
 
     /// Reads catalog relations' columns from `cache` instead of building them.
@@ -1364,19 +1390,19 @@ impl<'a> Cx<'a> {
         }
         let hints = self.insert_targets(&rel, &i.columns);
         if let Some(src) = &i.source {
-            let produced = match src.body.as_ref() {
+            let produced = self.under_overriding(&i.insert_token, |cx| match src.body.as_ref() {
                 SetExpr::Values(v) => {
-                    self.insert_values(v, &hints);
+                    cx.insert_values(v, &hints);
                     None
                 }
                 _ => {
                     for (k, h) in hints.iter().enumerate() {
                         let at = i.columns.get(k).map_or_else(|| name.span(), |c| c.span());
-                        self.refuse_generated(h, at, Write::InsertQuery);
+                        cx.refuse_generated(h, at, Write::InsertQuery);
                     }
-                    Some(self.query(src, Some(&hints)))
+                    Some(cx.query(src, Some(&hints)))
                 }
-            };
+            });
             if let Some(cols) = produced {
                 if cols.len() != hints.len() {
                     self.err(
@@ -1492,8 +1518,13 @@ impl<'a> Cx<'a> {
         let Some((col, g)) = self.generated(h) else {
             return;
         };
+        // OVERRIDING SYSTEM VALUE takes the value, OVERRIDING USER VALUE ignores it; a
+        // generated expression refuses it either way.
+        if matches!(g, Generated::Identity) && self.active_override.is_some() {
+            return;
+        }
         let target = h.column.clone().unwrap_or_default();
-        let help = match write {
+        let mut help = match write {
             Write::Insert => {
                 format!("leave `{col}` out of the column list, or write DEFAULT as its value")
             }
@@ -1502,6 +1533,9 @@ impl<'a> Cx<'a> {
             }
             Write::Update => format!("leave `{col}` out of SET, or assign it DEFAULT"),
         };
+        if matches!(g, Generated::Identity) && !matches!(write, Write::Update) {
+            help.push_str("; or, to keep the values given, write OVERRIDING SYSTEM VALUE after the column list");
+        }
         let why = match g {
             Generated::Identity => "PostgreSQL numbers it",
             Generated::Expression => "PostgreSQL computes it from the row",
@@ -1622,7 +1656,7 @@ impl<'a> Cx<'a> {
                                     .into(),
                             );
                         }
-                        self.insert_values(v, &hints);
+                        self.under_overriding(&ins.insert_token, |cx| cx.insert_values(v, &hints));
                     }
                     MergeInsertKind::Row | MergeInsertKind::Wildcard => {
                         unsupported(self, ins.kind_token.0.span, "`INSERT ROW` or `INSERT *`");

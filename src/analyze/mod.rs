@@ -658,7 +658,7 @@ impl QueryCtx<'_> {
             return None;
         }
         let mut failed = false;
-        let stmts = match sqltext::parse(&prep.sql) {
+        let (stmts, overriding) = match sqltext::parse_query(&prep.sql) {
             Ok(s) => s,
             Err(sqltext::ParseFailure::TooDeep { line, column }) => {
                 let off = prep.original(sqltext::offset_in(&prep.sql, line, column));
@@ -734,7 +734,8 @@ impl QueryCtx<'_> {
             }
         };
         let mut cx = Cx::new(self.catalog, &prep.sql, Some(&prep), file, base)
-            .with_rel_cache(self.rel_cache);
+            .with_rel_cache(self.rel_cache)
+            .with_overriding(overriding);
         // A filter that may be dropped (an `-- @optional` or `sqlc.narg` parameter's)
         // proves nothing of the rows.
         for slot in &mut cx.params {
