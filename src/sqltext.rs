@@ -87,6 +87,7 @@ pub fn parse_query(sql: &str) -> Result<(Vec<Statement>, Vec<OverridingAt>), Par
     row_locks(&mut tokens);
     conflict_target_predicates(&mut tokens);
     domain_nulls(&mut tokens);
+    between_symmetric(&mut tokens);
     let overriding = overriding_clauses(&mut tokens);
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
@@ -337,11 +338,36 @@ fn domain_nulls(tokens: &mut Vec<TokenWithSpan>) {
     }
 }
 
-/// Lets sqlparser read `ON CONFLICT (a) WHERE <predicate> DO ...`, which picks a
-/// partial unique index and which it does not know: the predicate's tokens are
-/// dropped. It only chooses the index PostgreSQL checks; the analysis reads nothing
-/// from it, and the SQL sent to the server is the text as written. A predicate that
-/// holds a parameter stays (its parameter must be seen), and so does its parse error.
+/// Lets sqlparser read `x BETWEEN SYMMETRIC a AND b` (and `ASYMMETRIC`, the default),
+/// which it does not know: the word is dropped. It only orders the bounds at run time;
+/// the types and the NULLs are those of BETWEEN, and the SQL sent to the server is the
+/// text as written.
+fn between_symmetric(tokens: &mut Vec<TokenWithSpan>) {
+    let either =
+        |t: &TokenWithSpan| is_keyword(t, Keyword::SYMMETRIC) || is_keyword(t, Keyword::ASYMMETRIC);
+    if !tokens.iter().any(either) {
+        return;
+    }
+    let words = words_of(tokens);
+    let mut drop = vec![false; tokens.len()];
+    for pair in words.windows(2) {
+        if is_keyword(&tokens[pair[0]], Keyword::BETWEEN) && either(&tokens[pair[1]]) {
+            drop[pair[1]] = true;
+        }
+    }
+    let mut drop = drop.into_iter();
+    tokens.retain(|_| !drop.next().unwrap_or(false));
+}
+
+/// Lets sqlparser read the ON CONFLICT targets it does not know: `ON CONFLICT (a)
+/// WHERE <predicate> DO ...`, which picks a partial unique index, and an index
+/// expression in the target (`ON CONFLICT ((lower(email)))`, `ON CONFLICT (lower(email),
+/// id)`), which picks an expression index. The predicate's tokens are dropped, and so
+/// is each element of the target that is not a plain column name (with its comma; the
+/// parentheses too when none is left). They only choose the index PostgreSQL checks;
+/// the analysis reads nothing from them, and the SQL sent to the server is the text as
+/// written. A predicate or an expression that holds a parameter stays (its parameter
+/// must be seen), and so does its parse error.
 fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
     if !tokens.iter().any(|t| is_keyword(t, Keyword::CONFLICT)) {
         return;
@@ -358,18 +384,66 @@ fn conflict_target_predicates(tokens: &mut Vec<TokenWithSpan>) {
             w += 1;
             continue;
         }
-        // Past the target's closing parenthesis.
+        // Past the target's closing parenthesis, noting its elements (word ranges).
         let mut depth = 0usize;
         let mut k = w + 2;
+        let mut elements: Vec<(usize, usize, bool)> = Vec::new();
+        let mut start = w + 3;
+        let mut placeholder = false;
         while k < words.len() {
             match at(k).token {
                 Token::LParen => depth += 1,
                 Token::RParen => depth -= 1,
+                Token::Comma if depth == 1 => {
+                    elements.push((start, k, placeholder));
+                    start = k + 1;
+                    placeholder = false;
+                }
+                Token::Placeholder(_) => placeholder = true,
                 _ => {}
             }
             k += 1;
             if depth == 0 {
+                elements.push((start, k - 1, placeholder));
                 break;
+            }
+        }
+        // An element is a column when it is one word; anything else is an expression.
+        let expression = |&(from, to, _): &(usize, usize, bool)| {
+            !(to == from + 1 && matches!(at(from).token, Token::Word(_)))
+        };
+        if depth == 0
+            && elements.iter().any(expression)
+            && elements
+                .iter()
+                .all(|&(from, to, placeholder)| from < to && !placeholder)
+        {
+            let kept = elements.iter().filter(|e| !expression(e)).count();
+            if kept == 0 {
+                drop[words[w + 2]..=words[k - 1]]
+                    .iter_mut()
+                    .for_each(|d| *d = true);
+            } else {
+                let mut first = true;
+                for (i, e) in elements.iter().enumerate() {
+                    let (from, to) = (e.0, e.1);
+                    if expression(e) {
+                        if from < to {
+                            drop[words[from]..=words[to - 1]]
+                                .iter_mut()
+                                .for_each(|d| *d = true);
+                        }
+                    } else if first {
+                        first = false;
+                    } else {
+                        continue;
+                    }
+                    // The comma before it goes with it, and the one before the first
+                    // column kept.
+                    if i > 0 {
+                        drop[words[from - 1]] = true;
+                    }
+                }
             }
         }
         w = k;
@@ -797,6 +871,37 @@ mod tests {
             );
         }
         assert!(parse("SELECT 1 OVERRIDING SYSTEM VALUE").is_err());
+    }
+
+    #[test]
+    fn conflict_target_expressions_and_symmetric_bounds_are_read() {
+        let read = |sql: &str| match parse(sql) {
+            Ok(s) => s
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+            Err(e) => format!("error: {e:?}"),
+        };
+        let insert = "INSERT INTO t (a) VALUES (1) ON CONFLICT";
+        for (target, want) in [
+            ("(a, (lower(b)), c)", "(a, c)"),
+            ("((lower(b)), a)", "(a)"),
+            ("(lower(b), (c + 1))", ""),
+            ("(a)", "(a)"),
+        ] {
+            assert_eq!(
+                read(&format!("{insert} {target} DO NOTHING")),
+                format!("{insert}{want} DO NOTHING"),
+                "{target}"
+            );
+        }
+        // A parameter must be seen: its expression stays, and so does the parse error.
+        assert!(read(&format!("{insert} ((b || $1)) DO NOTHING")).starts_with("error"));
+        assert_eq!(
+            read("SELECT 1 WHERE 2 NOT BETWEEN SYMMETRIC 3 AND 1 AND 2 BETWEEN asymmetric 1 AND 3"),
+            "SELECT 1 WHERE 2 NOT BETWEEN 3 AND 1 AND 2 BETWEEN 1 AND 3"
+        );
     }
 
     #[test]

@@ -759,7 +759,7 @@ impl<'a> Cx<'a> {
                 }
                 out
             }
-            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) => {
+            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => {
                 self.statement(s).unwrap_or_default()
             }
             SetExpr::Table(t) => {
@@ -778,15 +778,6 @@ impl<'a> Cx<'a> {
                         span: None,
                     })
                     .collect()
-            }
-            other => {
-                self.err(
-                    Code::UnsupportedStatement,
-                    other.span(),
-                    "this form of query is not supported".into(),
-                    "rewrite it as SELECT, VALUES, INSERT, UPDATE or DELETE".into(),
-                );
-                Vec::new()
             }
         }
     }

@@ -756,7 +756,7 @@ impl QueryCtx<'_> {
             diags.items.extend(std::mem::take(&mut cx.diags));
             return None;
         }
-        let statement = match stmt {
+        let statement = match main_statement(stmt) {
             sqlparser::ast::Statement::Insert(_) => "insert",
             sqlparser::ast::Statement::Update(_) => "update",
             sqlparser::ast::Statement::Delete(_) => "delete",
@@ -1166,11 +1166,13 @@ impl QueryCtx<'_> {
                     format!("`:{}` query `{}` returns no columns", raw.command, raw.name),
                 )
                 .at(raw.command_span.clone())
-                .help(if matches!(stmt, sqlparser::ast::Statement::Merge(_)) {
-                    "MERGE returns no rows: use `:exec` or `:execrows` (the rows it touched)"
-                } else {
-                    "add RETURNING to the statement, or use `:exec` / `:execrows`"
-                }),
+                .help(
+                    if matches!(main_statement(stmt), sqlparser::ast::Statement::Merge(_)) {
+                        "MERGE returns no rows: use `:exec` or `:execrows` (the rows it touched)"
+                    } else {
+                        "add RETURNING to the statement, or use `:exec` / `:execrows`"
+                    },
+                ),
             );
             return false;
         }
@@ -1861,6 +1863,19 @@ fn outputs_model(reg: &Registry) -> model::Outputs {
 /// `PgType` helper for callers outside the analyzer.
 pub fn pg_type_name(t: &PgType) -> String {
     t.to_string()
+}
+
+/// The statement a query runs: the one after `WITH ...` (`WITH s AS (...) INSERT ...`
+/// is an INSERT), or the statement itself.
+pub fn main_statement(stmt: &sqlparser::ast::Statement) -> &sqlparser::ast::Statement {
+    use sqlparser::ast::{SetExpr, Statement};
+    match stmt {
+        Statement::Query(q) => match q.body.as_ref() {
+            SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) | SetExpr::Merge(s) => s,
+            _ => stmt,
+        },
+        _ => stmt,
+    }
 }
 
 #[cfg(test)]

@@ -336,7 +336,7 @@ fn insert_target(sql: &str) -> Option<(String, Vec<String>)> {
     use sqlparser::ast::{MergeAction, TableFactor};
     let stmts = crate::sqltext::parse(sql).ok()?;
     let clean = |s: String| s.replace('"', "").to_lowercase();
-    match stmts.first()? {
+    match crate::analyze::main_statement(stmts.first()?) {
         Statement::Insert(ins) => {
             let TableObject::TableName(name) = &ins.table else {
                 return None;
