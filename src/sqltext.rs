@@ -88,6 +88,7 @@ pub fn parse_query(sql: &str) -> Result<(Vec<Statement>, Vec<OverridingAt>), Par
     conflict_target_predicates(&mut tokens);
     domain_nulls(&mut tokens);
     between_symmetric(&mut tokens);
+    frame_exclusions(&mut tokens);
     let overriding = overriding_clauses(&mut tokens);
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
@@ -354,6 +355,43 @@ fn between_symmetric(tokens: &mut Vec<TokenWithSpan>) {
         if is_keyword(&tokens[pair[0]], Keyword::BETWEEN) && either(&tokens[pair[1]]) {
             drop[pair[1]] = true;
         }
+    }
+    let mut drop = drop.into_iter();
+    tokens.retain(|_| !drop.next().unwrap_or(false));
+}
+
+/// Lets sqlparser read a window frame's `EXCLUDE CURRENT ROW`, `EXCLUDE GROUP`,
+/// `EXCLUDE TIES` and `EXCLUDE NO OTHERS`, which it does not know: the words are dropped.
+/// They only leave rows out of the frame; the types and the NULLs are the frame's, and
+/// the SQL sent to the server is the text as written. (A table's `EXCLUDE USING`
+/// constraint is none of these.)
+fn frame_exclusions(tokens: &mut Vec<TokenWithSpan>) {
+    if !tokens.iter().any(|t| is_keyword(t, Keyword::EXCLUDE)) {
+        return;
+    }
+    let words = words_of(tokens);
+    let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
+    let mut drop = vec![false; tokens.len()];
+    for w in 0..words.len() {
+        if !word(w, Keyword::EXCLUDE) {
+            continue;
+        }
+        let len = if word(w + 1, Keyword::CURRENT) && word(w + 2, Keyword::ROW) {
+            3
+        } else if word(w + 1, Keyword::GROUP) || word(w + 1, Keyword::TIES) {
+            2
+        } else if word(w + 1, Keyword::NO)
+            && words
+                .get(w + 2)
+                .is_some_and(|&i| is_word(&tokens[i], "OTHERS"))
+        {
+            3
+        } else {
+            continue;
+        };
+        drop[words[w]..=words[w + len - 1]]
+            .iter_mut()
+            .for_each(|d| *d = true);
     }
     let mut drop = drop.into_iter();
     tokens.retain(|_| !drop.next().unwrap_or(false));
@@ -874,7 +912,7 @@ mod tests {
     }
 
     #[test]
-    fn conflict_target_expressions_and_symmetric_bounds_are_read() {
+    fn conflict_targets_symmetric_bounds_and_frame_exclusions_are_read() {
         let read = |sql: &str| match parse(sql) {
             Ok(s) => s
                 .iter()
@@ -898,6 +936,13 @@ mod tests {
         }
         // A parameter must be seen: its expression stays, and so does the parse error.
         assert!(read(&format!("{insert} ((b || $1)) DO NOTHING")).starts_with("error"));
+        for exclude in ["CURRENT ROW", "GROUP", "TIES", "NO OTHERS"] {
+            assert_eq!(
+                read(&format!("SELECT sum(a) OVER (ORDER BY a ROWS UNBOUNDED PRECEDING EXCLUDE {exclude}) FROM t")),
+                "SELECT sum(a) OVER (ORDER BY a ROWS UNBOUNDED PRECEDING) FROM t",
+                "{exclude}"
+            );
+        }
         assert_eq!(
             read("SELECT 1 WHERE 2 NOT BETWEEN SYMMETRIC 3 AND 1 AND 2 BETWEEN asymmetric 1 AND 3"),
             "SELECT 1 WHERE 2 NOT BETWEEN 3 AND 1 AND 2 BETWEEN 1 AND 3"

@@ -275,10 +275,24 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         "jsonb_pretty" => typed(Fixed("text"), Strict, &["jsonb"]),
         "jsonb_object" => typed(Fixed("jsonb"), Strict, &["text[]", "text[]"]),
         "json_object" => typed(Fixed("json"), Strict, &["text[]", "text[]"]),
-        "jsonb_path_query_first" => typed(Fixed("jsonb"), Always, &["jsonb", "jsonpath", "jsonb"]),
-        "jsonb_path_exists" | "jsonb_path_match" => {
-            typed(Fixed("bool"), Always, &["jsonb", "jsonpath", "jsonb"])
-        }
+        "jsonb_path_query_first" | "jsonb_path_query_first_tz" => typed(
+            Fixed("jsonb"),
+            Always,
+            &["jsonb", "jsonpath", "jsonb", "bool"],
+        ),
+        "jsonb_path_query_array" | "jsonb_path_query_array_tz" => typed(
+            Fixed("jsonb"),
+            Strict,
+            &["jsonb", "jsonpath", "jsonb", "bool"],
+        ),
+        "jsonb_path_exists"
+        | "jsonb_path_match"
+        | "jsonb_path_exists_tz"
+        | "jsonb_path_match_tz" => typed(
+            Fixed("bool"),
+            Always,
+            &["jsonb", "jsonpath", "jsonb", "bool"],
+        ),
         "json_array_length" | "jsonb_array_length" => sig(Fixed("int4"), Strict),
         "json_typeof" | "jsonb_typeof" => sig(Fixed("text"), Strict),
         "json_extract_path_text" | "jsonb_extract_path_text" => sig(Fixed("text"), Always),

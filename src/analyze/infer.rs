@@ -2634,6 +2634,13 @@ impl<'a> Cx<'a> {
                 }
                 Typed::fixed("text", true, R::Expression, "a JSON array element as text")
             }
+            "jsonb_path_query" | "jsonb_path_query_tz" => {
+                for (e, t) in args.iter().zip(["jsonb", "jsonpath", "jsonb", "bool"]) {
+                    self.expr(e, Some(&Hint::of(t, &format!("{fname} takes {t} here"))));
+                }
+                // A JSON null it selects is the jsonb `null`, not SQL's NULL.
+                Typed::fixed("jsonb", false, R::Expression, "an item a JSON path selects")
+            }
             _ => return None,
         })
     }
@@ -4791,6 +4798,8 @@ const SET_RETURNING: &[&str] = &[
     "json_array_elements",
     "jsonb_array_elements_text",
     "json_array_elements_text",
+    "jsonb_path_query",
+    "jsonb_path_query_tz",
 ];
 
 /// How many calls of built-in set-returning functions a select list and its ORDER BY

@@ -69,11 +69,33 @@ pub struct Relation {
     pub kind: RelKind,
     pub columns: Vec<CatColumn>,
     pub span: Span,
+    /// The tables it takes its columns from: a partition's partitioned table (`PARTITION
+    /// OF`), or the tables it `INHERITS`. A column added to, dropped from, renamed in or
+    /// altered in one of them changes it too, as PostgreSQL does.
+    pub parents: Vec<String>,
 }
 
 impl Relation {
     pub fn column(&self, name: &str) -> Option<&CatColumn> {
         self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+impl Catalog {
+    /// The relations that take their columns from `q`, at any depth (partitions of
+    /// partitions, children of children), parents before children.
+    fn descendants(&self, q: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut next = vec![q.to_owned()];
+        while let Some(p) = next.pop() {
+            for r in self.relations.values() {
+                if r.parents.contains(&p) && !out.contains(&r.name) && r.name != q {
+                    out.push(r.name.clone());
+                    next.push(r.name.clone());
+                }
+            }
+        }
+        out
     }
 }
 
@@ -565,6 +587,21 @@ fn column_from_def(
     }
 }
 
+/// Adds `c` to a new table's columns, or merges it into the column of its name there
+/// (a column two parents have, or a child's own column a parent has): NOT NULL if either
+/// is, with a default if either has one.
+fn merge_column(columns: &mut Vec<CatColumn>, c: CatColumn) {
+    match columns.iter_mut().find(|x| x.name == c.name) {
+        Some(x) => {
+            x.not_null |= c.not_null;
+            x.has_default |= c.has_default;
+            x.primary_key |= c.primary_key;
+            x.generated = x.generated.or(c.generated);
+        }
+        None => columns.push(c),
+    }
+}
+
 fn primary_key_columns(c: &TableConstraint) -> Vec<String> {
     match c {
         TableConstraint::PrimaryKey(pk) => pk
@@ -629,11 +666,42 @@ fn apply(
                 );
                 return;
             }
-            let mut columns: Vec<CatColumn> = ct
+            let own: Vec<CatColumn> = ct
                 .columns
                 .iter()
                 .map(|d| column_from_def(cat, d, span, text, diags))
                 .collect();
+            // A partition has its partitioned table's columns; a child table has its
+            // parents' columns first, then its own, one column per name.
+            let mut parents = Vec::new();
+            let mut columns: Vec<CatColumn> = Vec::new();
+            let partition = ct.partition_of.iter().map(|p| (p, true));
+            let inherits = ct.inherits.iter().flatten().map(|p| (p, false));
+            for (p, partition) in partition.chain(inherits) {
+                let pq = qualify(p);
+                let Some(parent) = cat.relations.get(&pq).filter(|r| r.kind == RelKind::Table)
+                else {
+                    diags.push(unknown_relation(cat, p, name_span(p, span, text), "table"));
+                    return;
+                };
+                for c in &parent.columns {
+                    let mut c = c.clone();
+                    // A child does not inherit its parents' primary key (a partition has
+                    // its partitioned table's); neither has its identity (PostgreSQL 15
+                    // numbers rows inserted through the parent only), defaults and
+                    // generated expressions they have.
+                    c.primary_key &= partition;
+                    if c.generated == Some(Generated::Identity) {
+                        c.generated = None;
+                        c.has_default = false;
+                    }
+                    merge_column(&mut columns, c);
+                }
+                parents.push(pq);
+            }
+            for c in own {
+                merge_column(&mut columns, c);
+            }
             for c in &ct.constraints {
                 for pk in primary_key_columns(c) {
                     if let Some(col) = columns.iter_mut().find(|x| x.name == pk) {
@@ -649,6 +717,7 @@ fn apply(
                     kind: RelKind::Table,
                     columns,
                     span: name_span(&ct.name, span, text),
+                    parents,
                 },
             );
         }
@@ -665,8 +734,26 @@ fn apply(
                 }
                 return;
             }
+            // Without ONLY, a column's change reaches the tables that take their columns
+            // from this one; their errors would repeat this one's.
+            let descendants = if at.only {
+                Vec::new()
+            } else {
+                cat.descendants(&q)
+            };
             for op in &at.operations {
                 alter_table(cat, &q, op, span, text, diags);
+                if matches!(
+                    op,
+                    AlterTableOperation::AddColumn { .. }
+                        | AlterTableOperation::DropColumn { .. }
+                        | AlterTableOperation::RenameColumn { .. }
+                        | AlterTableOperation::AlterColumn { .. }
+                ) {
+                    for d in &descendants {
+                        alter_table(cat, d, op, span, text, &mut Diagnostics::default());
+                    }
+                }
             }
         }
         Statement::Drop {
@@ -679,6 +766,11 @@ fn apply(
                 let q = qualify(n);
                 let removed = match object_type {
                     ObjectType::Table | ObjectType::View | ObjectType::MaterializedView => {
+                        // A partitioned table's partitions go with it, and so do the
+                        // children CASCADE drops (without it, PostgreSQL refuses).
+                        for d in cat.descendants(&q) {
+                            cat.relations.remove(&d);
+                        }
                         cat.relations.remove(&q).is_some()
                     }
                     ObjectType::Type => {
@@ -834,6 +926,7 @@ fn apply(
                         kind: RelKind::View,
                         columns: cols,
                         span: name_span(&v.name, span, text),
+                        parents: Vec::new(),
                     },
                 );
             }
@@ -977,6 +1070,11 @@ fn alter_table(
             let new_q = format!("{schema}.{}", last_part(new_name));
             if let Some(mut rel) = cat.relations.remove(q) {
                 rel.name = new_q.clone();
+                for r in cat.relations.values_mut() {
+                    for p in r.parents.iter_mut().filter(|p| *p == q) {
+                        *p = new_q.clone();
+                    }
+                }
                 // A function returning the table's rows follows it, as in PostgreSQL.
                 for f in cat.functions.values_mut().flatten() {
                     if f.result == FnResult::Relation(q.to_owned()) {
