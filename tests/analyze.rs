@@ -510,6 +510,20 @@ fn a_memoized_analysis_is_not_reused_when_a_primary_key_changes() {
 }
 
 #[test]
+fn a_memoized_analysis_is_not_reused_when_a_composite_field_changes() {
+    let schemas: Vec<String> = ["int4", "text"]
+        .iter()
+        .map(|t| format!("CREATE TYPE spot AS (x {t});\nCREATE TABLE places (at spot);\n"))
+        .collect();
+    let seen = memoized_runs(
+        "-- name: Xs :many\nSELECT (at).x FROM places;\n",
+        &schemas,
+        |a| col(query(a, "Xs"), "x").ty.to_string(),
+    );
+    assert_eq!(seen, ["int4", "text"]);
+}
+
+#[test]
 fn functions_the_schema_declares_are_selected_from_as_tables() {
     let a = fixture("schema_functions");
     // `RETURNS SETOF books`: the table's columns, nullable (a function's rows may hold

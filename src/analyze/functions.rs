@@ -261,6 +261,8 @@ pub fn lookup(name: &str, args: usize) -> Option<Signature> {
         | "asinh" | "acosh" | "atanh" => typed(Fixed("float8"), Strict, &["float8", "float8"]),
         "random" => sig(Fixed("float8"), Never),
         "pi" => sig(Fixed("float8"), Never),
+        // `ROW(a, b)`, spelled as a call: a row value, cast to a composite type to name it.
+        "row" => sig(Fixed("record"), Never),
         // Identifiers.
         "gen_random_uuid" | "uuid_generate_v4" => sig(Fixed("uuid"), Never),
         // JSON.

@@ -1359,6 +1359,16 @@ impl<'a> Cx<'a> {
                 _ => None,
             },
             Expr::Array(_) => Some("array".into()),
+            // `(home).city` is `city`, `tags[1]` is `tags`: the last field named, else
+            // the value subscripted, as PostgreSQL names them.
+            Expr::CompoundFieldAccess { root, access_chain } => access_chain
+                .iter()
+                .rev()
+                .find_map(|a| match a {
+                    sqlparser::ast::AccessExpr::Dot(Expr::Identifier(f)) => Some(ident(f)),
+                    _ => None,
+                })
+                .or_else(|| self.expr_name(root)),
             _ => None,
         }
     }
@@ -3645,8 +3655,42 @@ impl<'a> Cx<'a> {
                 let mut ty = t.ty.clone();
                 // A NULL subscript makes the whole value NULL.
                 let mut null_subscript = None;
+                let mut field = false;
                 for a in access_chain {
                     match a {
+                        // `(home).city`: a field of a composite value.
+                        AccessExpr::Dot(Expr::Identifier(f)) if !sliced => {
+                            let name = ident(f);
+                            let base = self.cat.base_type(&ty);
+                            let Some(c) = base.name().and_then(|n| self.cat.composites.get(n))
+                            else {
+                                ty = PgType::Unknown;
+                                continue;
+                            };
+                            match c.fields.iter().find(|(n, _)| *n == name) {
+                                Some((_, t)) => {
+                                    ty = t.clone();
+                                    field = true;
+                                }
+                                None => {
+                                    let has = c
+                                        .fields
+                                        .iter()
+                                        .map(|(n, _)| n.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ");
+                                    self.err(
+                                        Code::UnknownColumn,
+                                        f.span,
+                                        format!(
+                                            "the composite type `{base}` has no field `{name}`"
+                                        ),
+                                        format!("its fields: {has}"),
+                                    );
+                                    ty = PgType::Unknown;
+                                }
+                            }
+                        }
                         AccessExpr::Subscript(Subscript::Index { index }) => {
                             let i = self.expr(index, Some(&int4));
                             if i.nullable {
@@ -3683,6 +3727,17 @@ impl<'a> Cx<'a> {
                         elem_null: t.elem_null,
                         ..sliced
                     };
+                }
+                if field {
+                    return Typed::new(
+                        ty,
+                        true,
+                        Reason::new(R::Expression, "a field of a composite value"),
+                        Reason::new(
+                            R::Expression,
+                            "a composite type's fields may be NULL (they take no NOT NULL)",
+                        ),
+                    );
                 }
                 Typed::new(
                     ty,

@@ -120,6 +120,15 @@ impl Fingerprints {
         for (name, e) in &cat.enums {
             add(name, &|h| ("enum", &e.values).hash(h));
         }
+        for (name, c) in &cat.composites {
+            add(name, &|h| {
+                "composite".hash(h);
+                for (f, t) in &c.fields {
+                    (f, t.to_string()).hash(h);
+                    type_def(cat, t, h, 0);
+                }
+            });
+        }
         for (name, d) in &cat.domains {
             add(name, &|h| {
                 ("domain", d.base.to_string(), d.not_null).hash(h);
@@ -235,6 +244,13 @@ fn type_def(cat: &Catalog, t: &PgType, h: &mut DefaultHasher, depth: u8) {
         (d.base.to_string(), d.not_null).hash(h);
         if depth < 8 {
             type_def(cat, &d.base, h, depth + 1);
+        }
+    } else if let Some(c) = cat.composites.get(n) {
+        for (f, t) in &c.fields {
+            (f, t.to_string()).hash(h);
+            if depth < 8 {
+                type_def(cat, t, h, depth + 1);
+            }
         }
     }
 }

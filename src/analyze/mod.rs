@@ -1045,10 +1045,20 @@ impl QueryCtx<'_> {
     }
 
     fn unmapped(&self, diags: &mut Diagnostics, span: Span, t: &str) {
+        let help = match self.catalog.composites.get(t.trim_end_matches("[]")) {
+            Some(c) => format!(
+                "a composite value has no Go or Rust type: select its fields (`(x).{}`), or convert it (`to_jsonb(x)`)",
+                c.fields.first().map_or("field", |(f, _)| f.as_str())
+            ),
+            None => format!("add an override to sqlpact.yaml: `types: [{{ db_type: {t}, go: ..., rust: ... }}]`, or cast the value to a mapped type"),
+        };
         diags.push(
-            Diagnostic::error(Code::UnmappedType, format!("the type `{t}` has no Go or Rust mapping"))
-                .at(span)
-                .help(format!("add an override to sqlpact.yaml: `types: [{{ db_type: {t}, go: ..., rust: ... }}]`, or cast the value to a mapped type")),
+            Diagnostic::error(
+                Code::UnmappedType,
+                format!("the type `{t}` has no Go or Rust mapping"),
+            )
+            .at(span)
+            .help(help),
         );
     }
 

@@ -105,6 +105,13 @@ pub struct EnumType {
     pub span: Span,
 }
 
+/// A composite type: its fields, each of which may be NULL.
+#[derive(Clone, Debug)]
+pub struct CompositeType {
+    pub fields: Vec<(String, PgType)>,
+    pub span: Span,
+}
+
 #[derive(Clone, Debug)]
 pub struct DomainType {
     pub base: PgType,
@@ -153,6 +160,8 @@ pub struct Catalog {
     pub relations: BTreeMap<String, Relation>,
     pub enums: BTreeMap<String, EnumType>,
     pub domains: BTreeMap<String, DomainType>,
+    /// Composite types (`CREATE TYPE addr AS (street text, city text)`).
+    pub composites: BTreeMap<String, CompositeType>,
     pub schemas: BTreeSet<String>,
     /// By qualified name (`public.slugify`); overloads in declaration order.
     pub functions: BTreeMap<String, Vec<CatFunction>>,
@@ -206,7 +215,7 @@ impl Catalog {
         match dt {
             DataType::Custom(name, modifiers) if modifiers.is_empty() => {
                 let q = qualify(name);
-                if self.enums.contains_key(&q) || self.domains.contains_key(&q) {
+                if self.is_user_type(&q) {
                     return Ok(PgType::Named(q));
                 }
             }
@@ -230,7 +239,7 @@ impl Catalog {
                 } else {
                     format!("public.{base}")
                 };
-                if self.enums.contains_key(&q) || self.domains.contains_key(&q) {
+                if self.is_user_type(&q) {
                     PgType::Named(q)
                 } else {
                     return Err(base);
@@ -243,11 +252,19 @@ impl Catalog {
         Ok(t)
     }
 
+    /// Whether `q` names an enum, a domain or a composite type.
+    pub fn is_user_type(&self, q: &str) -> bool {
+        self.enums.contains_key(q)
+            || self.domains.contains_key(q)
+            || self.composites.contains_key(q)
+    }
+
     /// Names of user types, for "did you mean".
     pub fn user_type_names(&self) -> Vec<&str> {
         self.enums
             .keys()
             .chain(self.domains.keys())
+            .chain(self.composites.keys())
             .map(String::as_str)
             .collect()
     }
@@ -774,7 +791,9 @@ fn apply(
                         cat.relations.remove(&q).is_some()
                     }
                     ObjectType::Type => {
-                        cat.enums.remove(&q).is_some() || cat.domains.remove(&q).is_some()
+                        cat.enums.remove(&q).is_some()
+                            || cat.domains.remove(&q).is_some()
+                            || cat.composites.remove(&q).is_some()
                     }
                     _ => true,
                 };
@@ -796,10 +815,54 @@ fn apply(
         }
         Statement::CreateType {
             name,
+            representation: Some(UserDefinedTypeRepresentation::Composite { attributes }),
+        } => {
+            let q = qualify(name);
+            if cat.is_user_type(&q) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::SchemaDuplicate,
+                        format!("type `{q}` is created twice"),
+                    )
+                    .at(name_span(name, span, text))
+                    .help("drop the second CREATE TYPE, or drop the type first"),
+                );
+                return;
+            }
+            let mut fields = Vec::new();
+            for a in attributes {
+                match cat.resolve_type(&a.data_type) {
+                    Ok(t) => fields.push((ident(&a.name), t)),
+                    Err(bad) => {
+                        diags.push(
+                            Diagnostic::error(
+                                Code::SchemaUnknownType,
+                                format!(
+                                    "unknown type `{bad}` for field `{}` of `{q}`",
+                                    ident(&a.name)
+                                ),
+                            )
+                            .at(ident_span(&a.name, span, text))
+                            .help("use a built-in type or a type declared earlier"),
+                        );
+                        return;
+                    }
+                }
+            }
+            cat.composites.insert(
+                q,
+                CompositeType {
+                    fields,
+                    span: name_span(name, span, text),
+                },
+            );
+        }
+        Statement::CreateType {
+            name,
             representation: Some(UserDefinedTypeRepresentation::Enum { labels }),
         } => {
             let q = qualify(name);
-            if cat.enums.contains_key(&q) || cat.domains.contains_key(&q) {
+            if cat.is_user_type(&q) {
                 diags.push(
                     Diagnostic::error(
                         Code::SchemaDuplicate,
