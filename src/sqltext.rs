@@ -122,8 +122,17 @@ fn overriding_clauses(tokens: &mut Vec<TokenWithSpan>) -> Vec<OverridingAt> {
     let mut drop = vec![false; tokens.len()];
     let mut insert = None;
     for (w, &i) in words.iter().enumerate() {
-        if is_keyword(&tokens[i], Keyword::INSERT) {
+        // The keyword of a statement (`INSERT INTO`) or of a MERGE action (`THEN
+        // INSERT`), not a column so named.
+        let next = words.get(w + 1).map(|&j| &tokens[j]);
+        if is_keyword(&tokens[i], Keyword::INSERT)
+            && (next.is_some_and(|t| is_keyword(t, Keyword::INTO))
+                || (w > 0 && is_keyword(&tokens[words[w - 1]], Keyword::THEN)))
+        {
             insert = Some(tokens[i].span.start);
+        }
+        if tokens[i].token == Token::SemiColon {
+            insert = None;
         }
         if !is_word(&tokens[i], "OVERRIDING") {
             continue;
@@ -372,8 +381,13 @@ fn frame_exclusions(tokens: &mut Vec<TokenWithSpan>) {
     let words = words_of(tokens);
     let word = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
     let mut drop = vec![false; tokens.len()];
-    for w in 0..words.len() {
-        if !word(w, Keyword::EXCLUDE) {
+    for w in 1..words.len() {
+        // It ends a frame: `... PRECEDING`, `... FOLLOWING` or `CURRENT ROW` before it.
+        if !word(w, Keyword::EXCLUDE)
+            || !(word(w - 1, Keyword::PRECEDING)
+                || word(w - 1, Keyword::FOLLOWING)
+                || word(w - 1, Keyword::ROW))
+        {
             continue;
         }
         let len = if word(w + 1, Keyword::CURRENT) && word(w + 2, Keyword::ROW) {
@@ -909,6 +923,10 @@ mod tests {
             );
         }
         assert!(parse("SELECT 1 OVERRIDING SYSTEM VALUE").is_err());
+        // A column named `insert` is not the statement's keyword.
+        let (_, found) =
+            parse_query("INSERT INTO log (insert) OVERRIDING USER VALUE VALUES (1)").unwrap();
+        assert_eq!(found, [(at(1, 1), Overriding::User)]);
     }
 
     #[test]
@@ -943,6 +961,11 @@ mod tests {
                 "{exclude}"
             );
         }
+        // A column named `exclude` is no frame's clause.
+        assert_eq!(
+            read("SELECT a FROM t WHERE NOT exclude GROUP BY a"),
+            "SELECT a FROM t WHERE NOT exclude GROUP BY a"
+        );
         assert_eq!(
             read("SELECT 1 WHERE 2 NOT BETWEEN SYMMETRIC 3 AND 1 AND 2 BETWEEN asymmetric 1 AND 3"),
             "SELECT 1 WHERE 2 NOT BETWEEN 3 AND 1 AND 2 BETWEEN 1 AND 3"

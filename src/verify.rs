@@ -239,16 +239,22 @@ fn compare(client: &mut Client, sources: &SourceMap, a: &Analysis) -> Report {
 /// Looks through domains: the server describes a domain-typed result by its base type.
 /// An array of any dimensions is one type to the server (`int4[][]` is `int4[]`).
 fn base_name(a: &Analysis, t: &str) -> String {
-    let elem = t.trim_end_matches("[]");
-    let dims = if elem.len() < t.len() { "[]" } else { "" };
-    let mut cur = elem.to_owned();
+    let mut cur = t.trim_end_matches("[]").to_owned();
+    let mut array = cur.len() < t.len();
     for _ in 0..16 {
         match a.catalog.domains.get(&cur) {
-            Some(d) => cur = d.base.to_string(),
+            Some(d) => {
+                let base = d.base.to_string();
+                cur = base.trim_end_matches("[]").to_owned();
+                array |= cur.len() < base.len();
+            }
             None => break,
         }
     }
-    format!("{cur}{dims}")
+    if array {
+        cur.push_str("[]");
+    }
+    cur
 }
 
 fn db_message(e: &postgres::Error) -> String {

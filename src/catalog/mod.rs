@@ -73,6 +73,9 @@ pub struct Relation {
     /// OF`), or the tables it `INHERITS`. A column added to, dropped from, renamed in or
     /// altered in one of them changes it too, as PostgreSQL does.
     pub parents: Vec<String>,
+    /// A child table's own columns (its CREATE TABLE's, those added to it later): a
+    /// parent dropping one of them leaves it.
+    pub local_columns: BTreeSet<String>,
 }
 
 impl Relation {
@@ -604,6 +607,59 @@ fn column_from_def(
     }
 }
 
+/// Drops column `col`, which `parent` dropped, from the tables that take their columns
+/// from it, as PostgreSQL does: not from one that has it as its own or from another
+/// parent, nor (then) from that one's children.
+fn drop_inherited(cat: &mut Catalog, parent: &str, col: &str) {
+    let children: Vec<String> = cat
+        .relations
+        .values()
+        .filter(|r| r.parents.iter().any(|p| p == parent))
+        .map(|r| r.name.clone())
+        .collect();
+    for child in children {
+        let r = &cat.relations[&child];
+        let kept = r.local_columns.contains(col)
+            || r.parents.iter().any(|p| {
+                p != parent
+                    && cat
+                        .relations
+                        .get(p)
+                        .is_some_and(|o| o.column(col).is_some())
+            });
+        if kept {
+            continue;
+        }
+        if let Some(r) = cat.relations.get_mut(&child) {
+            r.columns.retain(|c| c.name != col);
+        }
+        drop_inherited(cat, &child, col);
+    }
+}
+
+/// The qualified name a CREATE TYPE gives, or `None` (and `E303`) when a type has it.
+fn new_type_name(
+    cat: &Catalog,
+    name: &ObjectName,
+    span: &Span,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<String> {
+    let q = qualify(name);
+    if !cat.is_user_type(&q) {
+        return Some(q);
+    }
+    diags.push(
+        Diagnostic::error(
+            Code::SchemaDuplicate,
+            format!("type `{q}` is created twice"),
+        )
+        .at(name_span(name, span, text))
+        .help("drop the second CREATE TYPE, or drop the type first"),
+    );
+    None
+}
+
 /// Adds `c` to a new table's columns, or merges it into the column of its name there
 /// (a column two parents have, or a child's own column a parent has): NOT NULL if either
 /// is, with a default if either has one.
@@ -716,6 +772,7 @@ fn apply(
                 }
                 parents.push(pq);
             }
+            let local_columns = own.iter().map(|c| c.name.clone()).collect();
             for c in own {
                 merge_column(&mut columns, c);
             }
@@ -735,6 +792,7 @@ fn apply(
                     columns,
                     span: name_span(&ct.name, span, text),
                     parents,
+                    local_columns,
                 },
             );
         }
@@ -751,25 +809,37 @@ fn apply(
                 }
                 return;
             }
-            // Without ONLY, a column's change reaches the tables that take their columns
-            // from this one; their errors would repeat this one's.
-            let descendants = if at.only {
-                Vec::new()
-            } else {
-                cat.descendants(&q)
-            };
             for op in &at.operations {
                 alter_table(cat, &q, op, span, text, diags);
-                if matches!(
-                    op,
-                    AlterTableOperation::AddColumn { .. }
-                        | AlterTableOperation::DropColumn { .. }
-                        | AlterTableOperation::RenameColumn { .. }
-                        | AlterTableOperation::AlterColumn { .. }
-                ) {
-                    for d in &descendants {
-                        alter_table(cat, d, op, span, text, &mut Diagnostics::default());
+                if let (AlterTableOperation::AddColumn { column_def, .. }, Some(r)) =
+                    (op, cat.relations.get_mut(&q))
+                {
+                    r.local_columns.insert(ident(&column_def.name));
+                }
+                // Without ONLY, a column's change reaches the tables that take their
+                // columns from this one (their errors would repeat this one's); not an
+                // identity, which PostgreSQL 15 keeps to the table it is added to.
+                if at.only {
+                    continue;
+                }
+                match op {
+                    AlterTableOperation::DropColumn { column_names, .. } => {
+                        for c in column_names {
+                            drop_inherited(cat, &q, &ident(c));
+                        }
                     }
+                    AlterTableOperation::AlterColumn {
+                        op: AlterColumnOperation::AddGenerated { .. },
+                        ..
+                    } => {}
+                    AlterTableOperation::AddColumn { .. }
+                    | AlterTableOperation::RenameColumn { .. }
+                    | AlterTableOperation::AlterColumn { .. } => {
+                        for d in cat.descendants(&q) {
+                            alter_table(cat, &d, op, span, text, &mut Diagnostics::default());
+                        }
+                    }
+                    _ => {}
                 }
             }
         }
@@ -779,6 +849,8 @@ fn apply(
             if_exists,
             ..
         } => {
+            // What an earlier name of the statement took with it.
+            let mut gone = BTreeSet::new();
             for n in names {
                 let q = qualify(n);
                 let removed = match object_type {
@@ -787,8 +859,9 @@ fn apply(
                         // children CASCADE drops (without it, PostgreSQL refuses).
                         for d in cat.descendants(&q) {
                             cat.relations.remove(&d);
+                            gone.insert(d);
                         }
-                        cat.relations.remove(&q).is_some()
+                        cat.relations.remove(&q).is_some() || gone.contains(&q)
                     }
                     ObjectType::Type => {
                         cat.enums.remove(&q).is_some()
@@ -817,18 +890,9 @@ fn apply(
             name,
             representation: Some(UserDefinedTypeRepresentation::Composite { attributes }),
         } => {
-            let q = qualify(name);
-            if cat.is_user_type(&q) {
-                diags.push(
-                    Diagnostic::error(
-                        Code::SchemaDuplicate,
-                        format!("type `{q}` is created twice"),
-                    )
-                    .at(name_span(name, span, text))
-                    .help("drop the second CREATE TYPE, or drop the type first"),
-                );
+            let Some(q) = new_type_name(cat, name, span, text, diags) else {
                 return;
-            }
+            };
             let mut fields = Vec::new();
             for a in attributes {
                 match cat.resolve_type(&a.data_type) {
@@ -861,18 +925,9 @@ fn apply(
             name,
             representation: Some(UserDefinedTypeRepresentation::Enum { labels }),
         } => {
-            let q = qualify(name);
-            if cat.is_user_type(&q) {
-                diags.push(
-                    Diagnostic::error(
-                        Code::SchemaDuplicate,
-                        format!("type `{q}` is created twice"),
-                    )
-                    .at(name_span(name, span, text))
-                    .help("drop the second CREATE TYPE, or drop the type first"),
-                );
+            let Some(q) = new_type_name(cat, name, span, text, diags) else {
                 return;
-            }
+            };
             cat.enums.insert(
                 q,
                 EnumType {
@@ -990,6 +1045,7 @@ fn apply(
                         columns: cols,
                         span: name_span(&v.name, span, text),
                         parents: Vec::new(),
+                        local_columns: BTreeSet::new(),
                     },
                 );
             }
@@ -1120,7 +1176,12 @@ fn alter_table(
                 return;
             };
             match rel.columns.iter_mut().find(|c| c.name == old) {
-                Some(c) => c.name = ident(new_column_name),
+                Some(c) => {
+                    c.name = ident(new_column_name);
+                    if rel.local_columns.remove(&old) {
+                        rel.local_columns.insert(c.name.clone());
+                    }
+                }
                 None => diags.push(unknown_column(cat, old_column_name)),
             }
         }
