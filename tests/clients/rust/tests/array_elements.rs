@@ -159,6 +159,12 @@ async fn multidimensional_arrays_keep_their_dimensions() {
             .contains("3 elements do not fill the dimensions [2, 3]"),
         "{err}"
     );
+    let past = RACK_JSON.replace(r#""LowerBound":1}]"#, r#""LowerBound":2147483647}]"#);
+    let err = serde_json::from_str::<db::RackRow>(&from_go.replace(RACK_JSON, &past)).unwrap_err();
+    assert!(
+        err.to_string().contains("past PostgreSQL's bounds"),
+        "{err}"
+    );
     let null = from_go.replace(RACK_JSON, r#"{"Elements":null,"Dims":null,"Valid":false}"#);
     let err = serde_json::from_str::<db::RackRow>(&null).unwrap_err();
     assert!(err.to_string().contains("NOT NULL"), "{err}");
