@@ -339,6 +339,16 @@ fn field_line(name: &str, key: &str, ty: &str, serde: bool) -> String {
         "Option<Vec<Option<pg_interval::Interval>>>" => {
             Some("super::serde_interval::option_vec_option")
         }
+        "postgres_array::Array<pg_interval::Interval>" => Some("super::serde_interval::array"),
+        "postgres_array::Array<Option<pg_interval::Interval>>" => {
+            Some("super::serde_interval::array_option")
+        }
+        "Option<postgres_array::Array<pg_interval::Interval>>" => {
+            Some("super::serde_interval::option_array")
+        }
+        "Option<postgres_array::Array<Option<pg_interval::Interval>>>" => {
+            Some("super::serde_interval::option_array_option")
+        }
         _ if ty.starts_with("postgres_array::Array<") => Some("super::serde_array"),
         _ if ty.starts_with("Option<postgres_array::Array<") => Some("super::serde_array::option"),
         _ => None,

@@ -169,3 +169,73 @@ func TestMultidimensionalArraysKeepTheirDimensions(t *testing.T) {
 		t.Fatalf("corners of an empty layout %+v", row.Corners)
 	}
 }
+
+// shiftsJSON and firstShiftsJSON are a rack's shifts as encoding/json writes the
+// Go client's pgtype.Array[pgtype.Interval]; the Rust test (array_elements.rs) reads
+// these very texts and writes them back.
+const (
+	shiftsJSON      = `{"Elements":[{"Microseconds":3,"Days":2,"Months":1,"Valid":true},{"Microseconds":-5,"Days":0,"Months":0,"Valid":true},{"Microseconds":7200000000,"Days":0,"Months":0,"Valid":true},{"Microseconds":86400000000,"Days":0,"Months":-14,"Valid":true}],"Dims":[{"Length":2,"LowerBound":0},{"Length":2,"LowerBound":1}],"Valid":true}`
+	firstShiftsJSON = `{"Elements":[{"Microseconds":7200000000,"Days":0,"Months":0,"Valid":true},{"Microseconds":0,"Days":1,"Months":0,"Valid":true}],"Dims":[{"Length":2,"LowerBound":1},{"Length":1,"LowerBound":1}],"Valid":true}`
+)
+
+func TestMultidimensionalIntervalArraysKeepTheirDimensions(t *testing.T) {
+	ctx := context.Background()
+	_, conn := fixtureDB(t, "array_elements")
+	q := shelves.New(conn)
+	layout := pgtype.Array[int32]{Elements: []int32{}, Dims: []pgtype.ArrayDimension{}, Valid: true}
+	id, err := q.AddRack(ctx, layout, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iv := func(months, days int32, us int64) pgtype.Interval {
+		return pgtype.Interval{Months: months, Days: days, Microseconds: us, Valid: true}
+	}
+	shifts := pgtype.Array[pgtype.Interval]{
+		Elements: []pgtype.Interval{iv(1, 2, 3), iv(0, 0, -5), iv(0, 0, 7_200_000_000), iv(-14, 0, 86_400_000_000)},
+		Dims:     []pgtype.ArrayDimension{{Length: 2, LowerBound: 0}, {Length: 2, LowerBound: 1}},
+		Valid:    true,
+	}
+	if err := q.SetRackShifts(ctx, &shifts, id); err != nil {
+		t.Fatal(err)
+	}
+	// The server holds what the client wrote.
+	var dims string
+	var second, last bool
+	if err := conn.QueryRow(ctx, "SELECT array_dims(shifts), shifts[0][2] = interval '-5 microseconds', "+
+		"shifts[1][2] = interval '-1 year -2 months 24 hours' FROM racks WHERE id = $1", id).Scan(&dims, &second, &last); err != nil {
+		t.Fatal(err)
+	}
+	if dims != "[0:1][1:2]" || !second || !last {
+		t.Fatalf("the server holds dims %s, [0][2] as written %v, [1][2] as written %v", dims, second, last)
+	}
+	row, err := q.RackShifts(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Shifts == nil || !reflect.DeepEqual(*row.Shifts, shifts) {
+		t.Fatalf("shifts %+v", row.Shifts)
+	}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{{row.Shifts, shiftsJSON}, {row.FirstShifts, firstShiftsJSON}} {
+		text, err := json.Marshal(c.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(text) != c.want {
+			t.Fatalf("as JSON: %s\nwant %s", text, c.want)
+		}
+	}
+	// NULL shifts: the first corner is a NULL element.
+	if err := q.SetRackShifts(ctx, nil, id); err != nil {
+		t.Fatal(err)
+	}
+	row, err = q.RackShifts(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row.Shifts != nil || len(row.FirstShifts.Elements) != 2 || row.FirstShifts.Elements[0].Valid || row.FirstShifts.Elements[1] != iv(0, 1, 0) {
+		t.Fatalf("without shifts %+v", row)
+	}
+}

@@ -69,10 +69,18 @@ async fn null_array_elements_read_as_none() {
     // Through JSON and back, NULL elements and intervals included.
     let json = serde_json::to_string(&rows).unwrap();
     assert!(
-        json.contains(r#""loans":[null,{"months":0,"days":14,"microseconds":0}]"#),
+        json.contains(r#""loans":[null,{"Microseconds":0,"Days":14,"Months":0,"Valid":true}]"#),
         "{json}"
     );
     let back: Vec<db::ShelvesRow> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, rows);
+    // The Go client writes a NULL interval as `"Valid": false`.
+    let from_go = json.replace(
+        r#""loans":[null,"#,
+        r#""loans":[{"Microseconds":0,"Days":0,"Months":0,"Valid":false},"#,
+    );
+    assert_ne!(from_go, json);
+    let back: Vec<db::ShelvesRow> = serde_json::from_str(&from_go).unwrap();
     assert_eq!(back, rows);
     scratch.drop().await;
 }
@@ -168,5 +176,91 @@ async fn multidimensional_arrays_keep_their_dimensions() {
     let null = from_go.replace(RACK_JSON, r#"{"Elements":null,"Dims":null,"Valid":false}"#);
     let err = serde_json::from_str::<db::RackRow>(&null).unwrap_err();
     assert!(err.to_string().contains("NOT NULL"), "{err}");
+    scratch.drop().await;
+}
+
+/// A rack's shifts as encoding/json writes the Go client's
+/// `pgtype.Array[pgtype.Interval]` (tests/clients/go/arrays_test.go checks the Go side
+/// writes these very texts).
+const SHIFTS_JSON: &str = r#"{"Elements":[{"Microseconds":3,"Days":2,"Months":1,"Valid":true},{"Microseconds":-5,"Days":0,"Months":0,"Valid":true},{"Microseconds":7200000000,"Days":0,"Months":0,"Valid":true},{"Microseconds":86400000000,"Days":0,"Months":-14,"Valid":true}],"Dims":[{"Length":2,"LowerBound":0},{"Length":2,"LowerBound":1}],"Valid":true}"#;
+const FIRST_SHIFTS_JSON: &str = r#"{"Elements":[{"Microseconds":7200000000,"Days":0,"Months":0,"Valid":true},{"Microseconds":0,"Days":1,"Months":0,"Valid":true}],"Dims":[{"Length":2,"LowerBound":1},{"Length":1,"LowerBound":1}],"Valid":true}"#;
+
+#[tokio::test]
+async fn multidimensional_interval_arrays_keep_their_dimensions() {
+    let schema = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/generate/array_elements/schema.sql"
+    );
+    let scratch = Scratch::new("sqlpact_interval_dims", &[schema.into()]).await;
+    let q = &scratch.client;
+    let id = db::add_rack(q, &Array::from_parts(Vec::new(), Vec::new()), None)
+        .await
+        .unwrap();
+    let iv = pg_interval::Interval::new;
+    let shifts = Array::from_parts(
+        vec![
+            iv(1, 2, 3),
+            iv(0, 0, -5),
+            iv(0, 0, 7_200_000_000),
+            iv(-14, 0, 86_400_000_000),
+        ],
+        dims(&[(2, 0), (2, 1)]),
+    );
+    db::set_rack_shifts(q, Some(&shifts), id).await.unwrap();
+    // The server holds what the client wrote.
+    let held = q
+        .query_one(
+            "SELECT array_dims(shifts), shifts[0][2] = interval '-5 microseconds', \
+             shifts[1][2] = interval '-1 year -2 months 24 hours' FROM racks WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (held.get::<_, String>(0), held.get(1), held.get(2)),
+        ("[0:1][1:2]".to_owned(), true, true)
+    );
+    let row = db::rack_shifts(q, id).await.unwrap();
+    let first_shifts = Array::from_parts(
+        vec![Some(iv(0, 0, 7_200_000_000)), Some(iv(0, 1, 0))],
+        dims(&[(2, 1), (1, 1)]),
+    );
+    assert_eq!(
+        row,
+        db::RackShiftsRow {
+            shifts: Some(shifts),
+            first_shifts,
+        }
+    );
+
+    // JSON in the Go client's form, both ways.
+    let json = serde_json::to_string(&row).unwrap();
+    assert_eq!(
+        json,
+        format!(r#"{{"shifts":{SHIFTS_JSON},"first_shifts":{FIRST_SHIFTS_JSON}}}"#)
+    );
+    let back: db::RackShiftsRow = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, row);
+
+    // NULL shifts: the first corner is a NULL element, as Go writes both.
+    db::set_rack_shifts(q, None, id).await.unwrap();
+    let row = db::rack_shifts(q, id).await.unwrap();
+    assert_eq!(row.shifts, None);
+    assert_eq!(
+        row.first_shifts.iter().cloned().collect::<Vec<_>>(),
+        [None, Some(iv(0, 1, 0))]
+    );
+    let from_go = r#"{"shifts":{"Elements":null,"Dims":null,"Valid":false},"first_shifts":{"Elements":[{"Microseconds":0,"Days":0,"Months":0,"Valid":false},{"Microseconds":0,"Days":1,"Months":0,"Valid":true}],"Dims":[{"Length":2,"LowerBound":1},{"Length":1,"LowerBound":1}],"Valid":true}}"#;
+    let read: db::RackShiftsRow = serde_json::from_str(from_go).unwrap();
+    assert_eq!(read, row);
+    // A NULL element where elements are NOT NULL is an error, not a NULL.
+    let null_element = format!(r#"{{"shifts":{SHIFTS_JSON},"first_shifts":{FIRST_SHIFTS_JSON}}}"#)
+        .replacen(
+            r#""Months":1,"Valid":true"#,
+            r#""Months":1,"Valid":false"#,
+            1,
+        );
+    let err = serde_json::from_str::<db::RackShiftsRow>(&null_element).unwrap_err();
+    assert!(err.to_string().contains("a NULL interval"), "{err}");
     scratch.drop().await;
 }

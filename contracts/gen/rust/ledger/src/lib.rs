@@ -239,32 +239,56 @@ pub fn map_rows<T: Send + 'static>(
     Ok(Box::pin(rows.map(move |r| r.and_then(|row| f(&row)))))
 }
 
-/// serde for `pg_interval::Interval`: `{"months": 14, "days": 3, "microseconds": 5}`,
-/// PostgreSQL's own three fields, exact in both directions.
+/// serde for `pg_interval::Interval`, in the form the Go client's `pgtype.Interval`
+/// takes in JSON: `{"Microseconds": 5, "Days": 3, "Months": 14, "Valid": true}`,
+/// PostgreSQL's own three fields, exact in both directions, so a row travels between
+/// the two. Read back, the fields may also be spelled in lower case, and
+/// `"Valid": false` is NULL (`None`, or an error where the value is NOT NULL).
 pub mod serde_interval {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     #[derive(Serialize, Deserialize)]
     struct Parts {
-        months: i32,
-        days: i32,
+        #[serde(rename = "Microseconds", alias = "microseconds")]
         microseconds: i64,
+        #[serde(rename = "Days", alias = "days")]
+        days: i32,
+        #[serde(rename = "Months", alias = "months")]
+        months: i32,
+        #[serde(rename = "Valid", alias = "valid", default = "valid")]
+        valid: bool,
+    }
+
+    fn valid() -> bool {
+        true
     }
 
     impl From<&pg_interval::Interval> for Parts {
         fn from(v: &pg_interval::Interval) -> Self {
             Parts {
-                months: v.months,
-                days: v.days,
                 microseconds: v.microseconds,
+                days: v.days,
+                months: v.months,
+                valid: true,
             }
         }
     }
 
-    impl From<Parts> for pg_interval::Interval {
-        fn from(p: Parts) -> Self {
-            pg_interval::Interval::new(p.months, p.days, p.microseconds)
+    /// The interval `p` holds; `"Valid": false` is an error.
+    fn required<E: serde::de::Error>(p: Parts) -> Result<pg_interval::Interval, E> {
+        if p.valid {
+            Ok(pg_interval::Interval::new(p.months, p.days, p.microseconds))
+        } else {
+            Err(E::custom(
+                "a NULL interval (\"Valid\": false) where the value is NOT NULL",
+            ))
         }
+    }
+
+    /// The interval `p` holds, if any: `null` and `"Valid": false` are `None`.
+    fn optional(p: Option<Parts>) -> Option<pg_interval::Interval> {
+        p.filter(|p| p.valid)
+            .map(|p| pg_interval::Interval::new(p.months, p.days, p.microseconds))
     }
 
     pub fn serialize<S: Serializer>(v: &pg_interval::Interval, s: S) -> Result<S::Ok, S::Error> {
@@ -272,7 +296,7 @@ pub mod serde_interval {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<pg_interval::Interval, D::Error> {
-        Parts::deserialize(d).map(Into::into)
+        required(Parts::deserialize(d)?)
     }
 
     /// The same for `Option<pg_interval::Interval>`; `None` is `null`.
@@ -289,7 +313,7 @@ pub mod serde_interval {
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
         ) -> Result<Option<pg_interval::Interval>, D::Error> {
-            Option::<super::Parts>::deserialize(d).map(|p| p.map(Into::into))
+            Ok(super::optional(Option::<super::Parts>::deserialize(d)?))
         }
     }
 
@@ -309,7 +333,7 @@ pub mod serde_interval {
             d: D,
         ) -> Result<Vec<pg_interval::Interval>, D::Error> {
             let parts = Vec::<super::Parts>::deserialize(d)?;
-            Ok(parts.into_iter().map(Into::into).collect())
+            parts.into_iter().map(super::required).collect()
         }
     }
 
@@ -331,7 +355,9 @@ pub mod serde_interval {
             d: D,
         ) -> Result<Option<Vec<pg_interval::Interval>>, D::Error> {
             let parts = Option::<Vec<super::Parts>>::deserialize(d)?;
-            Ok(parts.map(|l| l.into_iter().map(Into::into).collect()))
+            parts
+                .map(|l| l.into_iter().map(super::required).collect())
+                .transpose()
         }
     }
 
@@ -354,7 +380,7 @@ pub mod serde_interval {
             d: D,
         ) -> Result<Vec<Option<pg_interval::Interval>>, D::Error> {
             let parts = Vec::<Option<super::Parts>>::deserialize(d)?;
-            Ok(parts.into_iter().map(|e| e.map(Into::into)).collect())
+            Ok(parts.into_iter().map(super::optional).collect())
         }
     }
 
@@ -378,7 +404,7 @@ pub mod serde_interval {
             d: D,
         ) -> Result<Option<Vec<Option<pg_interval::Interval>>>, D::Error> {
             let parts = Option::<Vec<Option<super::Parts>>>::deserialize(d)?;
-            Ok(parts.map(|l| l.into_iter().map(|e| e.map(Into::into)).collect()))
+            Ok(parts.map(|l| l.into_iter().map(super::optional).collect()))
         }
     }
 }
