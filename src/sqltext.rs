@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use sqlparser::ast::Statement;
+use sqlparser::ast::{Ident, ObjectName, Statement};
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
@@ -84,23 +84,316 @@ pub fn parse_query(sql: &str) -> Result<(Vec<Statement>, Vec<OverridingAt>), Par
     let mut tokens = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()
         .map_err(|e| ParseFailure::Syntax(e.into()))?;
-    row_locks(&mut tokens);
-    conflict_target_predicates(&mut tokens);
-    domain_nulls(&mut tokens);
-    between_symmetric(&mut tokens);
-    frame_exclusions(&mut tokens);
-    let overriding = overriding_clauses(&mut tokens);
+    let overriding = postgres_forms(&mut tokens);
+    parse_tokens(tokens).map(|statements| (statements, overriding))
+}
+
+/// Rewrites the forms of PostgreSQL that sqlparser does not read in statements of any
+/// kind, and returns the `OVERRIDING` clauses it took out.
+fn postgres_forms(tokens: &mut Vec<TokenWithSpan>) -> Vec<OverridingAt> {
+    row_locks(tokens);
+    conflict_target_predicates(tokens);
+    domain_nulls(tokens);
+    between_symmetric(tokens);
+    frame_exclusions(tokens);
+    overriding_clauses(tokens)
+}
+
+/// The statements of `tokens`, refused before the parse when an expression in them
+/// nests deeper than [`MAX_DEPTH`].
+fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Vec<Statement>, ParseFailure> {
     if let Some(at) = depth_exceeded(&tokens) {
         return Err(ParseFailure::TooDeep {
             line: at.start.line as u32,
             column: at.start.column as u32,
         });
     }
-    Parser::new(&dialect)
+    Parser::new(&PostgreSqlDialect {})
         .with_tokens_with_locations(tokens)
         .parse_statements()
-        .map(|statements| (statements, overriding))
         .map_err(ParseFailure::Syntax)
+}
+
+/// What a schema statement holds that sqlparser does not read.
+#[derive(Debug)]
+pub enum SchemaStatement {
+    /// Parsed statements, with the `LIKE` elements taken out of a CREATE TABLE's list.
+    Parsed(Vec<Statement>, Vec<TableLike>),
+    /// `ALTER TABLE ... ATTACH PARTITION`, `DETACH PARTITION`, `INHERIT` or `NO INHERIT`.
+    Link(TableLink),
+}
+
+/// A `LIKE source [INCLUDING ...]` element of a CREATE TABLE's list.
+#[derive(Debug)]
+pub struct TableLike {
+    pub source: ObjectName,
+    /// How many column definitions come before it in the list.
+    pub position: usize,
+    /// What `INCLUDING` copies besides the columns, their types and NOT NULL
+    /// (`INCLUDING ALL` is all of them; a later `EXCLUDING` takes one back).
+    pub defaults: bool,
+    pub identity: bool,
+    pub generated: bool,
+    /// Indexes: the primary key, for the catalog.
+    pub indexes: bool,
+}
+
+/// A change to which table takes its columns from which.
+#[derive(Debug)]
+pub struct TableLink {
+    /// The table the ALTER TABLE names.
+    pub table: ObjectName,
+    pub if_exists: bool,
+    /// The partition, or the parent the table is to inherit from (or no longer).
+    pub other: ObjectName,
+    pub kind: LinkKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkKind {
+    /// `ALTER TABLE parent ATTACH PARTITION other ...`
+    Attach,
+    /// `ALTER TABLE parent DETACH PARTITION other [CONCURRENTLY | FINALIZE]`
+    Detach,
+    /// `ALTER TABLE child INHERIT other`
+    Inherit,
+    /// `ALTER TABLE child NO INHERIT other`
+    NoInherit,
+}
+
+/// Parses a schema statement: [`parse`], after taking out what sqlparser does not read
+/// of PostgreSQL's DDL: a CREATE TABLE's `LIKE` elements, returned beside the
+/// statements, and the ALTER TABLE forms that link a table to a parent, returned
+/// instead of them.
+pub fn parse_schema(sql: &str) -> Result<SchemaStatement, ParseFailure> {
+    let dialect = PostgreSqlDialect {};
+    let mut tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| ParseFailure::Syntax(e.into()))?;
+    if let Some(link) = table_link(&tokens) {
+        return Ok(SchemaStatement::Link(link));
+    }
+    let likes = table_likes(&mut tokens);
+    postgres_forms(&mut tokens);
+    parse_tokens(tokens).map(|s| SchemaStatement::Parsed(s, likes))
+}
+
+/// The dotted name at `words[w..]`, and the index of the word after it.
+fn object_name(
+    tokens: &[TokenWithSpan],
+    words: &[usize],
+    mut w: usize,
+) -> Option<(ObjectName, usize)> {
+    let mut parts = Vec::new();
+    loop {
+        let t = &tokens[*words.get(w)?];
+        let Token::Word(word) = &t.token else {
+            return None;
+        };
+        parts.push(Ident {
+            value: word.value.clone(),
+            quote_style: word.quote_style,
+            span: t.span,
+        });
+        match words.get(w + 1).map(|&i| &tokens[i].token) {
+            Some(Token::Period) => w += 2,
+            _ => return Some((ObjectName::from(parts), w + 1)),
+        }
+    }
+}
+
+/// `ALTER TABLE [IF EXISTS] [ONLY] t ATTACH PARTITION p ...`, `... DETACH PARTITION p
+/// [CONCURRENTLY | FINALIZE]`, `... INHERIT p` or `... NO INHERIT p`, alone in the
+/// statement (PostgreSQL takes no other action beside the first two).
+fn table_link(tokens: &[TokenWithSpan]) -> Option<TableLink> {
+    let words: Vec<usize> = words_of(tokens)
+        .into_iter()
+        .filter(|&i| tokens[i].token != Token::SemiColon)
+        .collect();
+    let kw = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
+    if !(kw(0, Keyword::ALTER) && kw(1, Keyword::TABLE)) {
+        return None;
+    }
+    let mut w = 2;
+    let if_exists = kw(w, Keyword::IF) && kw(w + 1, Keyword::EXISTS);
+    if if_exists {
+        w += 2;
+    }
+    if kw(w, Keyword::ONLY) {
+        w += 1;
+    }
+    let (table, mut w) = object_name(tokens, &words, w)?;
+    let kind = if kw(w, Keyword::ATTACH) && kw(w + 1, Keyword::PARTITION) {
+        w += 2;
+        LinkKind::Attach
+    } else if kw(w, Keyword::DETACH) && kw(w + 1, Keyword::PARTITION) {
+        w += 2;
+        LinkKind::Detach
+    } else if kw(w, Keyword::INHERIT) {
+        w += 1;
+        LinkKind::Inherit
+    } else if kw(w, Keyword::NO) && kw(w + 1, Keyword::INHERIT) {
+        w += 2;
+        LinkKind::NoInherit
+    } else {
+        return None;
+    };
+    let (other, w) = object_name(tokens, &words, w)?;
+    // What may follow: the partition's bounds, or how it is detached.
+    let end = match kind {
+        LinkKind::Attach => {
+            (kw(w, Keyword::FOR) && kw(w + 1, Keyword::VALUES)) || kw(w, Keyword::DEFAULT)
+        }
+        LinkKind::Detach => {
+            w == words.len()
+                || (w + 1 == words.len()
+                    && (kw(w, Keyword::CONCURRENTLY)
+                        || words
+                            .get(w)
+                            .is_some_and(|&i| is_word(&tokens[i], "FINALIZE"))))
+        }
+        LinkKind::Inherit | LinkKind::NoInherit => w == words.len(),
+    };
+    end.then_some(TableLink {
+        table,
+        if_exists,
+        other,
+        kind,
+    })
+}
+
+/// Takes the `LIKE source [{INCLUDING | EXCLUDING} option ...]` elements out of a
+/// CREATE TABLE's list (sqlparser reads a LIKE only alone in the list, and without its
+/// options), with the comma that separates each from the rest. An element it does not
+/// read whole stays, and so does its parse error.
+fn table_likes(tokens: &mut Vec<TokenWithSpan>) -> Vec<TableLike> {
+    if !tokens.iter().any(|t| is_keyword(t, Keyword::LIKE)) {
+        return Vec::new();
+    }
+    let words = words_of(tokens);
+    let kw = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
+    // CREATE [GLOBAL | LOCAL] [TEMP | TEMPORARY | UNLOGGED] TABLE [IF NOT EXISTS] name (
+    if !kw(0, Keyword::CREATE) {
+        return Vec::new();
+    }
+    let Some(mut w) = (1..4).find(|&w| kw(w, Keyword::TABLE)).map(|w| w + 1) else {
+        return Vec::new();
+    };
+    if kw(w, Keyword::IF) && kw(w + 1, Keyword::NOT) && kw(w + 2, Keyword::EXISTS) {
+        w += 3;
+    }
+    let Some((_, w)) = object_name(tokens, &words, w) else {
+        return Vec::new();
+    };
+    if words.get(w).map(|&i| &tokens[i].token) != Some(&Token::LParen) {
+        return Vec::new();
+    }
+    // The list's elements: ranges of `words`, split at the commas of the list's level.
+    let mut elements = Vec::new();
+    let (mut depth, mut start) = (0usize, w + 1);
+    for (k, &i) in words.iter().enumerate().skip(w) {
+        match tokens[i].token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    elements.push(start..k);
+                    break;
+                }
+            }
+            Token::Comma if depth == 1 => {
+                elements.push(start..k);
+                start = k + 1;
+            }
+            _ => {}
+        }
+    }
+    let mut likes = Vec::new();
+    let mut drop = vec![false; tokens.len()];
+    let mut columns = 0;
+    for (e, range) in elements.iter().enumerate() {
+        let first = range.start;
+        if !kw(first, Keyword::LIKE) {
+            let constraint = [
+                Keyword::CONSTRAINT,
+                Keyword::PRIMARY,
+                Keyword::UNIQUE,
+                Keyword::CHECK,
+                Keyword::FOREIGN,
+                Keyword::EXCLUDE,
+            ]
+            .into_iter()
+            .any(|k| kw(first, k));
+            columns += usize::from(!constraint && !range.is_empty());
+            continue;
+        }
+        let Some(like) = like_element(tokens, &words, range.clone(), columns) else {
+            continue;
+        };
+        likes.push(like);
+        // The element, and the comma after it (or, last in the list, the one before).
+        let (from, to) = if e + 1 < elements.len() {
+            (words[range.start], words[range.end])
+        } else if e > 0 {
+            (words[range.start - 1], words[range.end] - 1)
+        } else {
+            (words[range.start], words[range.end] - 1)
+        };
+        drop[from..=to].iter_mut().for_each(|d| *d = true);
+    }
+    if !likes.is_empty() {
+        let mut drop = drop.into_iter();
+        tokens.retain(|_| !drop.next().unwrap_or(false));
+    }
+    likes
+}
+
+/// The LIKE element at `words[range]`, when it is read whole.
+fn like_element(
+    tokens: &[TokenWithSpan],
+    words: &[usize],
+    range: Range<usize>,
+    position: usize,
+) -> Option<TableLike> {
+    let (source, mut w) = object_name(tokens, words, range.start + 1)?;
+    if w > range.end {
+        return None;
+    }
+    let mut like = TableLike {
+        source,
+        position,
+        defaults: false,
+        identity: false,
+        generated: false,
+        indexes: false,
+    };
+    while w < range.end {
+        let including = match &tokens[words[w]] {
+            t if is_word(t, "INCLUDING") => true,
+            t if is_keyword(t, Keyword::EXCLUDING) => false,
+            _ => return None,
+        };
+        let option = words.get(w + 1).filter(|_| w + 1 < range.end)?;
+        let Token::Word(o) = &tokens[*option].token else {
+            return None;
+        };
+        match o.value.to_ascii_uppercase().as_str() {
+            "DEFAULTS" => like.defaults = including,
+            "IDENTITY" => like.identity = including,
+            "GENERATED" => like.generated = including,
+            "INDEXES" => like.indexes = including,
+            "ALL" => {
+                like.defaults = including;
+                like.identity = including;
+                like.generated = including;
+                like.indexes = including;
+            }
+            "COMMENTS" | "COMPRESSION" | "CONSTRAINTS" | "STATISTICS" | "STORAGE" => {}
+            _ => return None,
+        }
+        w += 2;
+    }
+    Some(like)
 }
 
 /// `t` is the unquoted word `w`, which sqlparser knows as no keyword.
@@ -891,6 +1184,94 @@ mod tests {
         assert!(parts[0].starts_with("CREATE TABLE"));
         assert!(parts[1].contains("$$ SELECT 1; $$"));
         assert!(parts[2].ends_with("SELECT $1"));
+    }
+
+    #[test]
+    fn like_elements_leave_the_list_wherever_they_stand() {
+        // (text, columns left in the statement, each LIKE's source and position)
+        let cases = [
+            ("CREATE TABLE t (LIKE s)", vec![], vec![("s", 0)]),
+            (
+                "CREATE TABLE t (LIKE a.s INCLUDING ALL EXCLUDING INDEXES, x int)",
+                vec!["x"],
+                vec![("a.s", 0)],
+            ),
+            (
+                "CREATE TABLE t (x int, PRIMARY KEY (x), LIKE s, y int, LIKE u)",
+                vec!["x", "y"],
+                vec![("s", 1), ("u", 2)],
+            ),
+            (
+                "create unlogged table if not exists t (x int, like \"S\" including defaults)",
+                vec!["x"],
+                vec![("S", 1)],
+            ),
+        ];
+        for (sql, columns, likes) in cases {
+            let Ok(SchemaStatement::Parsed(stmts, found)) = parse_schema(sql) else {
+                panic!("{sql}");
+            };
+            let Statement::CreateTable(ct) = &stmts[0] else {
+                panic!("{sql}: {stmts:?}");
+            };
+            let names: Vec<String> = ct.columns.iter().map(|c| c.name.value.clone()).collect();
+            assert_eq!(names, columns, "{sql}");
+            let found: Vec<(String, usize)> = found
+                .iter()
+                .map(|l| (l.source.to_string().replace('"', ""), l.position))
+                .collect();
+            let likes: Vec<(String, usize)> =
+                likes.into_iter().map(|(s, p)| (s.to_owned(), p)).collect();
+            assert_eq!(found, likes, "{sql}");
+        }
+        let Ok(SchemaStatement::Parsed(_, found)) =
+            parse_schema("CREATE TABLE t (LIKE s INCLUDING ALL EXCLUDING IDENTITY)")
+        else {
+            panic!()
+        };
+        let l = &found[0];
+        assert_eq!(
+            (l.defaults, l.identity, l.generated, l.indexes),
+            (true, false, true, true)
+        );
+        // Not a list's LIKE: left to the parser.
+        assert!(parse_schema("CREATE TABLE t (LIKE s INCLUDING EVERYTHING)").is_err());
+        assert!(matches!(
+            parse_schema("CREATE TABLE t AS SELECT x FROM s WHERE x LIKE 'a%'"),
+            Ok(SchemaStatement::Parsed(_, l)) if l.is_empty()
+        ));
+    }
+
+    #[test]
+    fn links_are_read_alone_in_their_alter_table() {
+        let link = |sql: &str| match parse_schema(sql) {
+            Ok(SchemaStatement::Link(l)) => Some((
+                l.table.to_string(),
+                l.kind,
+                l.other.to_string(),
+                l.if_exists,
+            )),
+            _ => None,
+        };
+        assert_eq!(
+            link("ALTER TABLE p ATTACH PARTITION s.c FOR VALUES FROM (1) TO (2);"),
+            Some(("p".into(), LinkKind::Attach, "s.c".into(), false))
+        );
+        assert_eq!(
+            link("alter table if exists only p detach partition c finalize"),
+            Some(("p".into(), LinkKind::Detach, "c".into(), true))
+        );
+        assert_eq!(
+            link("ALTER TABLE c NO INHERIT p"),
+            Some(("c".into(), LinkKind::NoInherit, "p".into(), false))
+        );
+        assert_eq!(
+            link("ALTER TABLE c INHERIT p"),
+            Some(("c".into(), LinkKind::Inherit, "p".into(), false))
+        );
+        // With another action, or something after: not a link.
+        assert_eq!(link("ALTER TABLE c INHERIT p, ADD COLUMN x int"), None);
+        assert_eq!(link("ALTER TABLE c ADD COLUMN inherit int"), None);
     }
 
     #[test]

@@ -849,3 +849,54 @@ fn partitions_and_children_follow_their_parents_changes() {
     );
     assert_eq!(seen[3], (vec!["x?".into(), "z?".into()], vec![]));
 }
+
+#[test]
+fn like_and_later_links_take_their_sources_columns() {
+    let src =
+        "CREATE TABLE src (id int8 GENERATED ALWAYS AS IDENTITY, n int4 NOT NULL DEFAULT 1);\n";
+    let schemas = [
+        // Identity copied: writing the id is E412.
+        format!("{src}CREATE TABLE p1 (LIKE src INCLUDING IDENTITY, note text);\n"),
+        // Without it, the id is a plain NOT NULL column.
+        format!("{src}CREATE TABLE p1 (note text, LIKE src INCLUDING DEFAULTS);\n"),
+        // No such source: the table is not created.
+        format!("{src}CREATE TABLE p1 (LIKE nowhere INCLUDING ALL);\n"),
+        // An option PostgreSQL does not have is left to the parser.
+        format!("{src}CREATE TABLE p1 (LIKE src INCLUDING EVERYTHING);\n"),
+        // Links naming a missing table; IF EXISTS spares the first.
+        format!(
+            "{src}CREATE TABLE p1 (id int8, n int4);\n\
+             ALTER TABLE nowhere INHERIT src;\n\
+             ALTER TABLE IF EXISTS nowhere INHERIT src;\n\
+             ALTER TABLE src ATTACH PARTITION nowhere DEFAULT;\n\
+             ALTER TABLE p1 INHERIT src;\n\
+             ALTER TABLE src ADD COLUMN added text;\n"
+        ),
+    ];
+    let seen = memoized_diagnosed_runs(
+        "-- name: Read :many\nSELECT * FROM p1;\n\n-- name: Put :exec\nINSERT INTO p1 SELECT * FROM p1;\n",
+        &schemas,
+        |a, diags| {
+            let codes: Vec<&str> = diags.items.iter().map(|d| d.code.id()).collect();
+            let cols: Vec<String> = a
+                .contract
+                .queries
+                .iter()
+                .filter(|q| q.name == "Read")
+                .flat_map(|q| &q.columns)
+                .map(|c| format!("{}{}", c.name, if c.nullable { "?" } else { "" }))
+                .collect();
+            (cols, codes)
+        },
+    );
+    let cols = |c: &[&str]| c.iter().map(|&s| s.to_owned()).collect::<Vec<_>>();
+    assert_eq!(seen[0], (cols(&["id", "n", "note?"]), vec!["E412"]));
+    assert_eq!(seen[1], (cols(&["note?", "id", "n"]), vec![]));
+    assert_eq!(seen[2], (vec![], vec!["E301", "E400", "E400"]));
+    assert_eq!(seen[3].1, vec!["E300", "E400", "E400"]);
+    // The child inherited, so it has the column the parent added after.
+    assert_eq!(
+        seen[4],
+        (cols(&["id?", "n?", "added?"]), vec!["E301", "E301"])
+    );
+}

@@ -467,11 +467,14 @@ fn apply_sources(
                 continue;
             }
             let span = Span::new(src.file, abs.clone());
-            match sqltext::parse(stmt_text) {
-                Ok(stmts) => {
+            match sqltext::parse_schema(stmt_text) {
+                Ok(sqltext::SchemaStatement::Parsed(stmts, likes)) => {
                     for s in stmts {
-                        apply(cat, &s, &span, stmt_text, analyze_view, diags);
+                        apply(cat, &s, &likes, &span, stmt_text, analyze_view, diags);
                     }
+                }
+                Ok(sqltext::SchemaStatement::Link(link)) => {
+                    apply_link(cat, &link, &span, stmt_text, diags);
                 }
                 Err(_) if declares_function(&words) => {
                     if let Some(name) = created_function_name(stmt_text) {
@@ -703,9 +706,133 @@ fn unknown_relation(cat: &Catalog, name: &ObjectName, span: Span, what: &str) ->
     .help(hint)
 }
 
+/// Links a table to a parent, or unlinks it: `ALTER TABLE ... ATTACH PARTITION`,
+/// `DETACH PARTITION`, `INHERIT`, `NO INHERIT`. The partition or child keeps its
+/// columns; while linked, it follows its parent's changes. A partition's columns are
+/// its parent's alone while attached (a column the parent drops goes with it), and its
+/// own again once detached, as PostgreSQL keeps them.
+fn apply_link(
+    cat: &mut Catalog,
+    link: &sqltext::TableLink,
+    span: &Span,
+    text: &str,
+    diags: &mut Diagnostics,
+) {
+    use sqltext::LinkKind;
+    let table = qualify(&link.table);
+    let other = qualify(&link.other);
+    if !cat.relations.contains_key(&table) {
+        if !link.if_exists {
+            let s = name_span(&link.table, span, text);
+            diags.push(unknown_relation(cat, &link.table, s, "table"));
+        }
+        return;
+    }
+    if !cat.relations.contains_key(&other) {
+        let s = name_span(&link.other, span, text);
+        diags.push(unknown_relation(cat, &link.other, s, "table"));
+        return;
+    }
+    let (child, parent) = match link.kind {
+        LinkKind::Attach | LinkKind::Detach => (other, table),
+        LinkKind::Inherit | LinkKind::NoInherit => (table, other),
+    };
+    let parent_columns: Vec<String> = cat.relations[&parent]
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
+    let Some(r) = cat.relations.get_mut(&child) else {
+        return;
+    };
+    match link.kind {
+        LinkKind::Attach | LinkKind::Inherit => {
+            if !r.parents.contains(&parent) {
+                r.parents.push(parent);
+            }
+            if link.kind == LinkKind::Attach {
+                for c in &parent_columns {
+                    r.local_columns.remove(c);
+                }
+            }
+        }
+        LinkKind::Detach | LinkKind::NoInherit => {
+            r.parents.retain(|p| *p != parent);
+            if link.kind == LinkKind::Detach {
+                r.local_columns
+                    .extend(r.columns.iter().map(|c| c.name.clone()));
+            }
+        }
+    }
+}
+
+/// The columns a CREATE TABLE's `LIKE source` element copies, or `None` (and the
+/// error) when there is no such table, view or composite type.
+fn like_columns(
+    cat: &Catalog,
+    like: &sqltext::TableLike,
+    span: &Span,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<Vec<CatColumn>> {
+    let q = qualify(&like.source);
+    if let Some(r) = cat.relations.get(&q) {
+        // A view's columns are copied without NOT NULL, as PostgreSQL has them.
+        let table = r.kind == RelKind::Table;
+        return Some(
+            r.columns
+                .iter()
+                .map(|c| {
+                    let generated = match c.generated {
+                        Some(Generated::Identity) if like.identity => Some(Generated::Identity),
+                        Some(Generated::Expression) if like.generated => {
+                            Some(Generated::Expression)
+                        }
+                        _ => None,
+                    };
+                    let has_default = match c.generated {
+                        Some(Generated::Identity) => like.identity,
+                        Some(Generated::Expression) => like.generated,
+                        None => c.has_default && (like.defaults || like.identity),
+                    };
+                    CatColumn {
+                        name: c.name.clone(),
+                        ty: c.ty.clone(),
+                        not_null: table && c.not_null,
+                        has_default: table && has_default,
+                        generated: generated.filter(|_| table),
+                        primary_key: table && like.indexes && c.primary_key,
+                        null_elements: c.null_elements,
+                    }
+                })
+                .collect(),
+        );
+    }
+    if let Some(t) = cat.composites.get(&q) {
+        return Some(
+            t.fields
+                .iter()
+                .map(|(name, ty)| CatColumn {
+                    name: name.clone(),
+                    ty: ty.clone(),
+                    not_null: false,
+                    has_default: false,
+                    generated: None,
+                    primary_key: false,
+                    null_elements: false,
+                })
+                .collect(),
+        );
+    }
+    let s = name_span(&like.source, span, text);
+    diags.push(unknown_relation(cat, &like.source, s, "table"));
+    None
+}
+
 fn apply(
     cat: &mut Catalog,
     stmt: &Statement,
+    likes: &[sqltext::TableLike],
     span: &Span,
     text: &str,
     analyze_view: &ViewAnalyzer<'_>,
@@ -739,11 +866,24 @@ fn apply(
                 );
                 return;
             }
-            let own: Vec<CatColumn> = ct
-                .columns
-                .iter()
-                .map(|d| column_from_def(cat, d, span, text, diags))
-                .collect();
+            // Its own columns, with those of each LIKE where it stands in the list.
+            let mut own: Vec<CatColumn> = Vec::new();
+            let mut pending = likes.iter().peekable();
+            for (i, d) in ct.columns.iter().enumerate() {
+                while let Some(like) = pending.next_if(|l| l.position == i) {
+                    let Some(copied) = like_columns(cat, like, span, text, diags) else {
+                        return;
+                    };
+                    own.extend(copied);
+                }
+                own.push(column_from_def(cat, d, span, text, diags));
+            }
+            for like in pending {
+                let Some(copied) = like_columns(cat, like, span, text, diags) else {
+                    return;
+                };
+                own.extend(copied);
+            }
             // A partition has its partitioned table's columns; a child table has its
             // parents' columns first, then its own, one column per name.
             let mut parents = Vec::new();
