@@ -986,6 +986,24 @@ fn depth_exceeded(tokens: &[TokenWithSpan]) -> Option<sqlparser::tokenizer::Span
     None
 }
 
+/// Strips the leading comments of a statement range so that the keyword test and the
+/// parser's line numbers start at the statement itself.
+pub fn strip_leading_comments(text: &str, r: Range<usize>) -> Range<usize> {
+    let mut start = r.start;
+    loop {
+        let s = &text[start..r.end];
+        let t = s.trim_start();
+        start += s.len() - t.len();
+        if t.starts_with("--") {
+            start += t.find('\n').map_or(t.len(), |e| e + 1);
+        } else if t.starts_with("/*") {
+            start += t.find("*/").map_or(t.len(), |e| e + 2);
+        } else {
+            return start..r.end;
+        }
+    }
+}
+
 /// Byte ranges of the statements in `text`, split at top-level `;`, trimmed, empty
 /// statements dropped. Comments stay inside the ranges.
 pub fn split_statements(text: &str) -> Vec<Range<usize>> {

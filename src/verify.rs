@@ -105,13 +105,21 @@ fn compare(client: &mut Client, sources: &SourceMap, a: &Analysis) -> Report {
     let mut checked = 0;
     for s in &a.schema {
         let f = sources.get(s.file);
-        if let Err(e) = client.batch_execute(&f.text[s.range.clone()]) {
+        let section = &f.text[s.range.clone()];
+        if let Err(e) = client.batch_execute(section) {
+            // The file ran as one transaction, undone whole: its statements are run
+            // again one by one, to point at the one refused, and in it at where the
+            // server says.
+            let (what, at) = match rejected_statement(client, section, &e) {
+                Some(at) => ("statement", s.range.start + at),
+                None => ("file", s.range.start),
+            };
             diags.push(
                 Diagnostic::error(
                     Code::VerifyRejected,
-                    format!("PostgreSQL rejects this schema file: {}", db_message(&e)),
+                    format!("PostgreSQL rejects this schema {what}: {}", db_message(&e)),
                 )
-                .at(Span::point(s.file, s.range.start))
+                .at(Span::point(s.file, at))
                 .help("fix the migration so it applies to an empty database"),
             );
             return Report { checked, diags };
@@ -255,6 +263,34 @@ fn base_name(a: &Analysis, t: &str) -> String {
         cur.push_str("[]");
     }
     cur
+}
+
+/// Where in `text` the statement that fails as `err` did is (the server's position in
+/// it, or its start), running `text`'s statements one by one until one fails; `None`
+/// when none fails with the same SQLSTATE (a statement that runs only outside a
+/// transaction, say).
+fn rejected_statement(client: &mut Client, text: &str, err: &postgres::Error) -> Option<usize> {
+    let code = err.code()?;
+    for r in crate::sqltext::split_statements(text) {
+        let r = crate::sqltext::strip_leading_comments(text, r);
+        let stmt = &text[r.clone()];
+        let Err(e) = client.batch_execute(stmt) else {
+            continue;
+        };
+        if e.code() != Some(code) {
+            return None;
+        }
+        // The server counts characters from 1.
+        let offset = match e.as_db_error().and_then(|d| d.position()) {
+            Some(postgres::error::ErrorPosition::Original(p)) => stmt
+                .char_indices()
+                .nth((*p as usize).saturating_sub(1))
+                .map_or(0, |(i, _)| i),
+            _ => 0,
+        };
+        return Some(r.start + offset);
+    }
+    None
 }
 
 fn db_message(e: &postgres::Error) -> String {

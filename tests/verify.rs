@@ -113,6 +113,52 @@ fn a_query_the_server_rejects_is_reported() {
 }
 
 #[test]
+fn a_schema_statement_the_server_rejects_is_located() {
+    // Each file is accepted by the analyzer and refused by the server: a child that
+    // lacks a column of the parent it is to inherit from (no position from the
+    // server: the statement's start), and a CHECK comparing an integer with text that
+    // is no integer (the server's position).
+    let cases = [
+        (
+            "CREATE TABLE p (id int8, x int4);\n-- the child\nCREATE TABLE c (id int8);\nALTER TABLE c INHERIT p;\n",
+            "ALTER TABLE c INHERIT p",
+            "42804",
+        ),
+        (
+            "CREATE TABLE p (id int8);\nCREATE TABLE q (n int4 CHECK (n > 'abc'));\n",
+            "'abc'",
+            "22P02",
+        ),
+    ];
+    for (schema, at, code) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+        std::fs::write(
+            dir.path().join("queries.sql"),
+            "-- name: Ids :many\nSELECT id FROM p;\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sqlpact.yaml"),
+            "version: 1\ncontract: { name: v, version: 1.0.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n",
+        )
+        .unwrap();
+        let (report, _) = verify(&dir.path().join("sqlpact.yaml"));
+        let d = &report.diags.items[0];
+        assert_eq!(d.code, Code::VerifyRejected);
+        assert!(
+            d.message
+                .starts_with("PostgreSQL rejects this schema statement:")
+                && d.message.contains(code),
+            "{}",
+            d.message
+        );
+        let span = d.span.as_ref().expect("a location");
+        assert_eq!(span.range.start, schema.find(at).unwrap(), "{}", d.message);
+    }
+}
+
+#[test]
 fn unreachable_server_is_a_clear_error() {
     let run =
         common::load(&common::root().join("tests/fixtures/analyze/coalesce_max/sqlpact.yaml"));

@@ -355,24 +355,6 @@ fn created_function_name(stmt: &str) -> Option<String> {
     }
 }
 
-/// Strips the leading comments of a statement range so that the keyword test and the
-/// parser's line numbers start at the statement itself.
-fn strip_leading_comments(text: &str, r: std::ops::Range<usize>) -> std::ops::Range<usize> {
-    let mut start = r.start;
-    loop {
-        let s = &text[start..r.end];
-        let t = s.trim_start();
-        start += s.len() - t.len();
-        if t.starts_with("--") {
-            start += t.find('\n').map_or(t.len(), |e| e + 1);
-        } else if t.starts_with("/*") {
-            start += t.find("*/").map_or(t.len(), |e| e + 2);
-        } else {
-            return start..r.end;
-        }
-    }
-}
-
 pub type ViewAnalyzer<'a> = dyn Fn(
         &Catalog,
         &sqlparser::ast::Query,
@@ -460,7 +442,7 @@ fn apply_sources(
         let section = &text[src.range.clone()];
         for r in sqltext::split_statements(section) {
             let abs = src.range.start + r.start..src.range.start + r.end;
-            let abs = strip_leading_comments(text, abs);
+            let abs = sqltext::strip_leading_comments(text, abs);
             let stmt_text = &text[abs.clone()];
             let words = leading_words(stmt_text);
             if !relevant(&words) {
