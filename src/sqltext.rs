@@ -117,10 +117,19 @@ fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Vec<Statement>, ParseFailu
 /// What a schema statement holds that sqlparser does not read.
 #[derive(Debug)]
 pub enum SchemaStatement {
-    /// Parsed statements, with the `LIKE` elements taken out of a CREATE TABLE's list.
-    Parsed(Vec<Statement>, Vec<TableLike>),
+    /// Parsed statements, with what was taken out of a CREATE TABLE's list.
+    Parsed(Vec<Statement>, TableExtras),
     /// `ALTER TABLE ... ATTACH PARTITION`, `DETACH PARTITION`, `INHERIT` or `NO INHERIT`.
     Link(TableLink),
+}
+
+/// What sqlparser does not read of a CREATE TABLE's list.
+#[derive(Debug, Default)]
+pub struct TableExtras {
+    /// Its `LIKE` elements, in order.
+    pub likes: Vec<TableLike>,
+    /// The names a `CREATE TABLE name (a, b) AS ...` gives the query's columns.
+    pub names: Vec<Ident>,
 }
 
 /// A `LIKE source [INCLUDING ...]` element of a CREATE TABLE's list.
@@ -173,9 +182,12 @@ pub fn parse_schema(sql: &str) -> Result<SchemaStatement, ParseFailure> {
     if let Some(link) = table_link(&tokens) {
         return Ok(SchemaStatement::Link(link));
     }
-    let likes = table_likes(&mut tokens);
+    let extras = TableExtras {
+        names: table_as_names(&mut tokens),
+        likes: table_likes(&mut tokens),
+    };
     postgres_forms(&mut tokens);
-    parse_tokens(tokens).map(|s| SchemaStatement::Parsed(s, likes))
+    parse_tokens(tokens).map(|s| SchemaStatement::Parsed(s, extras))
 }
 
 /// The dotted name at `words[w..]`, and the index of the word after it.
@@ -262,6 +274,59 @@ fn table_link(tokens: &[TokenWithSpan]) -> Option<TableLink> {
     })
 }
 
+/// The index in `words` of the `(` that opens a CREATE TABLE's list: `CREATE [GLOBAL |
+/// LOCAL] [TEMP | TEMPORARY | UNLOGGED] TABLE [IF NOT EXISTS] name (`.
+fn table_list(tokens: &[TokenWithSpan], words: &[usize]) -> Option<usize> {
+    let kw = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
+    if !kw(0, Keyword::CREATE) {
+        return None;
+    }
+    let mut w = (1..4).find(|&w| kw(w, Keyword::TABLE))? + 1;
+    if kw(w, Keyword::IF) && kw(w + 1, Keyword::NOT) && kw(w + 2, Keyword::EXISTS) {
+        w += 3;
+    }
+    let (_, w) = object_name(tokens, words, w)?;
+    (words.get(w).map(|&i| &tokens[i].token) == Some(&Token::LParen)).then_some(w)
+}
+
+/// Takes out the list of names of `CREATE TABLE name (a, b) AS ...` (names alone,
+/// which no other CREATE TABLE has), which sqlparser reads as columns without types.
+fn table_as_names(tokens: &mut Vec<TokenWithSpan>) -> Vec<Ident> {
+    let words = words_of(tokens);
+    let Some(open) = table_list(tokens, &words) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    let mut w = open + 1;
+    loop {
+        let Some(t) = words.get(w).map(|&i| &tokens[i]) else {
+            return Vec::new();
+        };
+        let Token::Word(word) = &t.token else {
+            return Vec::new();
+        };
+        names.push(Ident {
+            value: word.value.clone(),
+            quote_style: word.quote_style,
+            span: t.span,
+        });
+        match words.get(w + 1).map(|&i| &tokens[i].token) {
+            Some(Token::Comma) => w += 2,
+            Some(Token::RParen) => break,
+            _ => return Vec::new(),
+        }
+    }
+    let close = words[w + 1];
+    let is_as = words
+        .get(w + 2)
+        .is_some_and(|&i| is_keyword(&tokens[i], Keyword::AS));
+    if !is_as {
+        return Vec::new();
+    }
+    tokens.drain(words[open]..=close);
+    names
+}
+
 /// Takes the `LIKE source [{INCLUDING | EXCLUDING} option ...]` elements out of a
 /// CREATE TABLE's list (sqlparser reads a LIKE only alone in the list, and without its
 /// options), with the comma that separates each from the rest. An element it does not
@@ -272,22 +337,9 @@ fn table_likes(tokens: &mut Vec<TokenWithSpan>) -> Vec<TableLike> {
     }
     let words = words_of(tokens);
     let kw = |w: usize, k: Keyword| words.get(w).is_some_and(|&i| is_keyword(&tokens[i], k));
-    // CREATE [GLOBAL | LOCAL] [TEMP | TEMPORARY | UNLOGGED] TABLE [IF NOT EXISTS] name (
-    if !kw(0, Keyword::CREATE) {
-        return Vec::new();
-    }
-    let Some(mut w) = (1..4).find(|&w| kw(w, Keyword::TABLE)).map(|w| w + 1) else {
+    let Some(w) = table_list(tokens, &words) else {
         return Vec::new();
     };
-    if kw(w, Keyword::IF) && kw(w + 1, Keyword::NOT) && kw(w + 2, Keyword::EXISTS) {
-        w += 3;
-    }
-    let Some((_, w)) = object_name(tokens, &words, w) else {
-        return Vec::new();
-    };
-    if words.get(w).map(|&i| &tokens[i].token) != Some(&Token::LParen) {
-        return Vec::new();
-    }
     // The list's elements: ranges of `words`, split at the commas of the list's level.
     let mut elements = Vec::new();
     let (mut depth, mut start) = (0usize, w + 1);
@@ -1226,9 +1278,10 @@ mod tests {
             ),
         ];
         for (sql, columns, likes) in cases {
-            let Ok(SchemaStatement::Parsed(stmts, found)) = parse_schema(sql) else {
+            let Ok(SchemaStatement::Parsed(stmts, extras)) = parse_schema(sql) else {
                 panic!("{sql}");
             };
+            let found = extras.likes;
             let Statement::CreateTable(ct) = &stmts[0] else {
                 panic!("{sql}: {stmts:?}");
             };
@@ -1242,21 +1295,32 @@ mod tests {
                 likes.into_iter().map(|(s, p)| (s.to_owned(), p)).collect();
             assert_eq!(found, likes, "{sql}");
         }
-        let Ok(SchemaStatement::Parsed(_, found)) =
+        let Ok(SchemaStatement::Parsed(_, extras)) =
             parse_schema("CREATE TABLE t (LIKE s INCLUDING ALL EXCLUDING IDENTITY)")
         else {
             panic!()
         };
-        let l = &found[0];
+        let l = &extras.likes[0];
         assert_eq!(
             (l.defaults, l.identity, l.generated, l.indexes),
             (true, false, true, true)
+        );
+        // CREATE TABLE ... AS with names alone: the names leave the statement.
+        let Ok(SchemaStatement::Parsed(stmts, extras)) =
+            parse_schema("CREATE TABLE t (a, \"B\") AS SELECT 1, 2, 3")
+        else {
+            panic!()
+        };
+        let names: Vec<&str> = extras.names.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(names, ["a", "B"]);
+        assert!(
+            matches!(&stmts[0], Statement::CreateTable(ct) if ct.columns.is_empty() && ct.query.is_some())
         );
         // Not a list's LIKE: left to the parser.
         assert!(parse_schema("CREATE TABLE t (LIKE s INCLUDING EVERYTHING)").is_err());
         assert!(matches!(
             parse_schema("CREATE TABLE t AS SELECT x FROM s WHERE x LIKE 'a%'"),
-            Ok(SchemaStatement::Parsed(_, l)) if l.is_empty()
+            Ok(SchemaStatement::Parsed(_, e)) if e.likes.is_empty()
         ));
     }
 

@@ -450,9 +450,9 @@ fn apply_sources(
             }
             let span = Span::new(src.file, abs.clone());
             match sqltext::parse_schema(stmt_text) {
-                Ok(sqltext::SchemaStatement::Parsed(stmts, likes)) => {
+                Ok(sqltext::SchemaStatement::Parsed(stmts, extras)) => {
                     for s in stmts {
-                        apply(cat, &s, &likes, &span, stmt_text, analyze_view, diags);
+                        apply(cat, &s, &extras, &span, stmt_text, analyze_view, diags);
                     }
                 }
                 Ok(sqltext::SchemaStatement::Link(link)) => {
@@ -814,7 +814,7 @@ fn like_columns(
 fn apply(
     cat: &mut Catalog,
     stmt: &Statement,
-    likes: &[sqltext::TableLike],
+    extras: &sqltext::TableExtras,
     span: &Span,
     text: &str,
     analyze_view: &ViewAnalyzer<'_>,
@@ -837,20 +837,49 @@ fn apply(
                 }
                 return;
             }
-            if ct.query.is_some() || ct.like.is_some() {
+            if ct.like.is_some() {
                 diags.push(
                     Diagnostic::error(
                         Code::SchemaUnsupported,
-                        format!("CREATE TABLE `{q}` AS/LIKE is not followed"),
+                        format!("CREATE TABLE `{q}` LIKE outside the column list is not followed"),
                     )
                     .at(name_span(&ct.name, span, text))
-                    .help("write the table's columns out in a CREATE TABLE statement"),
+                    .help("write PostgreSQL's form, CREATE TABLE name (LIKE source)"),
                 );
+                return;
+            }
+            // CREATE TABLE ... AS: the query's columns (renamed by a column list), each
+            // of which may be NULL, as PostgreSQL creates them.
+            if let Some(query) = &ct.query {
+                if let Some(mut cols) =
+                    analyze_view(cat, query, span.file, span.range.start, text, diags)
+                {
+                    for (c, name) in cols.iter_mut().zip(&extras.names) {
+                        c.name = ident(name);
+                    }
+                    for c in &mut cols {
+                        c.not_null = false;
+                        c.has_default = false;
+                        c.generated = None;
+                        c.primary_key = false;
+                    }
+                    cat.relations.insert(
+                        q.clone(),
+                        Relation {
+                            name: q,
+                            kind: RelKind::Table,
+                            columns: cols,
+                            span: name_span(&ct.name, span, text),
+                            parents: Vec::new(),
+                            local_columns: BTreeSet::new(),
+                        },
+                    );
+                }
                 return;
             }
             // Its own columns, with those of each LIKE where it stands in the list.
             let mut own: Vec<CatColumn> = Vec::new();
-            let mut pending = likes.iter().peekable();
+            let mut pending = extras.likes.iter().peekable();
             for (i, d) in ct.columns.iter().enumerate() {
                 while let Some(like) = pending.next_if(|l| l.position == i) {
                     let Some(copied) = like_columns(cat, like, span, text, diags) else {
