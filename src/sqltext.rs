@@ -342,6 +342,7 @@ fn table_likes(tokens: &mut Vec<TokenWithSpan>) -> Vec<TableLike> {
     };
     // The list's elements: ranges of `words`, split at the commas of the list's level.
     let mut elements = Vec::new();
+    let mut commas = Vec::new();
     let (mut depth, mut start) = (0usize, w + 1);
     for (k, &i) in words.iter().enumerate().skip(w) {
         match tokens[i].token {
@@ -355,27 +356,34 @@ fn table_likes(tokens: &mut Vec<TokenWithSpan>) -> Vec<TableLike> {
             }
             Token::Comma if depth == 1 => {
                 elements.push(start..k);
+                commas.push(words[k]);
                 start = k + 1;
             }
             _ => {}
         }
     }
     let mut likes = Vec::new();
+    let mut kept = vec![true; elements.len()];
     let mut drop = vec![false; tokens.len()];
     let mut columns = 0;
     for (e, range) in elements.iter().enumerate() {
         let first = range.start;
         if !kw(first, Keyword::LIKE) {
-            let constraint = [
-                Keyword::CONSTRAINT,
-                Keyword::PRIMARY,
-                Keyword::UNIQUE,
-                Keyword::CHECK,
-                Keyword::FOREIGN,
-                Keyword::EXCLUDE,
-            ]
-            .into_iter()
-            .any(|k| kw(first, k));
+            // A constraint's first word; `exclude` names a column unless USING or `(`
+            // follows, as it may in PostgreSQL.
+            let next = words.get(first + 1).map(|&i| &tokens[i]);
+            let exclusion = kw(first, Keyword::EXCLUDE)
+                && next.is_some_and(|t| t.token == Token::LParen || is_keyword(t, Keyword::USING));
+            let constraint = exclusion
+                || [
+                    Keyword::CONSTRAINT,
+                    Keyword::PRIMARY,
+                    Keyword::UNIQUE,
+                    Keyword::CHECK,
+                    Keyword::FOREIGN,
+                ]
+                .into_iter()
+                .any(|k| kw(first, k));
             columns += usize::from(!constraint && !range.is_empty());
             continue;
         }
@@ -383,20 +391,20 @@ fn table_likes(tokens: &mut Vec<TokenWithSpan>) -> Vec<TableLike> {
             continue;
         };
         likes.push(like);
-        // The element, and the comma after it (or, last in the list, the one before).
-        let (from, to) = if e + 1 < elements.len() {
-            (words[range.start], words[range.end])
-        } else if e > 0 {
-            (words[range.start - 1], words[range.end] - 1)
-        } else {
-            (words[range.start], words[range.end] - 1)
-        };
-        drop[from..=to].iter_mut().for_each(|d| *d = true);
+        kept[e] = false;
+        drop[words[range.start]..=words[range.end - 1]]
+            .iter_mut()
+            .for_each(|d| *d = true);
     }
-    if !likes.is_empty() {
-        let mut drop = drop.into_iter();
-        tokens.retain(|_| !drop.next().unwrap_or(false));
+    if likes.is_empty() {
+        return likes;
     }
+    // A comma stays only after an element that stays, and before another that does.
+    for (e, &comma) in commas.iter().enumerate() {
+        drop[comma] = !(kept[e] && kept[e + 1..].iter().any(|&k| k));
+    }
+    let mut drop = drop.into_iter();
+    tokens.retain(|_| !drop.next().unwrap_or(false));
     likes
 }
 
@@ -1270,6 +1278,22 @@ mod tests {
                 "CREATE TABLE t (x int, PRIMARY KEY (x), LIKE s, y int, LIKE u)",
                 vec!["x", "y"],
                 vec![("s", 1), ("u", 2)],
+            ),
+            (
+                "CREATE TABLE t (x int, LIKE s, LIKE u)",
+                vec!["x"],
+                vec![("s", 1), ("u", 1)],
+            ),
+            (
+                "CREATE TABLE t (LIKE s, LIKE u, PRIMARY KEY (id))",
+                vec![],
+                vec![("s", 0), ("u", 0)],
+            ),
+            // `exclude` names a column here.
+            (
+                "CREATE TABLE t (exclude int, LIKE s, EXCLUDE USING gist (exclude WITH =))",
+                vec!["exclude"],
+                vec![("s", 1)],
             ),
             (
                 "create unlogged table if not exists t (x int, like \"S\" including defaults)",

@@ -267,25 +267,30 @@ fn base_name(a: &Analysis, t: &str) -> String {
 
 /// Where in `text` the statement that fails as `err` did is (the server's position in
 /// it, or its start), running `text`'s statements one by one until one fails; `None`
-/// when none fails with the same SQLSTATE (a statement that runs only outside a
-/// transaction, say).
+/// when the first to fail fails otherwise (a statement a COMMIT in the file kept, one
+/// that runs only outside a transaction).
 fn rejected_statement(client: &mut Client, text: &str, err: &postgres::Error) -> Option<usize> {
-    let code = err.code()?;
+    let first = err.as_db_error()?;
+    // A file that opened a transaction left it failed.
+    let _ = client.batch_execute("ROLLBACK");
     for r in crate::sqltext::split_statements(text) {
         let r = crate::sqltext::strip_leading_comments(text, r);
         let stmt = &text[r.clone()];
         let Err(e) = client.batch_execute(stmt) else {
             continue;
         };
-        if e.code() != Some(code) {
+        // Another error (a statement a COMMIT earlier in the file kept, say): not the
+        // one to point at.
+        let db = e.as_db_error()?;
+        if (db.code(), db.message()) != (first.code(), first.message()) {
             return None;
         }
-        // The server counts characters from 1.
-        let offset = match e.as_db_error().and_then(|d| d.position()) {
+        // The server counts characters from 1; one past the end is the end of input.
+        let offset = match db.position() {
             Some(postgres::error::ErrorPosition::Original(p)) => stmt
                 .char_indices()
                 .nth((*p as usize).saturating_sub(1))
-                .map_or(0, |(i, _)| i),
+                .map_or(stmt.len(), |(i, _)| i),
             _ => 0,
         };
         return Some(r.start + offset);

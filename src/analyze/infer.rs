@@ -2785,6 +2785,31 @@ impl<'a> Cx<'a> {
         );
     }
 
+    /// A system column of `rel` (`xmin`, `ctid`, ...), which every table has besides
+    /// its own columns, none of them NULL; `*` does not list them, and a view, a
+    /// subquery or a function's rows have none.
+    fn system_column(&self, rel: &Rel, name: &str) -> Option<Typed> {
+        let ty = match name {
+            "tableoid" => "oid",
+            "xmin" | "xmax" => "xid",
+            "cmin" | "cmax" => "cid",
+            "ctid" => "tid",
+            _ => return None,
+        };
+        let table = rel.table.as_ref()?;
+        if self.cat.relations.get(table)?.kind != RelKind::Table
+            || rel.cols.iter().any(|c| c.0 == name)
+        {
+            return None;
+        }
+        Some(Typed::fixed(
+            ty,
+            false,
+            R::TableConstraint,
+            &format!("system column `{name}` of `{table}`"),
+        ))
+    }
+
     /// Resolves a column reference, innermost frame first.
     fn column(
         &mut self,
@@ -2799,8 +2824,9 @@ impl<'a> Cx<'a> {
             if let Some(q) = qual {
                 if let Some(ri) = f.rels.iter().rposition(|r| r.alias == q) {
                     let rel = &f.rels[ri];
-                    return match rel.cols.iter().find(|c| c.0 == name) {
-                        Some((_, t)) => self.apply_rel_in(f, ri, name, t.clone()),
+                    let found = rel.cols.iter().find(|c| c.0 == name).map(|c| c.1.clone());
+                    return match found.or_else(|| self.system_column(rel, name)) {
+                        Some(t) => self.apply_rel_in(f, ri, name, t),
                         None => {
                             let rel = rel.clone();
                             self.unknown_column_in(&rel, name, span);
@@ -2810,13 +2836,22 @@ impl<'a> Cx<'a> {
                 }
                 continue;
             }
-            let matches: Vec<usize> = f
+            let mut matches: Vec<usize> = f
                 .rels
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.has_visible(name))
                 .map(|(i, _)| i)
                 .collect();
+            let mut system = None;
+            if matches.is_empty() {
+                for (i, r) in f.rels.iter().enumerate() {
+                    if let Some(t) = self.system_column(r, name) {
+                        matches.push(i);
+                        system = Some(t);
+                    }
+                }
+            }
             match matches.as_slice() {
                 [] => continue,
                 [ri] => {
@@ -2825,6 +2860,7 @@ impl<'a> Cx<'a> {
                         .iter()
                         .find(|c| c.0 == name)
                         .map(|c| c.1.clone())
+                        .or(system)
                         .unwrap_or_else(Typed::unknown);
                     return self.apply_rel_in(f, *ri, name, t);
                 }

@@ -109,6 +109,7 @@ impl Fingerprints {
                         c.not_null,
                         c.has_default,
                         c.generated,
+                        c.identity,
                         c.primary_key,
                         c.null_elements,
                     )

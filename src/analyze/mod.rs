@@ -56,6 +56,7 @@ fn view_columns(
                 not_null: !c.t.nullable,
                 has_default: false,
                 generated: None,
+                identity: false,
                 primary_key: false,
                 null_elements: c.t.elem_null.is_some(),
             })

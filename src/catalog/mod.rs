@@ -35,6 +35,9 @@ pub struct CatColumn {
     pub has_default: bool,
     /// Filled by PostgreSQL alone: a statement may write only `DEFAULT` into it.
     pub generated: Option<Generated>,
+    /// An identity column, `ALWAYS` or `BY DEFAULT`: its default is the identity's,
+    /// which a partition, a child or a `LIKE` without `INCLUDING IDENTITY` lacks.
+    pub identity: bool,
     /// Part of the table's primary key: grouping by all of the key lets a query read
     /// every column of the table.
     pub primary_key: bool,
@@ -545,6 +548,7 @@ fn column_from_def(
     let mut not_null = false;
     let mut has_default = is_serial(&spelled);
     let mut generated = None;
+    let mut identity = false;
     let mut primary_key = false;
     for o in &def.options {
         match &o.option {
@@ -566,6 +570,7 @@ fn column_from_def(
                 } else {
                     // An identity column is NOT NULL, as PostgreSQL makes it.
                     not_null = true;
+                    identity = true;
                     if *generated_as == GeneratedAs::Always {
                         generated = Some(Generated::Identity);
                     }
@@ -574,6 +579,7 @@ fn column_from_def(
             ColumnOption::Identity(_) => {
                 has_default = true;
                 not_null = true;
+                identity = true;
             }
             _ => {}
         }
@@ -587,6 +593,7 @@ fn column_from_def(
         not_null,
         has_default,
         generated,
+        identity,
         primary_key,
         null_elements: false,
     }
@@ -655,6 +662,7 @@ fn merge_column(columns: &mut Vec<CatColumn>, c: CatColumn) {
             x.has_default |= c.has_default;
             x.primary_key |= c.primary_key;
             x.generated = x.generated.or(c.generated);
+            x.identity |= c.identity;
         }
         None => columns.push(c),
     }
@@ -719,32 +727,58 @@ fn apply_link(
         LinkKind::Attach | LinkKind::Detach => (other, table),
         LinkKind::Inherit | LinkKind::NoInherit => (table, other),
     };
-    let parent_columns: Vec<String> = cat.relations[&parent]
+    let linking = matches!(link.kind, LinkKind::Attach | LinkKind::Inherit);
+    if linking && (child == parent || cat.descendants(&child).contains(&parent)) {
+        diags.push(
+            Diagnostic::error(
+                Code::SchemaUnsupported,
+                format!("`{child}` would take its columns from itself, through `{parent}`"),
+            )
+            .at(name_span(&link.other, span, text))
+            .help("PostgreSQL refuses circular inheritance: link the tables the other way, or not at all"),
+        );
+        return;
+    }
+    let parent_keys: Vec<(String, bool)> = cat.relations[&parent]
         .columns
         .iter()
-        .map(|c| c.name.clone())
+        .map(|c| (c.name.clone(), c.primary_key))
         .collect();
     let Some(r) = cat.relations.get_mut(&child) else {
         return;
     };
-    match link.kind {
-        LinkKind::Attach | LinkKind::Inherit => {
-            if !r.parents.contains(&parent) {
-                r.parents.push(parent);
-            }
-            if link.kind == LinkKind::Attach {
-                for c in &parent_columns {
-                    r.local_columns.remove(c);
+    if linking {
+        if !r.parents.contains(&parent) {
+            r.parents.push(parent);
+        }
+        // An attached partition's columns are its table's alone, and it takes the
+        // table's primary key.
+        if link.kind == LinkKind::Attach {
+            for (name, key) in &parent_keys {
+                r.local_columns.remove(name);
+                if let Some(c) = r.columns.iter_mut().find(|c| &c.name == name) {
+                    c.primary_key |= key;
                 }
             }
         }
-        LinkKind::Detach | LinkKind::NoInherit => {
-            r.parents.retain(|p| *p != parent);
-            if link.kind == LinkKind::Detach {
-                r.local_columns
-                    .extend(r.columns.iter().map(|c| c.name.clone()));
-            }
-        }
+        return;
+    }
+    r.parents.retain(|p| *p != parent);
+    // A column no parent gives any more is the table's own.
+    let parents = r.parents.clone();
+    let given: BTreeSet<String> = parents
+        .iter()
+        .filter_map(|p| cat.relations.get(p))
+        .flat_map(|p| p.columns.iter().map(|c| c.name.clone()))
+        .collect();
+    if let Some(r) = cat.relations.get_mut(&child) {
+        let own: Vec<String> = r
+            .columns
+            .iter()
+            .map(|c| c.name.clone())
+            .filter(|c| !given.contains(c))
+            .collect();
+        r.local_columns.extend(own);
     }
 }
 
@@ -773,9 +807,9 @@ fn like_columns(
                         _ => None,
                     };
                     let has_default = match c.generated {
-                        Some(Generated::Identity) => like.identity,
                         Some(Generated::Expression) => like.generated,
-                        None => c.has_default && (like.defaults || like.identity),
+                        _ if c.identity => like.identity,
+                        _ => c.has_default && like.defaults,
                     };
                     CatColumn {
                         name: c.name.clone(),
@@ -783,6 +817,7 @@ fn like_columns(
                         not_null: table && c.not_null,
                         has_default: table && has_default,
                         generated: generated.filter(|_| table),
+                        identity: table && c.identity && like.identity,
                         primary_key: table && like.indexes && c.primary_key,
                         null_elements: c.null_elements,
                     }
@@ -800,6 +835,7 @@ fn like_columns(
                     not_null: false,
                     has_default: false,
                     generated: None,
+                    identity: false,
                     primary_key: false,
                     null_elements: false,
                 })
@@ -861,6 +897,7 @@ fn apply(
                         c.not_null = false;
                         c.has_default = false;
                         c.generated = None;
+                        c.identity = false;
                         c.primary_key = false;
                     }
                     cat.relations.insert(
@@ -915,9 +952,10 @@ fn apply(
                     // numbers rows inserted through the parent only), defaults and
                     // generated expressions they have.
                     c.primary_key &= partition;
-                    if c.generated == Some(Generated::Identity) {
+                    if c.identity {
                         c.generated = None;
                         c.has_default = false;
+                        c.identity = false;
                     }
                     merge_column(&mut columns, c);
                 }
@@ -1381,6 +1419,7 @@ fn alter_table(
                 AlterColumnOperation::AddGenerated { generated_as, .. } => {
                     col.has_default = true;
                     col.not_null = true;
+                    col.identity = true;
                     if *generated_as != Some(GeneratedAs::ByDefault) {
                         col.generated = Some(Generated::Identity);
                     }
