@@ -96,7 +96,39 @@ fn postgres_forms(tokens: &mut Vec<TokenWithSpan>) -> Vec<OverridingAt> {
     domain_nulls(tokens);
     between_symmetric(tokens);
     frame_exclusions(tokens);
+    merge_default_values(tokens);
     overriding_clauses(tokens)
+}
+
+/// Lets sqlparser read a MERGE's `THEN INSERT DEFAULT VALUES`, which it does not know:
+/// it is read as `THEN INSERT VALUES (DEFAULT)`, which fills the row with defaults just
+/// as well (the SQL sent to the server is the text as written).
+fn merge_default_values(tokens: &mut Vec<TokenWithSpan>) {
+    if !tokens.iter().any(|t| is_keyword(t, Keyword::DEFAULT)) {
+        return;
+    }
+    let words = words_of(tokens);
+    let mut at = Vec::new();
+    for w in words.windows(4) {
+        if is_keyword(&tokens[w[0]], Keyword::THEN)
+            && is_keyword(&tokens[w[1]], Keyword::INSERT)
+            && is_keyword(&tokens[w[2]], Keyword::DEFAULT)
+            && is_keyword(&tokens[w[3]], Keyword::VALUES)
+        {
+            at.push((w[2], w[3]));
+        }
+    }
+    // From the last, so that the earlier indices hold.
+    for (default, values) in at.into_iter().rev() {
+        let span = tokens[default].span;
+        let word = tokens[default].clone();
+        let values_token = tokens[values].clone();
+        let with = |token| TokenWithSpan { token, span };
+        tokens.splice(
+            default..=values,
+            [values_token, with(Token::LParen), word, with(Token::RParen)],
+        );
+    }
 }
 
 /// The statements of `tokens`, refused before the parse when an expression in them

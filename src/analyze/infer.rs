@@ -1393,7 +1393,7 @@ impl<'a> Cx<'a> {
         if let Some(src) = &i.source {
             let produced = self.under_overriding(&i.insert_token, |cx| match src.body.as_ref() {
                 SetExpr::Values(v) => {
-                    cx.insert_values(v, &hints);
+                    cx.insert_values(v, &hints, !i.columns.is_empty());
                     None
                 }
                 _ => {
@@ -1404,17 +1404,24 @@ impl<'a> Cx<'a> {
                     Some(cx.query(src, Some(&hints)))
                 }
             });
+            // Without a column list, fewer values fill the first columns.
+            let explicit = !i.columns.is_empty();
             if let Some(cols) = produced {
-                if cols.len() != hints.len() {
+                if cols.len() > hints.len() || (explicit && cols.len() != hints.len()) {
+                    let (what, help) = if explicit {
+                        ("INSERT names", "return one value per inserted column")
+                    } else {
+                        ("the table has", "return at most one value per column, in the table's order, or name the columns")
+                    };
                     self.err(
                         Code::ArityMismatch,
                         src.span(),
                         format!(
-                            "INSERT names {} columns but the query returns {}",
+                            "{what} {} columns but the query returns {}",
                             hints.len(),
                             cols.len()
                         ),
-                        "return one value per inserted column".into(),
+                        help.into(),
                     );
                 }
             }
@@ -1476,20 +1483,28 @@ impl<'a> Cx<'a> {
             .collect()
     }
 
-    /// The rows of an INSERT's VALUES, one value per inserted column.
-    fn insert_values(&mut self, v: &sqlparser::ast::Values, hints: &[Hint]) {
+    /// The rows of an INSERT's VALUES, one value per inserted column; without a column
+    /// list (`explicit` false), a row of fewer values fills the first columns, as
+    /// PostgreSQL does.
+    fn insert_values(&mut self, v: &sqlparser::ast::Values, hints: &[Hint], explicit: bool) {
         for row in &v.rows {
-            if row.content.len() != hints.len() && !hints.is_empty() {
-                self.err(
-                    Code::ArityMismatch,
-                    row.span(),
-                    format!(
-                        "INSERT names {} columns but this row has {} values",
-                        hints.len(),
-                        row.content.len()
-                    ),
-                    "give one value per column".into(),
-                );
+            let n = row.content.len();
+            if !hints.is_empty() && (n > hints.len() || (explicit && n != hints.len())) {
+                let (msg, help) = if explicit {
+                    (
+                        format!(
+                            "INSERT names {} columns but this row has {n} values",
+                            hints.len()
+                        ),
+                        "give one value per column",
+                    )
+                } else {
+                    (
+                        format!("the table has {} columns but this row has {n} values", hints.len()),
+                        "give at most one value per column, in the table's order, or name the columns",
+                    )
+                };
+                self.err(Code::ArityMismatch, row.span(), msg, help.into());
             }
             for (e, h) in row.content.iter().zip(hints.iter()) {
                 if !is_default(e) {
@@ -1657,7 +1672,10 @@ impl<'a> Cx<'a> {
                                     .into(),
                             );
                         }
-                        self.under_overriding(&ins.insert_token, |cx| cx.insert_values(v, &hints));
+                        let explicit = !ins.columns.is_empty();
+                        self.under_overriding(&ins.insert_token, |cx| {
+                            cx.insert_values(v, &hints, explicit)
+                        });
                     }
                     MergeInsertKind::Row | MergeInsertKind::Wildcard => {
                         unsupported(self, ins.kind_token.0.span, "`INSERT ROW` or `INSERT *`");
