@@ -3221,27 +3221,31 @@ impl<'a> Cx<'a> {
 
     /// Types both sides of a binary comparison-like operator, the known side first.
     fn pair(&mut self, l: &Expr, r: &Expr) -> (Typed, Typed) {
+        self.pair_as(l, r, "compared with an expression", false)
+    }
+
+    /// [`pair`](Self::pair), saying `why` of a parameter's type; `null_ok`: NULL is a
+    /// value the operator compares (`IS [NOT] DISTINCT FROM`), so a parameter may be
+    /// NULL.
+    fn pair_as(&mut self, l: &Expr, r: &Expr, why: &str, null_ok: bool) -> (Typed, Typed) {
+        let hint = |cx: &Self, t: &Typed| {
+            cx.compare_hint(t, why).map(|mut h| {
+                if null_ok {
+                    h.nullable = true;
+                    h.why = format!("{} by IS [NOT] DISTINCT FROM", h.why);
+                }
+                h
+            })
+        };
         if Self::is_param(l) && !Self::is_param(r) {
             let rt = self.expr(r, None);
-            let lt = self.expr(
-                l,
-                self.compare_hint(&rt, "compared with an expression")
-                    .as_ref(),
-            );
+            let lt = self.expr(l, hint(self, &rt).as_ref());
             (lt, rt)
         } else {
             let lt = self.expr(l, None);
-            let rt = self.expr(
-                r,
-                self.compare_hint(&lt, "compared with an expression")
-                    .as_ref(),
-            );
+            let rt = self.expr(r, hint(self, &lt).as_ref());
             if lt.ty.is_unknown() && !rt.ty.is_unknown() {
-                let lt = self.expr(
-                    l,
-                    self.compare_hint(&rt, "compared with an expression")
-                        .as_ref(),
-                );
+                let lt = self.expr(l, hint(self, &rt).as_ref());
                 return (lt, rt);
             }
             (lt, rt)
@@ -3392,7 +3396,7 @@ impl<'a> Cx<'a> {
                 )
             }
             Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
-                self.pair(a, b);
+                self.pair_as(a, b, "compared with an expression", true);
                 Typed::fixed(
                     "bool",
                     false,

@@ -870,7 +870,7 @@ impl QueryCtx<'_> {
             } else if let Some(r) = &slot.context_nullable {
                 (true, r.clone())
             } else {
-                (false, Reason::new(R::ParameterContext, "parameters are non-null unless written sqlc.narg, optional, or bound to a nullable column"))
+                (false, Reason::new(R::ParameterContext, "parameters are non-null unless written sqlc.narg, optional, bound to a nullable column, or compared by IS [NOT] DISTINCT FROM"))
             };
             let over = self.by_query_column.get(&key).map(|(l, _)| {
                 used.insert(key.clone());
