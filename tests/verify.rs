@@ -131,18 +131,7 @@ fn a_schema_statement_the_server_rejects_is_located() {
         ),
     ];
     for (schema, at, code) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
-        std::fs::write(
-            dir.path().join("queries.sql"),
-            "-- name: Ids :many\nSELECT id FROM p;\n",
-        )
-        .unwrap();
-        std::fs::write(
-            dir.path().join("sqlpact.yaml"),
-            "version: 1\ncontract: { name: v, version: 1.0.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n",
-        )
-        .unwrap();
+        let dir = common::registry(schema, "-- name: Ids :many\nSELECT id FROM p;\n");
         let (report, _) = verify(&dir.path().join("sqlpact.yaml"));
         let d = &report.diags.items[0];
         assert_eq!(d.code, Code::VerifyRejected);

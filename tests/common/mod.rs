@@ -33,6 +33,20 @@ pub struct Run {
     pub analysis: Option<Analysis>,
 }
 
+/// A registry in a temporary directory: `schema.sql` and `queries.sql` with the texts
+/// given, and the `sqlpact.yaml` that lists them.
+pub fn registry(schema: &str, queries: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("schema.sql"), schema).unwrap();
+    std::fs::write(dir.path().join("queries.sql"), queries).unwrap();
+    std::fs::write(
+        dir.path().join("sqlpact.yaml"),
+        "version: 1\ncontract: { name: scratch, version: 1.0.0 }\nengine: postgresql\nschema: [schema.sql]\nqueries: [queries.sql]\n",
+    )
+    .unwrap();
+    dir
+}
+
 pub fn load(registry_file: &Path) -> Run {
     let mut sources = SourceMap::default();
     let mut diags = Diagnostics::default();
