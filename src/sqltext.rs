@@ -222,6 +222,18 @@ pub fn parse_schema(sql: &str) -> Result<SchemaStatement, ParseFailure> {
     parse_tokens(tokens).map(|s| SchemaStatement::Parsed(s, extras))
 }
 
+/// The identifier `t` is, when it is a word.
+fn word_ident(t: &TokenWithSpan) -> Option<Ident> {
+    let Token::Word(word) = &t.token else {
+        return None;
+    };
+    Some(Ident {
+        value: word.value.clone(),
+        quote_style: word.quote_style,
+        span: t.span,
+    })
+}
+
 /// The dotted name at `words[w..]`, and the index of the word after it.
 fn object_name(
     tokens: &[TokenWithSpan],
@@ -230,15 +242,7 @@ fn object_name(
 ) -> Option<(ObjectName, usize)> {
     let mut parts = Vec::new();
     loop {
-        let t = &tokens[*words.get(w)?];
-        let Token::Word(word) = &t.token else {
-            return None;
-        };
-        parts.push(Ident {
-            value: word.value.clone(),
-            quote_style: word.quote_style,
-            span: t.span,
-        });
+        parts.push(word_ident(&tokens[*words.get(w)?])?);
         match words.get(w + 1).map(|&i| &tokens[i].token) {
             Some(Token::Period) => w += 2,
             _ => return Some((ObjectName::from(parts), w + 1)),
@@ -331,17 +335,10 @@ fn table_as_names(tokens: &mut Vec<TokenWithSpan>) -> Vec<Ident> {
     let mut names = Vec::new();
     let mut w = open + 1;
     loop {
-        let Some(t) = words.get(w).map(|&i| &tokens[i]) else {
+        let Some(name) = words.get(w).and_then(|&i| word_ident(&tokens[i])) else {
             return Vec::new();
         };
-        let Token::Word(word) = &t.token else {
-            return Vec::new();
-        };
-        names.push(Ident {
-            value: word.value.clone(),
-            quote_style: word.quote_style,
-            span: t.span,
-        });
+        names.push(name);
         match words.get(w + 1).map(|&i| &tokens[i].token) {
             Some(Token::Comma) => w += 2,
             Some(Token::RParen) => break,
