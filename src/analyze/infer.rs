@@ -1404,26 +1404,9 @@ impl<'a> Cx<'a> {
                     Some(cx.query(src, Some(&hints)))
                 }
             });
-            // Without a column list, fewer values fill the first columns.
-            let explicit = !i.columns.is_empty();
             if let Some(cols) = produced {
-                if cols.len() > hints.len() || (explicit && cols.len() != hints.len()) {
-                    let (what, help) = if explicit {
-                        ("INSERT names", "return one value per inserted column")
-                    } else {
-                        ("the table has", "return at most one value per column, in the table's order, or name the columns")
-                    };
-                    self.err(
-                        Code::ArityMismatch,
-                        src.span(),
-                        format!(
-                            "{what} {} columns but the query returns {}",
-                            hints.len(),
-                            cols.len()
-                        ),
-                        help.into(),
-                    );
-                }
+                let explicit = !i.columns.is_empty();
+                self.insert_arity(src.span(), hints.len(), cols.len(), explicit, false);
             }
         }
         self.frames.push(Frame::default());
@@ -1483,28 +1466,50 @@ impl<'a> Cx<'a> {
             .collect()
     }
 
+    /// E406 when an INSERT gives `n` values (a VALUES row's, or else a query's) for
+    /// `columns` columns: with a column list (`explicit`) one per column, without one
+    /// at most one per column, fewer filling the first ones, as PostgreSQL does.
+    fn insert_arity(
+        &mut self,
+        span: sqlparser::tokenizer::Span,
+        columns: usize,
+        n: usize,
+        explicit: bool,
+        row: bool,
+    ) {
+        if n == columns || (n < columns && !explicit) {
+            return;
+        }
+        let (has, give) = if row {
+            (format!("this row has {n} values"), "give")
+        } else {
+            (format!("the query returns {n}"), "return")
+        };
+        let (msg, help) = if explicit {
+            (
+                format!("INSERT names {columns} columns but {has}"),
+                if row {
+                    "give one value per column".to_owned()
+                } else {
+                    "return one value per inserted column".to_owned()
+                },
+            )
+        } else {
+            (
+                format!("the table has {columns} columns but {has}"),
+                format!("{give} at most one value per column, in the table's order, or name the columns"),
+            )
+        };
+        self.err(Code::ArityMismatch, span, msg, help);
+    }
+
     /// The rows of an INSERT's VALUES, one value per inserted column; without a column
     /// list (`explicit` false), a row of fewer values fills the first columns, as
     /// PostgreSQL does.
     fn insert_values(&mut self, v: &sqlparser::ast::Values, hints: &[Hint], explicit: bool) {
         for row in &v.rows {
-            let n = row.content.len();
-            if !hints.is_empty() && (n > hints.len() || (explicit && n != hints.len())) {
-                let (msg, help) = if explicit {
-                    (
-                        format!(
-                            "INSERT names {} columns but this row has {n} values",
-                            hints.len()
-                        ),
-                        "give one value per column",
-                    )
-                } else {
-                    (
-                        format!("the table has {} columns but this row has {n} values", hints.len()),
-                        "give at most one value per column, in the table's order, or name the columns",
-                    )
-                };
-                self.err(Code::ArityMismatch, row.span(), msg, help.into());
+            if !hints.is_empty() {
+                self.insert_arity(row.span(), hints.len(), row.content.len(), explicit, true);
             }
             for (e, h) in row.content.iter().zip(hints.iter()) {
                 if !is_default(e) {
@@ -3221,21 +3226,21 @@ impl<'a> Cx<'a> {
 
     /// Types both sides of a binary comparison-like operator, the known side first.
     fn pair(&mut self, l: &Expr, r: &Expr) -> (Typed, Typed) {
-        self.pair_as(l, r, "compared with an expression", false)
+        self.pair_as(l, r, false)
     }
 
-    /// [`pair`](Self::pair), saying `why` of a parameter's type; `null_ok`: NULL is a
-    /// value the operator compares (`IS [NOT] DISTINCT FROM`), so a parameter may be
-    /// NULL.
-    fn pair_as(&mut self, l: &Expr, r: &Expr, why: &str, null_ok: bool) -> (Typed, Typed) {
+    /// [`pair`](Self::pair); `null_ok`: NULL is a value the operator compares (`IS
+    /// [NOT] DISTINCT FROM`), so a parameter may be NULL.
+    fn pair_as(&mut self, l: &Expr, r: &Expr, null_ok: bool) -> (Typed, Typed) {
         let hint = |cx: &Self, t: &Typed| {
-            cx.compare_hint(t, why).map(|mut h| {
-                if null_ok {
-                    h.nullable = true;
-                    h.why = format!("{} by IS [NOT] DISTINCT FROM", h.why);
-                }
-                h
-            })
+            cx.compare_hint(t, "compared with an expression")
+                .map(|mut h| {
+                    if null_ok {
+                        h.nullable = true;
+                        h.why = format!("{} by IS [NOT] DISTINCT FROM", h.why);
+                    }
+                    h
+                })
         };
         if Self::is_param(l) && !Self::is_param(r) {
             let rt = self.expr(r, None);
@@ -3396,7 +3401,7 @@ impl<'a> Cx<'a> {
                 )
             }
             Expr::IsDistinctFrom(a, b) | Expr::IsNotDistinctFrom(a, b) => {
-                self.pair_as(a, b, "compared with an expression", true);
+                self.pair_as(a, b, true);
                 Typed::fixed(
                     "bool",
                     false,
